@@ -1,1 +1,6 @@
-
+//! dctwin's integration tests: one binary (modules below) so the workspace links once.
+mod alibaba;
+mod bad_input;
+mod cli;
+mod common;
+mod energy;

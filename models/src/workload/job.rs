@@ -9,7 +9,7 @@ use sim::{SimDuration, SimTime};
 ///   A shared-GPU job has `gpus == 1` and `gpu_milli < 1000`; a CPU-only job has `gpus == 0`, `gpu_milli == 0`.
 /// - `cpu_milli` and `memory_mib` are the job's host needs (0 when the trace does not say).
 /// - `gpu_models`: the GPU models the job may run on; empty means any.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct JobSpec {
     pub name: Option<String>,
     pub submit: SimTime,

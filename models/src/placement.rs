@@ -1,0 +1,391 @@
+//! Job placement: which GPUs of which servers a job gets.
+//!
+//! A server's allocation state is a [`ServerLoad`] (a bevy_ecs component on the server entity). Placement is
+//! plain functions over loads in site order, so it is testable without a World.
+//!
+//! Rules (first-fit, docs/models.md §Placement):
+//! - A job whose GPU count fits in one eligible server (and every shared-GPU or CPU-only job) must run on a
+//!   single server: it needs `cpu_milli` and `memory_mib` free there and `gpus` GPUs each with at least
+//!   `gpu_milli` thousandths free. Servers are scanned in site order; within a server, GPU slots in order.
+//! - A larger job takes free *whole* GPUs from eligible servers in site order until it has `gpus` of them; it
+//!   may not ask for host CPU or memory (traces of multi-server jobs do not split them).
+//! - Eligible servers carry one of the job's allowed GPU models (`model_mask`, a bit per catalog index).
+
+use bevy_ecs::component::Component;
+
+use crate::catalog::Catalog;
+use crate::site::{ServerSpec, SiteModel};
+use crate::workload::JobSpec;
+
+/// Most GPUs one server may hold (covers 8-GPU HGX and 16-GPU nodes).
+pub const MAX_GPUS_PER_SERVER: u32 = 16;
+/// Most GPU models a catalog may hold (one bit each in a model mask).
+pub const MAX_GPU_MODELS: usize = 64;
+/// Model mask accepting every model.
+pub const ANY_MODEL: u64 = u64::MAX;
+/// A whole GPU, in thousandths.
+pub const WHOLE_GPU_MILLI: u16 = 1000;
+
+/// Allocation state of one server.
+#[derive(Component, Debug, Clone, PartialEq)]
+pub struct ServerLoad {
+    /// Catalog index of the server's GPU model.
+    pub model: u8,
+    /// GPUs installed.
+    pub gpus: u8,
+    pub free_cpu_milli: u64,
+    pub free_memory_mib: u64,
+    /// Thousandths allocated on each GPU slot (slots ≥ `gpus` stay 0).
+    pub used_milli: [u16; MAX_GPUS_PER_SERVER as usize],
+}
+
+impl ServerLoad {
+    pub fn new(spec: &ServerSpec) -> Self {
+        assert!(spec.gpus <= MAX_GPUS_PER_SERVER, "validated at load");
+        ServerLoad {
+            model: spec.gpu_model as u8,
+            gpus: spec.gpus as u8,
+            free_cpu_milli: spec.cpu_milli,
+            free_memory_mib: spec.memory_mib,
+            used_milli: [0; MAX_GPUS_PER_SERVER as usize],
+        }
+    }
+
+    fn slots(&self) -> &[u16] {
+        &self.used_milli[..self.gpus as usize]
+    }
+
+    /// GPUs with nothing allocated.
+    pub fn free_whole_gpus(&self) -> u32 {
+        self.slots().iter().filter(|&&u| u == 0).count() as u32
+    }
+
+    /// Thousandths allocated over all GPUs.
+    pub fn allocated_milli(&self) -> u32 {
+        self.slots().iter().map(|&u| u as u32).sum()
+    }
+
+    fn eligible(&self, mask: u64) -> bool {
+        self.gpus > 0 && (mask >> self.model) & 1 == 1
+    }
+}
+
+/// One GPU slot given to a job: `milli` thousandths of GPU `slot` of server `server` (site index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub server: u32,
+    pub slot: u8,
+    pub milli: u16,
+}
+
+/// What a job asks of placement (derived once from a [`JobSpec`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobReq {
+    pub gpus: u32,
+    pub gpu_milli: u16,
+    pub cpu_milli: u64,
+    pub memory_mib: u64,
+    pub model_mask: u64,
+    /// Spans servers (see the module rules).
+    pub multi_server: bool,
+}
+
+/// Bit mask of the catalog models in `names` (empty = any model).
+pub fn model_mask(names: &[String], catalog: &Catalog) -> Result<u64, String> {
+    if names.is_empty() {
+        return Ok(ANY_MODEL);
+    }
+    let mut mask = 0u64;
+    for n in names {
+        let i = catalog.index_of(n).ok_or_else(|| {
+            format!("GPU model `{n}` is not in the catalog (known: {})", catalog.names().join(", "))
+        })?;
+        mask |= 1 << i;
+    }
+    Ok(mask)
+}
+
+/// Static capacity of a site, for deciding whether a job can ever run and whether it spans servers.
+#[derive(Debug, Clone)]
+pub struct SiteCapacity {
+    /// Per catalog model: (largest GPU count in one server, total GPUs).
+    per_model: Vec<(u32, u64)>,
+    /// (gpus, cpu_milli, memory_mib, model) of every distinct server shape.
+    shapes: Vec<(u32, u64, u64, usize)>,
+}
+
+impl SiteCapacity {
+    pub fn new(site: &SiteModel) -> Self {
+        let mut per_model = vec![(0u32, 0u64); MAX_GPU_MODELS];
+        let mut shapes = Vec::new();
+        for s in &site.servers {
+            if s.gpus > 0 {
+                let e = &mut per_model[s.gpu_model];
+                e.0 = e.0.max(s.gpus);
+                e.1 += s.gpus as u64;
+            }
+            let shape = (s.gpus, s.cpu_milli, s.memory_mib, s.gpu_model);
+            if !shapes.contains(&shape) {
+                shapes.push(shape);
+            }
+        }
+        SiteCapacity { per_model, shapes }
+    }
+
+    fn max_per_server(&self, mask: u64) -> u32 {
+        (0..MAX_GPU_MODELS)
+            .filter(|i| (mask >> i) & 1 == 1)
+            .map(|i| self.per_model[i].0)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn total(&self, mask: u64) -> u64 {
+        (0..MAX_GPU_MODELS)
+            .filter(|i| (mask >> i) & 1 == 1)
+            .map(|i| self.per_model[i].1)
+            .sum()
+    }
+
+    /// The placement request of `job`.
+    pub fn request(&self, job: &JobSpec, mask: u64) -> JobReq {
+        let multi = job.gpus > self.max_per_server(mask) && job.gpu_milli == WHOLE_GPU_MILLI as u32;
+        JobReq {
+            gpus: job.gpus,
+            gpu_milli: job.gpu_milli as u16,
+            cpu_milli: job.cpu_milli,
+            memory_mib: job.memory_mib,
+            model_mask: mask,
+            multi_server: multi,
+        }
+    }
+
+    /// Whether `job` could run on the empty site; the error says why not.
+    pub fn check_fits(&self, job: &JobSpec, mask: u64) -> Result<(), String> {
+        if job.gpu_milli > WHOLE_GPU_MILLI as u32 {
+            return Err(format!("gpu_milli {} is more than a whole GPU (1000)", job.gpu_milli));
+        }
+        if job.gpus > 0 && job.gpu_milli == 0 {
+            return Err("asks for GPUs with a zero share".into());
+        }
+        if job.gpus > 1 && job.gpu_milli != WHOLE_GPU_MILLI as u32 {
+            return Err("a job with several GPUs must take whole GPUs (gpu_milli 1000)".into());
+        }
+        let total = self.total(mask);
+        if job.gpus as u64 > total {
+            return Err(format!(
+                "needs {} GPUs; the site has {total} of the allowed model(s)",
+                job.gpus
+            ));
+        }
+        let req = self.request(job, mask);
+        if req.multi_server {
+            if job.cpu_milli > 0 || job.memory_mib > 0 {
+                return Err(format!(
+                    "needs {} GPUs, more than one server holds, and also host CPU/memory, which multi-server jobs cannot ask for",
+                    job.gpus
+                ));
+            }
+            return Ok(());
+        }
+        let fits = self.shapes.iter().any(|&(g, cpu, mem, model)| {
+            let model_ok = job.gpus == 0 || (g > 0 && (mask >> model) & 1 == 1);
+            model_ok && g >= job.gpus && cpu >= job.cpu_milli && mem >= job.memory_mib
+        });
+        if fits {
+            Ok(())
+        } else {
+            Err(format!(
+                "no server offers {} GPU(s), {} CPU milli and {} MiB at once",
+                job.gpus, job.cpu_milli, job.memory_mib
+            ))
+        }
+    }
+}
+
+/// First-fit plan: fills `out` with the grants and returns true, or returns false (and leaves `out` empty)
+/// when the job does not fit now. `loads` yields server loads in site order.
+pub fn plan_first_fit<'a>(
+    req: &JobReq,
+    loads: impl Iterator<Item = &'a ServerLoad>,
+    out: &mut Vec<Grant>,
+) -> bool {
+    out.clear();
+    if req.multi_server {
+        let mut need = req.gpus;
+        for (si, load) in loads.enumerate() {
+            if !load.eligible(req.model_mask) {
+                continue;
+            }
+            for (slot, &used) in load.slots().iter().enumerate() {
+                if used == 0 {
+                    out.push(Grant { server: si as u32, slot: slot as u8, milli: WHOLE_GPU_MILLI });
+                    need -= 1;
+                    if need == 0 {
+                        return true;
+                    }
+                }
+            }
+        }
+        out.clear();
+        return false;
+    }
+    for (si, load) in loads.enumerate() {
+        if load.free_cpu_milli < req.cpu_milli || load.free_memory_mib < req.memory_mib {
+            continue;
+        }
+        if req.gpus == 0 {
+            // CPU-only job: any server with the host resources; recorded as a zero-GPU grant.
+            out.push(Grant { server: si as u32, slot: 0, milli: 0 });
+            return true;
+        }
+        if !load.eligible(req.model_mask) || (load.gpus as u32) < req.gpus {
+            continue;
+        }
+        let fitting = load
+            .slots()
+            .iter()
+            .filter(|&&u| WHOLE_GPU_MILLI - u >= req.gpu_milli)
+            .count() as u32;
+        if fitting < req.gpus {
+            continue;
+        }
+        let mut need = req.gpus;
+        for (slot, &used) in load.slots().iter().enumerate() {
+            if WHOLE_GPU_MILLI - used >= req.gpu_milli {
+                out.push(Grant { server: si as u32, slot: slot as u8, milli: req.gpu_milli });
+                need -= 1;
+                if need == 0 {
+                    break;
+                }
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// Applies (`sign = +1`) or releases (`-1`) one grant's share on its server, and the job's host resources
+/// when `host` is set (single-server jobs: set on the job's first grant only).
+pub fn apply_grant(load: &mut ServerLoad, g: &Grant, req: &JobReq, allocate: bool, host: bool) {
+    if allocate {
+        if g.milli > 0 {
+            load.used_milli[g.slot as usize] += g.milli;
+            debug_assert!(load.used_milli[g.slot as usize] <= WHOLE_GPU_MILLI);
+        }
+        if host {
+            load.free_cpu_milli -= req.cpu_milli;
+            load.free_memory_mib -= req.memory_mib;
+        }
+    } else {
+        if g.milli > 0 {
+            load.used_milli[g.slot as usize] -= g.milli;
+        }
+        if host {
+            load.free_cpu_milli += req.cpu_milli;
+            load.free_memory_mib += req.memory_mib;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::HostPower;
+
+    fn server(gpus: u32, cpu: u64, model: usize) -> ServerSpec {
+        ServerSpec {
+            name: String::new(),
+            hall: 0,
+            row: 0,
+            rack: 0,
+            gpu_model: model,
+            gpus,
+            cpu_milli: cpu,
+            memory_mib: 1024,
+            host: HostPower { idle_w: 0.0, max_w: 0.0, psu_efficiency: 1.0 },
+        }
+    }
+
+    fn req(gpus: u32, milli: u16, multi: bool) -> JobReq {
+        JobReq { gpus, gpu_milli: milli, cpu_milli: 0, memory_mib: 0, model_mask: ANY_MODEL, multi_server: multi }
+    }
+
+    #[test]
+    fn first_fit_takes_first_server_with_room() {
+        let mut loads = vec![ServerLoad::new(&server(2, 0, 0)), ServerLoad::new(&server(8, 0, 0))];
+        let mut out = Vec::new();
+        assert!(plan_first_fit(&req(4, 1000, false), loads.iter(), &mut out));
+        assert_eq!(out.len(), 4);
+        assert!(out.iter().all(|g| g.server == 1));
+        let r = req(4, 1000, false);
+        for g in &out {
+            apply_grant(&mut loads[1], g, &r, true, false);
+        }
+        assert_eq!(loads[1].free_whole_gpus(), 4);
+        // Shared GPU: a 600-milli job fits on server 0, then a second 600 goes to server 0's second GPU.
+        let s = req(1, 600, false);
+        assert!(plan_first_fit(&s, loads.iter(), &mut out));
+        assert_eq!(out[0], Grant { server: 0, slot: 0, milli: 600 });
+        apply_grant(&mut loads[0], &out[0], &s, true, false);
+        assert!(plan_first_fit(&s, loads.iter(), &mut out));
+        assert_eq!(out[0], Grant { server: 0, slot: 1, milli: 600 });
+        // A 400 share packs next to the first 600.
+        assert!(plan_first_fit(&req(1, 400, false), loads.iter(), &mut out));
+        assert_eq!(out[0].slot, 0);
+    }
+
+    #[test]
+    fn multi_server_collects_whole_gpus_and_releases() {
+        let mut loads = vec![ServerLoad::new(&server(8, 0, 0)); 3];
+        let mut out = Vec::new();
+        let r = req(20, 1000, true);
+        assert!(plan_first_fit(&r, loads.iter(), &mut out));
+        assert_eq!(out.len(), 20);
+        for g in &out {
+            apply_grant(&mut loads[g.server as usize], g, &r, true, false);
+        }
+        assert_eq!(loads.iter().map(|l| l.free_whole_gpus()).sum::<u32>(), 4);
+        assert!(!plan_first_fit(&req(5, 1000, true), loads.iter(), &mut out));
+        assert!(out.is_empty());
+        for g in out.clone() {
+            apply_grant(&mut loads[g.server as usize], &g, &r, false, false);
+        }
+    }
+
+    #[test]
+    fn host_resources_and_model_masks() {
+        let mut a = server(8, 4000, 0);
+        a.memory_mib = 1000;
+        let b = server(8, 64000, 1);
+        let loads = [ServerLoad::new(&a), ServerLoad::new(&b)];
+        let mut out = Vec::new();
+        let mut r = req(1, 1000, false);
+        r.cpu_milli = 8000;
+        assert!(plan_first_fit(&r, loads.iter(), &mut out));
+        assert_eq!(out[0].server, 1);
+        let mut m = req(1, 1000, false);
+        m.model_mask = 1; // model 0 only
+        assert!(plan_first_fit(&m, loads.iter(), &mut out));
+        assert_eq!(out[0].server, 0);
+        let mut cpu_only = req(0, 0, false);
+        cpu_only.cpu_milli = 5000;
+        assert!(plan_first_fit(&cpu_only, loads.iter(), &mut out));
+        assert_eq!(out[0], Grant { server: 1, slot: 0, milli: 0 });
+    }
+
+    #[test]
+    fn capacity_checks() {
+        let site = SiteModel { servers: vec![server(8, 1000, 0); 4], halls: 1, rows: 1, racks: 1 };
+        let cap = SiteCapacity::new(&site);
+        let j = |g: u32| JobSpec::whole_gpus(sim::SimTime::ZERO, sim::SimDuration::ZERO, g);
+        assert!(cap.check_fits(&j(32), ANY_MODEL).is_ok());
+        assert!(cap.request(&j(32), ANY_MODEL).multi_server);
+        assert!(!cap.request(&j(8), ANY_MODEL).multi_server);
+        assert!(cap.check_fits(&j(33), ANY_MODEL).unwrap_err().contains("32"));
+        assert!(cap.check_fits(&j(1), 0b10).is_err());
+        let mut big_cpu = j(1);
+        big_cpu.cpu_milli = 2000;
+        assert!(cap.check_fits(&big_cpu, ANY_MODEL).is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! Server power: GPUs by workload phase, host overhead, power-supply loss, and exact energy integration.
+//!
+//! Formulas (docs/models.md §Power):
+//! - GPU: `P_gpu = P_idle + a · (P_board − P_idle) · s`, `a` the phase activity factor from the catalog,
+//!   `s ∈ [0, 1]` the allocated share of the GPU (1 for a whole GPU). [form: models.md §1; a: eng]
+//! - Host: `P_host = P_host_idle + (P_host_max − P_host_idle) · u`, `u` the server's allocation fraction
+//!   (the larger of its GPU and CPU allocation fractions). [eng; calibrated to the DGX H100's 10.2 kW]
+//! - Server input: `P_in = (ΣP_gpu + P_host) / η_psu`. [eng]
+//! - Energy: power is piecewise constant between events, so `E = Σ P_k · (t_{k+1} − t_k)` is exact.
+
+use bevy_ecs::component::Component;
+use sim::SimTime;
+
+use crate::catalog::GpuModel;
+use crate::placement::{ServerLoad, WHOLE_GPU_MILLI};
+use crate::scenario::HostPower;
+
+/// GPU power, W, at allocated share `share` (0..=1) with activity factor `activity`.
+pub fn gpu_power_w(idle_w: f64, board_w: f64, activity: f64, share: f64) -> f64 {
+    idle_w + activity * (board_w - idle_w) * share
+}
+
+/// Host (non-GPU) power, W, at allocation fraction `u` (0..=1).
+pub fn host_power_w(host: &HostPower, u: f64) -> f64 {
+    host.idle_w + (host.max_w - host.idle_w) * u
+}
+
+/// Power parameters of one server, copied from its spec and GPU model so the hot path reads one component.
+#[derive(Component, Debug, Clone, PartialEq)]
+pub struct ServerPowerModel {
+    pub gpu_idle_w: f64,
+    pub gpu_board_w: f64,
+    /// Activity factor of the jobs this server runs (generic jobs: the catalog's `compute` factor).
+    pub gpu_activity: f64,
+    pub host: HostPower,
+    pub cpu_milli_total: u64,
+}
+
+impl ServerPowerModel {
+    pub fn new(gpu: &GpuModel, host: &HostPower, cpu_milli_total: u64) -> Self {
+        ServerPowerModel {
+            gpu_idle_w: gpu.idle_power_w,
+            gpu_board_w: gpu.board_power_w,
+            gpu_activity: gpu.activity.compute,
+            host: host.clone(),
+            cpu_milli_total,
+        }
+    }
+
+    /// (server input power, GPU power), W, for the server's current allocation.
+    pub fn power_w(&self, load: &ServerLoad) -> ServerPower {
+        let n = load.gpus as usize;
+        let mut gpu_w = 0.0;
+        for &used in &load.used_milli[..n] {
+            let share = used as f64 / WHOLE_GPU_MILLI as f64;
+            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, self.gpu_activity, share);
+        }
+        let gpu_frac = if n == 0 {
+            0.0
+        } else {
+            load.allocated_milli() as f64 / (n as f64 * WHOLE_GPU_MILLI as f64)
+        };
+        let cpu_frac = if self.cpu_milli_total == 0 {
+            0.0
+        } else {
+            1.0 - load.free_cpu_milli as f64 / self.cpu_milli_total as f64
+        };
+        let host_w = host_power_w(&self.host, gpu_frac.max(cpu_frac));
+        ServerPower {
+            input_w: (gpu_w + host_w) / self.host.psu_efficiency,
+            gpu_w,
+        }
+    }
+}
+
+/// A server's current draw.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Default)]
+pub struct ServerPower {
+    /// At the server's power inlet (IT power), W.
+    pub input_w: f64,
+    /// GPUs only, W.
+    pub gpu_w: f64,
+}
+
+/// Integrates a piecewise-constant power exactly: call [`advance`](Self::advance) before every change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnergyMeter {
+    last: SimTime,
+    power_w: f64,
+    energy_j: f64,
+    peak_w: f64,
+    min_w: f64,
+}
+
+impl EnergyMeter {
+    pub fn new(start: SimTime, power_w: f64) -> Self {
+        EnergyMeter { last: start, power_w, energy_j: 0.0, peak_w: power_w, min_w: power_w }
+    }
+
+    /// Accumulates the energy of the current power up to `now`.
+    pub fn advance(&mut self, now: SimTime) {
+        let dt_s = (now - self.last).as_secs_f64();
+        self.energy_j += self.power_w * dt_s;
+        self.last = now;
+    }
+
+    /// Changes the power by `delta_w` at the meter's current time (advance first).
+    pub fn add(&mut self, delta_w: f64) {
+        self.power_w += delta_w;
+        self.peak_w = self.peak_w.max(self.power_w);
+        self.min_w = self.min_w.min(self.power_w);
+    }
+
+    pub fn power_w(&self) -> f64 {
+        self.power_w
+    }
+    pub fn energy_j(&self) -> f64 {
+        self.energy_j
+    }
+    pub fn peak_w(&self) -> f64 {
+        self.peak_w
+    }
+    pub fn min_w(&self) -> f64 {
+        self.min_w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::SimDuration;
+
+    #[test]
+    fn h100_power_by_share() {
+        // H100: idle 70 W, board 700 W, a = 0.85 → busy 70 + 0.85·630 = 605.5 W.
+        assert_eq!(gpu_power_w(70.0, 700.0, 0.85, 1.0), 605.5);
+        assert_eq!(gpu_power_w(70.0, 700.0, 0.85, 0.0), 70.0);
+        assert_eq!(gpu_power_w(70.0, 700.0, 0.85, 0.5), 70.0 + 0.85 * 630.0 * 0.5);
+    }
+
+    #[test]
+    fn meter_integrates_piecewise_constant_power_exactly() {
+        let mut m = EnergyMeter::new(SimTime::ZERO, 100.0);
+        m.advance(SimTime::from_secs(3600));
+        m.add(500.0);
+        m.advance(SimTime::from_secs(3600) + SimDuration::from_secs(1800));
+        assert_eq!(m.energy_j(), 100.0 * 3600.0 + 600.0 * 1800.0);
+        assert_eq!(m.peak_w(), 600.0);
+        assert_eq!(m.min_w(), 100.0);
+    }
+}

@@ -1,0 +1,534 @@
+//! Loading a scenario: RON parsing with positions, `--set` overrides, path resolution, the catalog,
+//! semantic validation, and reading the site and trace files it names.
+
+use std::path::{Path, PathBuf};
+
+use ron::extensions::Extensions;
+use serde::de::DeserializeOwned;
+
+use super::{Scenario, Site, Workload};
+use crate::catalog::{self, Catalog};
+use crate::error::{InputError, Location};
+use crate::placement;
+use crate::site::{self, SiteModel};
+use crate::trace;
+use crate::workload::JobSpec;
+
+/// Longest horizon accepted: 100 years (SimTime holds 584).
+pub const MAX_HORIZON_S: f64 = 100.0 * 365.25 * 86_400.0;
+/// Most time-series samples one run may produce.
+pub const MAX_SAMPLES: f64 = 10_000_000.0;
+
+/// A `--set dotted.path=value` override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub path: String,
+    pub value: String,
+}
+
+impl Override {
+    /// Parses `dotted.path=value`.
+    pub fn parse(s: &str) -> Result<Override, String> {
+        let (path, value) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`--set {s}`: expected `dotted.path=value`"))?;
+        let path = path.trim();
+        if path.is_empty() || path.split('.').any(|seg| seg.is_empty()) {
+            return Err(format!("`--set {s}`: `{path}` is not a dotted field path"));
+        }
+        Ok(Override {
+            path: path.to_string(),
+            value: value.to_string(),
+        })
+    }
+}
+
+/// A parsed, validated scenario with everything it refers to loaded.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The scenario after overrides; relative paths resolved against the scenario's directory.
+    pub scenario: Scenario,
+    pub catalog: Catalog,
+    pub site: SiteModel,
+    /// Jobs of a trace workload, in submission order (`None` for synthetic workloads).
+    pub trace_jobs: Option<Vec<JobSpec>>,
+    /// GPU model mask of each trace job (parallel to `trace_jobs`).
+    pub trace_masks: Vec<u64>,
+    /// GPU model mask of synthetic jobs.
+    pub synthetic_mask: u64,
+}
+
+impl LoadedScenario {
+    /// One paragraph describing the site and the workload.
+    pub fn describe(&self) -> String {
+        let s = &self.scenario;
+        let workload = match (&s.workload, &self.trace_jobs) {
+            (Workload::Synthetic(w), _) => format!(
+                "synthetic jobs (mean interarrival {:.1} s, mean duration {:.1} s)",
+                w.interarrival_s.mean_s(),
+                w.duration_s.mean_s()
+            ),
+            (Workload::NativeTrace(t), Some(j)) | (Workload::AlibabaPods(t), Some(j)) => {
+                format!("{} jobs replayed from {}", j.len(), t.path.display())
+            }
+            _ => "trace".to_string(),
+        };
+        format!(
+            "Scenario `{}` (seed {}, horizon {:.2} h): {}. Workload: {}. Scheduler: {:?} queue, {:?} placement. \
+             Facility overhead (cooling, power-chain losses) is not modelled: reports give IT energy only.",
+            s.name,
+            s.seed,
+            s.horizon_s / 3600.0,
+            self.site.describe(&self.catalog),
+            workload,
+            s.scheduler.queue,
+            s.scheduler.placement
+        )
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, InputError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| InputError::file(path, format!("cannot read file: {e}")))
+}
+
+/// Parses RON text into `T`, mapping errors to file:line:col.
+pub fn parse_ron<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, InputError> {
+    let opts = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
+    opts.from_str::<T>(text).map_err(|e| {
+        InputError::new(
+            path,
+            Location::LineCol {
+                line: e.span.start.line,
+                col: e.span.start.col,
+            },
+            e.code.to_string(),
+        )
+    })
+}
+
+/// Applies one override to the JSON image of a scenario.
+fn apply_override(root: &mut serde_json::Value, ov: &Override) -> Result<(), String> {
+    let mut node = root;
+    let mut walked = String::new();
+    for seg in ov.path.split('.') {
+        let next = match node {
+            serde_json::Value::Object(map) => {
+                if !map.contains_key(seg) {
+                    let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                    return Err(format!(
+                        "no field `{seg}` under `{}` (fields there: {})",
+                        if walked.is_empty() { "<scenario>" } else { &walked },
+                        keys.join(", ")
+                    ));
+                }
+                map.get_mut(seg).expect("checked")
+            }
+            serde_json::Value::Array(items) => {
+                let i: usize = seg.parse().map_err(|_| {
+                    format!("`{walked}` is a list: expected an index, found `{seg}`")
+                })?;
+                let n = items.len();
+                items
+                    .get_mut(i)
+                    .ok_or_else(|| format!("`{walked}` has {n} entries; index {i} is out of range"))?
+            }
+            serde_json::Value::String(s) => {
+                return Err(format!(
+                    "`{walked}` is the unit variant or string `{s}`; it has no field `{seg}`"
+                ));
+            }
+            serde_json::Value::Null => {
+                return Err(format!("`{walked}` is unset; set it whole instead"));
+            }
+            _ => return Err(format!("`{walked}` is a plain value; it has no field `{seg}`")),
+        };
+        if !walked.is_empty() {
+            walked.push('.');
+        }
+        walked.push_str(seg);
+        node = next;
+    }
+    let raw = ov.value.trim();
+    let new = if node.is_string() {
+        // Strings (paths, names) take the text as is; quotes are optional.
+        let unquoted = raw
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(raw);
+        serde_json::Value::String(unquoted.to_string())
+    } else {
+        match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(v) => v,
+            Err(_) if !raw.is_empty() && raw.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                // A bare word: a unit enum variant such as `Fifo`.
+                serde_json::Value::String(raw.to_string())
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot read `{raw}` as a value ({e}); give numbers as `3600`, words as `Fifo`, \
+                     and structured values as JSON, e.g. {{\"Exponential\":{{\"mean_s\":60.0}}}}"
+                ));
+            }
+        }
+    };
+    *node = new;
+    Ok(())
+}
+
+/// Applies overrides by way of the scenario's JSON image, then checks the result is still a scenario.
+pub fn apply_overrides(
+    file: &Path,
+    scenario: Scenario,
+    overrides: &[Override],
+) -> Result<Scenario, InputError> {
+    if overrides.is_empty() {
+        return Ok(scenario);
+    }
+    let mut value = serde_json::to_value(&scenario).map_err(|e| {
+        InputError::file(file, format!("cannot apply --set overrides to this scenario: {e}"))
+    })?;
+    for ov in overrides {
+        apply_override(&mut value, ov).map_err(|m| {
+            InputError::field(file, &ov.path, format!("in `--set {}={}`: {m}", ov.path, ov.value))
+        })?;
+    }
+    serde_json::from_value(value).map_err(|e| {
+        let paths: Vec<String> = overrides
+            .iter()
+            .map(|o| format!("{}={}", o.path, o.value))
+            .collect();
+        InputError::file(
+            file,
+            format!("after `--set {}`: {e}", paths.join(" --set ")),
+        )
+    })
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+}
+
+fn check_finite_pos(file: &Path, field: &str, v: f64) -> Result<(), InputError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(InputError::field(file, field, format!("must be a finite number > 0, found {v}")))
+    }
+}
+
+fn check_host(file: &Path, field: &str, h: &super::HostPower) -> Result<(), InputError> {
+    if !(h.idle_w.is_finite() && h.idle_w >= 0.0) {
+        return Err(InputError::field(
+            file,
+            &format!("{field}.idle_w"),
+            format!("must be a finite number ≥ 0, found {}", h.idle_w),
+        ));
+    }
+    if !(h.max_w.is_finite() && h.max_w >= h.idle_w) {
+        return Err(InputError::field(
+            file,
+            &format!("{field}.max_w"),
+            format!("must be finite and ≥ idle_w ({}), found {}", h.idle_w, h.max_w),
+        ));
+    }
+    if !(h.psu_efficiency.is_finite() && h.psu_efficiency > 0.0 && h.psu_efficiency <= 1.0) {
+        return Err(InputError::field(
+            file,
+            &format!("{field}.psu_efficiency"),
+            format!("must be in (0, 1], found {}", h.psu_efficiency),
+        ));
+    }
+    Ok(())
+}
+
+/// Loads, overrides, resolves and validates a scenario, and reads the files it names.
+pub fn load_scenario(
+    file: &Path,
+    overrides: &[Override],
+    seed: Option<u64>,
+) -> Result<LoadedScenario, InputError> {
+    let text = read_text(file)?;
+    let parsed: Scenario = parse_ron(file, &text)?;
+    let mut s = apply_overrides(file, parsed, overrides)?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+
+    // Scalar fields.
+    if s.name.trim().is_empty() {
+        return Err(InputError::field(file, "name", "must not be empty"));
+    }
+    if !s
+        .name
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(InputError::field(
+            file,
+            "name",
+            format!("`{}`: use letters, digits, `-`, `_` and `.` only (it names the output directory)", s.name),
+        ));
+    }
+    if !(s.horizon_s.is_finite() && s.horizon_s > 0.0 && s.horizon_s <= MAX_HORIZON_S) {
+        return Err(InputError::field(
+            file,
+            "horizon_s",
+            format!("must be a number of seconds > 0 and ≤ {MAX_HORIZON_S}, found {}", s.horizon_s),
+        ));
+    }
+    check_finite_pos(file, "reporting.interval_s", s.reporting.interval_s)?;
+    if s.horizon_s / s.reporting.interval_s > MAX_SAMPLES {
+        return Err(InputError::field(
+            file,
+            "reporting.interval_s",
+            format!(
+                "{} s gives more than {MAX_SAMPLES} samples over the horizon; use a longer interval",
+                s.reporting.interval_s
+            ),
+        ));
+    }
+
+    // Catalog.
+    s.catalog = resolve(&base, &s.catalog);
+    let catalog_text = read_text(&s.catalog)?;
+    let mut catalog: Catalog = parse_ron(&s.catalog, &catalog_text)?;
+    for (i, m) in catalog.gpus.iter().enumerate() {
+        catalog::check_model(m)
+            .map_err(|msg| InputError::field(&s.catalog, &format!("gpus[{i}]"), msg))?;
+    }
+    for (i, m) in s.extra_gpus.iter().enumerate() {
+        catalog::check_model(m)
+            .map_err(|msg| InputError::field(file, &format!("extra_gpus[{i}]"), msg))?;
+        catalog.upsert(m.clone());
+    }
+    if catalog.gpus.len() > placement::MAX_GPU_MODELS {
+        return Err(InputError::file(
+            &s.catalog,
+            format!("at most {} GPU models are supported", placement::MAX_GPU_MODELS),
+        ));
+    }
+
+    // Site.
+    let site = match &mut s.site {
+        Site::Layout(layout) => {
+            for (name, t) in &layout.server_templates {
+                let f = format!("site.Layout.server_templates.{name}");
+                if t.gpus > 0 && catalog.index_of(&t.gpu_model).is_none() {
+                    return Err(InputError::field(
+                        file,
+                        &format!("{f}.gpu_model"),
+                        format!(
+                            "unknown GPU model `{}` (catalog has: {})",
+                            t.gpu_model,
+                            catalog.names().join(", ")
+                        ),
+                    ));
+                }
+                if t.gpus > placement::MAX_GPUS_PER_SERVER {
+                    return Err(InputError::field(
+                        file,
+                        &format!("{f}.gpus"),
+                        format!("at most {} GPUs per server, found {}", placement::MAX_GPUS_PER_SERVER, t.gpus),
+                    ));
+                }
+                check_host(file, &format!("{f}.host"), &t.host)?;
+            }
+            if layout.halls.is_empty() {
+                return Err(InputError::field(file, "site.Layout.halls", "must not be empty"));
+            }
+            for (hi, h) in layout.halls.iter().enumerate() {
+                let hp = format!("site.Layout.halls.{hi}");
+                if h.count == 0 {
+                    return Err(InputError::field(file, &format!("{hp}.count"), "must be ≥ 1, found 0"));
+                }
+                if h.rows.is_empty() {
+                    return Err(InputError::field(file, &format!("{hp}.rows"), "must not be empty"));
+                }
+                for (ri, r) in h.rows.iter().enumerate() {
+                    let rp = format!("{hp}.rows.{ri}");
+                    if r.count == 0 {
+                        return Err(InputError::field(file, &format!("{rp}.count"), "must be ≥ 1, found 0"));
+                    }
+                    if r.racks.is_empty() {
+                        return Err(InputError::field(file, &format!("{rp}.racks"), "must not be empty"));
+                    }
+                    for (ki, k) in r.racks.iter().enumerate() {
+                        let kp = format!("{rp}.racks.{ki}");
+                        if k.count == 0 {
+                            return Err(InputError::field(file, &format!("{kp}.count"), "must be ≥ 1, found 0"));
+                        }
+                        if k.servers.is_empty() {
+                            return Err(InputError::field(file, &format!("{kp}.servers"), "must not be empty"));
+                        }
+                        for (si, g) in k.servers.iter().enumerate() {
+                            let sp = format!("{kp}.servers.{si}");
+                            if g.count == 0 {
+                                return Err(InputError::field(file, &format!("{sp}.count"), "must be ≥ 1, found 0"));
+                            }
+                            if !layout.server_templates.contains_key(&g.template) {
+                                let known: Vec<&str> =
+                                    layout.server_templates.keys().map(|k| k.as_str()).collect();
+                                return Err(InputError::field(
+                                    file,
+                                    &format!("{sp}.template"),
+                                    format!("unknown server template `{}` (defined: {})", g.template, known.join(", ")),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            site::expand_layout(layout, &catalog)
+                .map_err(|m| InputError::field(file, "site.Layout", m))?
+        }
+        Site::AlibabaNodes(cfg) => {
+            for (v, f) in [
+                (cfg.servers_per_rack, "servers_per_rack"),
+                (cfg.racks_per_row, "racks_per_row"),
+                (cfg.rows_per_hall, "rows_per_hall"),
+            ] {
+                if v == 0 {
+                    return Err(InputError::field(
+                        file,
+                        &format!("site.AlibabaNodes.{f}"),
+                        "must be ≥ 1, found 0",
+                    ));
+                }
+            }
+            check_host(file, "site.AlibabaNodes.host", &cfg.host)?;
+            cfg.path = resolve(&base, &cfg.path);
+            let nodes = trace::read_alibaba_nodes(&cfg.path)?;
+            if nodes.iter().any(|n| n.gpus > placement::MAX_GPUS_PER_SERVER) {
+                return Err(InputError::file(
+                    &cfg.path,
+                    format!("a node has more than {} GPUs", placement::MAX_GPUS_PER_SERVER),
+                ));
+            }
+            site::from_node_list(&nodes, cfg, &catalog).map_err(|(i, m)| {
+                // Node i is on line i + 2 (header on line 1, no multi-line fields in node lists).
+                InputError::line_field(&cfg.path, i + 2, "model", m)
+            })?
+        }
+    };
+    if site.servers.is_empty() {
+        return Err(InputError::field(file, "site", "the site has no servers"));
+    }
+
+    // Workload.
+    let mut trace_masks = Vec::new();
+    let mut synthetic_mask = placement::ANY_MODEL;
+    let trace_jobs = match &mut s.workload {
+        Workload::Synthetic(w) => {
+            w.interarrival_s
+                .check()
+                .map_err(|m| InputError::field(file, "workload.Synthetic.interarrival_s", m))?;
+            w.duration_s
+                .check()
+                .map_err(|m| InputError::field(file, "workload.Synthetic.duration_s", m))?;
+            if let super::super::workload::dist::DurationDist::Constant { value_s } = w.interarrival_s {
+                if value_s <= 0.0 {
+                    return Err(InputError::field(
+                        file,
+                        "workload.Synthetic.interarrival_s",
+                        "a constant interarrival time must be > 0",
+                    ));
+                }
+            }
+            w.gpus
+                .check()
+                .map_err(|m| InputError::field(file, "workload.Synthetic.gpus", m))?;
+            let mask = match &w.gpu_model {
+                None => placement::ANY_MODEL,
+                Some(m) => match catalog.index_of(m) {
+                    Some(i) => 1u64 << i,
+                    None => {
+                        return Err(InputError::field(
+                            file,
+                            "workload.Synthetic.gpu_model",
+                            format!("unknown GPU model `{m}` (catalog has: {})", catalog.names().join(", ")),
+                        ));
+                    }
+                },
+            };
+            let biggest = JobSpec::whole_gpus(sim::SimTime::ZERO, sim::SimDuration::ZERO, w.gpus.max_value());
+            let cap = placement::SiteCapacity::new(&site);
+            cap.check_fits(&biggest, mask).map_err(|m| {
+                InputError::field(file, "workload.Synthetic.gpus", format!("the largest job cannot run on this site: {m}"))
+            })?;
+            synthetic_mask = mask;
+            None
+        }
+        Workload::NativeTrace(t) | Workload::AlibabaPods(t) => {
+            t.path = resolve(&base, &t.path);
+            let jobs = if matches!(s.workload, Workload::NativeTrace(_)) {
+                trace::read_native(&t.path)?
+            } else {
+                trace::read_alibaba_pods(&t.path)?
+            };
+            let cap = placement::SiteCapacity::new(&site);
+            trace_masks.reserve(jobs.len());
+            for (i, j) in jobs.iter().enumerate() {
+                let mask = placement::model_mask(&j.gpu_models, &catalog).map_err(|m| {
+                    InputError::file(&t.path, format!("job #{} ({}): {m}", i + 1, j.name.as_deref().unwrap_or("unnamed")))
+                })?;
+                cap.check_fits(j, mask).map_err(|m| {
+                    InputError::file(
+                        &t.path,
+                        format!(
+                            "job #{} ({}) can never run on this site: {m}",
+                            i + 1,
+                            j.name.as_deref().unwrap_or("unnamed")
+                        ),
+                    )
+                })?;
+                trace_masks.push(mask);
+            }
+            Some(jobs)
+        }
+    };
+
+    Ok(LoadedScenario {
+        file: file.to_path_buf(),
+        scenario: s,
+        catalog,
+        site,
+        trace_jobs,
+        trace_masks,
+        synthetic_mask,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_parsing() {
+        let o = Override::parse("a.b=3").unwrap();
+        assert_eq!((o.path.as_str(), o.value.as_str()), ("a.b", "3"));
+        assert!(Override::parse("nokey").is_err());
+        assert!(Override::parse("a..b=1").is_err());
+        assert_eq!(Override::parse("x=a=b").unwrap().value, "a=b");
+    }
+
+    #[test]
+    fn override_walks_objects_arrays_and_types() {
+        let mut v = serde_json::json!({"a": {"b": [1, {"c": "x"}]}, "s": "path", "n": 1.0});
+        apply_override(&mut v, &Override::parse("a.b.1.c=hello world").unwrap()).unwrap();
+        assert_eq!(v["a"]["b"][1]["c"], "hello world");
+        apply_override(&mut v, &Override::parse("n=2.5").unwrap()).unwrap();
+        assert_eq!(v["n"], 2.5);
+        apply_override(&mut v, &Override::parse("s=\"q.csv\"").unwrap()).unwrap();
+        assert_eq!(v["s"], "q.csv");
+        let e = apply_override(&mut v, &Override::parse("a.zz=1").unwrap()).unwrap_err();
+        assert!(e.contains("no field `zz`") && e.contains("b"), "{e}");
+        let e = apply_override(&mut v, &Override::parse("a.b.9=1").unwrap()).unwrap_err();
+        assert!(e.contains("out of range"), "{e}");
+        let e = apply_override(&mut v, &Override::parse("n=1.2.3").unwrap()).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+    }
+}

@@ -1,0 +1,222 @@
+//! The scenario file format (RON). Every struct denies unknown fields; enums are externally tagged.
+//! Documented field by field in `docs/scenarios.md`. Loading, `--set` overrides, path resolution and
+//! semantic validation are in [`load`].
+
+pub mod load;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::GpuModel;
+use crate::workload::dist::{CountDist, DurationDist};
+
+pub use load::{LoadedScenario, Override, load_scenario};
+
+/// A whole scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name; the default output directory is `out/<name>/`.
+    pub name: String,
+    /// Master seed: every random stream derives from it.
+    pub seed: u64,
+    /// Simulated time span, s (> 0).
+    pub horizon_s: f64,
+    /// GPU catalog file, relative to the scenario file.
+    pub catalog: PathBuf,
+    /// GPU models added to (or replacing entries of) the catalog.
+    #[serde(default)]
+    pub extra_gpus: Vec<GpuModel>,
+    /// The physical site.
+    pub site: Site,
+    /// What runs on it.
+    pub workload: Workload,
+    /// How jobs are queued and placed.
+    #[serde(default)]
+    pub scheduler: SchedulerConfig,
+    /// Output sampling.
+    #[serde(default)]
+    pub reporting: Reporting,
+}
+
+/// Host (non-GPU) power of a server and its power supply.
+///
+/// `P_host = idle_w + (max_w − idle_w) · u` where `u` is the fraction of the server's GPU capacity
+/// allocated; server input `P_in = (P_gpus + P_host) / psu_efficiency` (docs/models.md §Server power).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostPower {
+    /// CPUs, memory, NICs, fans, storage with no GPU allocated, W (DC side).
+    pub idle_w: f64,
+    /// The same with every GPU allocated, W.
+    pub max_w: f64,
+    /// Power-supply efficiency (AC in → DC out), 0 < η ≤ 1. Default 0.95.
+    #[serde(default = "default_psu_efficiency")]
+    pub psu_efficiency: f64,
+}
+
+fn default_psu_efficiency() -> f64 {
+    0.95
+}
+
+/// A server model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTemplate {
+    /// GPU model name from the catalog.
+    pub gpu_model: String,
+    /// GPUs per server (0 for CPU-only servers).
+    pub gpus: u32,
+    /// Schedulable CPU, in thousandths of a core. Default 0 (not tracked).
+    #[serde(default)]
+    pub cpu_milli: u64,
+    /// Schedulable memory, MiB. Default 0 (not tracked).
+    #[serde(default)]
+    pub memory_mib: u64,
+    pub host: HostPower,
+}
+
+/// `count` servers of one template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerGroup {
+    /// Name of an entry of `Layout.server_templates`.
+    pub template: String,
+    pub count: u32,
+}
+
+/// `count` identical racks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RackGroup {
+    pub count: u32,
+    pub servers: Vec<ServerGroup>,
+}
+
+/// `count` identical rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowGroup {
+    pub count: u32,
+    pub racks: Vec<RackGroup>,
+}
+
+/// `count` identical halls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HallGroup {
+    pub count: u32,
+    pub rows: Vec<RowGroup>,
+}
+
+/// A site described by templates and counts: halls → rows → racks → servers → GPUs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    pub server_templates: BTreeMap<String, ServerTemplate>,
+    pub halls: Vec<HallGroup>,
+}
+
+/// A site whose servers come from a node-list trace (Alibaba `openb_node_list_gpu_node.csv`).
+/// Node lists carry no physical layout: servers are packed into racks, racks into rows, rows into halls
+/// in file order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeListSite {
+    /// Node-list CSV, relative to the scenario file.
+    pub path: PathBuf,
+    pub servers_per_rack: u32,
+    pub racks_per_row: u32,
+    pub rows_per_hall: u32,
+    /// Host power of every node (the trace has none).
+    pub host: HostPower,
+}
+
+/// The physical site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Site {
+    Layout(Layout),
+    AlibabaNodes(NodeListSite),
+}
+
+/// A stream of synthetic jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticJobs {
+    /// Time between submissions, s (random stream `arrivals`).
+    pub interarrival_s: DurationDist,
+    /// Job run time, s (random stream `durations`).
+    pub duration_s: DurationDist,
+    /// GPUs per job (random stream `sizes`).
+    pub gpus: CountDist,
+    /// Restrict jobs to one GPU model (default: any).
+    #[serde(default)]
+    pub gpu_model: Option<String>,
+}
+
+/// A job trace file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceFile {
+    /// Relative to the scenario file.
+    pub path: PathBuf,
+}
+
+/// What runs on the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Workload {
+    Synthetic(SyntheticJobs),
+    /// dctwin's native job CSV (`submit_s,gpus,duration_s[,name,gpu_model,cpu_milli,memory_mib]`).
+    NativeTrace(TraceFile),
+    /// Alibaba GPU 2023 pod list (`openb_pod_list_*.csv`).
+    AlibabaPods(TraceFile),
+}
+
+/// Queue discipline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum QueuePolicy {
+    /// Strict first-in first-out: the head of the queue blocks those behind it.
+    #[default]
+    Fifo,
+}
+
+/// Placement policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum PlacementPolicy {
+    /// Scan servers in site order (hall, row, rack, server) and take the first that fit.
+    #[default]
+    FirstFit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    #[serde(default)]
+    pub queue: QueuePolicy,
+    #[serde(default)]
+    pub placement: PlacementPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reporting {
+    /// Time-series sampling interval, s (> 0). Default 300.
+    #[serde(default = "default_interval")]
+    pub interval_s: f64,
+}
+
+fn default_interval() -> f64 {
+    300.0
+}
+
+impl Default for Reporting {
+    fn default() -> Self {
+        Reporting {
+            interval_s: default_interval(),
+        }
+    }
+}
