@@ -143,14 +143,20 @@ mod tests {
     #[test]
     fn seconds_round_trip_and_rounding() {
         assert_eq!(SimTime::from_secs(3600).as_nanos(), 3_600_000_000_000);
-        assert_eq!(SimTime::from_secs_f64(1.5).unwrap().as_nanos(), 1_500_000_000);
+        assert_eq!(
+            SimTime::from_secs_f64(1.5).unwrap().as_nanos(),
+            1_500_000_000
+        );
         assert_eq!(SimTime::from_secs_f64(1e-10).unwrap().as_nanos(), 0);
         assert_eq!(SimTime::from_secs_f64(6e-10).unwrap().as_nanos(), 1);
         assert_eq!(SimTime::from_secs(7).as_secs_f64(), 7.0);
         assert!(SimTime::from_secs_f64(f64::NAN).is_none());
         assert!(SimTime::from_secs_f64(-1.0).is_none());
         assert!(SimTime::from_secs_f64(1e300).is_none());
-        assert_eq!(format!("{}", SimTime::from_nanos(1_000_000_001)), "1.000000001s");
+        assert_eq!(
+            format!("{}", SimTime::from_nanos(1_000_000_001)),
+            "1.000000001s"
+        );
     }
 
     #[test]
@@ -158,7 +164,13 @@ mod tests {
         let t = SimTime::from_secs(10) + SimDuration::from_secs(5);
         assert_eq!(t, SimTime::from_secs(15));
         assert_eq!(t - SimTime::from_secs(12), SimDuration::from_secs(3));
-        assert_eq!(SimTime::MAX.saturating_add(SimDuration::from_secs(1)), SimTime::MAX);
-        assert_eq!(SimTime::from_secs(1).saturating_since(SimTime::from_secs(2)), SimDuration::ZERO);
+        assert_eq!(
+            SimTime::MAX.saturating_add(SimDuration::from_secs(1)),
+            SimTime::MAX
+        );
+        assert_eq!(
+            SimTime::from_secs(1).saturating_since(SimTime::from_secs(2)),
+            SimDuration::ZERO
+        );
     }
 }

@@ -421,6 +421,7 @@ pub fn load_scenario(
     // Workload.
     let mut trace_masks = Vec::new();
     let mut synthetic_mask = placement::ANY_MODEL;
+    let is_native = matches!(s.workload, Workload::NativeTrace(_));
     let trace_jobs = match &mut s.workload {
         Workload::Synthetic(w) => {
             w.interarrival_s
@@ -464,7 +465,7 @@ pub fn load_scenario(
         }
         Workload::NativeTrace(t) | Workload::AlibabaPods(t) => {
             t.path = resolve(&base, &t.path);
-            let jobs = if matches!(s.workload, Workload::NativeTrace(_)) {
+            let jobs = if is_native {
                 trace::read_native(&t.path)?
             } else {
                 trace::read_alibaba_pods(&t.path)?

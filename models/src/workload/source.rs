@@ -13,7 +13,7 @@ pub const STREAM_DURATIONS: &str = "durations";
 pub const STREAM_SIZES: &str = "sizes";
 
 /// A synthetic job stream.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SyntheticSource {
     interarrival: DurationSampler,
     duration: DurationSampler,
@@ -60,7 +60,7 @@ impl SyntheticSource {
 }
 
 /// The run's job source.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum JobSource {
     /// Trace jobs with their GPU model masks (parallel vectors).
     Trace {
