@@ -1,1 +1,214 @@
+//! dctwin's reports: what a run leaves on disk and prints.
+//!
+//! [`write_run`] writes four files into an output directory — `summary.json`, `timeseries.csv`,
+//! `it_power.svg` and `utilization_queue.svg` — each one atomically (temporary file in the same
+//! directory, `fsync`, rename over the target), so a reader never sees a half-written file.
+//! [`stdout_table`] renders the summary as a short aligned table for the terminal.
+//!
+//! Everything here is deterministic: the same [`RunOutput`] always produces byte-identical files.
+//! (The run itself makes one field non-deterministic: `summary.json` → `wall_time_s`.)
+//! The file formats are documented in `docs/outputs.md`.
+#![warn(missing_docs)]
 
+mod chart;
+mod table;
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use models::output::{RunOutput, Sample, Summary};
+
+pub use chart::{it_power_svg, utilization_queue_svg};
+pub use table::stdout_table;
+
+/// File name of the run summary (pretty-printed JSON of [`Summary`]).
+pub const SUMMARY_JSON: &str = "summary.json";
+/// File name of the sampled time series (CSV, one row per [`Sample`]).
+pub const TIMESERIES_CSV: &str = "timeseries.csv";
+/// File name of the IT-power chart (SVG).
+pub const IT_POWER_SVG: &str = "it_power.svg";
+/// File name of the busy-GPUs / queued-jobs chart (SVG).
+pub const UTILIZATION_QUEUE_SVG: &str = "utilization_queue.svg";
+
+/// The header line of `timeseries.csv` (without the line terminator).
+pub const TIMESERIES_HEADER: &str = "time_s,it_power_w,busy_gpus,running_jobs,queued_jobs";
+
+/// A failure to write a report file: which step failed, on which path, and the underlying I/O error.
+///
+/// `Display` gives all three, e.g. `writing out/summary.json: Permission denied (os error 13)`;
+/// [`std::error::Error::source`] returns the I/O error.
+#[derive(Debug)]
+pub struct ReportError {
+    action: &'static str,
+    path: PathBuf,
+    source: io::Error,
+}
+
+impl ReportError {
+    fn new(action: &'static str, path: &Path, source: io::Error) -> Self {
+        ReportError {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The path being written (for a failed directory creation, the directory).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying I/O error.
+    pub fn io_error(&self) -> &io::Error {
+        &self.source
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.action,
+            self.path.display(),
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for ReportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Writes every report file of a run into `out_dir` (created, with its parents, if missing).
+///
+/// Returns the paths written, in this order: `summary.json`, `timeseries.csv`, `it_power.svg`,
+/// `utilization_queue.svg`. Each file is written with [`write_atomic`]; existing files are
+/// replaced. If a write fails, the files before it have already been replaced and the ones after
+/// it are untouched.
+pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, ReportError> {
+    fs::create_dir_all(out_dir).map_err(|e| ReportError::new("creating directory", out_dir, e))?;
+
+    let gpus_total = Some(out.summary.gpus.total).filter(|&n| n > 0);
+    let mut written = Vec::with_capacity(4);
+    let mut write = |name: &str, text: io::Result<String>| -> Result<(), ReportError> {
+        let path = out_dir.join(name);
+        let text = text.map_err(|e| ReportError::new("rendering", &path, e))?;
+        write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+        Ok(())
+    };
+    write(SUMMARY_JSON, Ok(summary_json(&out.summary)))?;
+    write(TIMESERIES_CSV, Ok(timeseries_csv(&out.timeseries)))?;
+    write(IT_POWER_SVG, it_power_svg(&out.timeseries))?;
+    write(
+        UTILIZATION_QUEUE_SVG,
+        utilization_queue_svg(&out.timeseries, gpus_total),
+    )?;
+    Ok(written)
+}
+
+/// The run summary as pretty-printed JSON (two-space indent, fields in declaration order),
+/// ending with a newline.
+///
+/// Non-finite floats (NaN, ±∞) — which a correct run never produces — are written as `null`.
+pub fn summary_json(s: &Summary) -> String {
+    // A struct of numbers, strings, a string-keyed map and a list of strings: serialising into a
+    // String cannot fail.
+    let mut json = serde_json::to_string_pretty(s).expect("a Summary always serialises to JSON");
+    json.push('\n');
+    json
+}
+
+/// The time series as CSV: the header [`TIMESERIES_HEADER`], then one row per sample, in order,
+/// each line ending with `\n`.
+///
+/// Floats use Rust's `Display` (shortest representation that round-trips, never an exponent:
+/// `1.5`, `0.1`, `3` for 3.0), so the text is deterministic and parses back to the same `f64`.
+pub fn timeseries_csv(samples: &[Sample]) -> String {
+    use std::fmt::Write as _;
+    // ~60 bytes per row is typical; a good guess avoids repeated reallocation on long runs.
+    let mut csv = String::with_capacity(TIMESERIES_HEADER.len() + 1 + samples.len() * 64);
+    csv.push_str(TIMESERIES_HEADER);
+    csv.push('\n');
+    for s in samples {
+        writeln!(
+            csv,
+            "{},{},{},{},{}",
+            s.time_s, s.it_power_w, s.busy_gpus, s.running_jobs, s.queued_jobs
+        )
+        .expect("writing to a String cannot fail");
+    }
+    csv
+}
+
+/// Distinguishes concurrent [`write_atomic`] calls within one process (threads writing the same
+/// path never share a temporary file).
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` atomically: readers see either the old file or the complete new one.
+///
+/// The bytes go to a temporary file `.<name>.tmp-<pid>-<n>` in the same directory, which is
+/// flushed to disk (`fsync`) and then renamed over `path`, replacing any existing file. On Unix
+/// the directory is also synced so the rename itself survives a crash. On failure the temporary
+/// file is removed (best effort) and `path` is left as it was.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let name = path.file_name().ok_or_else(|| {
+        ReportError::new(
+            "writing",
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = dir.join(tmp_name);
+
+    let result = write_and_sync(&tmp, bytes)
+        .map_err(|e| ReportError::new("writing", &tmp, e))
+        .and_then(|()| {
+            fs::rename(&tmp, path).map_err(|e| ReportError::new("renaming to", path, e))
+        });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+        return result;
+    }
+    sync_dir(dir).map_err(|e| ReportError::new("syncing directory", dir, e))
+}
+
+fn write_and_sync(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Makes a completed rename durable. Directories cannot be opened for syncing on every platform;
+/// where they cannot, the rename is still atomic, only not yet guaranteed on disk.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    if cfg!(unix) {
+        File::open(dir)?.sync_all()
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,149 @@
+//! The run summary as a short aligned table for the terminal.
+
+use std::fmt::Write as _;
+
+use models::output::Summary;
+
+/// Lines are wrapped to this many columns (labels included) where the text allows.
+const LINE_WIDTH: usize = 100;
+const J_PER_MWH: f64 = 3.6e9;
+
+/// The run summary as an aligned two-column table, one `label  value` line per item, ending with a
+/// newline.
+///
+/// Shows: scenario, seed, site description, horizon (h), events processed, wall time (s), IT and
+/// GPU energy (MWh), IT power peak / mean (kW), jobs submitted / completed / running at end /
+/// queued at end / not arrived, job wait p50 / p99 (s), mean GPU utilization (%), and what the
+/// run does not model. Long values (the site description, not-modelled items) wrap under the value
+/// column.
+pub fn stdout_table(s: &Summary) -> String {
+    let rows: Vec<(&str, Vec<String>)> = vec![
+        ("scenario", vec![s.scenario.clone()]),
+        ("seed", vec![s.seed.to_string()]),
+        ("site", vec![or_dash(&s.site.description)]),
+        ("horizon", vec![format!("{:.2} h", s.horizon_s / 3600.0)]),
+        ("events processed", vec![s.events_processed.to_string()]),
+        ("wall time", vec![format!("{:.2} s", s.wall_time_s)]),
+        (
+            "IT energy",
+            vec![format!("{:.3} MWh", s.energy.it_j / J_PER_MWH)],
+        ),
+        (
+            "GPU energy",
+            vec![format!("{:.3} MWh", s.energy.gpu_j / J_PER_MWH)],
+        ),
+        (
+            "IT power peak / mean",
+            vec![format!(
+                "{:.1} / {:.1} kW",
+                s.power.it_peak_w / 1000.0,
+                s.power.it_mean_w / 1000.0
+            )],
+        ),
+        ("jobs submitted", vec![s.jobs.submitted.to_string()]),
+        ("jobs completed", vec![s.jobs.completed.to_string()]),
+        (
+            "jobs running at end",
+            vec![s.jobs.running_at_end.to_string()],
+        ),
+        ("jobs queued at end", vec![s.jobs.queued_at_end.to_string()]),
+        ("jobs not arrived", vec![s.jobs.not_arrived.to_string()]),
+        (
+            "job wait p50 / p99",
+            vec![format!(
+                "{:.1} / {:.1} s",
+                s.jobs.wait_s.p50, s.jobs.wait_s.p99
+            )],
+        ),
+        (
+            "GPU utilization",
+            vec![format!(
+                "{:.1} % of {} GPUs",
+                s.gpus.utilization_mean * 100.0,
+                s.gpus.total
+            )],
+        ),
+        (
+            "not modelled",
+            if s.not_modelled.is_empty() {
+                vec!["-".to_string()]
+            } else {
+                s.not_modelled.clone()
+            },
+        ),
+    ];
+
+    let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let indent = 2 + label_width + 2;
+    let value_width = LINE_WIDTH.saturating_sub(indent).max(20);
+
+    let mut out = String::new();
+    if s.dctwin_version.is_empty() {
+        out.push_str("Run summary\n");
+    } else {
+        let _ = writeln!(out, "Run summary (dctwin {})", s.dctwin_version);
+    }
+    for (label, values) in &rows {
+        let mut first = true;
+        for value in values {
+            for line in wrap(value, value_width) {
+                if first {
+                    let _ = writeln!(out, "  {label:<label_width$}  {line}");
+                    first = false;
+                } else {
+                    let _ = writeln!(out, "{:indent$}{line}", "");
+                }
+            }
+        }
+    }
+    out
+}
+
+fn or_dash(s: &str) -> String {
+    if s.trim().is_empty() {
+        "-".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Greedy word wrap at `width` characters; a word longer than `width` gets a line of its own.
+/// Always returns at least one line.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split_whitespace() {
+        let wlen = word.chars().count();
+        if len > 0 && len + 1 + wlen > width {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(word);
+        len += wlen;
+    }
+    if len > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_at_words() {
+        assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(wrap("a b c", 10), vec!["a b c"]);
+        assert_eq!(wrap("aaaa bbbb cccc", 9), vec!["aaaa bbbb", "cccc"]);
+        assert_eq!(
+            wrap("x averyveryverylongword y", 5),
+            vec!["x", "averyveryverylongword", "y"]
+        );
+    }
+}

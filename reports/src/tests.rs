@@ -1,0 +1,428 @@
+use super::*;
+use models::output::{EnergySummary, GpuSummary, JobsSummary, PowerSummary, SiteSummary, Stats};
+
+/// A fresh, empty directory under the workspace's `target/test-tmp/`.
+fn test_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-tmp")
+        .join(format!("reports-{name}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn sample_summary() -> Summary {
+    Summary {
+        dctwin_version: "0.1.0".into(),
+        scenario: "unit-test".into(),
+        seed: 42,
+        horizon_s: 7.0 * 86_400.0,
+        events_processed: 123_456,
+        wall_time_s: 1.25,
+        site: SiteSummary {
+            halls: 1,
+            rows: 2,
+            racks: 8,
+            servers: 32,
+            gpus_by_model: [("H100-SXM".to_string(), 256)].into_iter().collect(),
+            description: "1 hall, 2 rows, 8 racks, 32 servers, 256 GPUs (256 × H100-SXM)".into(),
+        },
+        energy: EnergySummary {
+            it_j: 7.2e10,
+            gpu_j: 5.4e10,
+            server_overhead_j: 1.8e10,
+        },
+        power: PowerSummary {
+            it_peak_w: 180_000.0,
+            it_mean_w: 119_047.6,
+            it_min_w: 40_000.0,
+        },
+        jobs: JobsSummary {
+            submitted: 1000,
+            completed: 950,
+            running_at_end: 30,
+            queued_at_end: 20,
+            not_arrived: 5,
+            wait_s: Stats::from_values(&mut [0.0, 10.0, 20.0, 3600.0]),
+            turnaround_s: Stats::from_values(&mut [100.0, 200.0]),
+        },
+        gpus: GpuSummary {
+            total: 256,
+            utilization_mean: 0.634,
+        },
+        gpu_hours: models::output::GpuHoursSummary {
+            busy: 27_267.0,
+            available: 43_008.0,
+        },
+        not_modelled: vec![
+            "facility overhead (cooling, PUE)".into(),
+            "network fabric".into(),
+        ],
+    }
+}
+
+fn samples(n: usize) -> Vec<Sample> {
+    (0..n)
+        .map(|i| Sample {
+            time_s: i as f64 * 60.0,
+            it_power_w: 40_000.0 + (i % 97) as f64 * 1234.5,
+            busy_gpus: (i % 256) as f64 * 0.5,
+            running_jobs: (i % 13) as u64,
+            queued_jobs: (i % 29) as u64,
+        })
+        .collect()
+}
+
+fn constant(n: usize) -> Vec<Sample> {
+    (0..n)
+        .map(|_| Sample {
+            time_s: 0.0,
+            it_power_w: 5000.0,
+            busy_gpus: 3.0,
+            running_jobs: 1,
+            queued_jobs: 0,
+        })
+        .collect()
+}
+
+fn run_output(n: usize) -> RunOutput {
+    RunOutput {
+        summary: sample_summary(),
+        timeseries: samples(n),
+    }
+}
+
+#[test]
+fn csv_has_exact_header_and_one_row_per_sample() {
+    let csv = timeseries_csv(&samples(100));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "time_s,it_power_w,busy_gpus,running_jobs,queued_jobs"
+    );
+    assert_eq!(lines.len(), 101);
+    assert!(csv.ends_with('\n'));
+    assert_eq!(lines[1], "0,40000,0,0,0");
+    assert_eq!(lines[2], "60,41234.5,0.5,1,1");
+    assert!(lines[1..].iter().all(|l| l.split(',').count() == 5));
+
+    assert_eq!(timeseries_csv(&[]), format!("{TIMESERIES_HEADER}\n"));
+}
+
+#[test]
+fn csv_floats_round_trip() {
+    let tricky = [
+        0.1 + 0.2,
+        1e-7,
+        123_456_789.123_456_79,
+        1e21,
+        f64::MIN_POSITIVE,
+    ];
+    let rows: Vec<Sample> = tricky
+        .iter()
+        .map(|&v| Sample {
+            time_s: v,
+            it_power_w: v,
+            busy_gpus: v,
+            running_jobs: u64::MAX,
+            queued_jobs: 0,
+        })
+        .collect();
+    let csv = timeseries_csv(&rows);
+    for (line, &v) in csv.lines().skip(1).zip(&tricky) {
+        let fields: Vec<&str> = line.split(',').collect();
+        for f in &fields[..3] {
+            assert!(!f.contains('e'), "no exponent notation: {f}");
+            assert_eq!(f.parse::<f64>().unwrap().to_bits(), v.to_bits());
+        }
+        assert_eq!(fields[3], u64::MAX.to_string());
+    }
+}
+
+#[test]
+fn summary_json_is_pretty_and_contains_every_field() {
+    let s = sample_summary();
+    let json = summary_json(&s);
+    assert!(json.ends_with("}\n"));
+    assert!(json.contains("\n  \"scenario\": \"unit-test\""));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["scenario"], "unit-test");
+    assert_eq!(v["seed"], 42);
+    assert_eq!(v["horizon_s"], 604_800.0);
+    assert_eq!(v["events_processed"], 123_456);
+    assert_eq!(v["wall_time_s"], 1.25);
+    assert_eq!(v["site"]["servers"], 32);
+    assert_eq!(v["site"]["gpus_by_model"]["H100-SXM"], 256);
+    assert_eq!(v["energy"]["it_j"], 7.2e10);
+    assert_eq!(v["energy"]["gpu_j"], 5.4e10);
+    assert_eq!(v["energy"]["server_overhead_j"], 1.8e10);
+    assert_eq!(v["power"]["it_peak_w"], 180_000.0);
+    assert_eq!(v["power"]["it_min_w"], 40_000.0);
+    assert_eq!(v["jobs"]["not_arrived"], 5);
+    assert_eq!(v["jobs"]["wait_s"]["count"], 4);
+    assert_eq!(v["jobs"]["wait_s"]["p99"], 3600.0);
+    assert_eq!(v["jobs"]["turnaround_s"]["max"], 200.0);
+    assert_eq!(v["gpus"]["total"], 256);
+    assert_eq!(v["gpus"]["utilization_mean"], 0.634);
+    assert_eq!(v["gpu_hours"]["busy"], 27_267.0);
+    assert_eq!(v["gpu_hours"]["available"], 43_008.0);
+    assert_eq!(v["not_modelled"][1], "network fabric");
+
+    let top: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(top.len(), 13, "top-level fields: {top:?}");
+    // Deterministic: same input, same bytes.
+    assert_eq!(json, summary_json(&s));
+}
+
+#[test]
+fn summary_json_writes_non_finite_as_null() {
+    let mut s = sample_summary();
+    s.power.it_mean_w = f64::NAN;
+    let v: serde_json::Value = serde_json::from_str(&summary_json(&s)).unwrap();
+    assert!(v["power"]["it_mean_w"].is_null());
+}
+
+#[test]
+fn write_atomic_creates_and_replaces_without_leaving_temp_files() {
+    let dir = test_dir("atomic");
+    let path = dir.join("out.txt");
+    write_atomic(&path, b"first version, rather long\n").unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"first version, rather long\n");
+    write_atomic(&path, b"second\n").unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"second\n");
+    write_atomic(&path, b"").unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"");
+    assert_eq!(dir_entries(&dir), ["out.txt"]);
+}
+
+#[test]
+fn write_atomic_reports_path_and_cleans_up_on_failure() {
+    let dir = test_dir("atomic-fail");
+    // The target is an existing non-empty directory: the rename over it must fail.
+    let target = dir.join("occupied");
+    fs::create_dir_all(target.join("inner")).unwrap();
+    let err = write_atomic(&target, b"data").unwrap_err();
+    assert_eq!(err.path(), target);
+    let msg = err.to_string();
+    assert!(msg.contains("occupied"), "{msg}");
+    assert!(msg.contains(&err.io_error().to_string()), "{msg}");
+    assert!(std::error::Error::source(&err).is_some());
+    assert_eq!(dir_entries(&dir), ["occupied"], "temporary file removed");
+
+    // A missing directory fails while writing the temporary file.
+    let err = write_atomic(&dir.join("missing/out.txt"), b"data").unwrap_err();
+    assert_eq!(err.io_error().kind(), io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("missing"));
+}
+
+#[test]
+fn write_atomic_rejects_paths_without_a_file_name() {
+    let err = write_atomic(Path::new("/"), b"x").unwrap_err();
+    assert_eq!(err.io_error().kind(), io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn charts_render_for_normal_series_and_are_deterministic() {
+    let s = samples(500);
+    let a = it_power_svg(&s).unwrap();
+    let b = it_power_svg(&s).unwrap();
+    assert_eq!(a, b);
+    assert!(a.starts_with("<svg"));
+    assert!(a.trim_end().ends_with("</svg>"));
+    assert!(a.contains("<polyline"));
+    assert!(a.contains("IT power (kW)"));
+    assert!(!a.contains("no samples"));
+
+    let u = utilization_queue_svg(&s, Some(256)).unwrap();
+    assert_eq!(u, utilization_queue_svg(&s, Some(256)).unwrap());
+    assert!(u.contains("busy GPUs"));
+    assert!(u.contains("queued jobs"));
+    assert!(u.contains("GPUs installed"));
+    assert!(u.matches("<polyline").count() >= 2);
+    assert!(
+        !utilization_queue_svg(&s, None)
+            .unwrap()
+            .contains("GPUs installed")
+    );
+}
+
+#[test]
+fn charts_render_for_empty_constant_single_and_non_finite_series() {
+    let nan = vec![
+        Sample {
+            time_s: f64::NAN,
+            it_power_w: f64::INFINITY,
+            busy_gpus: f64::NAN,
+            running_jobs: 0,
+            queued_jobs: 0,
+        },
+        Sample {
+            time_s: 60.0,
+            it_power_w: f64::NAN,
+            busy_gpus: 1.0,
+            running_jobs: 0,
+            queued_jobs: 3,
+        },
+    ];
+    let cases: [(&str, Vec<Sample>); 5] = [
+        ("empty", vec![]),
+        ("single", constant(1)),
+        ("constant", constant(50)),
+        ("zeros", vec![Sample::default(); 10]),
+        ("non-finite", nan),
+    ];
+    for (name, series) in &cases {
+        for total in [None, Some(0), Some(8)] {
+            let u = utilization_queue_svg(series, total).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(u.trim_end().ends_with("</svg>"), "{name}");
+            assert_eq!(u, utilization_queue_svg(series, total).unwrap(), "{name}");
+        }
+        let p = it_power_svg(series).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(p.trim_end().ends_with("</svg>"), "{name}");
+        assert_eq!(p, it_power_svg(series).unwrap(), "{name}");
+        assert!(
+            !p.contains("NaN") && !p.contains("inf"),
+            "{name}: no non-finite coordinates"
+        );
+    }
+    assert!(it_power_svg(&[]).unwrap().contains("no samples"));
+}
+
+#[test]
+fn long_series_charts_stay_small() {
+    let s = samples(200_000);
+    let svg = it_power_svg(&s).unwrap();
+    assert!(svg.len() < 200_000, "{} bytes", svg.len());
+}
+
+#[test]
+fn write_run_writes_the_four_files_in_order() {
+    let dir = test_dir("write-run").join("nested/out");
+    let out = run_output(300);
+    let paths = write_run(&dir, &out).unwrap();
+    let names: Vec<_> = paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "summary.json",
+            "timeseries.csv",
+            "it_power.svg",
+            "utilization_queue.svg"
+        ]
+    );
+    assert!(paths.iter().all(|p| p.starts_with(&dir)));
+    assert_eq!(
+        fs::read_to_string(&paths[0]).unwrap(),
+        summary_json(&out.summary)
+    );
+    assert_eq!(
+        fs::read_to_string(&paths[1]).unwrap(),
+        timeseries_csv(&out.timeseries)
+    );
+    assert_eq!(
+        fs::read_to_string(&paths[2]).unwrap(),
+        it_power_svg(&out.timeseries).unwrap()
+    );
+    assert_eq!(
+        fs::read_to_string(&paths[3]).unwrap(),
+        utilization_queue_svg(&out.timeseries, Some(256)).unwrap()
+    );
+    let mut expected: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(dir_entries(&dir), expected, "no temporary files left");
+
+    // A second run replaces every file, byte for byte the same.
+    let before: Vec<Vec<u8>> = paths.iter().map(|p| fs::read(p).unwrap()).collect();
+    assert_eq!(write_run(&dir, &out).unwrap(), paths);
+    let after: Vec<Vec<u8>> = paths.iter().map(|p| fs::read(p).unwrap()).collect();
+    assert_eq!(before, after);
+    assert_eq!(dir_entries(&dir), expected);
+}
+
+#[test]
+fn write_run_handles_an_empty_run() {
+    let dir = test_dir("write-run-empty");
+    let paths = write_run(&dir, &RunOutput::default()).unwrap();
+    assert_eq!(paths.len(), 4);
+    assert_eq!(
+        fs::read_to_string(&paths[1]).unwrap(),
+        format!("{TIMESERIES_HEADER}\n")
+    );
+}
+
+#[test]
+fn write_run_reports_an_uncreatable_directory() {
+    let dir = test_dir("write-run-fail");
+    let file = dir.join("a-file");
+    fs::write(&file, b"").unwrap();
+    let err = write_run(&file.join("sub"), &RunOutput::default()).unwrap_err();
+    assert!(err.to_string().starts_with("creating directory"), "{err}");
+    assert!(err.to_string().contains("a-file"), "{err}");
+}
+
+#[test]
+fn stdout_table_lists_the_headline_numbers_aligned() {
+    let t = stdout_table(&sample_summary());
+    for needle in [
+        "Run summary (dctwin 0.1.0)",
+        "unit-test",
+        "42",
+        "256 × H100-SXM",
+        "168.00 h",
+        "123456",
+        "1.25 s",
+        "20.000 MWh",
+        "15.000 MWh",
+        "180.0 / 119.0 kW",
+        "1000",
+        "950",
+        "10.0 / 3600.0 s",
+        "63.4 % of 256 GPUs",
+        "facility overhead (cooling, PUE)",
+        "network fabric",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in\n{t}");
+    }
+    assert!(t.ends_with('\n'));
+    // Every value starts in the same column.
+    let col = |line: &str| {
+        let leading = line.len() - line.trim_start().len();
+        if leading > 2 {
+            return leading; // a wrapped continuation line
+        }
+        let gap = line[2..].find("  ").expect("label and value separated") + 2;
+        gap + line[gap..].len() - line[gap..].trim_start().len()
+    };
+    let cols: Vec<_> = t.lines().skip(1).map(col).collect();
+    assert!(cols.windows(2).all(|w| w[0] == w[1]), "{t}");
+    assert_eq!(t, stdout_table(&sample_summary()));
+}
+
+#[test]
+fn stdout_table_handles_an_empty_summary() {
+    let t = stdout_table(&Summary::default());
+    assert!(t.starts_with("Run summary\n"));
+    assert!(t.contains("not modelled"));
+}
+
+#[test]
+fn report_error_display_names_action_path_and_cause() {
+    let e = ReportError::new(
+        "writing",
+        Path::new("out/summary.json"),
+        io::Error::new(io::ErrorKind::PermissionDenied, "denied"),
+    );
+    assert_eq!(e.to_string(), "writing out/summary.json: denied");
+}
