@@ -1,6 +1,6 @@
 //! PHOLD, the standard discrete-event engine benchmark (Fujimoto 1990): `lps` logical processes exchange
-//! `jobs` circulating events; handling an event at a random LP schedules one new event at a random LP after an
-//! exponential delay (mean 1 s) plus a 0.1 s lookahead. Measures raw engine throughput: queue + World access +
+//! `jobs` circulating events (by default one per LP, all at t = 0); handling an event schedules one new event at
+//! a uniformly random LP after an Exponential(mean 1 s) delay. Measures raw engine throughput: queue + World access +
 //! one random draw per event. Prints one line of figures.
 //!
 //!     cargo bench --bench phold
@@ -26,12 +26,15 @@ struct Msg {
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
     let lps = env_u64("PHOLD_LPS", 1024) as u32;
-    let jobs = env_u64("PHOLD_JOBS", 1024);
+    let jobs = env_u64("PHOLD_JOBS", lps as u64);
     let events = env_u64("PHOLD_EVENTS", 5_000_000);
     let streams = RngStreams::new(1);
     let mut world = World::new();
@@ -41,25 +44,26 @@ fn main() {
         delay: Exp::new(1.0).expect("rate > 0"),
     });
     let mut engine = Engine::new(world);
-    let mut init = streams.stream("phold-init");
-    for _ in 0..jobs {
-        let lp = init.random_range(0..lps);
-        let t = SimTime::from_secs_f64(init.random::<f64>()).expect("in range");
-        engine.schedule(t, Msg { lp });
+    for j in 0..jobs {
+        engine.schedule(
+            SimTime::ZERO,
+            Msg {
+                lp: (j % lps as u64) as u32,
+            },
+        );
     }
-    let lookahead = SimDuration::from_nanos(100_000_000);
     let wall = Instant::now();
     // Run in one-simulated-second slices until the event budget is spent.
     let mut until = SimTime::ZERO;
     while engine.events_processed() < events {
-        until = until + SimDuration::from_secs(1);
+        until += SimDuration::from_secs(1);
         engine.run_until(until, |w: &mut World, s: &mut Scheduler<Msg>, m: Msg| {
             let mut st = w.resource_mut::<Lps>();
             let st = &mut *st;
             st.handled[m.lp as usize] += 1;
             let d = st.delay.sample(&mut st.rng);
             let to = st.rng.random_range(0..lps);
-            let delay = SimDuration::from_nanos((d * 1e9) as u64) + lookahead;
+            let delay = SimDuration::from_nanos((d * 1e9) as u64);
             s.after(delay, Msg { lp: to });
         });
     }
@@ -67,10 +71,14 @@ fn main() {
     let n = engine.events_processed();
     let handled: u64 = engine.world.resource::<Lps>().handled.iter().sum();
     assert_eq!(handled, n, "every event handled exactly once");
-    assert_eq!(engine.pending() as u64, jobs, "PHOLD conserves the event population");
+    assert_eq!(
+        engine.pending() as u64,
+        jobs,
+        "PHOLD conserves the event population"
+    );
     println!(
-        "phold engine=dctwin lps={lps} jobs={jobs} events={n} sim_s={:.0} wall_s={secs:.3} events_per_s={:.0}",
-        until.as_secs_f64(),
-        n as f64 / secs
+        "phold engine=dctwin lps={lps} jobs={jobs} events={n} wall_s={secs:.3} events_per_s={:.0} sim_s={:.0}",
+        n as f64 / secs,
+        until.as_secs_f64()
     );
 }

@@ -1,4 +1,4 @@
-//! A 10,000-GPU site (1,250 HGX H100 servers) fed synthetic training jobs for one simulated week.
+//! A 10,000-GPU site (5 halls × 5 rows × 10 racks × 5 HGX H100 servers × 8 GPUs) fed synthetic training jobs for one simulated week.
 //! Prints events/s and peak resident memory. Env: `SITE_HALLS` (default 5 → 10,000 GPUs), `SITE_DAYS` (7).
 //!
 //!     cargo bench --bench site_week
@@ -6,7 +6,10 @@
 use std::time::Instant;
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Peak resident set size of this process, MiB (Linux `VmHWM`).
@@ -20,7 +23,7 @@ fn peak_rss_mib() -> Option<f64> {
 fn main() {
     let halls = env_u64("SITE_HALLS", 5);
     let days = env_u64("SITE_DAYS", 7);
-    let gpus = halls * 5 * 10 * 4 * 8;
+    let gpus = halls * 5 * 10 * 5 * 8;
     // Offered load ≈ 80%: mean job = 7.36 GPUs × 11,870 s ≈ 87,400 GPU·s.
     let interarrival = 87_400.0 / (0.8 * gpus as f64);
     let root = env!("CARGO_MANIFEST_DIR");
@@ -34,7 +37,7 @@ fn main() {
         server_templates: {{
             "hgx-h100": ServerTemplate(gpu_model: "H100", gpus: 8, host: HostPower(idle_w: 1200.0, max_w: 3400.0)),
         }},
-        halls: [HallGroup(count: {halls}, rows: [RowGroup(count: 5, racks: [RackGroup(count: 10, servers: [ServerGroup(template: "hgx-h100", count: 4)])])])],
+        halls: [HallGroup(count: {halls}, rows: [RowGroup(count: 5, racks: [RackGroup(count: 10, servers: [ServerGroup(template: "hgx-h100", count: 5)])])])],
     ),
     workload: Synthetic(
         interarrival_s: Exponential(mean_s: {interarrival:?}),

@@ -134,7 +134,10 @@ pub fn check_model(m: &GpuModel) -> Result<(), String> {
         ));
     }
     if !(m.scaleup_link_gbs.is_finite() && m.scaleup_link_gbs >= 0.0) {
-        return Err(format!("`scaleup_link_gbs` must be ≥ 0, found {}", m.scaleup_link_gbs));
+        return Err(format!(
+            "`scaleup_link_gbs` must be ≥ 0, found {}",
+            m.scaleup_link_gbs
+        ));
     }
     let a = &m.activity;
     for (v, f) in [

@@ -17,7 +17,9 @@ use crate::output::{
     EnergySummary, GpuHoursSummary, GpuSummary, JobsSummary, PowerSummary, RunOutput, Sample,
     SiteSummary, Stats, Summary,
 };
-use crate::placement::{self, Grant, JobReq, ServerLoad, SiteCapacity, WHOLE_GPU_MILLI};
+use crate::placement::{
+    self, FreeSummary, Grant, JobReq, ServerLoad, SiteCapacity, WHOLE_GPU_MILLI,
+};
 use crate::power::{EnergyMeter, ServerPower, ServerPowerModel};
 use crate::scenario::{LoadedScenario, Workload};
 use crate::workload::JobSource;
@@ -87,6 +89,8 @@ pub struct Job {
 #[derive(Resource)]
 struct SiteIndex {
     servers: Vec<Entity>,
+    /// Per-server free-capacity summaries (server id order), kept in step with each [`ServerLoad`].
+    free: Vec<FreeSummary>,
 }
 
 #[derive(Resource)]
@@ -132,6 +136,9 @@ struct Counters {
 #[derive(Resource, Default)]
 struct Scratch {
     grants: Vec<Grant>,
+    /// The head of the queue did not fit and nothing has been released since: under strict FIFO no job can
+    /// start until a job finishes, so arrivals skip the placement scan (exact, not a heuristic).
+    head_blocked: bool,
 }
 
 /// What the telemetry schedule computes from scratch at each sample.
@@ -162,34 +169,56 @@ fn build_world(loaded: &LoadedScenario) -> World {
     let mut last_row = u32::MAX;
     let mut last_rack = u32::MAX;
     let mut servers = Vec::with_capacity(site.servers.len());
+    let mut free = Vec::with_capacity(site.servers.len());
     let mut gpu_id = 0u32;
     let mut it_w = 0.0;
     let mut gpu_w = 0.0;
     for (i, s) in site.servers.iter().enumerate() {
         if s.row != last_row {
-            world.spawn(Row { id: s.row, hall: s.hall });
+            world.spawn(Row {
+                id: s.row,
+                hall: s.hall,
+            });
             last_row = s.row;
         }
         if s.rack != last_rack {
-            world.spawn(Rack { id: s.rack, row: s.row, hall: s.hall });
+            world.spawn(Rack {
+                id: s.rack,
+                row: s.row,
+                hall: s.hall,
+            });
             last_rack = s.rack;
         }
         let gpu = &loaded.catalog.gpus[s.gpu_model];
         let model = ServerPowerModel::new(gpu, &s.host, s.cpu_milli);
         let load = ServerLoad::new(s);
+        free.push(FreeSummary::of(&load));
         let power = model.power_w(&load);
         it_w += power.input_w;
         gpu_w += power.gpu_w;
         let e = world
-            .spawn((Server { id: i as u32, rack: s.rack }, model, load, power))
+            .spawn((
+                Server {
+                    id: i as u32,
+                    rack: s.rack,
+                },
+                model,
+                load,
+                power,
+            ))
             .id();
         servers.push(e);
         for slot in 0..s.gpus {
-            world.spawn(Gpu { id: gpu_id, server: i as u32, slot: slot as u8, model: s.gpu_model as u8 });
+            world.spawn(Gpu {
+                id: gpu_id,
+                server: i as u32,
+                slot: slot as u8,
+                model: s.gpu_model as u8,
+            });
             gpu_id += 1;
         }
     }
-    world.insert_resource(SiteIndex { servers });
+    world.insert_resource(SiteIndex { servers, free });
     world.insert_resource(Meters {
         it: EnergyMeter::new(SimTime::ZERO, it_w),
         gpu: EnergyMeter::new(SimTime::ZERO, gpu_w),
@@ -223,11 +252,16 @@ fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool) 
             i += 1;
         }
         let load = load.clone();
-        let new = em.get::<ServerPowerModel>().expect("server entity").power_w(&load);
+        let summary = FreeSummary::of(&load);
+        let new = em
+            .get::<ServerPowerModel>()
+            .expect("server entity")
+            .power_w(&load);
         let mut p = em.get_mut::<ServerPower>().expect("server entity");
         d_it += new.input_w - p.input_w;
         d_gpu += new.gpu_w - p.gpu_w;
         *p = new;
+        world.resource_mut::<SiteIndex>().free[server as usize] = summary;
     }
     let mut m = world.resource_mut::<Meters>();
     m.it.add(d_it);
@@ -241,20 +275,26 @@ fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool) 
 
 /// Starts jobs from the head of the queue while they fit (strict FIFO, first-fit).
 fn schedule_jobs(world: &mut World, sched: &mut Scheduler<Event>) {
+    if world.resource::<Scratch>().head_blocked {
+        return;
+    }
     let now = sched.now();
     let mut grants = std::mem::take(&mut world.resource_mut::<Scratch>().grants);
-    loop {
-        let Some(&head) = world.resource::<JobQueue>().0.front() else { break };
+    while let Some(&head) = world.resource::<JobQueue>().0.front() {
         let req = world.get::<Job>(head).expect("queued job").req;
         let fits = {
             let index = world.resource::<SiteIndex>();
             let loads = index
                 .servers
                 .iter()
-                .map(|&e| world.get::<ServerLoad>(e).expect("server entity"));
+                .zip(&index.free)
+                .enumerate()
+                .filter(|(_, (_, f))| f.may_fit(&req))
+                .map(|(i, (&e, _))| (i as u32, world.get::<ServerLoad>(e).expect("server entity")));
             placement::plan_first_fit(&req, loads, &mut grants)
         };
         if !fits {
+            world.resource_mut::<Scratch>().head_blocked = true;
             break;
         }
         world.resource_mut::<JobQueue>().0.pop_front();
@@ -278,7 +318,9 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
     match ev {
         Event::Arrival => {
             let mut src = world.resource_mut::<Source>();
-            let Some((spec, mask)) = src.jobs.next_job() else { return };
+            let Some((spec, mask)) = src.jobs.next_job() else {
+                return;
+            };
             let req = src.capacity.request(&spec, mask);
             let id = src.next_id;
             src.next_id += 1;
@@ -302,6 +344,7 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
             let job = world.entity_mut(e).take::<Job>().expect("running job");
             apply_job(world, &job.grants, &job.req, false);
             world.despawn(e);
+            world.resource_mut::<Scratch>().head_blocked = false;
             let mut c = world.resource_mut::<Counters>();
             c.running -= 1;
             c.completed += 1;
@@ -336,12 +379,14 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
 
     let mut world = build_world(loaded);
     let first = jobs.peek_submit();
-    world.insert_resource(Source { jobs, capacity: SiteCapacity::new(&loaded.site), next_id: 0 });
+    world.insert_resource(Source {
+        jobs,
+        capacity: SiteCapacity::new(&loaded.site),
+        next_id: 0,
+    });
     let mut engine = Engine::new(world);
-    if let Some(t) = first {
-        if t <= horizon {
-            engine.schedule(t, Event::Arrival);
-        }
+    if let Some(t) = first.filter(|&t| t <= horizon) {
+        engine.schedule(t, Event::Arrival);
     }
 
     let mut telemetry = Schedule::default();
@@ -350,22 +395,26 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     let mut sampling = Sampling::new(SimTime::ZERO, every);
     let slices = 100u64;
     for k in 1..=slices {
-        let until = SimTime::from_nanos(
-            (horizon.as_nanos() as u128 * k as u128 / slices as u128) as u64,
+        let until =
+            SimTime::from_nanos((horizon.as_nanos() as u128 * k as u128 / slices as u128) as u64);
+        engine.run_until_sampled(
+            until,
+            &mut sampling,
+            handle,
+            |world: &mut World, t: SimTime| {
+                world.resource_mut::<Meters>().advance(t);
+                telemetry.run(world);
+                let tel = *world.resource::<Telemetry>();
+                let c = world.resource::<Counters>();
+                samples.push(Sample {
+                    time_s: t.as_secs_f64(),
+                    it_power_w: tel.it_power_w,
+                    busy_gpus: tel.busy_gpus,
+                    running_jobs: c.running,
+                    queued_jobs: world.resource::<JobQueue>().0.len() as u64,
+                });
+            },
         );
-        engine.run_until_sampled(until, &mut sampling, handle, |world: &mut World, t: SimTime| {
-            world.resource_mut::<Meters>().advance(t);
-            telemetry.run(world);
-            let tel = *world.resource::<Telemetry>();
-            let c = world.resource::<Counters>();
-            samples.push(Sample {
-                time_s: t.as_secs_f64(),
-                it_power_w: tel.it_power_w,
-                busy_gpus: tel.busy_gpus,
-                running_jobs: c.running,
-                queued_jobs: world.resource::<JobQueue>().0.len() as u64,
-            });
-        });
         progress(k as f64 / slices as f64);
     }
     let events_processed = engine.events_processed();
@@ -429,5 +478,8 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
             "failures".into(),
         ],
     };
-    RunOutput { summary, timeseries: samples }
+    RunOutput {
+        summary,
+        timeseries: samples,
+    }
 }

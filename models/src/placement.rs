@@ -65,6 +65,15 @@ impl ServerLoad {
         self.slots().iter().map(|&u| u as u32).sum()
     }
 
+    /// The largest share (thousandths) still free on one GPU.
+    pub fn max_free_milli(&self) -> u16 {
+        self.slots()
+            .iter()
+            .map(|&u| WHOLE_GPU_MILLI - u)
+            .max()
+            .unwrap_or(0)
+    }
+
     fn eligible(&self, mask: u64) -> bool {
         self.gpus > 0 && (mask >> self.model) & 1 == 1
     }
@@ -98,7 +107,10 @@ pub fn model_mask(names: &[String], catalog: &Catalog) -> Result<u64, String> {
     let mut mask = 0u64;
     for n in names {
         let i = catalog.index_of(n).ok_or_else(|| {
-            format!("GPU model `{n}` is not in the catalog (known: {})", catalog.names().join(", "))
+            format!(
+                "GPU model `{n}` is not in the catalog (known: {})",
+                catalog.names().join(", ")
+            )
         })?;
         mask |= 1 << i;
     }
@@ -163,7 +175,10 @@ impl SiteCapacity {
     /// Whether `job` could run on the empty site; the error says why not.
     pub fn check_fits(&self, job: &JobSpec, mask: u64) -> Result<(), String> {
         if job.gpu_milli > WHOLE_GPU_MILLI as u32 {
-            return Err(format!("gpu_milli {} is more than a whole GPU (1000)", job.gpu_milli));
+            return Err(format!(
+                "gpu_milli {} is more than a whole GPU (1000)",
+                job.gpu_milli
+            ));
         }
         if job.gpus > 0 && job.gpu_milli == 0 {
             return Err("asks for GPUs with a zero share".into());
@@ -203,23 +218,61 @@ impl SiteCapacity {
     }
 }
 
+/// A compact per-server summary kept beside the loads so that placement can skip servers that cannot host a
+/// request without reading their [`ServerLoad`]. [`FreeSummary::may_fit`] is a necessary condition only;
+/// [`plan_first_fit`] still checks model, CPU and memory on the load itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FreeSummary {
+    /// GPUs with nothing allocated.
+    pub free_whole: u8,
+    /// Largest share (thousandths) free on one GPU.
+    pub max_free_milli: u16,
+}
+
+impl FreeSummary {
+    /// The summary of `load`.
+    pub fn of(load: &ServerLoad) -> Self {
+        FreeSummary {
+            free_whole: load.free_whole_gpus() as u8,
+            max_free_milli: load.max_free_milli(),
+        }
+    }
+
+    /// Whether a server with this summary could host (its part of) `req`.
+    pub fn may_fit(self, req: &JobReq) -> bool {
+        if req.gpus == 0 {
+            true
+        } else if req.multi_server {
+            self.free_whole > 0
+        } else if req.gpu_milli as u32 >= WHOLE_GPU_MILLI as u32 {
+            self.free_whole as u32 >= req.gpus
+        } else {
+            self.max_free_milli >= req.gpu_milli
+        }
+    }
+}
+
 /// First-fit plan: fills `out` with the grants and returns true, or returns false (and leaves `out` empty)
 /// when the job does not fit now. `loads` yields server loads in site order.
 pub fn plan_first_fit<'a>(
     req: &JobReq,
-    loads: impl Iterator<Item = &'a ServerLoad>,
+    loads: impl Iterator<Item = (u32, &'a ServerLoad)>,
     out: &mut Vec<Grant>,
 ) -> bool {
     out.clear();
     if req.multi_server {
         let mut need = req.gpus;
-        for (si, load) in loads.enumerate() {
+        for (si, load) in loads {
             if !load.eligible(req.model_mask) {
                 continue;
             }
             for (slot, &used) in load.slots().iter().enumerate() {
                 if used == 0 {
-                    out.push(Grant { server: si as u32, slot: slot as u8, milli: WHOLE_GPU_MILLI });
+                    out.push(Grant {
+                        server: si,
+                        slot: slot as u8,
+                        milli: WHOLE_GPU_MILLI,
+                    });
                     need -= 1;
                     if need == 0 {
                         return true;
@@ -230,13 +283,17 @@ pub fn plan_first_fit<'a>(
         out.clear();
         return false;
     }
-    for (si, load) in loads.enumerate() {
+    for (si, load) in loads {
         if load.free_cpu_milli < req.cpu_milli || load.free_memory_mib < req.memory_mib {
             continue;
         }
         if req.gpus == 0 {
             // CPU-only job: any server with the host resources; recorded as a zero-GPU grant.
-            out.push(Grant { server: si as u32, slot: 0, milli: 0 });
+            out.push(Grant {
+                server: si,
+                slot: 0,
+                milli: 0,
+            });
             return true;
         }
         if !load.eligible(req.model_mask) || (load.gpus as u32) < req.gpus {
@@ -253,7 +310,11 @@ pub fn plan_first_fit<'a>(
         let mut need = req.gpus;
         for (slot, &used) in load.slots().iter().enumerate() {
             if WHOLE_GPU_MILLI - used >= req.gpu_milli {
-                out.push(Grant { server: si as u32, slot: slot as u8, milli: req.gpu_milli });
+                out.push(Grant {
+                    server: si,
+                    slot: slot as u8,
+                    milli: req.gpu_milli,
+                });
                 need -= 1;
                 if need == 0 {
                     break;
@@ -290,6 +351,9 @@ pub fn apply_grant(load: &mut ServerLoad, g: &Grant, req: &JobReq, allocate: boo
 
 #[cfg(test)]
 mod tests {
+    fn indexed(loads: &[ServerLoad]) -> impl Iterator<Item = (u32, &ServerLoad)> {
+        loads.iter().enumerate().map(|(i, l)| (i as u32, l))
+    }
     use super::*;
     use crate::scenario::HostPower;
 
@@ -303,19 +367,37 @@ mod tests {
             gpus,
             cpu_milli: cpu,
             memory_mib: 1024,
-            host: HostPower { idle_w: 0.0, max_w: 0.0, psu_efficiency: 1.0 },
+            host: HostPower {
+                idle_w: 0.0,
+                max_w: 0.0,
+                psu_efficiency: 1.0,
+            },
         }
     }
 
     fn req(gpus: u32, milli: u16, multi: bool) -> JobReq {
-        JobReq { gpus, gpu_milli: milli, cpu_milli: 0, memory_mib: 0, model_mask: ANY_MODEL, multi_server: multi }
+        JobReq {
+            gpus,
+            gpu_milli: milli,
+            cpu_milli: 0,
+            memory_mib: 0,
+            model_mask: ANY_MODEL,
+            multi_server: multi,
+        }
     }
 
     #[test]
     fn first_fit_takes_first_server_with_room() {
-        let mut loads = vec![ServerLoad::new(&server(2, 0, 0)), ServerLoad::new(&server(8, 0, 0))];
+        let mut loads = vec![
+            ServerLoad::new(&server(2, 0, 0)),
+            ServerLoad::new(&server(8, 0, 0)),
+        ];
         let mut out = Vec::new();
-        assert!(plan_first_fit(&req(4, 1000, false), loads.iter(), &mut out));
+        assert!(plan_first_fit(
+            &req(4, 1000, false),
+            indexed(&loads),
+            &mut out
+        ));
         assert_eq!(out.len(), 4);
         assert!(out.iter().all(|g| g.server == 1));
         let r = req(4, 1000, false);
@@ -325,13 +407,31 @@ mod tests {
         assert_eq!(loads[1].free_whole_gpus(), 4);
         // Shared GPU: a 600-milli job fits on server 0, then a second 600 goes to server 0's second GPU.
         let s = req(1, 600, false);
-        assert!(plan_first_fit(&s, loads.iter(), &mut out));
-        assert_eq!(out[0], Grant { server: 0, slot: 0, milli: 600 });
+        assert!(plan_first_fit(&s, indexed(&loads), &mut out));
+        assert_eq!(
+            out[0],
+            Grant {
+                server: 0,
+                slot: 0,
+                milli: 600
+            }
+        );
         apply_grant(&mut loads[0], &out[0], &s, true, false);
-        assert!(plan_first_fit(&s, loads.iter(), &mut out));
-        assert_eq!(out[0], Grant { server: 0, slot: 1, milli: 600 });
+        assert!(plan_first_fit(&s, indexed(&loads), &mut out));
+        assert_eq!(
+            out[0],
+            Grant {
+                server: 0,
+                slot: 1,
+                milli: 600
+            }
+        );
         // A 400 share packs next to the first 600.
-        assert!(plan_first_fit(&req(1, 400, false), loads.iter(), &mut out));
+        assert!(plan_first_fit(
+            &req(1, 400, false),
+            indexed(&loads),
+            &mut out
+        ));
         assert_eq!(out[0].slot, 0);
     }
 
@@ -340,13 +440,17 @@ mod tests {
         let mut loads = vec![ServerLoad::new(&server(8, 0, 0)); 3];
         let mut out = Vec::new();
         let r = req(20, 1000, true);
-        assert!(plan_first_fit(&r, loads.iter(), &mut out));
+        assert!(plan_first_fit(&r, indexed(&loads), &mut out));
         assert_eq!(out.len(), 20);
         for g in &out {
             apply_grant(&mut loads[g.server as usize], g, &r, true, false);
         }
         assert_eq!(loads.iter().map(|l| l.free_whole_gpus()).sum::<u32>(), 4);
-        assert!(!plan_first_fit(&req(5, 1000, true), loads.iter(), &mut out));
+        assert!(!plan_first_fit(
+            &req(5, 1000, true),
+            indexed(&loads),
+            &mut out
+        ));
         assert!(out.is_empty());
         for g in out.clone() {
             apply_grant(&mut loads[g.server as usize], &g, &r, false, false);
@@ -362,27 +466,43 @@ mod tests {
         let mut out = Vec::new();
         let mut r = req(1, 1000, false);
         r.cpu_milli = 8000;
-        assert!(plan_first_fit(&r, loads.iter(), &mut out));
+        assert!(plan_first_fit(&r, indexed(&loads), &mut out));
         assert_eq!(out[0].server, 1);
         let mut m = req(1, 1000, false);
         m.model_mask = 1; // model 0 only
-        assert!(plan_first_fit(&m, loads.iter(), &mut out));
+        assert!(plan_first_fit(&m, indexed(&loads), &mut out));
         assert_eq!(out[0].server, 0);
         let mut cpu_only = req(0, 0, false);
         cpu_only.cpu_milli = 5000;
-        assert!(plan_first_fit(&cpu_only, loads.iter(), &mut out));
-        assert_eq!(out[0], Grant { server: 1, slot: 0, milli: 0 });
+        assert!(plan_first_fit(&cpu_only, indexed(&loads), &mut out));
+        assert_eq!(
+            out[0],
+            Grant {
+                server: 1,
+                slot: 0,
+                milli: 0
+            }
+        );
     }
 
     #[test]
     fn capacity_checks() {
-        let site = SiteModel { servers: vec![server(8, 1000, 0); 4], halls: 1, rows: 1, racks: 1 };
+        let site = SiteModel {
+            servers: vec![server(8, 1000, 0); 4],
+            halls: 1,
+            rows: 1,
+            racks: 1,
+        };
         let cap = SiteCapacity::new(&site);
         let j = |g: u32| JobSpec::whole_gpus(sim::SimTime::ZERO, sim::SimDuration::ZERO, g);
         assert!(cap.check_fits(&j(32), ANY_MODEL).is_ok());
         assert!(cap.request(&j(32), ANY_MODEL).multi_server);
         assert!(!cap.request(&j(8), ANY_MODEL).multi_server);
-        assert!(cap.check_fits(&j(33), ANY_MODEL).unwrap_err().contains("32"));
+        assert!(
+            cap.check_fits(&j(33), ANY_MODEL)
+                .unwrap_err()
+                .contains("32")
+        );
         assert!(cap.check_fits(&j(1), 0b10).is_err());
         let mut big_cpu = j(1);
         big_cpu.cpu_milli = 2000;

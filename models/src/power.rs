@@ -94,7 +94,13 @@ pub struct EnergyMeter {
 
 impl EnergyMeter {
     pub fn new(start: SimTime, power_w: f64) -> Self {
-        EnergyMeter { last: start, power_w, energy_j: 0.0, peak_w: power_w, min_w: power_w }
+        EnergyMeter {
+            last: start,
+            power_w,
+            energy_j: 0.0,
+            peak_w: power_w,
+            min_w: power_w,
+        }
     }
 
     /// Accumulates the energy of the current power up to `now`.
@@ -135,7 +141,10 @@ mod tests {
         // H100: idle 70 W, board 700 W, a = 0.85 → busy 70 + 0.85·630 = 605.5 W.
         assert_eq!(gpu_power_w(70.0, 700.0, 0.85, 1.0), 605.5);
         assert_eq!(gpu_power_w(70.0, 700.0, 0.85, 0.0), 70.0);
-        assert_eq!(gpu_power_w(70.0, 700.0, 0.85, 0.5), 70.0 + 0.85 * 630.0 * 0.5);
+        assert_eq!(
+            gpu_power_w(70.0, 700.0, 0.85, 0.5),
+            70.0 + 0.85 * 630.0 * 0.5
+        );
     }
 
     #[test]

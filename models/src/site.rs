@@ -70,7 +70,11 @@ impl SiteModel {
             self.racks,
             self.servers.len(),
             self.gpus_total(),
-            if by_model.is_empty() { "none".to_string() } else { by_model.join(", ") },
+            if by_model.is_empty() {
+                "none".to_string()
+            } else {
+                by_model.join(", ")
+            },
             self.gpu_board_power_w(catalog) / 1e3
         )
     }

@@ -14,7 +14,10 @@ fn alibaba_default_trace_replay_conserves_pods_and_gpu_time() {
     let j = &s.jobs;
     // Every pod is completed, running or queued at the horizon, or arrives after it; none counted twice.
     assert_eq!(j.submitted + j.not_arrived, 8152);
-    assert_eq!(j.submitted, j.completed + j.running_at_end + j.queued_at_end);
+    assert_eq!(
+        j.submitted,
+        j.completed + j.running_at_end + j.queued_at_end
+    );
     assert_eq!(j.wait_s.count, j.completed + j.running_at_end);
     // GPU time used never exceeds GPU time available.
     assert!(s.gpu_hours.busy > 0.0);
@@ -22,7 +25,11 @@ fn alibaba_default_trace_replay_conserves_pods_and_gpu_time() {
     // The sampled busy GPUs never exceed the site's GPUs.
     let total: u64 = s.site.gpus_by_model.values().sum();
     assert_eq!(total, s.gpus.total);
-    assert!(out.timeseries.iter().all(|x| x.busy_gpus <= total as f64 + 1e-9));
+    assert!(
+        out.timeseries
+            .iter()
+            .all(|x| x.busy_gpus <= total as f64 + 1e-9)
+    );
     // Energy bounded by idle and board power.
     assert!(s.energy.gpu_j > 0.0 && s.energy.gpu_j < s.energy.it_j);
     println!(

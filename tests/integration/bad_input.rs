@@ -37,14 +37,21 @@ fn expect_bad(tag: &str, scenario: &str, extra: &[&str]) -> (String, PathBuf) {
     args.extend_from_slice(extra);
     let out = dctwin(&args);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "{tag}: expected exit 2, stderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{tag}: expected exit 2, stderr: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{tag}: {stderr}");
     // The same through `run`.
     let out_dir = dir.join("out").display().to_string();
     let mut args = vec!["run", p.as_str(), "--quiet", "--out", out_dir.as_str()];
     args.extend_from_slice(extra);
     assert_eq!(dctwin(&args).status.code(), Some(2), "{tag}: run");
-    assert!(!dir.join("out").exists(), "{tag}: bad input must write no output");
+    assert!(
+        !dir.join("out").exists(),
+        "{tag}: bad input must write no output"
+    );
     (stderr, path)
 }
 
@@ -60,7 +67,12 @@ fn valid_base_scenario_passes() {
     let dir = temp_dir("bad-base");
     let p = write(&dir, "scenario.ron", &base());
     let out = dctwin(&["validate", p.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("32 GPU(s) (32 × H100)"), "{text}");
 }
@@ -76,7 +88,10 @@ fn ron_syntax_error_names_line_and_column() {
 fn unknown_field_names_line_and_column() {
     let s = base().replace("seed: 1,", "seed: 1,\n    sede: 2,");
     let (e, p) = expect_bad("unknown-field", &s, &[]);
-    assert!(e.contains(&format!("{}:4:", p.display())) && e.contains("sede"), "{e}");
+    assert!(
+        e.contains(&format!("{}:4:", p.display())) && e.contains("sede"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -92,7 +107,10 @@ fn unknown_distribution_variant() {
     let s = base().replace("Exponential(mean_s: 60.0)", "Exponentail(mean_s: 60.0)");
     let (line, _) = line_col_of(&s, "Exponentail");
     let (e, p) = expect_bad("variant", &s, &[]);
-    assert!(e.contains(&format!("{}:{line}:", p.display())) && e.contains("Exponentail"), "{e}");
+    assert!(
+        e.contains(&format!("{}:{line}:", p.display())) && e.contains("Exponentail"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -103,39 +121,70 @@ fn zero_horizon_is_rejected_by_field() {
 
 #[test]
 fn negative_distribution_parameter() {
-    let (e, _) = expect_bad("neg-mean", &base().replace("mean_s: 60.0", "mean_s: -5.0"), &[]);
-    assert!(e.contains("workload.Synthetic.interarrival_s") && e.contains("mean_s"), "{e}");
+    let (e, _) = expect_bad(
+        "neg-mean",
+        &base().replace("mean_s: 60.0", "mean_s: -5.0"),
+        &[],
+    );
+    assert!(
+        e.contains("workload.Synthetic.interarrival_s") && e.contains("mean_s"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_gpu_model() {
     let (e, _) = expect_bad("gpu-model", &base().replace("\"H100\"", "\"H999\""), &[]);
-    assert!(e.contains("site.Layout.server_templates.s.gpu_model") && e.contains("H999"), "{e}");
+    assert!(
+        e.contains("site.Layout.server_templates.s.gpu_model") && e.contains("H999"),
+        "{e}"
+    );
 }
 
 #[test]
 fn zero_count() {
-    let (e, _) = expect_bad("zero-count", &base().replace("RackGroup(count: 2", "RackGroup(count: 0"), &[]);
-    assert!(e.contains("site.Layout.halls.0.rows.0.racks.0.count"), "{e}");
+    let (e, _) = expect_bad(
+        "zero-count",
+        &base().replace("RackGroup(count: 2", "RackGroup(count: 0"),
+        &[],
+    );
+    assert!(
+        e.contains("site.Layout.halls.0.rows.0.racks.0.count"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_server_template() {
-    let (e, _) = expect_bad("template", &base().replace("template: \"s\"", "template: \"t\""), &[]);
+    let (e, _) = expect_bad(
+        "template",
+        &base().replace("template: \"s\"", "template: \"t\""),
+        &[],
+    );
     assert!(e.contains("servers.0.template") && e.contains("`t`"), "{e}");
 }
 
 #[test]
 fn job_larger_than_the_site() {
-    let (e, _) = expect_bad("too-big", &base().replace("gpus: Constant(value: 4)", "gpus: Constant(value: 64)"), &[]);
-    assert!(e.contains("workload.Synthetic.gpus") && e.contains("32"), "{e}");
+    let (e, _) = expect_bad(
+        "too-big",
+        &base().replace("gpus: Constant(value: 4)", "gpus: Constant(value: 64)"),
+        &[],
+    );
+    assert!(
+        e.contains("workload.Synthetic.gpus") && e.contains("32"),
+        "{e}"
+    );
 }
 
 #[test]
 fn missing_scenario_file() {
     let out = dctwin(&["validate", "/nonexistent/scenario.ron"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scenario.ron: cannot read file"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("/nonexistent/scenario.ron: cannot read file")
+    );
 }
 
 #[test]
@@ -146,7 +195,10 @@ fn missing_trace_file() {
     );
     let (e, p) = expect_bad("missing-trace", &s, &[]);
     let trace = p.parent().unwrap().join("no-such-trace.csv");
-    assert!(e.contains(&format!("{}: cannot read", trace.display())), "{e}");
+    assert!(
+        e.contains(&format!("{}: cannot open", trace.display())),
+        "{e}"
+    );
 }
 
 fn trace_case(tag: &str, csv: &str) -> String {
@@ -181,14 +233,21 @@ fn trace_nan_value_names_line() {
 
 #[test]
 fn trace_job_larger_than_site() {
-    let e = trace_case("too-big", "submit_s,gpus,duration_s,name\n0,1,60,ok\n1,33,60,huge\n");
+    let e = trace_case(
+        "too-big",
+        "submit_s,gpus,duration_s,name\n0,1,60,ok\n1,33,60,huge\n",
+    );
     assert!(e.contains("huge") && e.contains("33"), "{e}");
 }
 
 #[test]
 fn catalog_syntax_error_names_catalog_position() {
-    let dir = temp_dir("bad-catalog");
-    let cat = write(&dir, "gpus.ron", "Catalog(\n    gpus: [\n        GpuModel(name: \"X\", board_power_w: 1.0,, ),\n    ],\n)\n");
+    let dir = temp_dir("catalog-file");
+    let cat = write(
+        &dir,
+        "gpus.ron",
+        "Catalog(\n    gpus: [\n        GpuModel(name: \"X\", board_power_w: 1.0,, ),\n    ],\n)\n",
+    );
     let s = base().replace(&catalog(), &cat.display().to_string());
     let (e, _) = expect_bad("catalog", &s, &[]);
     assert!(e.contains(&format!("{}:3:", cat.display())), "{e}");
@@ -196,8 +255,15 @@ fn catalog_syntax_error_names_catalog_position() {
 
 #[test]
 fn set_unknown_path_and_bad_value() {
-    let (e, _) = expect_bad("set-path", &base(), &["--set", "site.Layout.hals.0.count=2"]);
-    assert!(e.contains("--set site.Layout.hals.0.count=2") && e.contains("halls"), "{e}");
+    let (e, _) = expect_bad(
+        "set-path",
+        &base(),
+        &["--set", "site.Layout.hals.0.count=2"],
+    );
+    assert!(
+        e.contains("--set site.Layout.hals.0.count=2") && e.contains("halls"),
+        "{e}"
+    );
     let (e, _) = expect_bad("set-value", &base(), &["--set", "horizon_s=soon"]);
     assert!(e.contains("horizon_s"), "{e}");
     let (e, _) = expect_bad("set-syntax", &base(), &["--set", "horizon_s"]);
@@ -219,5 +285,8 @@ fn alibaba_pod_list_without_time_columns() {
     ]);
     let e = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{e}");
-    assert!(e.contains("openb_pod_list_multigpu50.csv") && e.contains("creation_time"), "{e}");
+    assert!(
+        e.contains("openb_pod_list_multigpu50.csv") && e.contains("creation_time"),
+        "{e}"
+    );
 }

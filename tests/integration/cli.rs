@@ -6,10 +6,21 @@ use crate::common::{dctwin, root, temp_dir};
 fn run_quickstart(out: &Path, extra: &[&str]) {
     let scenario = root().join("scenarios/quickstart.ron");
     let out_s = out.display().to_string();
-    let mut args = vec!["run", scenario.to_str().unwrap(), "--quiet", "--out", out_s.as_str()];
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out_s.as_str(),
+    ];
     args.extend_from_slice(extra);
     let o = dctwin(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 fn summary(dir: &Path) -> serde_json::Value {
@@ -19,7 +30,10 @@ fn summary(dir: &Path) -> serde_json::Value {
 /// summary.json without its one non-deterministic field.
 fn summary_minus_wall_time(dir: &Path) -> String {
     let mut v = summary(dir);
-    v.as_object_mut().unwrap().remove("wall_time_s").expect("wall_time_s present");
+    v.as_object_mut()
+        .unwrap()
+        .remove("wall_time_s")
+        .expect("wall_time_s present");
     serde_json::to_string(&v).unwrap()
 }
 
@@ -30,7 +44,12 @@ fn quickstart_writes_every_output_and_is_deterministic() {
     run_quickstart(&a, &[]);
     run_quickstart(&b, &[]);
     run_quickstart(&c, &["--seed", "43"]);
-    for f in ["summary.json", "timeseries.csv", "it_power.svg", "utilization_queue.svg"] {
+    for f in [
+        "summary.json",
+        "timeseries.csv",
+        "it_power.svg",
+        "utilization_queue.svg",
+    ] {
         assert!(a.join(f).metadata().unwrap().len() > 0, "{f}");
     }
     // Same seed → same bytes (but wall time); different seed → a different run.
@@ -50,7 +69,9 @@ fn quickstart_writes_every_output_and_is_deterministic() {
     // Conservation: every submitted job is completed, running or queued.
     assert_eq!(
         submitted,
-        j["completed"].as_u64().unwrap() + j["running_at_end"].as_u64().unwrap() + j["queued_at_end"].as_u64().unwrap()
+        j["completed"].as_u64().unwrap()
+            + j["running_at_end"].as_u64().unwrap()
+            + j["queued_at_end"].as_u64().unwrap()
     );
     // About one job per 120 s over a week.
     assert!((4500..5600).contains(&submitted), "{submitted}");
@@ -62,7 +83,10 @@ fn quickstart_writes_every_output_and_is_deterministic() {
     let idle_w = 128.0 * (8.0 * 70.0 + 1200.0) / 0.95;
     let busy_w = 128.0 * (8.0 * 605.5 + 3400.0) / 0.95;
     assert!(e > idle_w * week && e < busy_w * week, "{e}");
-    assert_eq!(s["energy"]["it_j"].as_f64().unwrap() / week, s["power"]["it_mean_w"].as_f64().unwrap());
+    assert_eq!(
+        s["energy"]["it_j"].as_f64().unwrap() / week,
+        s["power"]["it_mean_w"].as_f64().unwrap()
+    );
     // The time series has one row per 600 s, plus t = 0.
     let ts = std::fs::read_to_string(a.join("timeseries.csv")).unwrap();
     assert_eq!(ts.lines().count(), 1 + 1 + 604_800 / 600);
@@ -86,7 +110,12 @@ fn trace_replay_through_set_override() {
         "--set",
         "horizon_s=3600",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let s = summary(&out);
     assert_eq!(s["jobs"]["submitted"], 2);
     assert_eq!(s["jobs"]["completed"], 2);
@@ -99,14 +128,23 @@ fn shipped_scenarios_validate() {
     for name in ["quickstart.ron", "trace-replay.ron", "alibaba-gpu-2023.ron"] {
         let p = root().join("scenarios").join(name);
         let o = dctwin(&["validate", p.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(String::from_utf8_lossy(&o.stdout).contains("OK"));
     }
 }
 
 #[test]
 fn help_on_every_subcommand() {
-    for args in [vec!["--help"], vec!["run", "--help"], vec!["validate", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["validate", "--help"],
+    ] {
         let o = dctwin(&args);
         assert_eq!(o.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&o.stdout).contains("Usage"));

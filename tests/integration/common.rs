@@ -14,7 +14,10 @@ pub fn shared() -> PathBuf {
 
 /// Absolute path of the shipped GPU catalog, as a RON string literal body.
 pub fn catalog() -> String {
-    root().join("scenarios/catalog/gpus.ron").display().to_string()
+    root()
+        .join("scenarios/catalog/gpus.ron")
+        .display()
+        .to_string()
 }
 
 /// A fresh temporary directory under the target dir (no extra dependency needed).
@@ -44,7 +47,14 @@ pub fn dctwin(args: &[&str]) -> Output {
 }
 
 /// A one-server site (one rack) with `gpus` H100s and the given host power, and a native trace workload.
-pub fn one_server_scenario(gpus: u32, host_idle_w: f64, host_max_w: f64, psu: f64, trace: &Path, horizon_s: f64) -> String {
+pub fn one_server_scenario(
+    gpus: u32,
+    host_idle_w: f64,
+    host_max_w: f64,
+    psu: f64,
+    trace: &Path,
+    horizon_s: f64,
+) -> String {
     format!(
         r#"Scenario(
     name: "one-server",

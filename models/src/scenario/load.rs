@@ -96,7 +96,8 @@ fn read_text(path: &Path) -> Result<String, InputError> {
 
 /// Parses RON text into `T`, mapping errors to file:line:col.
 pub fn parse_ron<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, InputError> {
-    let opts = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
+    let opts = ron::Options::default()
+        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
     opts.from_str::<T>(text).map_err(|e| {
         InputError::new(
             path,
@@ -120,7 +121,11 @@ fn apply_override(root: &mut serde_json::Value, ov: &Override) -> Result<(), Str
                     let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
                     return Err(format!(
                         "no field `{seg}` under `{}` (fields there: {})",
-                        if walked.is_empty() { "<scenario>" } else { &walked },
+                        if walked.is_empty() {
+                            "<scenario>"
+                        } else {
+                            &walked
+                        },
                         keys.join(", ")
                     ));
                 }
@@ -131,9 +136,9 @@ fn apply_override(root: &mut serde_json::Value, ov: &Override) -> Result<(), Str
                     format!("`{walked}` is a list: expected an index, found `{seg}`")
                 })?;
                 let n = items.len();
-                items
-                    .get_mut(i)
-                    .ok_or_else(|| format!("`{walked}` has {n} entries; index {i} is out of range"))?
+                items.get_mut(i).ok_or_else(|| {
+                    format!("`{walked}` has {n} entries; index {i} is out of range")
+                })?
             }
             serde_json::Value::String(s) => {
                 return Err(format!(
@@ -143,7 +148,11 @@ fn apply_override(root: &mut serde_json::Value, ov: &Override) -> Result<(), Str
             serde_json::Value::Null => {
                 return Err(format!("`{walked}` is unset; set it whole instead"));
             }
-            _ => return Err(format!("`{walked}` is a plain value; it has no field `{seg}`")),
+            _ => {
+                return Err(format!(
+                    "`{walked}` is a plain value; it has no field `{seg}`"
+                ));
+            }
         };
         if !walked.is_empty() {
             walked.push('.');
@@ -188,11 +197,18 @@ pub fn apply_overrides(
         return Ok(scenario);
     }
     let mut value = serde_json::to_value(&scenario).map_err(|e| {
-        InputError::file(file, format!("cannot apply --set overrides to this scenario: {e}"))
+        InputError::file(
+            file,
+            format!("cannot apply --set overrides to this scenario: {e}"),
+        )
     })?;
     for ov in overrides {
         apply_override(&mut value, ov).map_err(|m| {
-            InputError::field(file, &ov.path, format!("in `--set {}={}`: {m}", ov.path, ov.value))
+            InputError::field(
+                file,
+                &ov.path,
+                format!("in `--set {}={}`: {m}", ov.path, ov.value),
+            )
         })?;
     }
     serde_json::from_value(value).map_err(|e| {
@@ -208,14 +224,22 @@ pub fn apply_overrides(
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 fn check_finite_pos(file: &Path, field: &str, v: f64) -> Result<(), InputError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(InputError::field(file, field, format!("must be a finite number > 0, found {v}")))
+        Err(InputError::field(
+            file,
+            field,
+            format!("must be a finite number > 0, found {v}"),
+        ))
     }
 }
 
@@ -231,7 +255,10 @@ fn check_host(file: &Path, field: &str, h: &super::HostPower) -> Result<(), Inpu
         return Err(InputError::field(
             file,
             &format!("{field}.max_w"),
-            format!("must be finite and ≥ idle_w ({}), found {}", h.idle_w, h.max_w),
+            format!(
+                "must be finite and ≥ idle_w ({}), found {}",
+                h.idle_w, h.max_w
+            ),
         ));
     }
     if !(h.psu_efficiency.is_finite() && h.psu_efficiency > 0.0 && h.psu_efficiency <= 1.0) {
@@ -270,14 +297,20 @@ pub fn load_scenario(
         return Err(InputError::field(
             file,
             "name",
-            format!("`{}`: use letters, digits, `-`, `_` and `.` only (it names the output directory)", s.name),
+            format!(
+                "`{}`: use letters, digits, `-`, `_` and `.` only (it names the output directory)",
+                s.name
+            ),
         ));
     }
     if !(s.horizon_s.is_finite() && s.horizon_s > 0.0 && s.horizon_s <= MAX_HORIZON_S) {
         return Err(InputError::field(
             file,
             "horizon_s",
-            format!("must be a number of seconds > 0 and ≤ {MAX_HORIZON_S}, found {}", s.horizon_s),
+            format!(
+                "must be a number of seconds > 0 and ≤ {MAX_HORIZON_S}, found {}",
+                s.horizon_s
+            ),
         ));
     }
     check_finite_pos(file, "reporting.interval_s", s.reporting.interval_s)?;
@@ -308,7 +341,10 @@ pub fn load_scenario(
     if catalog.gpus.len() > placement::MAX_GPU_MODELS {
         return Err(InputError::file(
             &s.catalog,
-            format!("at most {} GPU models are supported", placement::MAX_GPU_MODELS),
+            format!(
+                "at most {} GPU models are supported",
+                placement::MAX_GPU_MODELS
+            ),
         ));
     }
 
@@ -332,42 +368,78 @@ pub fn load_scenario(
                     return Err(InputError::field(
                         file,
                         &format!("{f}.gpus"),
-                        format!("at most {} GPUs per server, found {}", placement::MAX_GPUS_PER_SERVER, t.gpus),
+                        format!(
+                            "at most {} GPUs per server, found {}",
+                            placement::MAX_GPUS_PER_SERVER,
+                            t.gpus
+                        ),
                     ));
                 }
                 check_host(file, &format!("{f}.host"), &t.host)?;
             }
             if layout.halls.is_empty() {
-                return Err(InputError::field(file, "site.Layout.halls", "must not be empty"));
+                return Err(InputError::field(
+                    file,
+                    "site.Layout.halls",
+                    "must not be empty",
+                ));
             }
             for (hi, h) in layout.halls.iter().enumerate() {
                 let hp = format!("site.Layout.halls.{hi}");
                 if h.count == 0 {
-                    return Err(InputError::field(file, &format!("{hp}.count"), "must be ≥ 1, found 0"));
+                    return Err(InputError::field(
+                        file,
+                        &format!("{hp}.count"),
+                        "must be ≥ 1, found 0",
+                    ));
                 }
                 if h.rows.is_empty() {
-                    return Err(InputError::field(file, &format!("{hp}.rows"), "must not be empty"));
+                    return Err(InputError::field(
+                        file,
+                        &format!("{hp}.rows"),
+                        "must not be empty",
+                    ));
                 }
                 for (ri, r) in h.rows.iter().enumerate() {
                     let rp = format!("{hp}.rows.{ri}");
                     if r.count == 0 {
-                        return Err(InputError::field(file, &format!("{rp}.count"), "must be ≥ 1, found 0"));
+                        return Err(InputError::field(
+                            file,
+                            &format!("{rp}.count"),
+                            "must be ≥ 1, found 0",
+                        ));
                     }
                     if r.racks.is_empty() {
-                        return Err(InputError::field(file, &format!("{rp}.racks"), "must not be empty"));
+                        return Err(InputError::field(
+                            file,
+                            &format!("{rp}.racks"),
+                            "must not be empty",
+                        ));
                     }
                     for (ki, k) in r.racks.iter().enumerate() {
                         let kp = format!("{rp}.racks.{ki}");
                         if k.count == 0 {
-                            return Err(InputError::field(file, &format!("{kp}.count"), "must be ≥ 1, found 0"));
+                            return Err(InputError::field(
+                                file,
+                                &format!("{kp}.count"),
+                                "must be ≥ 1, found 0",
+                            ));
                         }
                         if k.servers.is_empty() {
-                            return Err(InputError::field(file, &format!("{kp}.servers"), "must not be empty"));
+                            return Err(InputError::field(
+                                file,
+                                &format!("{kp}.servers"),
+                                "must not be empty",
+                            ));
                         }
                         for (si, g) in k.servers.iter().enumerate() {
                             let sp = format!("{kp}.servers.{si}");
                             if g.count == 0 {
-                                return Err(InputError::field(file, &format!("{sp}.count"), "must be ≥ 1, found 0"));
+                                return Err(InputError::field(
+                                    file,
+                                    &format!("{sp}.count"),
+                                    "must be ≥ 1, found 0",
+                                ));
                             }
                             if !layout.server_templates.contains_key(&g.template) {
                                 let known: Vec<&str> =
@@ -375,7 +447,11 @@ pub fn load_scenario(
                                 return Err(InputError::field(
                                     file,
                                     &format!("{sp}.template"),
-                                    format!("unknown server template `{}` (defined: {})", g.template, known.join(", ")),
+                                    format!(
+                                        "unknown server template `{}` (defined: {})",
+                                        g.template,
+                                        known.join(", ")
+                                    ),
                                 ));
                             }
                         }
@@ -402,10 +478,16 @@ pub fn load_scenario(
             check_host(file, "site.AlibabaNodes.host", &cfg.host)?;
             cfg.path = resolve(&base, &cfg.path);
             let nodes = trace::read_alibaba_nodes(&cfg.path)?;
-            if nodes.iter().any(|n| n.gpus > placement::MAX_GPUS_PER_SERVER) {
+            if nodes
+                .iter()
+                .any(|n| n.gpus > placement::MAX_GPUS_PER_SERVER)
+            {
                 return Err(InputError::file(
                     &cfg.path,
-                    format!("a node has more than {} GPUs", placement::MAX_GPUS_PER_SERVER),
+                    format!(
+                        "a node has more than {} GPUs",
+                        placement::MAX_GPUS_PER_SERVER
+                    ),
                 ));
             }
             site::from_node_list(&nodes, cfg, &catalog).map_err(|(i, m)| {
@@ -430,14 +512,15 @@ pub fn load_scenario(
             w.duration_s
                 .check()
                 .map_err(|m| InputError::field(file, "workload.Synthetic.duration_s", m))?;
-            if let super::super::workload::dist::DurationDist::Constant { value_s } = w.interarrival_s {
-                if value_s <= 0.0 {
-                    return Err(InputError::field(
-                        file,
-                        "workload.Synthetic.interarrival_s",
-                        "a constant interarrival time must be > 0",
-                    ));
-                }
+            if let super::super::workload::dist::DurationDist::Constant { value_s } =
+                w.interarrival_s
+                && value_s <= 0.0
+            {
+                return Err(InputError::field(
+                    file,
+                    "workload.Synthetic.interarrival_s",
+                    "a constant interarrival time must be > 0",
+                ));
             }
             w.gpus
                 .check()
@@ -450,15 +533,26 @@ pub fn load_scenario(
                         return Err(InputError::field(
                             file,
                             "workload.Synthetic.gpu_model",
-                            format!("unknown GPU model `{m}` (catalog has: {})", catalog.names().join(", ")),
+                            format!(
+                                "unknown GPU model `{m}` (catalog has: {})",
+                                catalog.names().join(", ")
+                            ),
                         ));
                     }
                 },
             };
-            let biggest = JobSpec::whole_gpus(sim::SimTime::ZERO, sim::SimDuration::ZERO, w.gpus.max_value());
+            let biggest = JobSpec::whole_gpus(
+                sim::SimTime::ZERO,
+                sim::SimDuration::ZERO,
+                w.gpus.max_value(),
+            );
             let cap = placement::SiteCapacity::new(&site);
             cap.check_fits(&biggest, mask).map_err(|m| {
-                InputError::field(file, "workload.Synthetic.gpus", format!("the largest job cannot run on this site: {m}"))
+                InputError::field(
+                    file,
+                    "workload.Synthetic.gpus",
+                    format!("the largest job cannot run on this site: {m}"),
+                )
             })?;
             synthetic_mask = mask;
             None
@@ -474,7 +568,14 @@ pub fn load_scenario(
             trace_masks.reserve(jobs.len());
             for (i, j) in jobs.iter().enumerate() {
                 let mask = placement::model_mask(&j.gpu_models, &catalog).map_err(|m| {
-                    InputError::file(&t.path, format!("job #{} ({}): {m}", i + 1, j.name.as_deref().unwrap_or("unnamed")))
+                    InputError::file(
+                        &t.path,
+                        format!(
+                            "job #{} ({}): {m}",
+                            i + 1,
+                            j.name.as_deref().unwrap_or("unnamed")
+                        ),
+                    )
                 })?;
                 cap.check_fits(j, mask).map_err(|m| {
                     InputError::file(

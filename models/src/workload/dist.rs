@@ -39,7 +39,9 @@ impl DurationDist {
                 if value_s.is_finite() && value_s >= 0.0 {
                     Ok(())
                 } else {
-                    Err(format!("`value_s` must be a finite number ≥ 0, found {value_s}"))
+                    Err(format!(
+                        "`value_s` must be a finite number ≥ 0, found {value_s}"
+                    ))
                 }
             }
             DurationDist::Exponential { mean_s } => finite_pos(mean_s, "mean_s"),
@@ -47,17 +49,21 @@ impl DurationDist {
                 if !mu.is_finite() || mu > 40.0 {
                     return Err(format!("`mu` must be a finite number ≤ 40, found {mu}"));
                 }
-                if !(sigma.is_finite() && sigma >= 0.0 && sigma <= 10.0) {
+                if !(sigma.is_finite() && (0.0..=10.0).contains(&sigma)) {
                     return Err(format!("`sigma` must be between 0 and 10, found {sigma}"));
                 }
                 Ok(())
             }
             DurationDist::Uniform { min_s, max_s } => {
                 if !(min_s.is_finite() && min_s >= 0.0) {
-                    return Err(format!("`min_s` must be a finite number ≥ 0, found {min_s}"));
+                    return Err(format!(
+                        "`min_s` must be a finite number ≥ 0, found {min_s}"
+                    ));
                 }
                 if !(max_s.is_finite() && max_s > min_s) {
-                    return Err(format!("`max_s` must be finite and > min_s ({min_s}), found {max_s}"));
+                    return Err(format!(
+                        "`max_s` must be finite and > min_s ({min_s}), found {max_s}"
+                    ));
                 }
                 Ok(())
             }
@@ -82,7 +88,7 @@ impl DurationDist {
 
     /// Builds a sampler. Call [`check`](Self::check) first: invalid parameters are a bug here.
     pub fn sampler(&self) -> DurationSampler {
-        let s = match *self {
+        match *self {
             DurationDist::Constant { value_s } => DurationSampler::Constant(value_s),
             DurationDist::Exponential { mean_s } => {
                 DurationSampler::Exp(Exp::new(1.0 / mean_s).expect("checked"))
@@ -99,8 +105,7 @@ impl DurationDist {
             DurationDist::Weibull { shape, scale_s } => {
                 DurationSampler::Weibull(Weibull::new(scale_s, shape).expect("checked"))
             }
-        };
-        s
+        }
     }
 }
 
@@ -142,9 +147,13 @@ pub struct Weighted {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum CountDist {
-    Constant { value: u32 },
+    Constant {
+        value: u32,
+    },
     /// `value` with probability weight / Σ weights.
-    Choice { options: Vec<Weighted> },
+    Choice {
+        options: Vec<Weighted>,
+    },
 }
 
 impl CountDist {
@@ -256,10 +265,22 @@ mod tests {
     fn sample_means_match_closed_forms() {
         let dists = [
             DurationDist::Exponential { mean_s: 600.0 },
-            DurationDist::LogNormal { mu: 5.0, sigma: 0.5 },
-            DurationDist::Uniform { min_s: 10.0, max_s: 30.0 },
-            DurationDist::Gamma { shape: 2.0, scale_s: 50.0 },
-            DurationDist::Weibull { shape: 1.5, scale_s: 100.0 },
+            DurationDist::LogNormal {
+                mu: 5.0,
+                sigma: 0.5,
+            },
+            DurationDist::Uniform {
+                min_s: 10.0,
+                max_s: 30.0,
+            },
+            DurationDist::Gamma {
+                shape: 2.0,
+                scale_s: 50.0,
+            },
+            DurationDist::Weibull {
+                shape: 1.5,
+                scale_s: 100.0,
+            },
         ];
         for d in dists {
             d.check().unwrap();
@@ -274,18 +295,49 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_named() {
-        assert!(DurationDist::Exponential { mean_s: 0.0 }.check().unwrap_err().contains("mean_s"));
-        assert!(DurationDist::Exponential { mean_s: f64::NAN }.check().is_err());
-        assert!(DurationDist::Uniform { min_s: 5.0, max_s: 1.0 }.check().unwrap_err().contains("max_s"));
+        assert!(
+            DurationDist::Exponential { mean_s: 0.0 }
+                .check()
+                .unwrap_err()
+                .contains("mean_s")
+        );
+        assert!(
+            DurationDist::Exponential { mean_s: f64::NAN }
+                .check()
+                .is_err()
+        );
+        assert!(
+            DurationDist::Uniform {
+                min_s: 5.0,
+                max_s: 1.0
+            }
+            .check()
+            .unwrap_err()
+            .contains("max_s")
+        );
         assert!(CountDist::Choice { options: vec![] }.check().is_err());
-        let zero = CountDist::Choice { options: vec![Weighted { value: 1, weight: 0.0 }] };
+        let zero = CountDist::Choice {
+            options: vec![Weighted {
+                value: 1,
+                weight: 0.0,
+            }],
+        };
         assert!(zero.check().is_err());
     }
 
     #[test]
     fn choice_frequencies() {
         let d = CountDist::Choice {
-            options: vec![Weighted { value: 1, weight: 3.0 }, Weighted { value: 8, weight: 1.0 }],
+            options: vec![
+                Weighted {
+                    value: 1,
+                    weight: 3.0,
+                },
+                Weighted {
+                    value: 8,
+                    weight: 1.0,
+                },
+            ],
         };
         let s = d.sampler();
         let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);

@@ -3,8 +3,8 @@
 
 use sim::{RngStreams, SimDuration, SimRng, SimTime};
 
-use super::dist::{CountSampler, DurationSampler};
 use super::JobSpec;
+use super::dist::{CountSampler, DurationSampler};
 use crate::scenario::SyntheticJobs;
 
 /// Random stream names used by the synthetic generator (see `docs/models.md` §Randomness).
