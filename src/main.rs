@@ -12,7 +12,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use models::scenario::{LoadedScenario, Override, load_scenario};
 
 #[derive(Parser)]
-#[command(name = "dctwin", version, about = "A datacenter digital twin: discrete-event simulation of GPUs, servers, racks and AI workloads.")]
+#[command(
+    name = "dctwin",
+    version,
+    about = "A datacenter digital twin: discrete-event simulation of GPUs, servers, racks and AI workloads."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -130,7 +134,9 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(_) => {
-            eprintln!("internal error: dctwin panicked (a bug: please report it with the scenario)");
+            eprintln!(
+                "internal error: dctwin panicked (a bug: please report it with the scenario)"
+            );
             ExitCode::from(1)
         }
     }
