@@ -1,0 +1,314 @@
+//! Calendar date-times as the Azure, Philly and Helios traces write them (`2023-11-16 18:17:03.9799600`),
+//! parsed by hand into exact integer nanoseconds: no floating point, no time zones, no date crate.
+//!
+//! The accepted text is `YYYY-MM-DD HH:MM:SS`, optionally followed by `.` and 1 to 9 digits of a
+//! fraction of a second. Dates are in the proleptic Gregorian calendar (years 0000–9999); the time has no
+//! zone (traces record local or UTC wall-clock time, and only differences are used) and no leap second
+//! (`:60` is refused). Instants are nanoseconds since 1970-01-01 00:00:00 as an `i128`, so any two of them
+//! subtract exactly.
+
+use super::table::found;
+
+/// What a date-time cell must look like, for messages.
+pub(crate) const EXPECTED: &str = "a date and time `YYYY-MM-DD HH:MM:SS`, optionally with 1 to 9 \
+                                   fractional digits of a second (`2023-11-16 18:17:03.9799600`)";
+
+const NANOS_PER_SEC: i128 = 1_000_000_000;
+const SECS_PER_DAY: i128 = 86_400;
+
+/// Days from 1970-01-01 to `year-month-day` in the proleptic Gregorian calendar (negative before 1970).
+/// `month` is 1–12 and `day` 1–31; the date must exist (callers check with [`days_in_month`]).
+///
+/// Howard Hinnant's `days_from_civil`: years start on March 1 so that the leap day is the last day of the
+/// shifted year; a 400-year era has 146,097 days.
+pub(crate) const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = (if y >= 0 { y } else { y - 399 }) / 400;
+    let yoe = y - era * 400; // [0, 399]
+    let mp = (month as i64 + 9) % 12; // March = 0 … February = 11
+    let doy = (153 * mp + 2) / 5 + day as i64 - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    era * 146_097 + doe - 719_468
+}
+
+/// Whether `year` is a Gregorian leap year.
+pub(crate) const fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// The number of days in `month` (1–12) of `year`.
+pub(crate) const fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The value of the ASCII digits `s` (all of them must be digits; at most 9 so it fits).
+fn digits(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0, |v, &b| v * 10 + u32::from(b - b'0')))
+}
+
+/// Parses a trimmed cell into nanoseconds since 1970-01-01 00:00:00. The error is a whole message:
+/// "expected a date and time …, found `…`", with the reason when the shape is right but a field is out
+/// of range ("month 13 does not exist").
+pub(crate) fn parse(raw: &[u8]) -> Result<i128, String> {
+    let shape = || format!("expected {EXPECTED}, found {}", found(raw));
+    let range = |why: String| format!("expected {EXPECTED}, found {}: {why}", found(raw));
+    if raw.len() < 19 {
+        return Err(shape());
+    }
+    let (main, frac) = raw.split_at(19);
+    if main[4] != b'-'
+        || main[7] != b'-'
+        || main[10] != b' '
+        || main[13] != b':'
+        || main[16] != b':'
+    {
+        return Err(shape());
+    }
+    let field = |a: usize, b: usize| digits(&main[a..b]);
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        field(0, 4),
+        field(5, 7),
+        field(8, 10),
+        field(11, 13),
+        field(14, 16),
+        field(17, 19),
+    ) else {
+        return Err(shape());
+    };
+    let nanos = match frac {
+        [] => 0,
+        [b'.', rest @ ..] if rest.len() > 9 && rest.iter().all(u8::is_ascii_digit) => {
+            return Err(range(format!(
+                "{} fractional digits, but at most 9 (nanoseconds) are exact",
+                rest.len()
+            )));
+        }
+        [b'.', rest @ ..] => match digits(rest) {
+            Some(v) => v * 10u32.pow(9 - rest.len() as u32),
+            None => return Err(shape()),
+        },
+        _ => return Err(shape()),
+    };
+    let year = i64::from(year);
+    if !(1..=12).contains(&month) {
+        return Err(range(format!("month {month:02} does not exist")));
+    }
+    let last_day = days_in_month(year, month);
+    if day == 0 || day > last_day {
+        return Err(range(format!(
+            "{} {year:04} has days 01 to {last_day}, not {day:02}",
+            MONTHS[month as usize - 1]
+        )));
+    }
+    if hour > 23 {
+        return Err(range(format!("hour {hour:02} is past 23")));
+    }
+    if minute > 59 {
+        return Err(range(format!("minute {minute:02} is past 59")));
+    }
+    if second > 59 {
+        return Err(range(format!(
+            "second {second:02} is past 59 (leap seconds are not supported)"
+        )));
+    }
+    let days = i128::from(days_from_civil(year, month, day));
+    let secs = days * SECS_PER_DAY
+        + i128::from(hour) * 3600
+        + i128::from(minute) * 60
+        + i128::from(second);
+    Ok(secs * NANOS_PER_SEC + i128::from(nanos))
+}
+
+/// `t − origin` in nanoseconds when it is a valid simulated time (0 to `u64::MAX`, about 584 years).
+pub(crate) fn since(t: i128, origin: i128) -> Option<u64> {
+    u64::try_from(t - origin).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<i128, String> {
+        parse(s.as_bytes())
+    }
+
+    const DAY_NS: i128 = 86_400 * 1_000_000_000;
+
+    #[test]
+    fn days_from_civil_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(1970, 1, 2), 1);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        // 30 years of 365 days + 7 leap days (72, 76, 80, 84, 88, 92, 96) + Jan (31) + Feb 2000 (29).
+        assert_eq!(days_from_civil(2000, 3, 1), 30 * 365 + 7 + 31 + 29);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(
+            days_from_civil(2000, 2, 29) + 1,
+            days_from_civil(2000, 3, 1)
+        );
+        // 1900 is not a leap year, 2000 is.
+        assert_eq!(
+            days_from_civil(1900, 3, 1) - days_from_civil(1900, 2, 28),
+            1
+        );
+        assert_eq!(
+            days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28),
+            2
+        );
+        assert_eq!(
+            days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 28),
+            2
+        );
+        assert_eq!(
+            days_from_civil(2023, 3, 1) - days_from_civil(2023, 2, 28),
+            1
+        );
+        // 2023-11-16: 53 years × 365 + 13 leap days (1972 … 2020) + 319 days into 2023.
+        assert_eq!(days_from_civil(2023, 11, 16), 53 * 365 + 13 + 319);
+        assert_eq!(days_from_civil(2023, 11, 16), 19_677);
+        assert_eq!(days_from_civil(2017, 10, 3), 17_442);
+        assert_eq!(days_from_civil(0, 3, 1), -719_468);
+        assert_eq!(days_from_civil(9999, 12, 31), 2_932_896);
+        // Consecutive days across every month boundary of a leap and a common year.
+        for year in [2023, 2024, 1900, 2000] {
+            let mut expected = days_from_civil(year, 1, 1);
+            for month in 1..=12 {
+                for day in 1..=days_in_month(year, month) {
+                    assert_eq!(days_from_civil(year, month, day), expected);
+                    expected += 1;
+                }
+            }
+            let len = if is_leap(year) { 366 } else { 365 };
+            assert_eq!(
+                days_from_civil(year + 1, 1, 1) - days_from_civil(year, 1, 1),
+                len
+            );
+        }
+    }
+
+    #[test]
+    fn parse_exact_nanoseconds() {
+        assert_eq!(p("1970-01-01 00:00:00"), Ok(0));
+        assert_eq!(p("1970-01-01 00:00:01.5"), Ok(1_500_000_000));
+        assert_eq!(p("1970-01-01 00:00:00.000000001"), Ok(1));
+        assert_eq!(p("1969-12-31 23:59:59.9"), Ok(-100_000_000));
+        assert_eq!(
+            p("2023-11-16 18:17:03.9799600"),
+            Ok(19_677 * DAY_NS + ((18 * 3600 + 17 * 60 + 3) * 1_000_000_000 + 979_960_000))
+        );
+        assert_eq!(
+            p("2000-02-29 12:00:00"),
+            Ok(i128::from(days_from_civil(2000, 2, 29)) * DAY_NS + 12 * 3600 * 1_000_000_000)
+        );
+        assert_eq!(
+            p("2023-12-31 23:59:59.999999999").unwrap() + 1,
+            p("2024-01-01 00:00:00").unwrap()
+        );
+        assert_eq!(
+            since(
+                p("2017-10-03 07:03:52").unwrap(),
+                p("2017-10-03 07:03:51").unwrap()
+            ),
+            Some(1_000_000_000)
+        );
+        assert_eq!(since(0, 1), None);
+        assert_eq!(since(i128::from(u64::MAX) + 1, 0), None);
+    }
+
+    #[test]
+    fn parse_rejects_bad_shapes() {
+        for bad in [
+            "",
+            "2023-11-16",
+            "2023-11-16T18:17:03",
+            "2023/11/16 18:17:03",
+            "2023-11-16 18:17:3",
+            "23-11-16 18:17:03.0",
+            "2023-11-16 18:17:03.",
+            "2023-11-16 18:17:03,5",
+            "2023-11-16 18:17:03.5x",
+            "2023-11-16 18:17:03 ",
+            "2023-1a-16 18:17:03",
+            "+023-11-16 18:17:03",
+            "2023-11-16 18:17:-3",
+            "None",
+            "2023-11-16 18:17:03.+5",
+        ] {
+            let err = p(bad).unwrap_err();
+            assert!(
+                err.starts_with("expected a date and time `YYYY-MM-DD HH:MM:SS`"),
+                "{bad}: {err}"
+            );
+            assert!(err.contains(&found(bad.as_bytes())), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn parse_rejects_impossible_dates_and_times() {
+        let cases = [
+            ("2023-13-01 00:00:00", "month 13 does not exist"),
+            ("2023-00-01 00:00:00", "month 00 does not exist"),
+            (
+                "2023-02-29 00:00:00",
+                "February 2023 has days 01 to 28, not 29",
+            ),
+            (
+                "2024-02-30 00:00:00",
+                "February 2024 has days 01 to 29, not 30",
+            ),
+            (
+                "1900-02-29 00:00:00",
+                "February 1900 has days 01 to 28, not 29",
+            ),
+            (
+                "2023-04-31 00:00:00",
+                "April 2023 has days 01 to 30, not 31",
+            ),
+            (
+                "2023-01-00 00:00:00",
+                "January 2023 has days 01 to 31, not 00",
+            ),
+            ("2023-11-16 24:00:00", "hour 24 is past 23"),
+            ("2023-11-16 23:60:00", "minute 60 is past 59"),
+            (
+                "2016-12-31 23:59:60",
+                "second 60 is past 59 (leap seconds are not supported)",
+            ),
+            (
+                "2023-11-16 18:17:03.1234567891",
+                "10 fractional digits, but at most 9",
+            ),
+        ];
+        for (bad, why) in cases {
+            let err = p(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+            assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
+        }
+        // Leap days that exist.
+        assert!(p("2024-02-29 00:00:00").is_ok());
+        assert!(p("2000-02-29 00:00:00").is_ok());
+    }
+}
