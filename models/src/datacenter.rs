@@ -15,7 +15,7 @@ use sim::{Engine, RngStreams, Sampling, Scheduler, SimDuration, SimTime};
 
 use crate::output::{
     EnergySummary, GpuHoursSummary, GpuSummary, JobsSummary, PowerSummary, RunOutput, Sample,
-    SiteSummary, Stats, Summary,
+    SiteSummary, Stats, Summary, TrainingJobSummary, TrainingSummary,
 };
 use crate::placement::{
     self, FreeSummary, Grant, JobReq, ServerLoad, SiteCapacity, WHOLE_GPU_MILLI,
@@ -133,6 +133,10 @@ struct Counters {
     turnarounds_s: Vec<f64>,
 }
 
+/// Start and finish of each job by id (training workloads only).
+#[derive(Resource, Default)]
+struct JobTimes(Vec<(Option<SimTime>, Option<SimTime>)>);
+
 #[derive(Resource, Default)]
 struct Scratch {
     grants: Vec<Grant>,
@@ -191,7 +195,8 @@ fn build_world(loaded: &LoadedScenario) -> World {
         }
         let gpu = &loaded.catalog.gpus[s.gpu_model];
         let model = ServerPowerModel::new(gpu, &s.host, s.cpu_milli);
-        let load = ServerLoad::new(s);
+        let mut load = ServerLoad::new(s);
+        load.default_activity_milli = (gpu.activity.compute * 1000.0).round() as u16;
         free.push(FreeSummary::of(&load));
         let power = model.power_w(&load);
         it_w += power.input_w;
@@ -303,7 +308,10 @@ fn schedule_jobs(world: &mut World, sched: &mut Scheduler<Event>) {
         job.start = Some(now);
         job.grants.clear();
         job.grants.extend_from_slice(&grants);
-        let (submit, duration) = (job.submit, job.duration);
+        let (submit, duration, id) = (job.submit, job.duration, job.id);
+        if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
+            times.0[id as usize].0 = Some(now);
+        }
         let mut c = world.resource_mut::<Counters>();
         c.running += 1;
         c.waits_s.push((now - submit).as_secs_f64());
@@ -318,10 +326,11 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
     match ev {
         Event::Arrival => {
             let mut src = world.resource_mut::<Source>();
-            let Some((spec, mask)) = src.jobs.next_job() else {
+            let Some((spec, mask, activity_milli)) = src.jobs.next_job() else {
                 return;
             };
-            let req = src.capacity.request(&spec, mask);
+            let mut req = src.capacity.request(&spec, mask);
+            req.activity_milli = activity_milli;
             let id = src.next_id;
             src.next_id += 1;
             if let Some(t) = src.jobs.peek_submit() {
@@ -344,6 +353,9 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
             let job = world.entity_mut(e).take::<Job>().expect("running job");
             apply_job(world, &job.grants, &job.req, false);
             world.despawn(e);
+            if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
+                times.0[job.id as usize].1 = Some(now);
+            }
             world.resource_mut::<Scratch>().head_blocked = false;
             let mut c = world.resource_mut::<Counters>();
             c.running -= 1;
@@ -356,6 +368,9 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
 
 /// Runs a loaded scenario. `progress` is called with the simulated fraction done (0..=1) a hundred times.
 pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput {
+    if matches!(loaded.scenario.workload, Workload::Inference(_)) {
+        return crate::inference::run(loaded, progress);
+    }
     let wall = Instant::now();
     let sc = &loaded.scenario;
     let horizon = SimTime::from_secs_f64(sc.horizon_s).expect("validated horizon");
@@ -372,9 +387,15 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         (_, Some(jobs)) => JobSource::Trace {
             jobs: jobs.clone(),
             masks: loaded.trace_masks.clone(),
+            activity_milli: loaded
+                .training
+                .iter()
+                .flatten()
+                .map(|t| t.activity_milli)
+                .collect(),
             next: 0,
         },
-        (_, None) => unreachable!("load_scenario reads trace workloads"),
+        (_, None) => unreachable!("load_scenario reads trace workloads; inference runs elsewhere"),
     };
 
     let mut world = build_world(loaded);
@@ -384,6 +405,9 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         capacity: SiteCapacity::new(&loaded.site),
         next_id: 0,
     });
+    if let Some(t) = &loaded.training {
+        world.insert_resource(JobTimes(vec![(None, None); t.len()]));
+    }
     let mut engine = Engine::new(world);
     if let Some(t) = first.filter(|&t| t <= horizon) {
         engine.schedule(t, Event::Arrival);
@@ -448,7 +472,49 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         wait_s: Stats::from_values(&mut c.waits_s),
         turnaround_s: Stats::from_values(&mut c.turnarounds_s),
     };
-    let site = &loaded.site;
+    let training = loaded.training.as_ref().map(|info| {
+        let times = &world.resource::<JobTimes>().0;
+        let jobs = info
+            .iter()
+            .zip(times)
+            .zip(loaded.trace_jobs.iter().flatten())
+            .map(|((t, &(start, finish)), spec)| {
+                let gpu =
+                    &loaded.catalog.gpus[loaded.catalog.index_of(&t.gpu_model).expect("validated")];
+                let a = t.activity_milli as f64 / 1000.0;
+                let p_w = t.gpus as f64
+                    * crate::power::gpu_power_w(gpu.idle_power_w, gpu.board_power_w, a, 1.0);
+                let ran_s = match start {
+                    Some(s) => (finish.unwrap_or(horizon) - s).as_secs_f64(),
+                    None => 0.0,
+                };
+                let e = &t.estimate;
+                let gpu_energy_j = p_w * ran_s;
+                TrainingJobSummary {
+                    name: t.name.clone(),
+                    gpu_model: t.gpu_model.clone(),
+                    gpus: t.gpus,
+                    steps: e.steps,
+                    tokens: e.tokens,
+                    step_s: e.step.total_s,
+                    compute_s: e.step.compute_s,
+                    bubble_s: e.step.bubble_s,
+                    comm_exposed_s: e.step.comm_exposed_s,
+                    comm_share: e.step.comm_exposed_s / e.step.total_s,
+                    achieved_mfu: e.achieved_mfu,
+                    tokens_per_s: e.tokens_per_s,
+                    time_to_finish_s: e.time_to_finish_s,
+                    gpu_activity: a,
+                    submit_s: spec.submit.as_secs_f64(),
+                    start_s: start.map(|s| s.as_secs_f64()),
+                    finish_s: finish.map(|s| s.as_secs_f64()),
+                    gpu_energy_j,
+                    gpu_energy_per_token_j: finish.map(|_| gpu_energy_j / e.tokens as f64),
+                }
+            })
+            .collect();
+        TrainingSummary { jobs }
+    });
     let summary = Summary {
         dctwin_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: sc.name.clone(),
@@ -456,14 +522,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         horizon_s,
         events_processed,
         wall_time_s: wall.elapsed().as_secs_f64(),
-        site: SiteSummary {
-            halls: site.halls as u64,
-            rows: site.rows as u64,
-            racks: site.racks as u64,
-            servers: site.servers.len() as u64,
-            gpus_by_model: site.gpus_by_model(&loaded.catalog),
-            description: loaded.describe(),
-        },
+        site: site_summary(loaded),
         energy,
         power,
         jobs,
@@ -472,14 +531,29 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
             utilization_mean: if available_gpu_h > 0.0 { busy_gpu_h / available_gpu_h } else { 0.0 },
         },
         gpu_hours: GpuHoursSummary { busy: busy_gpu_h, available: available_gpu_h },
+        training,
+        inference: None,
         not_modelled: vec![
             "facility overhead (cooling, power-chain losses): energy is IT energy at the server inlets; no PUE".into(),
-            "network fabric and communication".into(),
+            "network fabric: no link contention (training communication is priced by alpha-beta formulas)".into(),
             "failures".into(),
         ],
     };
     RunOutput {
         summary,
         timeseries: samples,
+    }
+}
+
+/// The site part of a summary.
+pub(crate) fn site_summary(loaded: &LoadedScenario) -> SiteSummary {
+    let site = &loaded.site;
+    SiteSummary {
+        halls: site.halls as u64,
+        rows: site.rows as u64,
+        racks: site.racks as u64,
+        servers: site.servers.len() as u64,
+        gpus_by_model: site.gpus_by_model(&loaded.catalog),
+        description: loaded.describe(),
     }
 }

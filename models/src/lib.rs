@@ -5,12 +5,14 @@
 pub mod catalog;
 pub mod datacenter;
 pub mod error;
+pub mod inference;
 pub mod output;
 pub mod placement;
 pub mod power;
 pub mod scenario;
 pub mod site;
 pub mod trace;
+pub mod training;
 pub mod workload;
 
 pub use error::{InputError, Location};

@@ -9,6 +9,7 @@ pub struct Stats {
     pub count: u64,
     pub mean: f64,
     pub p50: f64,
+    pub p90: f64,
     pub p95: f64,
     pub p99: f64,
     pub max: f64,
@@ -33,6 +34,7 @@ impl Stats {
             count: n as u64,
             mean,
             p50: rank(0.50),
+            p90: rank(0.90),
             p95: rank(0.95),
             p99: rank(0.99),
             max: values[n - 1],
@@ -115,6 +117,12 @@ pub struct Summary {
     pub gpus: GpuSummary,
     pub gpu_hours: GpuHoursSummary,
     /// What the run does not model (e.g. facility overhead); reports repeat these.
+    /// Model-driven training results (training workloads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingSummary>,
+    /// LLM inference serving results (inference workloads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference: Option<InferenceSummary>,
     pub not_modelled: Vec<String>,
 }
 
@@ -133,4 +141,129 @@ pub struct Sample {
 pub struct RunOutput {
     pub summary: Summary,
     pub timeseries: Vec<Sample>,
+}
+
+/// LLM inference serving results.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct InferenceSummary {
+    pub model: String,
+    pub requests: RequestCounts,
+    /// Time to first token, s (completed requests).
+    pub ttft_s: Stats,
+    /// Time per output token after the first, s (completed requests with ≥ 2 output tokens).
+    pub tpot_s: Stats,
+    /// Arrival to last token, s.
+    pub e2e_s: Stats,
+    /// Arrival to first admission into a batch, s.
+    pub queue_wait_s: Stats,
+    pub tokens: TokenCounts,
+    pub slo: SloSummary,
+    pub replicas: ReplicaSummary,
+    pub energy: InferenceEnergy,
+    pub little_law: LittleLaw,
+}
+
+/// Request conservation: `arrived = completed + in_service_at_end + queued_at_end`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct RequestCounts {
+    pub arrived: u64,
+    pub completed: u64,
+    pub in_service_at_end: u64,
+    pub queued_at_end: u64,
+    /// Trace requests after the horizon.
+    pub not_arrived: u64,
+    pub preemptions: u64,
+    /// KV-cache tokens discarded by preemption and prefilled again.
+    pub recomputed_tokens: u64,
+}
+
+/// Token throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct TokenCounts {
+    /// Prompt tokens prefilled (including recomputation).
+    pub prefilled: u64,
+    pub generated: u64,
+    pub prefill_per_s: f64,
+    pub generated_per_s: f64,
+}
+
+/// SLO attainment of completed requests.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct SloSummary {
+    pub ttft_target_s: f64,
+    pub tpot_target_s: f64,
+    /// Fraction of completed requests meeting both targets.
+    pub attainment: f64,
+}
+
+/// Replica fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct ReplicaSummary {
+    pub count: u64,
+    pub gpus_per_replica: u64,
+    /// KV-cache capacity per replica, tokens.
+    pub kv_capacity_tokens: u64,
+    /// Fraction of time replicas spend iterating.
+    pub utilization_mean: f64,
+    pub iterations: u64,
+}
+
+/// Energy of the replicas' GPUs by phase.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct InferenceEnergy {
+    /// GPU energy while iterating, attributed to prefill.
+    pub prefill_gpu_j: f64,
+    /// GPU energy while iterating, attributed to decode.
+    pub decode_gpu_j: f64,
+    /// IT energy of the whole site per generated token.
+    pub it_per_generated_token_j: f64,
+}
+
+/// Little's law check: `mean_in_system` (time integral of requests in system ÷ horizon) against
+/// `arrival_rate_per_s × mean_time_in_system_s` (per-request sojourns, censored at the horizon).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct LittleLaw {
+    pub mean_in_system: f64,
+    pub arrival_rate_per_s: f64,
+    pub mean_time_in_system_s: f64,
+    pub relative_error: f64,
+}
+
+/// Model-driven training results, one entry per job in submission order.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct TrainingSummary {
+    pub jobs: Vec<TrainingJobSummary>,
+}
+
+/// One training job: the model's prediction and what happened in the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct TrainingJobSummary {
+    pub name: String,
+    pub gpu_model: String,
+    pub gpus: u64,
+    /// Optimizer steps and tokens of the whole job.
+    pub steps: u64,
+    pub tokens: u64,
+    /// Step time and its parts, s.
+    pub step_s: f64,
+    pub compute_s: f64,
+    pub bubble_s: f64,
+    pub comm_exposed_s: f64,
+    /// Share of the step spent in exposed communication.
+    pub comm_share: f64,
+    /// Model FLOPs utilisation over a step (6·P·tokens / (N · peak · step)).
+    pub achieved_mfu: f64,
+    pub tokens_per_s: f64,
+    /// Predicted run time including checkpoint writes, s.
+    pub time_to_finish_s: f64,
+    /// Time-weighted GPU activity factor over the run (drives GPU power).
+    pub gpu_activity: f64,
+    pub submit_s: f64,
+    /// When the job started and finished in the run (absent if it did not within the horizon).
+    pub start_s: Option<f64>,
+    pub finish_s: Option<f64>,
+    /// GPU energy of the job's GPUs while it ran within the horizon, J.
+    pub gpu_energy_j: f64,
+    /// `gpu_energy_j / tokens` for completed jobs, J/token.
+    pub gpu_energy_per_token_j: Option<f64>,
 }

@@ -37,6 +37,11 @@ pub struct ServerLoad {
     pub free_memory_mib: u64,
     /// Thousandths allocated on each GPU slot (slots ≥ `gpus` stay 0).
     pub used_milli: [u16; MAX_GPUS_PER_SERVER as usize],
+    /// Σ over the jobs on each slot of (thousandths allocated × activity factor in thousandths): the GPU's
+    /// activity-weighted load, exact in integers (1.0 = 1,000,000).
+    pub active_micro: [u32; MAX_GPUS_PER_SERVER as usize],
+    /// Activity factor (thousandths) of jobs that do not state their own: the catalog's `compute` factor.
+    pub default_activity_milli: u16,
 }
 
 impl ServerLoad {
@@ -48,6 +53,8 @@ impl ServerLoad {
             free_cpu_milli: spec.cpu_milli,
             free_memory_mib: spec.memory_mib,
             used_milli: [0; MAX_GPUS_PER_SERVER as usize],
+            active_micro: [0; MAX_GPUS_PER_SERVER as usize],
+            default_activity_milli: 850,
         }
     }
 
@@ -97,6 +104,8 @@ pub struct JobReq {
     pub model_mask: u64,
     /// Spans servers (see the module rules).
     pub multi_server: bool,
+    /// The job's GPU activity factor in thousandths; 0 = the server's default (catalog `compute`).
+    pub activity_milli: u16,
 }
 
 /// Bit mask of the catalog models in `names` (empty = any model).
@@ -169,6 +178,7 @@ impl SiteCapacity {
             memory_mib: job.memory_mib,
             model_mask: mask,
             multi_server: multi,
+            activity_milli: 0,
         }
     }
 
@@ -329,8 +339,15 @@ pub fn plan_first_fit<'a>(
 /// Applies (`sign = +1`) or releases (`-1`) one grant's share on its server, and the job's host resources
 /// when `host` is set (single-server jobs: set on the job's first grant only).
 pub fn apply_grant(load: &mut ServerLoad, g: &Grant, req: &JobReq, allocate: bool, host: bool) {
+    let a = if req.activity_milli == 0 {
+        load.default_activity_milli
+    } else {
+        req.activity_milli
+    };
+    let w = g.milli as u32 * a as u32;
     if allocate {
         if g.milli > 0 {
+            load.active_micro[g.slot as usize] += w;
             load.used_milli[g.slot as usize] += g.milli;
             debug_assert!(load.used_milli[g.slot as usize] <= WHOLE_GPU_MILLI);
         }
@@ -340,6 +357,7 @@ pub fn apply_grant(load: &mut ServerLoad, g: &Grant, req: &JobReq, allocate: boo
         }
     } else {
         if g.milli > 0 {
+            load.active_micro[g.slot as usize] -= w;
             load.used_milli[g.slot as usize] -= g.milli;
         }
         if host {
@@ -383,6 +401,7 @@ mod tests {
             memory_mib: 0,
             model_mask: ANY_MODEL,
             multi_server: multi,
+            activity_milli: 0,
         }
     }
 

@@ -1,8 +1,10 @@
 //! Server power: GPUs by workload phase, host overhead, power-supply loss, and exact energy integration.
 //!
 //! Formulas (docs/models.md §Power):
-//! - GPU: `P_gpu = P_idle + a · (P_board − P_idle) · s`, `a` the phase activity factor from the catalog,
-//!   `s ∈ [0, 1]` the allocated share of the GPU (1 for a whole GPU). [form: models.md §1; a: eng]
+//! - GPU: `P_gpu = P_idle + (P_board − P_idle) · Σ_j a_j · s_j` over the jobs `j` on the GPU, `a_j` the job's
+//!   activity factor (the catalog's `compute` factor unless the job states its own, e.g. a training job's
+//!   phase-weighted factor), `s_j ∈ [0, 1]` its allocated share (1 for a whole GPU); kept in integers
+//!   (thousandths × thousandths) so allocation and release cancel exactly. [form: models.md §1; a: eng]
 //! - Host: `P_host = P_host_idle + (P_host_max − P_host_idle) · u`, `u` the server's allocation fraction
 //!   (the larger of its GPU and CPU allocation fractions). [eng; calibrated to the DGX H100's 10.2 kW]
 //! - Server input: `P_in = (ΣP_gpu + P_host) / η_psu`. [eng]
@@ -30,8 +32,6 @@ pub fn host_power_w(host: &HostPower, u: f64) -> f64 {
 pub struct ServerPowerModel {
     pub gpu_idle_w: f64,
     pub gpu_board_w: f64,
-    /// Activity factor of the jobs this server runs (generic jobs: the catalog's `compute` factor).
-    pub gpu_activity: f64,
     pub host: HostPower,
     pub cpu_milli_total: u64,
 }
@@ -41,7 +41,6 @@ impl ServerPowerModel {
         ServerPowerModel {
             gpu_idle_w: gpu.idle_power_w,
             gpu_board_w: gpu.board_power_w,
-            gpu_activity: gpu.activity.compute,
             host: host.clone(),
             cpu_milli_total,
         }
@@ -51,9 +50,10 @@ impl ServerPowerModel {
     pub fn power_w(&self, load: &ServerLoad) -> ServerPower {
         let n = load.gpus as usize;
         let mut gpu_w = 0.0;
-        for &used in &load.used_milli[..n] {
-            let share = used as f64 / WHOLE_GPU_MILLI as f64;
-            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, self.gpu_activity, share);
+        for &active in &load.active_micro[..n] {
+            // Σ share·a over the jobs on this GPU (exact integer ÷ 10⁶).
+            let weighted = active as f64 / 1e6;
+            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, weighted, 1.0);
         }
         let gpu_frac = if n == 0 {
             0.0

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use models::output::Summary;
+use models::output::{InferenceSummary, Summary};
 
 /// Lines are wrapped to this many columns (labels included) where the text allows.
 const LINE_WIDTH: usize = 100;
@@ -17,7 +17,7 @@ const J_PER_MWH: f64 = 3.6e9;
 /// run does not model. Long values (the site description, not-modelled items) wrap under the value
 /// column.
 pub fn stdout_table(s: &Summary) -> String {
-    let rows: Vec<(&str, Vec<String>)> = vec![
+    let mut rows: Vec<(&str, Vec<String>)> = vec![
         ("scenario", vec![s.scenario.clone()]),
         ("seed", vec![s.seed.to_string()]),
         ("site", vec![or_dash(&s.site.description)]),
@@ -40,21 +40,6 @@ pub fn stdout_table(s: &Summary) -> String {
                 s.power.it_mean_w / 1000.0
             )],
         ),
-        ("jobs submitted", vec![s.jobs.submitted.to_string()]),
-        ("jobs completed", vec![s.jobs.completed.to_string()]),
-        (
-            "jobs running at end",
-            vec![s.jobs.running_at_end.to_string()],
-        ),
-        ("jobs queued at end", vec![s.jobs.queued_at_end.to_string()]),
-        ("jobs not arrived", vec![s.jobs.not_arrived.to_string()]),
-        (
-            "job wait p50 / p99",
-            vec![format!(
-                "{:.1} / {:.1} s",
-                s.jobs.wait_s.p50, s.jobs.wait_s.p99
-            )],
-        ),
         (
             "GPU utilization",
             vec![format!(
@@ -72,6 +57,15 @@ pub fn stdout_table(s: &Summary) -> String {
             },
         ),
     ];
+    // Job rows for job workloads, request rows for inference runs (the GPU utilization and not-modelled rows
+    // stay last).
+    let tail = rows.split_off(rows.len() - 2);
+    if let Some(i) = &s.inference {
+        rows.extend(inference_rows(i));
+    } else {
+        rows.extend(job_rows(s));
+    }
+    rows.extend(tail);
 
     let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     let indent = 2 + label_width + 2;
@@ -97,6 +91,94 @@ pub fn stdout_table(s: &Summary) -> String {
         }
     }
     out
+}
+
+fn job_rows(s: &Summary) -> Vec<(&'static str, Vec<String>)> {
+    vec![
+        ("jobs submitted", vec![s.jobs.submitted.to_string()]),
+        ("jobs completed", vec![s.jobs.completed.to_string()]),
+        (
+            "jobs running at end",
+            vec![s.jobs.running_at_end.to_string()],
+        ),
+        ("jobs queued at end", vec![s.jobs.queued_at_end.to_string()]),
+        ("jobs not arrived", vec![s.jobs.not_arrived.to_string()]),
+        (
+            "job wait p50 / p99",
+            vec![format!(
+                "{:.1} / {:.1} s",
+                s.jobs.wait_s.p50, s.jobs.wait_s.p99
+            )],
+        ),
+    ]
+}
+
+fn inference_rows(i: &InferenceSummary) -> Vec<(&'static str, Vec<String>)> {
+    let r = &i.requests;
+    vec![
+        ("requests arrived", vec![r.arrived.to_string()]),
+        (
+            "completed / serving / queued",
+            vec![format!(
+                "{} / {} / {}",
+                r.completed, r.in_service_at_end, r.queued_at_end
+            )],
+        ),
+        (
+            "preemptions",
+            vec![format!(
+                "{} ({} tokens recomputed)",
+                r.preemptions, r.recomputed_tokens
+            )],
+        ),
+        (
+            "TTFT p50 / p90 / p99",
+            vec![format!(
+                "{:.3} / {:.3} / {:.3} s",
+                i.ttft_s.p50, i.ttft_s.p90, i.ttft_s.p99
+            )],
+        ),
+        (
+            "TPOT p50 / p90 / p99",
+            vec![format!(
+                "{:.1} / {:.1} / {:.1} ms",
+                i.tpot_s.p50 * 1e3,
+                i.tpot_s.p90 * 1e3,
+                i.tpot_s.p99 * 1e3
+            )],
+        ),
+        (
+            "end-to-end p50 / p99",
+            vec![format!("{:.2} / {:.2} s", i.e2e_s.p50, i.e2e_s.p99)],
+        ),
+        (
+            "tokens/s prompt / generated",
+            vec![format!(
+                "{:.0} / {:.0}",
+                i.tokens.prefill_per_s, i.tokens.generated_per_s
+            )],
+        ),
+        (
+            "SLO attainment",
+            vec![format!(
+                "{:.1} % (TTFT ≤ {} s, TPOT ≤ {} s)",
+                i.slo.attainment * 100.0,
+                i.slo.ttft_target_s,
+                i.slo.tpot_target_s
+            )],
+        ),
+        (
+            "replica utilization",
+            vec![format!("{:.1} %", i.replicas.utilization_mean * 100.0)],
+        ),
+        (
+            "IT energy / token",
+            vec![format!(
+                "{:.2} J per generated token",
+                i.energy.it_per_generated_token_j
+            )],
+        ),
+    ]
 }
 
 fn or_dash(s: &str) -> String {

@@ -63,6 +63,8 @@ fn sample_summary() -> Summary {
             busy: 27_267.0,
             available: 43_008.0,
         },
+        training: None,
+        inference: None,
         not_modelled: vec![
             "facility overhead (cooling, PUE)".into(),
             "network fabric".into(),

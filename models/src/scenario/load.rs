@@ -58,6 +58,21 @@ pub struct LoadedScenario {
     pub trace_masks: Vec<u64>,
     /// GPU model mask of synthetic jobs.
     pub synthetic_mask: u64,
+    /// Requests of an inference trace, in arrival order.
+    pub inference_requests: Option<Vec<trace::LlmRequest>>,
+    /// Model estimates of a training workload, parallel to `trace_jobs` (submission order).
+    pub training: Option<Vec<TrainingJobInfo>>,
+}
+
+/// What the training model predicts for one job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingJobInfo {
+    pub name: String,
+    pub gpu_model: String,
+    pub gpus: u64,
+    pub estimate: crate::training::TrainingEstimate,
+    /// `estimate.run_gpu_activity` in thousandths (the resolution of the power model).
+    pub activity_milli: u16,
 }
 
 impl LoadedScenario {
@@ -70,8 +85,45 @@ impl LoadedScenario {
                 w.interarrival_s.mean_s(),
                 w.duration_s.mean_s()
             ),
-            (Workload::NativeTrace(t), Some(j)) | (Workload::AlibabaPods(t), Some(j)) => {
+            (Workload::NativeTrace(t), Some(j))
+            | (Workload::AlibabaPods(t), Some(j))
+            | (Workload::PhillyLog(t), Some(j))
+            | (Workload::HeliosLog(t), Some(j)) => {
                 format!("{} jobs replayed from {}", j.len(), t.path.display())
+            }
+            (Workload::Training(t), _) => format!(
+                "{} model-driven training job(s) ({})",
+                t.jobs.len(),
+                t.jobs
+                    .iter()
+                    .map(|j| format!(
+                        "{} on {} {}",
+                        j.name,
+                        j.plan.parallelism.gpus(),
+                        j.gpu_model
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (Workload::Inference(w), _) => {
+                let d = &w.deployment;
+                let reqs = match (&w.requests, &self.inference_requests) {
+                    (_, Some(r)) => format!("{} requests replayed from a trace", r.len()),
+                    (crate::inference::config::RequestSource::Synthetic(_), _) => {
+                        "synthetic requests".to_string()
+                    }
+                    _ => "requests".to_string(),
+                };
+                format!(
+                    "LLM inference: {} ({:.0}B parameters) on {} replica(s) × {} {} (tensor parallel), {:?} router; {}",
+                    d.model.name,
+                    d.model.params / 1e9,
+                    d.replicas,
+                    d.tp,
+                    d.gpu_model,
+                    w.router,
+                    reqs
+                )
             }
             _ => "trace".to_string(),
         };
@@ -503,7 +555,14 @@ pub fn load_scenario(
     // Workload.
     let mut trace_masks = Vec::new();
     let mut synthetic_mask = placement::ANY_MODEL;
-    let is_native = matches!(s.workload, Workload::NativeTrace(_));
+    let mut inference_requests = None;
+    let mut training = None;
+    let trace_kind = match &s.workload {
+        Workload::NativeTrace(_) => 0,
+        Workload::AlibabaPods(_) => 1,
+        Workload::PhillyLog(_) => 2,
+        _ => 3,
+    };
     let trace_jobs = match &mut s.workload {
         Workload::Synthetic(w) => {
             w.interarrival_s
@@ -557,12 +616,16 @@ pub fn load_scenario(
             synthetic_mask = mask;
             None
         }
-        Workload::NativeTrace(t) | Workload::AlibabaPods(t) => {
+        Workload::NativeTrace(t)
+        | Workload::AlibabaPods(t)
+        | Workload::PhillyLog(t)
+        | Workload::HeliosLog(t) => {
             t.path = resolve(&base, &t.path);
-            let jobs = if is_native {
-                trace::read_native(&t.path)?
-            } else {
-                trace::read_alibaba_pods(&t.path)?
+            let jobs = match trace_kind {
+                0 => trace::read_native(&t.path)?,
+                1 => trace::read_alibaba_pods(&t.path)?,
+                2 => trace::read_philly(&t.path)?.jobs,
+                _ => trace::read_helios(&t.path)?,
             };
             let cap = placement::SiteCapacity::new(&site);
             trace_masks.reserve(jobs.len());
@@ -591,6 +654,16 @@ pub fn load_scenario(
             }
             Some(jobs)
         }
+        Workload::Inference(w) => {
+            inference_requests = check_inference(file, &base, w, &catalog, &site)?;
+            None
+        }
+        Workload::Training(t) => {
+            let (jobs, masks, info) = check_training(file, t, &catalog, &site)?;
+            trace_masks = masks;
+            training = Some(info);
+            Some(jobs)
+        }
     };
 
     Ok(LoadedScenario {
@@ -601,7 +674,190 @@ pub fn load_scenario(
         trace_jobs,
         trace_masks,
         synthetic_mask,
+        inference_requests,
+        training,
     })
+}
+
+/// Semantic checks of a training workload; estimates every job and turns it into a job request.
+#[allow(clippy::type_complexity)]
+fn check_training(
+    file: &Path,
+    t: &super::TrainingJobs,
+    catalog: &Catalog,
+    site: &SiteModel,
+) -> Result<(Vec<JobSpec>, Vec<u64>, Vec<TrainingJobInfo>), InputError> {
+    t.comm
+        .check()
+        .map_err(|m| InputError::field(file, "workload.Training.comm", m))?;
+    if t.jobs.is_empty() {
+        return Err(InputError::field(
+            file,
+            "workload.Training.jobs",
+            "at least one job is needed",
+        ));
+    }
+    let cap = placement::SiteCapacity::new(site);
+    let mut out = Vec::with_capacity(t.jobs.len());
+    for (i, j) in t.jobs.iter().enumerate() {
+        let field = |p: &str, m: String| {
+            InputError::field(file, &format!("workload.Training.jobs.{i}.{p}"), m)
+        };
+        j.plan.check().map_err(|m| field("plan", m))?;
+        let submit = sim::SimTime::from_secs_f64(j.submit_s).ok_or_else(|| {
+            field(
+                "submit_s",
+                format!("expected seconds ≥ 0, found {}", j.submit_s),
+            )
+        })?;
+        let Some(gi) = catalog.index_of(&j.gpu_model) else {
+            return Err(field(
+                "gpu_model",
+                format!(
+                    "unknown GPU model `{}` (catalog has: {})",
+                    j.gpu_model,
+                    catalog.names().join(", ")
+                ),
+            ));
+        };
+        let gpu = &catalog.gpus[gi];
+        let per_server = site
+            .servers
+            .iter()
+            .filter(|s| s.gpu_model == gi)
+            .map(|s| s.gpus)
+            .max()
+            .unwrap_or(0);
+        if per_server == 0 {
+            return Err(field(
+                "gpu_model",
+                format!("the site has no {} servers", j.gpu_model),
+            ));
+        }
+        if j.plan.parallelism.tp > per_server {
+            return Err(field(
+                "plan.parallelism.tp",
+                format!(
+                    "tensor parallelism {} exceeds the {per_server} GPUs of one {} server (the scale-up domain)",
+                    j.plan.parallelism.tp, j.gpu_model
+                ),
+            ));
+        }
+        let est = crate::training::estimate(&j.plan, gpu, per_server, &t.comm);
+        let duration = sim::SimDuration::from_secs_f64(est.time_to_finish_s).ok_or_else(|| {
+            field(
+                "plan",
+                format!(
+                    "the job would take {:.3e} s, beyond the simulated time range",
+                    est.time_to_finish_s
+                ),
+            )
+        })?;
+        let gpus = j.plan.parallelism.gpus();
+        let spec = JobSpec {
+            name: Some(j.name.clone()),
+            submit,
+            duration,
+            gpus: u32::try_from(gpus)
+                .map_err(|_| field("plan.parallelism", format!("{gpus} GPUs is too many")))?,
+            gpu_milli: 1000,
+            cpu_milli: 0,
+            memory_mib: 0,
+            gpu_models: vec![j.gpu_model.clone()],
+        };
+        let mask = 1u64 << gi;
+        cap.check_fits(&spec, mask).map_err(|m| {
+            field(
+                "plan.parallelism",
+                format!("the job can never run here: {m}"),
+            )
+        })?;
+        let info = TrainingJobInfo {
+            name: j.name.clone(),
+            gpu_model: j.gpu_model.clone(),
+            gpus,
+            estimate: est,
+            activity_milli: ((est.run_gpu_activity * 1000.0).round() as u16).max(1),
+        };
+        out.push((spec, mask, info));
+    }
+    // Submission order; equal times keep list order (stable sort).
+    out.sort_by_key(|(s, _, _)| s.submit);
+    let mut jobs = Vec::with_capacity(out.len());
+    let mut masks = Vec::with_capacity(out.len());
+    let mut info = Vec::with_capacity(out.len());
+    for (s, m, i) in out {
+        jobs.push(s);
+        masks.push(m);
+        info.push(i);
+    }
+    Ok((jobs, masks, info))
+}
+
+/// Semantic checks of an inference workload; reads its request trace.
+fn check_inference(
+    file: &Path,
+    base: &Path,
+    w: &mut crate::inference::InferenceWorkload,
+    catalog: &Catalog,
+    site: &SiteModel,
+) -> Result<Option<Vec<trace::LlmRequest>>, InputError> {
+    use crate::inference::config::RequestSource;
+    let field = |p: &str, m: String| InputError::field(file, &format!("workload.Inference.{p}"), m);
+    w.check().map_err(|(p, m)| field(&p, m))?;
+    let Some(gi) = catalog.index_of(&w.deployment.gpu_model) else {
+        return Err(field(
+            "deployment.gpu_model",
+            format!(
+                "unknown GPU model `{}` (catalog has: {})",
+                w.deployment.gpu_model,
+                catalog.names().join(", ")
+            ),
+        ));
+    };
+    let perf = crate::inference::perf::ReplicaPerf::new(
+        &w.deployment.model,
+        &catalog.gpus[gi],
+        w.deployment.tp,
+        &w.efficiency,
+        &w.batching,
+    )
+    .map_err(|m| field("deployment", m))?;
+    crate::inference::place_replicas(site, gi, w.deployment.tp, w.deployment.replicas)
+        .map_err(|m| field("deployment.replicas", m))?;
+    let cap = perf.kv_capacity_tokens;
+    match &mut w.requests {
+        RequestSource::Synthetic(s) => {
+            let most = s.prompt_tokens.max_value() as u64 + s.output_tokens.max_value() as u64;
+            if most > cap {
+                return Err(field(
+                    "requests.Synthetic",
+                    format!(
+                        "the largest request ({most} tokens of prompt + output) exceeds a replica's KV cache ({cap}                          tokens): lower the token maxima or add memory per replica"
+                    ),
+                ));
+            }
+            Ok(None)
+        }
+        RequestSource::AzureTrace { path } => {
+            *path = resolve(base, path);
+            let reqs = trace::read_azure_llm(path)?;
+            for (i, r) in reqs.iter().enumerate() {
+                let n = r.prompt_tokens as u64 + r.output_tokens as u64;
+                if n > cap {
+                    return Err(InputError::file(
+                        path,
+                        format!(
+                            "request #{} (line {}) needs {n} tokens of KV cache, more than a replica holds ({cap})",
+                            i + 1,
+                            i + 2
+                        ),
+                    ));
+                }
+            }
+            Ok(Some(reqs))
+        }
+    }
 }
 
 #[cfg(test)]

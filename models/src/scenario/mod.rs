@@ -174,6 +174,38 @@ pub enum Workload {
     NativeTrace(TraceFile),
     /// Alibaba GPU 2023 pod list (`openb_pod_list_*.csv`).
     AlibabaPods(TraceFile),
+    /// Microsoft Philly `cluster_job_log` (JSON; Jeon et al., USENIX ATC 2019).
+    PhillyLog(TraceFile),
+    /// SenseTime Helios `cluster_log.csv` (Hu et al., SC 2021).
+    HeliosLog(TraceFile),
+    /// LLM inference serving (requests to replicas of a model).
+    Inference(crate::inference::InferenceWorkload),
+    /// Model-driven training jobs: run time and GPU power follow from the model, the plan and the hardware.
+    Training(TrainingJobs),
+}
+
+/// A list of model-driven training jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingJobs {
+    /// Jobs, in any order (they are submitted by `submit_s`; equal times keep list order).
+    pub jobs: Vec<TrainingJob>,
+    /// How communication is priced (default: alpha-beta over NVLink and the per-GPU network).
+    #[serde(default)]
+    pub comm: crate::training::comm::CommModel,
+}
+
+/// One training job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingJob {
+    pub name: String,
+    /// Submission time, s from the start of the run.
+    #[serde(default)]
+    pub submit_s: f64,
+    /// Catalog GPU model the job runs on.
+    pub gpu_model: String,
+    pub plan: crate::training::TrainingPlan,
 }
 
 /// Queue discipline.

@@ -66,22 +66,33 @@ pub enum JobSource {
     Trace {
         jobs: Vec<JobSpec>,
         masks: Vec<u64>,
+        /// GPU activity factor of each job in thousandths (empty: every job uses the catalog default).
+        activity_milli: Vec<u16>,
         next: usize,
     },
     Synthetic(Box<SyntheticSource>),
 }
 
 impl JobSource {
-    /// The next job in submission order and its GPU model mask, if any. Trace jobs are moved out, not cloned.
-    pub fn next_job(&mut self) -> Option<(JobSpec, u64)> {
+    /// The next job in submission order, its GPU model mask and its activity factor (thousandths; 0 = the
+    /// catalog default), if any. Trace jobs are moved out, not cloned.
+    pub fn next_job(&mut self) -> Option<(JobSpec, u64, u16)> {
         match self {
-            JobSource::Trace { jobs, masks, next } => {
+            JobSource::Trace {
+                jobs,
+                masks,
+                activity_milli,
+                next,
+            } => {
                 let i = *next;
                 let j = jobs.get_mut(i).map(std::mem::take)?;
                 *next += 1;
-                Some((j, masks[i]))
+                Some((j, masks[i], activity_milli.get(i).copied().unwrap_or(0)))
             }
-            JobSource::Synthetic(s) => Some(s.next_job()),
+            JobSource::Synthetic(s) => {
+                let (j, m) = s.next_job();
+                Some((j, m, 0))
+            }
         }
     }
 

@@ -1,0 +1,414 @@
+//! Scenario-facing configuration of an LLM inference workload (RON: `workload: Inference(...)`).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// An inference workload: where requests come from, how the model is deployed, how replicas batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InferenceWorkload {
+    /// The request stream.
+    pub requests: RequestSource,
+    /// The served model and its replicas.
+    pub deployment: Deployment,
+    /// Iteration-level batching policy of every replica.
+    #[serde(default)]
+    pub batching: Batching,
+    /// Roofline efficiency factors.
+    #[serde(default)]
+    pub efficiency: Efficiency,
+    /// How arriving requests pick a replica.
+    #[serde(default)]
+    pub router: Router,
+    /// Service-level objectives used for the attainment figure.
+    #[serde(default)]
+    pub slo: Slo,
+}
+
+/// Where requests come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum RequestSource {
+    /// Azure LLM inference trace CSV (`TIMESTAMP,ContextTokens,GeneratedTokens`), relative to the scenario file.
+    AzureTrace { path: PathBuf },
+    /// A synthetic stream.
+    Synthetic(SyntheticRequests),
+}
+
+/// A synthetic request stream. Arrivals follow a renewal process in *operational time* mapped onto wall time by
+/// the hourly rate profile (time-rescaling), so a Poisson stream with a profile is a non-homogeneous Poisson
+/// process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticRequests {
+    /// Inter-arrival law (random stream `requests.arrivals`).
+    pub arrivals: ArrivalProcess,
+    /// Multipliers of the base rate for each hour of the day (24 values, mean need not be 1); empty = constant.
+    #[serde(default)]
+    pub hourly_profile: Vec<f64>,
+    /// Prompt (context) tokens per request (stream `requests.prompt`).
+    pub prompt_tokens: TokenDist,
+    /// Generated tokens per request (stream `requests.output`).
+    pub output_tokens: TokenDist,
+}
+
+/// A renewal arrival process with base rate `rate_per_s`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ArrivalProcess {
+    /// Exponential gaps (coefficient of variation 1).
+    Poisson { rate_per_s: f64 },
+    /// Gamma gaps with coefficient of variation `cv` (shape = 1/cv²): cv > 1 is burstier than Poisson.
+    Gamma { rate_per_s: f64, cv: f64 },
+}
+
+/// A distribution of token counts (integers ≥ 1 after rounding and clamping to `[min, max]` where given).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TokenDist {
+    Constant {
+        value: u32,
+    },
+    /// Uniform integers in `[min, max]`.
+    Uniform {
+        min: u32,
+        max: u32,
+    },
+    /// `round(exp(N(mu, sigma)))` clamped to `[1, max]`.
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+        max: u32,
+    },
+}
+
+/// The served model and its replicas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    pub model: LlmModel,
+    /// Catalog GPU model every replica runs on.
+    pub gpu_model: String,
+    /// Tensor-parallel degree: GPUs per replica, all in one server (the scale-up domain).
+    pub tp: u32,
+    /// Number of replicas.
+    pub replicas: u32,
+}
+
+/// A dense decoder-only transformer, as far as serving cost goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmModel {
+    pub name: String,
+    /// Parameter count.
+    pub params: f64,
+    pub layers: u32,
+    /// Model (hidden) dimension.
+    pub hidden: u32,
+    /// Key/value heads (grouped-query attention: fewer than query heads).
+    pub kv_heads: u32,
+    pub head_dim: u32,
+    /// Bytes per weight and per KV-cache element (2 for BF16/FP16).
+    #[serde(default = "two")]
+    pub bytes_per_param: f64,
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// What a replica does when its KV cache cannot hold the next tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum KvPolicy {
+    /// Reserve prompt + output tokens at admission: a request waits until its whole KV fits; never preempted.
+    ReserveFull,
+    /// Reserve as tokens are produced (vLLM): when the cache is full, the most recently admitted request is
+    /// preempted, its KV freed, and it is later recomputed (prompt and generated tokens prefilled again).
+    #[default]
+    PreemptRecompute,
+}
+
+/// Continuous (iteration-level) batching.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batching {
+    /// Token budget of one iteration (prefill tokens + one per decoding request).
+    #[serde(default = "default_max_batch_tokens")]
+    pub max_batch_tokens: u32,
+    /// Requests in one iteration at most.
+    #[serde(default = "default_max_batch_requests")]
+    pub max_batch_requests: u32,
+    /// Split long prompts into chunks that fill the token budget (Sarathi-Serve); otherwise a prompt is
+    /// prefilled whole (alone in its iteration if it exceeds the budget).
+    #[serde(default = "yes")]
+    pub chunked_prefill: bool,
+    #[serde(default)]
+    pub kv_policy: KvPolicy,
+    /// HBM reserved for activations and runtime per GPU, GB.
+    #[serde(default = "default_activation_reserve_gb")]
+    pub activation_reserve_gb: f64,
+}
+
+fn default_max_batch_tokens() -> u32 {
+    8192
+}
+fn default_max_batch_requests() -> u32 {
+    256
+}
+fn yes() -> bool {
+    true
+}
+fn default_activation_reserve_gb() -> f64 {
+    4.0
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Batching {
+            max_batch_tokens: default_max_batch_tokens(),
+            max_batch_requests: default_max_batch_requests(),
+            chunked_prefill: true,
+            kv_policy: KvPolicy::default(),
+            activation_reserve_gb: default_activation_reserve_gb(),
+        }
+    }
+}
+
+/// Roofline efficiency factors (fractions of datasheet peaks actually achieved) and fixed costs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Efficiency {
+    /// Achieved fraction of peak dense FLOP/s in compute-bound work.
+    #[serde(default = "default_compute")]
+    pub compute: f64,
+    /// Achieved fraction of peak HBM bandwidth in memory-bound work (≈ 0.8, inference-sim #415).
+    #[serde(default = "default_memory")]
+    pub memory_bandwidth: f64,
+    /// Latency of one tensor-parallel all-reduce step over the scale-up link, s.
+    #[serde(default = "default_tp_alpha")]
+    pub tp_alpha_s: f64,
+    /// Fixed per-iteration overhead (scheduler, kernel launches), s.
+    #[serde(default = "default_overhead")]
+    pub iteration_overhead_s: f64,
+}
+
+fn default_compute() -> f64 {
+    0.6
+}
+fn default_memory() -> f64 {
+    0.8
+}
+fn default_tp_alpha() -> f64 {
+    5e-6
+}
+fn default_overhead() -> f64 {
+    2e-3
+}
+
+impl Default for Efficiency {
+    fn default() -> Self {
+        Efficiency {
+            compute: default_compute(),
+            memory_bandwidth: default_memory(),
+            tp_alpha_s: default_tp_alpha(),
+            iteration_overhead_s: default_overhead(),
+        }
+    }
+}
+
+/// Request routing across replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Router {
+    /// Replicas in turn.
+    RoundRobin,
+    /// The replica with the fewest outstanding requests (waiting + in service); ties to the lowest index.
+    #[default]
+    LeastOutstanding,
+    /// The replica with the shortest waiting queue (requests not yet admitted); ties to the lowest index.
+    JoinShortestQueue,
+}
+
+/// Latency targets for SLO attainment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// Time to first token target, s.
+    #[serde(default = "default_ttft")]
+    pub ttft_s: f64,
+    /// Time per output token target, s.
+    #[serde(default = "default_tpot")]
+    pub tpot_s: f64,
+}
+
+fn default_ttft() -> f64 {
+    2.0
+}
+fn default_tpot() -> f64 {
+    0.1
+}
+
+impl Default for Slo {
+    fn default() -> Self {
+        Slo {
+            ttft_s: default_ttft(),
+            tpot_s: default_tpot(),
+        }
+    }
+}
+
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
+impl InferenceWorkload {
+    /// Semantic checks; errors name the offending field (dotted path below `workload.Inference`).
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let err = |p: &str, m: String| Err((p.to_string(), m));
+        if let RequestSource::Synthetic(s) = &self.requests {
+            let (rate, cv) = match s.arrivals {
+                ArrivalProcess::Poisson { rate_per_s } => (rate_per_s, 1.0),
+                ArrivalProcess::Gamma { rate_per_s, cv } => (rate_per_s, cv),
+            };
+            if !positive(rate) {
+                return err(
+                    "requests.Synthetic.arrivals",
+                    format!("rate_per_s must be > 0, found {rate}"),
+                );
+            }
+            if !positive(cv) {
+                return err(
+                    "requests.Synthetic.arrivals",
+                    format!("cv must be > 0, found {cv}"),
+                );
+            }
+            if !s.hourly_profile.is_empty() {
+                if s.hourly_profile.len() != 24 {
+                    return err(
+                        "requests.Synthetic.hourly_profile",
+                        format!(
+                            "expected 24 hourly multipliers, found {}",
+                            s.hourly_profile.len()
+                        ),
+                    );
+                }
+                if let Some(x) = s
+                    .hourly_profile
+                    .iter()
+                    .find(|x| !x.is_finite() || **x < 0.0)
+                {
+                    return err(
+                        "requests.Synthetic.hourly_profile",
+                        format!("multipliers must be ≥ 0, found {x}"),
+                    );
+                }
+                if s.hourly_profile.iter().all(|x| *x == 0.0) {
+                    return err(
+                        "requests.Synthetic.hourly_profile",
+                        "at least one multiplier must be > 0".into(),
+                    );
+                }
+            }
+            s.prompt_tokens
+                .check()
+                .map_err(|m| ("requests.Synthetic.prompt_tokens".to_string(), m))?;
+            s.output_tokens
+                .check()
+                .map_err(|m| ("requests.Synthetic.output_tokens".to_string(), m))?;
+        }
+        let m = &self.deployment.model;
+        if !positive(m.params) {
+            return err(
+                "deployment.model.params",
+                format!("must be > 0, found {}", m.params),
+            );
+        }
+        for (name, v) in [
+            ("layers", m.layers),
+            ("hidden", m.hidden),
+            ("kv_heads", m.kv_heads),
+            ("head_dim", m.head_dim),
+        ] {
+            if v == 0 {
+                return err(&format!("deployment.model.{name}"), "must be ≥ 1".into());
+            }
+        }
+        if !positive(m.bytes_per_param) {
+            return err(
+                "deployment.model.bytes_per_param",
+                format!("must be > 0, found {}", m.bytes_per_param),
+            );
+        }
+        if self.deployment.tp == 0 {
+            return err("deployment.tp", "must be ≥ 1".into());
+        }
+        if self.deployment.replicas == 0 {
+            return err("deployment.replicas", "must be ≥ 1".into());
+        }
+        let b = &self.batching;
+        if b.max_batch_tokens == 0 {
+            return err("batching.max_batch_tokens", "must be ≥ 1".into());
+        }
+        if b.max_batch_requests == 0 {
+            return err("batching.max_batch_requests", "must be ≥ 1".into());
+        }
+        if !b.activation_reserve_gb.is_finite() || b.activation_reserve_gb < 0.0 {
+            return err("batching.activation_reserve_gb", "must be ≥ 0".into());
+        }
+        let e = &self.efficiency;
+        for (name, v) in [
+            ("compute", e.compute),
+            ("memory_bandwidth", e.memory_bandwidth),
+        ] {
+            if !(positive(v) && v <= 1.0) {
+                return err(
+                    &format!("efficiency.{name}"),
+                    format!("must be in (0, 1], found {v}"),
+                );
+            }
+        }
+        for (name, v) in [
+            ("tp_alpha_s", e.tp_alpha_s),
+            ("iteration_overhead_s", e.iteration_overhead_s),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return err(
+                    &format!("efficiency.{name}"),
+                    format!("must be ≥ 0, found {v}"),
+                );
+            }
+        }
+        if !positive(self.slo.ttft_s) || !positive(self.slo.tpot_s) {
+            return err("slo", "targets must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl TokenDist {
+    /// Parameter checks.
+    pub fn check(&self) -> Result<(), String> {
+        match *self {
+            TokenDist::Constant { value: 0 } => Err("a token count must be ≥ 1".into()),
+            TokenDist::Uniform { min, max } if min == 0 || max < min => {
+                Err(format!("need 1 ≤ min ≤ max, found min {min}, max {max}"))
+            }
+            TokenDist::LogNormal { mu, sigma, max }
+                if !mu.is_finite() || !sigma.is_finite() || sigma < 0.0 || max == 0 =>
+            {
+                Err(format!(
+                    "need finite mu, sigma ≥ 0 and max ≥ 1, found mu {mu}, sigma {sigma}, max {max}"
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The largest value the distribution can produce.
+    pub fn max_value(&self) -> u32 {
+        match *self {
+            TokenDist::Constant { value } => value,
+            TokenDist::Uniform { max, .. } | TokenDist::LogNormal { max, .. } => max,
+        }
+    }
+}

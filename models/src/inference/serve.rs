@@ -1,0 +1,493 @@
+//! The serving simulation: requests arrive, a router picks a replica, each replica runs iteration-level
+//! continuous batching (decode tokens first, then prefill chunks, up to a token budget), and the KV cache
+//! limits how many requests a replica holds.
+//!
+//! Events: `Arrival` (the next request) and `IterationDone(replica)`. A replica is either idle or running
+//! exactly one iteration; when an iteration ends its tokens are applied, finished requests leave, and the next
+//! iteration is planned at once. Power changes only at events, so energy is integrated exactly.
+
+use std::collections::VecDeque;
+
+use bevy_ecs::prelude::*;
+use sim::{SimDuration, SimTime};
+
+use super::config::{Batching, InferenceWorkload, KvPolicy, Router, Slo};
+use super::perf::{BatchShape, ReplicaPerf};
+use super::source::RequestStream;
+use crate::power::EnergyMeter;
+
+/// Events of the serving model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Arrival,
+    IterationDone(u32),
+}
+
+/// One request's progress.
+#[derive(Debug, Clone, Copy)]
+pub struct ReqState {
+    pub arrival: SimTime,
+    pub prompt: u32,
+    pub output: u32,
+    /// Tokens to prefill before the next token: the prompt, or prompt + generated after a preemption.
+    pub prefill_target: u32,
+    pub prefilled: u32,
+    pub generated: u32,
+    /// KV-cache tokens held.
+    pub kv: u32,
+    pub first_admit: SimTime,
+    pub first_token: SimTime,
+    pub finish: SimTime,
+    pub done: bool,
+}
+
+const NONE: SimTime = SimTime::MAX;
+
+/// One planned unit of work in the running iteration.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    req: u32,
+    /// Prefill tokens in this iteration; 0 = a decode token.
+    prefill: u32,
+}
+
+/// Dynamic state of one replica.
+#[derive(Debug, Default)]
+pub struct ReplicaState {
+    waiting: VecDeque<u32>,
+    /// Admitted requests in admission order.
+    running: Vec<u32>,
+    batch: Vec<Slot>,
+    busy: bool,
+    kv_used: u64,
+    /// GPU power of the whole replica now, W.
+    gpu_w: f64,
+    /// Energy and time of the iteration in flight (applied when it ends).
+    iter_start: SimTime,
+    iter_prefill_share: f64,
+    busy_ns: u64,
+}
+
+/// Static facts of one replica.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Replica {
+    pub id: u32,
+    /// Stable id of the server it runs on.
+    pub server: u32,
+    pub gpus: u32,
+}
+
+/// Accumulated results.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub arrived: u64,
+    pub completed: u64,
+    pub preemptions: u64,
+    pub recomputed_tokens: u64,
+    pub prompt_tokens_done: u64,
+    pub generated_tokens: u64,
+    pub ttft_s: Vec<f64>,
+    pub tpot_s: Vec<f64>,
+    pub e2e_s: Vec<f64>,
+    pub queue_wait_s: Vec<f64>,
+    pub slo_met: u64,
+    pub prefill_j: f64,
+    pub decode_j: f64,
+    pub iterations: u64,
+    /// ∫ (requests in system) dt, request·ns.
+    pub in_system_ns: u128,
+    pub in_system: u64,
+    pub last: SimTime,
+}
+
+/// Everything the serving model mutates, in one resource (the hot path touches it once per event).
+#[derive(Resource)]
+pub struct Fleet {
+    pub replicas: Vec<ReplicaState>,
+    pub reqs: Vec<ReqState>,
+    pub perf: ReplicaPerf,
+    pub batching: Batching,
+    pub router: Router,
+    pub slo: Slo,
+    pub source: RequestStream,
+    pub horizon: SimTime,
+    rr_next: u32,
+    /// Per replica: idle power of its GPUs, W, the span to full board power, and 1/η_psu of its server.
+    gpu_idle_w: f64,
+    gpu_span_w: f64,
+    psu_inv: Vec<f64>,
+    pub it: EnergyMeter,
+    pub gpu: EnergyMeter,
+    pub tally: Tally,
+}
+
+impl Fleet {
+    /// A fleet of idle replicas. `static_it_w` is the IT power of everything but the replicas' GPUs.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        w: &InferenceWorkload,
+        perf: ReplicaPerf,
+        source: RequestStream,
+        horizon: SimTime,
+        tp_gpu_idle_w: f64,
+        tp_gpu_board_w: f64,
+        psu_efficiency: Vec<f64>,
+        static_it_w: f64,
+        other_gpu_w: f64,
+    ) -> Self {
+        let n = w.deployment.replicas as usize;
+        let replicas: Vec<ReplicaState> = (0..n)
+            .map(|_| ReplicaState {
+                gpu_w: tp_gpu_idle_w,
+                ..ReplicaState::default()
+            })
+            .collect();
+        let psu_inv: Vec<f64> = psu_efficiency.iter().map(|e| 1.0 / e).collect();
+        let it0 = static_it_w + psu_inv.iter().map(|k| k * tp_gpu_idle_w).sum::<f64>();
+        Fleet {
+            replicas,
+            reqs: Vec::new(),
+            perf,
+            batching: w.batching,
+            router: w.router,
+            slo: w.slo,
+            source,
+            horizon,
+            rr_next: 0,
+            gpu_idle_w: tp_gpu_idle_w,
+            gpu_span_w: tp_gpu_board_w - tp_gpu_idle_w,
+            psu_inv,
+            it: EnergyMeter::new(SimTime::ZERO, it0),
+            gpu: EnergyMeter::new(SimTime::ZERO, other_gpu_w + n as f64 * tp_gpu_idle_w),
+            tally: Tally::default(),
+        }
+    }
+
+    /// Brings the integrals up to `now`.
+    pub fn advance(&mut self, now: SimTime) {
+        self.it.advance(now);
+        self.gpu.advance(now);
+        let t = &mut self.tally;
+        t.in_system_ns += t.in_system as u128 * (now - t.last).as_nanos() as u128;
+        t.last = now;
+    }
+
+    fn set_replica_power(&mut self, r: usize, gpu_w: f64) {
+        let d = gpu_w - self.replicas[r].gpu_w;
+        self.replicas[r].gpu_w = gpu_w;
+        self.gpu.add(d);
+        self.it.add(d * self.psu_inv[r]);
+    }
+
+    fn route(&mut self) -> usize {
+        let n = self.replicas.len();
+        match self.router {
+            Router::RoundRobin => {
+                let r = self.rr_next as usize;
+                self.rr_next = ((r + 1) % n) as u32;
+                r
+            }
+            Router::LeastOutstanding => (0..n)
+                .min_by_key(|&i| self.replicas[i].waiting.len() + self.replicas[i].running.len())
+                .expect("≥ 1 replica"),
+            Router::JoinShortestQueue => (0..n)
+                .min_by_key(|&i| self.replicas[i].waiting.len())
+                .expect("≥ 1 replica"),
+        }
+    }
+
+    /// Plans and starts the next iteration of replica `r` at `now`; leaves it idle when there is nothing to do.
+    fn start_iteration(&mut self, r: usize, now: SimTime, sched: &mut sim::Scheduler<'_, Event>) {
+        let cap = self.perf.kv_capacity_tokens;
+        let max_req = self.batching.max_batch_requests as usize;
+        let chunked = self.batching.chunked_prefill;
+        let recompute = self.batching.kv_policy == KvPolicy::PreemptRecompute;
+        let mut budget = self.batching.max_batch_tokens;
+        let rep = &mut self.replicas[r];
+        let reqs = &mut self.reqs;
+        rep.batch.clear();
+
+        // Under PreemptRecompute, make room for one new KV token per decoding request by preempting the most
+        // recently admitted requests (vLLM's policy), which go back to the head of the queue.
+        if recompute {
+            loop {
+                let decoding = rep
+                    .running
+                    .iter()
+                    .take(max_req)
+                    .filter(|&&i| {
+                        let q = &reqs[i as usize];
+                        q.prefilled == q.prefill_target
+                    })
+                    .count()
+                    .min(budget as usize) as u64;
+                if rep.kv_used + decoding <= cap {
+                    break;
+                }
+                let v = rep
+                    .running
+                    .pop()
+                    .expect("kv in use implies running requests");
+                let q = &mut reqs[v as usize];
+                rep.kv_used -= q.kv as u64;
+                self.tally.preemptions += 1;
+                self.tally.recomputed_tokens += q.kv as u64;
+                q.kv = 0;
+                q.prefilled = 0;
+                q.prefill_target = q.prompt + q.generated;
+                rep.waiting.push_front(v);
+            }
+        }
+
+        let mut shape = BatchShape::default();
+        // Decode tokens and unfinished prefills of admitted requests, in admission order.
+        for &i in &rep.running {
+            if rep.batch.len() >= max_req || budget == 0 {
+                break;
+            }
+            let q = &mut reqs[i as usize];
+            if q.prefilled == q.prefill_target {
+                shape.add_decode((q.prompt + q.generated) as u64);
+                rep.batch.push(Slot { req: i, prefill: 0 });
+                budget -= 1;
+                if recompute {
+                    q.kv += 1;
+                    rep.kv_used += 1;
+                }
+            } else {
+                let rest = q.prefill_target - q.prefilled;
+                let mut c = if chunked {
+                    rest.min(budget)
+                } else if rest <= budget || rep.batch.is_empty() {
+                    rest
+                } else {
+                    0
+                };
+                if recompute {
+                    c = c.min((cap - rep.kv_used) as u32);
+                    if !chunked && c < rest {
+                        c = 0;
+                    }
+                }
+                if c > 0 {
+                    shape.add_prefill(q.prefilled as u64, c as u64);
+                    rep.batch.push(Slot { req: i, prefill: c });
+                    budget = budget.saturating_sub(c);
+                    if recompute {
+                        q.kv += c;
+                        rep.kv_used += c as u64;
+                    }
+                }
+            }
+        }
+        // Admit waiting requests (FIFO: the head blocks the rest).
+        while rep.batch.len() < max_req && budget > 0 {
+            let Some(&i) = rep.waiting.front() else { break };
+            let q = reqs[i as usize];
+            let reserve = match self.batching.kv_policy {
+                KvPolicy::ReserveFull => (q.prompt + q.output) as u64,
+                KvPolicy::PreemptRecompute => 0,
+            };
+            let rest = q.prefill_target - q.prefilled;
+            let free = cap - rep.kv_used - reserve.min(cap - rep.kv_used);
+            if rep.kv_used + reserve > cap {
+                break;
+            }
+            let mut c = if chunked {
+                rest.min(budget)
+            } else if rest <= budget || rep.batch.is_empty() {
+                rest
+            } else {
+                0
+            };
+            if recompute {
+                c = c.min(free as u32);
+                if !chunked && c < rest {
+                    c = 0;
+                }
+            }
+            if c == 0 {
+                break;
+            }
+            rep.waiting.pop_front();
+            rep.running.push(i);
+            let q = &mut reqs[i as usize];
+            if q.first_admit == NONE {
+                q.first_admit = now;
+            }
+            q.kv += reserve as u32;
+            rep.kv_used += reserve;
+            shape.add_prefill(q.prefilled as u64, c as u64);
+            rep.batch.push(Slot { req: i, prefill: c });
+            budget = budget.saturating_sub(c);
+            if recompute {
+                q.kv += c;
+                rep.kv_used += c as u64;
+            }
+        }
+
+        if shape.is_empty() {
+            rep.busy = false;
+            let idle = self.gpu_idle_w;
+            self.set_replica_power(r, idle);
+            return;
+        }
+        let cost = self.perf.iteration(&shape);
+        let dt = SimDuration::from_secs_f64(cost.total_s)
+            .expect("finite iteration time")
+            .max(SimDuration::from_nanos(1));
+        let rep = &mut self.replicas[r];
+        rep.busy = true;
+        rep.iter_start = now;
+        rep.iter_prefill_share = cost.prefill_share;
+        let p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
+        self.set_replica_power(r, p);
+        sched.at(now.saturating_add(dt), Event::IterationDone(r as u32));
+    }
+
+    /// Applies the tokens of replica `r`'s finished iteration and starts the next one.
+    fn finish_iteration(&mut self, r: usize, now: SimTime, sched: &mut sim::Scheduler<'_, Event>) {
+        let t = &mut self.tally;
+        let rep = &mut self.replicas[r];
+        let span = now - rep.iter_start;
+        rep.busy_ns += span.as_nanos();
+        let e = rep.gpu_w * span.as_secs_f64();
+        t.prefill_j += e * rep.iter_prefill_share;
+        t.decode_j += e * (1.0 - rep.iter_prefill_share);
+        t.iterations += 1;
+        let mut any_done = false;
+        for s in &rep.batch {
+            let q = &mut self.reqs[s.req as usize];
+            let produced = if s.prefill > 0 {
+                q.prefilled += s.prefill;
+                t.prompt_tokens_done += s.prefill as u64;
+                q.prefilled == q.prefill_target
+            } else {
+                true
+            };
+            if !produced {
+                continue;
+            }
+            q.generated += 1;
+            t.generated_tokens += 1;
+            if q.first_token == NONE {
+                q.first_token = now;
+            }
+            if q.generated >= q.output {
+                q.done = true;
+                q.finish = now;
+                any_done = true;
+                rep.kv_used -= q.kv as u64;
+                q.kv = 0;
+                t.completed += 1;
+                t.in_system -= 1;
+                let ttft = (q.first_token - q.arrival).as_secs_f64();
+                let e2e = (now - q.arrival).as_secs_f64();
+                t.ttft_s.push(ttft);
+                t.e2e_s.push(e2e);
+                t.queue_wait_s
+                    .push((q.first_admit - q.arrival).as_secs_f64());
+                let tpot = if q.output > 1 {
+                    let v = (now - q.first_token).as_secs_f64() / (q.output - 1) as f64;
+                    t.tpot_s.push(v);
+                    v
+                } else {
+                    0.0
+                };
+                if ttft <= self.slo.ttft_s && tpot <= self.slo.tpot_s {
+                    t.slo_met += 1;
+                }
+            }
+        }
+        if any_done {
+            let reqs = &self.reqs;
+            rep.running.retain(|&i| !reqs[i as usize].done);
+        }
+        self.start_iteration(r, now, sched);
+    }
+}
+
+/// The event handler.
+pub fn handle(world: &mut World, sched: &mut sim::Scheduler<'_, Event>, ev: Event) {
+    let now = sched.now();
+    let mut fleet = world.resource_mut::<Fleet>();
+    let f = &mut *fleet;
+    f.advance(now);
+    match ev {
+        Event::Arrival => {
+            let Some(r) = f.source.next_request() else {
+                return;
+            };
+            if let Some(t) = f.source.peek_arrival().filter(|&t| t <= f.horizon) {
+                sched.at(t.max(now), Event::Arrival);
+            }
+            let id = f.reqs.len() as u32;
+            f.reqs.push(ReqState {
+                arrival: now,
+                prompt: r.prompt_tokens,
+                output: r.output_tokens,
+                prefill_target: r.prompt_tokens,
+                prefilled: 0,
+                generated: 0,
+                kv: 0,
+                first_admit: NONE,
+                first_token: NONE,
+                finish: NONE,
+                done: false,
+            });
+            f.tally.arrived += 1;
+            f.tally.in_system += 1;
+            let rep = f.route();
+            f.replicas[rep].waiting.push_back(id);
+            if !f.replicas[rep].busy {
+                f.start_iteration(rep, now, sched);
+            }
+        }
+        Event::IterationDone(r) => f.finish_iteration(r as usize, now, sched),
+    }
+}
+
+/// Counts at the end of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndCounts {
+    pub in_service: u64,
+    pub queued: u64,
+    pub busy_replicas: u64,
+}
+
+impl Fleet {
+    /// Requests admitted (in service) and waiting now, and replicas iterating.
+    pub fn counts(&self) -> EndCounts {
+        let mut c = EndCounts::default();
+        for r in &self.replicas {
+            c.in_service += r.running.len() as u64;
+            c.queued += r.waiting.len() as u64;
+            c.busy_replicas += r.busy as u64;
+        }
+        c
+    }
+
+    /// Closes the books at the horizon: the energy of iterations still in flight is split pro rata.
+    pub fn close(&mut self, horizon: SimTime) {
+        self.advance(horizon);
+        for rep in &mut self.replicas {
+            if rep.busy {
+                let span = horizon.saturating_since(rep.iter_start);
+                rep.busy_ns += span.as_nanos();
+                let e = rep.gpu_w * span.as_secs_f64();
+                self.tally.prefill_j += e * rep.iter_prefill_share;
+                self.tally.decode_j += e * (1.0 - rep.iter_prefill_share);
+            }
+        }
+    }
+
+    /// Whether replica `r` is running an iteration.
+    pub fn is_busy(&self, r: usize) -> bool {
+        self.replicas[r].busy
+    }
+
+    /// Σ busy time of all replicas, s.
+    pub fn busy_replica_s(&self) -> f64 {
+        self.replicas.iter().map(|r| r.busy_ns as f64 * 1e-9).sum()
+    }
+}

@@ -1,0 +1,314 @@
+//! Collective-communication cost: the seam between the training model and the network fabric.
+//!
+//! [`CommCost`] answers "how long does this collective take on this group of GPUs"; the training
+//! model ([`super::step_time_with`]) only ever asks through it. The shipped implementation is the
+//! alpha-beta model ([`AlphaBeta`], configured in scenarios through [`CommModel`]); the network-fabric
+//! work replaces it by implementing [`CommCost`] (and adding a [`CommModel`] variant).
+//!
+//! Formulas (docs/models.md §Training, `../shared/reference/models.md` §5) — `p` ranks, `S` bytes,
+//! `α` per-step latency (s), `B` per-direction bandwidth (bytes/s):
+//! - ring all-reduce `T = 2(p−1)·α + 2(p−1)/p · S/B`;
+//! - ring reduce-scatter and all-gather (S = the whole array, nccl-tests convention)
+//!   `T = (p−1)·α + (p−1)/p · S/B`;
+//! - point-to-point `T = α + S/B`;
+//! - hierarchical all-reduce over `n` servers with `g` group members each (`p = n·g`):
+//!   intra-server reduce-scatter of `S` over `g` + inter-server all-reduce of `S/g` over `n`
+//!   + intra-server all-gather of `S` over `g`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::GpuModel;
+
+/// A group of ranks taking part in one collective, and how they sit on servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommGroup {
+    /// Ranks (GPUs) in the group, ≥ 1.
+    pub ranks: u32,
+    /// Group members that share one server (1 ≤ per_server ≤ ranks). `per_server == ranks` means
+    /// the whole group is inside one server and only the scale-up link is used.
+    pub per_server: u32,
+}
+
+impl CommGroup {
+    pub fn new(ranks: u32, per_server: u32) -> Self {
+        let ranks = ranks.max(1);
+        CommGroup {
+            ranks,
+            per_server: per_server.clamp(1, ranks),
+        }
+    }
+
+    /// True when every member is in the same server.
+    pub fn in_one_server(&self) -> bool {
+        self.per_server >= self.ranks
+    }
+}
+
+/// Collective cost model. Times in seconds; `bytes` as nccl-tests defines the size of each
+/// operation (all-reduce: the per-rank buffer; reduce-scatter/all-gather: the whole array).
+pub trait CommCost {
+    /// All-reduce of a `bytes` buffer over `group`.
+    fn all_reduce_s(&self, bytes: f64, group: &CommGroup) -> f64;
+    /// Reduce-scatter of a `bytes` array (each rank ends with `bytes / ranks`).
+    fn reduce_scatter_s(&self, bytes: f64, group: &CommGroup) -> f64;
+    /// All-gather into a `bytes` array (each rank contributes `bytes / ranks`).
+    fn all_gather_s(&self, bytes: f64, group: &CommGroup) -> f64;
+    /// One point-to-point send of `bytes` between two ranks; `group` is the two-rank pair
+    /// (`per_server == 2`: same server, `1`: different servers).
+    fn p2p_s(&self, bytes: f64, group: &CommGroup) -> f64;
+}
+
+/// One link class in the alpha-beta model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
+    /// Latency per algorithm step, s.
+    pub alpha_s: f64,
+    /// Bandwidth per GPU per direction, bytes/s.
+    pub bw_bytes_per_s: f64,
+}
+
+/// Ring all-reduce: `T = 2(p−1)·α + 2(p−1)/p · S/B`. Zero for `p ≤ 1`.
+pub fn ring_all_reduce_s(p: u32, bytes: f64, link: Link) -> f64 {
+    if p <= 1 {
+        return 0.0;
+    }
+    let p = p as f64;
+    2.0 * (p - 1.0) * link.alpha_s + 2.0 * (p - 1.0) / p * bytes / link.bw_bytes_per_s
+}
+
+/// Ring reduce-scatter or all-gather of a `bytes` array: `T = (p−1)·α + (p−1)/p · S/B`.
+/// Zero for `p ≤ 1`.
+pub fn ring_gather_scatter_s(p: u32, bytes: f64, link: Link) -> f64 {
+    if p <= 1 {
+        return 0.0;
+    }
+    let p = p as f64;
+    (p - 1.0) * link.alpha_s + (p - 1.0) / p * bytes / link.bw_bytes_per_s
+}
+
+/// Point-to-point send: `T = α + S/B`.
+pub fn p2p_s(bytes: f64, link: Link) -> f64 {
+    link.alpha_s + bytes / link.bw_bytes_per_s
+}
+
+/// Algorithm bandwidth `S / t`, bytes/s (nccl-tests).
+pub fn alg_bandwidth(bytes: f64, time_s: f64) -> f64 {
+    bytes / time_s
+}
+
+/// Collective kinds for [`bus_bandwidth`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collective {
+    AllReduce,
+    ReduceScatter,
+    AllGather,
+    AllToAll,
+    Broadcast,
+    Reduce,
+    SendRecv,
+}
+
+impl Collective {
+    /// nccl-tests bus-bandwidth correction factor for `n` ranks: all-reduce `2(n−1)/n`;
+    /// reduce-scatter, all-gather, all-to-all `(n−1)/n`; broadcast, reduce, send/recv 1.
+    pub fn bus_factor(self, n: u32) -> f64 {
+        let n = n.max(1) as f64;
+        match self {
+            Collective::AllReduce => 2.0 * (n - 1.0) / n,
+            Collective::ReduceScatter | Collective::AllGather | Collective::AllToAll => {
+                (n - 1.0) / n
+            }
+            Collective::Broadcast | Collective::Reduce | Collective::SendRecv => 1.0,
+        }
+    }
+}
+
+/// nccl-tests bus bandwidth: `busbw = algbw · factor(n)` (see [`Collective::bus_factor`];
+/// source: nccl-tests `doc/PERFORMANCE.md`). Same unit as `algbw`.
+pub fn bus_bandwidth(kind: Collective, algbw: f64, n: u32) -> f64 {
+    algbw * kind.bus_factor(n)
+}
+
+/// Scenario-facing choice of communication model (externally tagged; one variant today).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum CommModel {
+    /// Alpha-beta (latency-bandwidth) model with ring and hierarchical collectives.
+    AlphaBeta(AlphaBeta),
+}
+
+impl Default for CommModel {
+    fn default() -> Self {
+        CommModel::AlphaBeta(AlphaBeta::default())
+    }
+}
+
+impl CommModel {
+    /// The cost model for GPUs of type `gpu` (the intra-server link comes from the catalog).
+    pub fn cost(&self, gpu: &GpuModel) -> Box<dyn CommCost> {
+        match self {
+            CommModel::AlphaBeta(ab) => Box::new(ab.links(gpu)),
+        }
+    }
+
+    /// Checks the parameters; returns a message naming the first bad field.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            CommModel::AlphaBeta(ab) => ab.check(),
+        }
+    }
+}
+
+/// Alpha-beta parameters. Intra-server collectives use the GPU's scale-up link (NVLink),
+/// inter-server ones the per-GPU network bandwidth (one NIC per GPU, rail-optimised fabric).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlphaBeta {
+    /// Latency per ring step inside a server, s. Default 3.4 µs — NCCL's own tuning model,
+    /// NVLink ring / Simple protocol (`src/graph/tuning.cc`, `hwLat`). \[src\]
+    #[serde(default = "default_intra_alpha_s")]
+    pub intra_alpha_s: f64,
+    /// Latency per ring step between servers, s. Default 14 µs — NCCL tuning model, network
+    /// ring / Simple protocol (`hwLat`). \[src\]
+    #[serde(default = "default_inter_alpha_s")]
+    pub inter_alpha_s: f64,
+    /// Network bandwidth per GPU per direction, GB/s (10^9 B/s). Default 50 = one 400 Gb/s
+    /// InfiniBand NDR port per GPU (DGX H100: 8 × ConnectX-7). \[src: models.md §5]
+    #[serde(default = "default_inter_node_bw_gbs")]
+    pub inter_node_bw_gbs: f64,
+    /// Scale-up bandwidth per GPU per direction, GB/s. Default: none given → half the catalog's
+    /// bidirectional `scaleup_link_gbs` (H100 900 → 450); a part without a scale-up link
+    /// (`scaleup_link_gbs` 0) then uses the network link inside the server too. \[eng\]
+    #[serde(default)]
+    pub intra_bw_gbs: Option<f64>,
+}
+
+fn default_intra_alpha_s() -> f64 {
+    3.4e-6
+}
+fn default_inter_alpha_s() -> f64 {
+    14e-6
+}
+fn default_inter_node_bw_gbs() -> f64 {
+    50.0
+}
+
+impl Default for AlphaBeta {
+    fn default() -> Self {
+        AlphaBeta {
+            intra_alpha_s: default_intra_alpha_s(),
+            inter_alpha_s: default_inter_alpha_s(),
+            inter_node_bw_gbs: default_inter_node_bw_gbs(),
+            intra_bw_gbs: None,
+        }
+    }
+}
+
+impl AlphaBeta {
+    /// Resolves the two link classes for `gpu`.
+    pub fn links(&self, gpu: &GpuModel) -> AlphaBetaCost {
+        let inter = Link {
+            alpha_s: self.inter_alpha_s,
+            bw_bytes_per_s: self.inter_node_bw_gbs * 1e9,
+        };
+        let intra_gbs = self.intra_bw_gbs.unwrap_or(gpu.scaleup_link_gbs / 2.0);
+        let intra = if intra_gbs > 0.0 {
+            Link {
+                alpha_s: self.intra_alpha_s,
+                bw_bytes_per_s: intra_gbs * 1e9,
+            }
+        } else {
+            inter
+        };
+        AlphaBetaCost { intra, inter }
+    }
+
+    /// Checks the parameters; returns a message naming the first bad field.
+    pub fn check(&self) -> Result<(), String> {
+        for (v, f) in [
+            (self.intra_alpha_s, "intra_alpha_s"),
+            (self.inter_alpha_s, "inter_alpha_s"),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("`{f}` must be a finite number ≥ 0, found {v}"));
+            }
+        }
+        let bw = self.inter_node_bw_gbs;
+        if !(bw.is_finite() && bw > 0.0) {
+            return Err(format!(
+                "`inter_node_bw_gbs` must be a finite number > 0, found {bw}"
+            ));
+        }
+        if let Some(bw) = self.intra_bw_gbs
+            && !(bw.is_finite() && bw > 0.0)
+        {
+            return Err(format!(
+                "`intra_bw_gbs` must be a finite number > 0, found {bw}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The alpha-beta model resolved for one GPU type: an intra-server and an inter-server link.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlphaBetaCost {
+    pub intra: Link,
+    pub inter: Link,
+}
+
+impl AlphaBetaCost {
+    /// `Some((g, n))` when the group spans `n ≥ 2` servers with `g ≥ 2` members each (the
+    /// hierarchical case); `None` when it is inside one server or one member per server. A group
+    /// whose size is not a multiple of `per_server` is treated as one member per server (a flat
+    /// ring over the network link — conservative).
+    fn hierarchy(group: &CommGroup) -> Option<(u32, u32)> {
+        let (p, g) = (group.ranks, group.per_server);
+        if g >= 2 && g < p && p.is_multiple_of(g) {
+            Some((g, p / g))
+        } else {
+            None
+        }
+    }
+
+    fn flat_link(&self, group: &CommGroup) -> Link {
+        if group.in_one_server() {
+            self.intra
+        } else {
+            self.inter
+        }
+    }
+}
+
+impl CommCost for AlphaBetaCost {
+    fn all_reduce_s(&self, bytes: f64, group: &CommGroup) -> f64 {
+        match Self::hierarchy(group) {
+            Some((g, n)) => {
+                ring_gather_scatter_s(g, bytes, self.intra)
+                    + ring_all_reduce_s(n, bytes / g as f64, self.inter)
+                    + ring_gather_scatter_s(g, bytes, self.intra)
+            }
+            None => ring_all_reduce_s(group.ranks, bytes, self.flat_link(group)),
+        }
+    }
+
+    fn reduce_scatter_s(&self, bytes: f64, group: &CommGroup) -> f64 {
+        match Self::hierarchy(group) {
+            // Intra-server reduce-scatter of S over g, then inter-server reduce-scatter of S/g over n.
+            Some((g, n)) => {
+                ring_gather_scatter_s(g, bytes, self.intra)
+                    + ring_gather_scatter_s(n, bytes / g as f64, self.inter)
+            }
+            None => ring_gather_scatter_s(group.ranks, bytes, self.flat_link(group)),
+        }
+    }
+
+    fn all_gather_s(&self, bytes: f64, group: &CommGroup) -> f64 {
+        // The mirror image of reduce-scatter: same cost.
+        self.reduce_scatter_s(bytes, group)
+    }
+
+    fn p2p_s(&self, bytes: f64, group: &CommGroup) -> f64 {
+        p2p_s(bytes, self.flat_link(group))
+    }
+}

@@ -1,0 +1,527 @@
+//! Tests against hand arithmetic (written out in the comments).
+
+use super::*;
+use crate::catalog::{PhaseActivity, Precision};
+
+/// H100 SXM as in `scenarios/catalog/gpus.ron`.
+fn h100() -> GpuModel {
+    GpuModel {
+        name: "H100".into(),
+        board_power_w: 700.0,
+        idle_power_w: 70.0,
+        peak_tflops: 989.0,
+        precision: Precision::Bf16,
+        memory_gb: 80.0,
+        memory_bandwidth_tbs: 3.35,
+        scaleup_link_gbs: 900.0,
+        activity: PhaseActivity::default(),
+        source: String::new(),
+    }
+}
+
+/// Llama-2-70B-like on 1,024 H100s: tp 8 × pp 4 × dp 32, 4 Mi-token batch, 16 micro-batches.
+fn llama70b() -> TrainingPlan {
+    TrainingPlan {
+        model: TransformerModel {
+            params: 70e9,
+            layers: 80,
+            hidden: 8192,
+            seq_len: 4096,
+            bytes_per_param: 2.0,
+        },
+        parallelism: Parallelism {
+            tp: 8,
+            pp: 4,
+            dp: 32,
+            micro_batches: 16,
+        },
+        global_batch_tokens: 4_194_304,
+        budget: Budget::Tokens(1_000_000_000_000),
+        mfu: 0.40,
+        recompute: Recompute::None,
+        overlap: 0.0,
+        checkpoint: None,
+    }
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(f64::MIN_POSITIVE)
+}
+
+#[test]
+fn llama70b_step_time_by_hand() {
+    let plan = llama70b();
+    plan.check().unwrap();
+    assert_eq!(plan.parallelism.gpus(), 1024);
+    // b = 4,194,304 / (4096 · 32 · 16) = 2 sequences per micro-batch.
+    assert_eq!(plan.micro_batch_sequences(), 2);
+    let gpu = h100();
+    let st = step_time(&plan, &gpu, 8, &CommModel::default());
+
+    // Compute: 6 · 70e9 · 4,194,304 = 1.76160768e18 FLOPs; 1024 · 989e12 · 0.4 = 4.050944e17 FLOP/s
+    // → 4.348635… s.
+    assert_eq!(
+        st.compute_s,
+        6.0 * 70e9 * 4194304.0 / (1024.0 * 989.0 * 1e12 * 0.4)
+    );
+    assert!(close(st.compute_s, 1.76160768e18 / 4.050944e17, 1e-15));
+    assert!((st.compute_s - 4.348635).abs() < 1e-6);
+
+    // Tensor parallel: tp = 8 = one server → ring over NVLink at 900/2 = 450 GB/s, α 3.4 µs.
+    // Activation b·s·h·2 = 2 · 4096 · 8192 · 2 = 134,217,728 B.
+    // One all-reduce: 2·7·3.4e-6 + 2·7/8 · 134,217,728/450e9 = 4.76e-5 + 5.21958e-4 = 5.69558e-4 s.
+    // Count: 16 micro-batches · 80/4 layers · 4 = 1,280 → 0.729034 s.
+    let ar_tp = 2.0 * 7.0 * 3.4e-6 + 2.0 * 7.0 / 8.0 * 134_217_728.0 / 450e9;
+    assert!(close(st.tp_comm_s, 1280.0 * ar_tp, 1e-12));
+    assert!((st.tp_comm_s - 0.729034).abs() < 1e-6);
+
+    // Pipeline sends: tp·dp = 256 ≥ 8 → across servers, 50 GB/s, α 14 µs; each TP rank sends
+    // 134,217,728/8 = 16,777,216 B: 14e-6 + 16,777,216/50e9 = 3.49544e-4 s; 2·16 = 32 per step
+    // → 0.0111854 s.
+    let p2p = 14e-6 + 16_777_216.0 / 50e9;
+    assert!(close(st.pp_comm_s, 32.0 * p2p, 1e-12));
+    assert!((st.pp_comm_s - 0.0111854).abs() < 1e-6);
+
+    // Bubble: (4 − 1)/16 · (compute + tp + pp) = 0.1875 · 5.088854 = 0.954160 s.
+    let bubble = 3.0 / 16.0 * (st.compute_s + st.tp_comm_s + st.pp_comm_s);
+    assert!(close(st.bubble_s, bubble, 1e-15));
+    assert!((st.bubble_s - 0.954160).abs() < 1e-6);
+
+    // Data parallel: gradients 70e9/(8·4) · 2 = 4.375e9 B; dp ranks at stride 8 → one per server →
+    // flat ring of 32 over the network: 2·31·14e-6 + 2·31/32 · 4.375e9/50e9
+    // = 8.68e-4 + 0.16953125 = 0.17039925 s, fully exposed (overlap 0).
+    let ar_dp = 2.0 * 31.0 * 14e-6 + 2.0 * 31.0 / 32.0 * 4.375e9 / 50e9;
+    assert!(close(st.dp_comm_s, ar_dp, 1e-12));
+    assert!((st.dp_comm_s - 0.17039925).abs() < 1e-9);
+    assert_eq!(st.dp_exposed_s, st.dp_comm_s);
+
+    // Total ≈ 4.348635 + 0.729034 + 0.011185 + 0.954160 + 0.170399 = 6.213414 s.
+    assert!(close(
+        st.total_s,
+        st.compute_s + st.tp_comm_s + st.pp_comm_s + st.bubble_s + st.dp_exposed_s,
+        1e-15
+    ));
+    assert!(close(
+        st.comm_exposed_s,
+        st.tp_comm_s + st.pp_comm_s + st.dp_exposed_s,
+        1e-15
+    ));
+    assert!((st.total_s - 6.213414).abs() < 1e-6);
+
+    let est = estimate(&plan, &gpu, 8, &CommModel::default());
+    // 1e12 / 4,194,304 = 238,418.58 → 238,419 steps; tokens = 238,419 · 4,194,304.
+    assert_eq!(est.steps, 238_419);
+    assert_eq!(est.tokens, 238_419 * 4_194_304);
+    // Achieved MFU = 0.4 · compute/total = 0.4 · 4.348635/6.213414 = 0.279951.
+    assert!(close(
+        est.achieved_mfu,
+        0.4 * st.compute_s / st.total_s,
+        1e-12
+    ));
+    assert!((est.achieved_mfu - 0.279951).abs() < 1e-6);
+    // 4,194,304 / 6.213414 = 675,040 tokens/s.
+    assert!((est.tokens_per_s - 675_040.0).abs() < 1.0);
+    // 238,419 · 6.213414 = 1,481,396 s ≈ 17.146 days.
+    assert!(close(est.time_to_finish_s, 238_419.0 * st.total_s, 1e-15));
+    assert!((est.time_to_finish_s / 86_400.0 - 17.146).abs() < 1e-3);
+    // Activity: (4.348635 · 0.85 + 1.864779 · 0.30) / 6.213414 = 0.684933.
+    let act = (st.compute_s * 0.85 + (st.total_s - st.compute_s) * 0.30) / st.total_s;
+    assert!(close(est.gpu_activity, act, 1e-12));
+    assert!((est.gpu_activity - 0.684933).abs() < 1e-6);
+    assert_eq!(est.run_gpu_activity, est.gpu_activity);
+    // GPU power 70 + 0.684933 · 630 = 501.51 W; · 1024 / 675,040 tokens/s = 0.76076 J/token
+    // (tokens trained round up to whole steps, the same ratio).
+    let e = energy_per_token_j(&est, &gpu, 1024);
+    assert!((e - 0.76076).abs() < 1e-5, "{e}");
+}
+
+#[test]
+fn ring_all_reduce_exact() {
+    // α = 5 µs, B = 50 GB/s, S = 1 GB: T = 2(p−1)·α + 2(p−1)/p · S/B.
+    let link = Link {
+        alpha_s: 5e-6,
+        bw_bytes_per_s: 50e9,
+    };
+    // p = 8: 14 · 5e-6 + 1.75 · 0.02 = 7e-5 + 0.035 = 0.03507 s.
+    let t8 = ring_all_reduce_s(8, 1e9, link);
+    assert_eq!(t8, 2.0 * 7.0 * 5e-6 + 2.0 * 7.0 / 8.0 * 1e9 / 50e9);
+    assert!((t8 - 0.03507).abs() < 1e-12);
+    // p = 64: 126 · 5e-6 + 2·63/64 · 0.02 = 6.3e-4 + 0.039375 = 0.040005 s.
+    let t64 = ring_all_reduce_s(64, 1e9, link);
+    assert_eq!(t64, 2.0 * 63.0 * 5e-6 + 2.0 * 63.0 / 64.0 * 1e9 / 50e9);
+    assert!((t64 - 0.040005).abs() < 1e-12);
+    // p = 512: 1022 · 5e-6 + 2·511/512 · 0.02 = 5.11e-3 + 0.039921875 = 0.045031875 s.
+    let t512 = ring_all_reduce_s(512, 1e9, link);
+    assert_eq!(t512, 2.0 * 511.0 * 5e-6 + 2.0 * 511.0 / 512.0 * 1e9 / 50e9);
+    assert!((t512 - 0.045031875).abs() < 1e-12);
+    // One rank: nothing to do.
+    assert_eq!(ring_all_reduce_s(1, 1e9, link), 0.0);
+    // Reduce-scatter / all-gather: half the all-reduce ((p−1)α + (p−1)/p · S/B).
+    let rs8 = ring_gather_scatter_s(8, 1e9, link);
+    assert_eq!(rs8, 7.0 * 5e-6 + 7.0 / 8.0 * 1e9 / 50e9);
+    assert!(close(2.0 * rs8, t8, 1e-15));
+}
+
+#[test]
+fn alpha_beta_groups_and_hierarchy() {
+    let ab = AlphaBeta::default().links(&h100());
+    assert_eq!(ab.intra.bw_bytes_per_s, 450e9);
+    assert_eq!(ab.inter.bw_bytes_per_s, 50e9);
+    let s = 1e9;
+    // Inside one server: ring over NVLink.
+    let one = CommGroup::new(8, 8);
+    assert_eq!(ab.all_reduce_s(s, &one), ring_all_reduce_s(8, s, ab.intra));
+    // One per server: flat ring over the network.
+    let flat = CommGroup::new(32, 1);
+    assert_eq!(
+        ab.all_reduce_s(s, &flat),
+        ring_all_reduce_s(32, s, ab.inter)
+    );
+    // 64 ranks, 8 per server (8 servers): RS(S, 8, NVLink) + AR(S/8, 8, net) + AG(S, 8, NVLink)
+    // = 2 · (7·3.4e-6 + 7/8 · 1e9/450e9) + (14·14e-6 + 1.75 · 1.25e8/50e9)
+    // = 2 · (2.38e-5 + 1.944444e-3) + (1.96e-4 + 4.375e-3) = 8.507489e-3 s
+    // (a flat ring over the network would take 2·63·14e-6 + 2·63/64 · 0.02 = 0.041139 s).
+    let hier = CommGroup::new(64, 8);
+    let t = ab.all_reduce_s(s, &hier);
+    let rs = ring_gather_scatter_s(8, s, ab.intra);
+    assert!(close(
+        t,
+        rs + ring_all_reduce_s(8, s / 8.0, ab.inter) + rs,
+        1e-15
+    ));
+    assert!((t - 8.507489e-3).abs() < 1e-8, "{t}");
+    // Reduce-scatter and all-gather: RS(S, 8, NVLink) + RS(S/8, 8, net).
+    let t_rs = ab.reduce_scatter_s(s, &hier);
+    assert!(close(
+        t_rs,
+        rs + ring_gather_scatter_s(8, s / 8.0, ab.inter),
+        1e-15
+    ));
+    assert_eq!(ab.all_gather_s(s, &hier), t_rs);
+    // A size that is not a multiple of the per-server count falls back to the flat network ring.
+    let ragged = CommGroup::new(12, 8);
+    assert_eq!(
+        ab.all_reduce_s(s, &ragged),
+        ring_all_reduce_s(12, s, ab.inter)
+    );
+    // p2p: same server → NVLink, else network.
+    assert_eq!(ab.p2p_s(s, &CommGroup::new(2, 2)), 3.4e-6 + s / 450e9);
+    assert_eq!(ab.p2p_s(s, &CommGroup::new(2, 1)), 14e-6 + s / 50e9);
+    // A part with no scale-up link uses the network inside the server too.
+    let mut t4 = h100();
+    t4.scaleup_link_gbs = 0.0;
+    let nolink = AlphaBeta::default().links(&t4);
+    assert_eq!(nolink.intra, nolink.inter);
+    // An explicit intra bandwidth wins.
+    let fixed = AlphaBeta {
+        intra_bw_gbs: Some(300.0),
+        ..AlphaBeta::default()
+    };
+    assert_eq!(fixed.links(&h100()).intra.bw_bytes_per_s, 300e9);
+}
+
+#[test]
+fn group_layout() {
+    let par = |tp, pp, dp| Parallelism {
+        tp,
+        pp,
+        dp,
+        micro_batches: 1,
+    };
+    // tp 8 on 8-GPU servers: TP in one server, DP one per server, pipeline across servers.
+    let g = Groups::new(&par(8, 4, 32), 8);
+    assert_eq!(g.tp, CommGroup::new(8, 8));
+    assert_eq!(g.dp, CommGroup::new(32, 1));
+    assert_eq!(g.pp_pair, CommGroup::new(2, 1));
+    // tp 2: four DP members per server (ranks 0, 2, 4, 6) → hierarchical DP.
+    let g = Groups::new(&par(2, 1, 16), 8);
+    assert_eq!(g.tp, CommGroup::new(2, 2));
+    assert_eq!(g.dp, CommGroup::new(16, 4));
+    // tp 16 on 8-GPU servers: TP spans two servers, 8 each.
+    let g = Groups::new(&par(16, 1, 2), 8);
+    assert_eq!(g.tp, CommGroup::new(16, 8));
+    assert_eq!(g.dp, CommGroup::new(2, 1));
+    // Whole job in one server: the pipeline pair is intra-server.
+    let g = Groups::new(&par(2, 2, 2), 8);
+    assert_eq!(g.pp_pair, CommGroup::new(2, 2));
+    assert_eq!(g.dp, CommGroup::new(2, 2));
+    // NVL72-sized domain: tp 8 × dp 9 = 72 in one domain.
+    let g = Groups::new(&par(8, 2, 9), 72);
+    assert_eq!(g.dp, CommGroup::new(9, 9));
+    assert_eq!(g.pp_pair, CommGroup::new(2, 1));
+}
+
+#[test]
+fn bus_bandwidth_matches_nccl_tests() {
+    // All-reduce busbw = algbw · 2(n−1)/n; with α = 0 a ring reaches the link bandwidth exactly.
+    let link = Link {
+        alpha_s: 0.0,
+        bw_bytes_per_s: 450e9,
+    };
+    for n in [2, 8, 72] {
+        let t = ring_all_reduce_s(n, 8e9, link);
+        let bus = bus_bandwidth(Collective::AllReduce, alg_bandwidth(8e9, t), n);
+        assert!(close(bus, 450e9, 1e-12), "n={n}: {bus}");
+        let t = ring_gather_scatter_s(n, 8e9, link);
+        let bus = bus_bandwidth(Collective::AllGather, alg_bandwidth(8e9, t), n);
+        assert!(close(bus, 450e9, 1e-12), "n={n}: {bus}");
+    }
+    // Factors for n = 8: 2·7/8 = 1.75; 7/8 = 0.875; 1.
+    assert_eq!(Collective::AllReduce.bus_factor(8), 1.75);
+    assert_eq!(Collective::ReduceScatter.bus_factor(8), 0.875);
+    assert_eq!(Collective::AllToAll.bus_factor(8), 0.875);
+    assert_eq!(Collective::Broadcast.bus_factor(8), 1.0);
+    assert_eq!(bus_bandwidth(Collective::AllReduce, 100.0, 4), 150.0);
+}
+
+#[test]
+fn recompute_scales_compute_by_8_over_6() {
+    let gpu = h100();
+    let comm = CommModel::default();
+    let base_plan = llama70b();
+    let mut rc_plan = base_plan.clone();
+    rc_plan.recompute = Recompute::Full;
+    let base = step_time(&base_plan, &gpu, 8, &comm);
+    let rc = step_time(&rc_plan, &gpu, 8, &comm);
+    // Compute: 8·P·T instead of 6·P·T → × 8/6 (4.348635 → 5.798180 s).
+    assert!(close(rc.compute_s, base.compute_s * 8.0 / 6.0, 1e-15));
+    // The recomputed forward pass repeats its 2 TP all-reduces per layer: 6 instead of 4 → × 1.5.
+    assert!(close(rc.tp_comm_s, base.tp_comm_s * 1.5, 1e-15));
+    // Nothing else doubles: pipeline sends and gradient all-reduce are unchanged.
+    assert_eq!(rc.pp_comm_s, base.pp_comm_s);
+    assert_eq!(rc.dp_comm_s, base.dp_comm_s);
+    assert_eq!(rc.dp_exposed_s, base.dp_exposed_s);
+    // The bubble follows the stage time.
+    assert!(close(
+        rc.bubble_s,
+        3.0 / 16.0 * (rc.compute_s + rc.tp_comm_s + rc.pp_comm_s),
+        1e-15
+    ));
+    // Achieved MFU counts model FLOPs (6PT) only, so it drops.
+    let e_base = estimate(&base_plan, &gpu, 8, &comm);
+    let e_rc = estimate(&rc_plan, &gpu, 8, &comm);
+    assert!(e_rc.achieved_mfu < e_base.achieved_mfu);
+    assert!(close(
+        e_rc.achieved_mfu,
+        6.0 * 70e9 * 4194304.0 / (1024.0 * 989e12 * rc.total_s),
+        1e-12
+    ));
+}
+
+#[test]
+fn achieved_mfu_bounded_and_exact_without_overheads() {
+    let gpu = h100();
+    let comm = CommModel::default();
+    // tp 1, pp 1, dp 8, overlap 1: no TP traffic, no pipeline, DP all-reduce fully hidden.
+    let mut plan = llama70b();
+    plan.parallelism = Parallelism {
+        tp: 1,
+        pp: 1,
+        dp: 8,
+        micro_batches: 16,
+    };
+    plan.overlap = 1.0;
+    plan.check().unwrap();
+    let est = estimate(&plan, &gpu, 8, &comm);
+    assert_eq!(est.step.bubble_s, 0.0);
+    assert_eq!(est.step.comm_exposed_s, 0.0);
+    assert!(est.step.dp_comm_s > 0.0);
+    assert_eq!(est.step.total_s, est.step.compute_s);
+    assert!(close(est.achieved_mfu, 0.40, 1e-12), "{}", est.achieved_mfu);
+    // All compute: activity is the compute factor.
+    assert!(close(est.gpu_activity, 0.85, 1e-12));
+
+    // Achieved MFU never exceeds mfu, over a sweep of layouts; with recompute never 6/8 · mfu.
+    for (tp, pp, dp, m) in [
+        (8, 4, 32, 16),
+        (8, 1, 128, 1),
+        (2, 8, 16, 32),
+        (4, 2, 8, 4),
+        (1, 1, 1, 1),
+    ] {
+        for recompute in [Recompute::None, Recompute::Full] {
+            for overlap in [0.0, 0.5, 1.0] {
+                let mut p = llama70b();
+                p.parallelism = Parallelism {
+                    tp,
+                    pp,
+                    dp,
+                    micro_batches: m,
+                };
+                p.global_batch_tokens = 4096 * dp as u64 * m as u64 * 2;
+                p.recompute = recompute;
+                p.overlap = overlap;
+                p.check().unwrap();
+                let e = estimate(&p, &gpu, 8, &comm);
+                let cap = match recompute {
+                    Recompute::None => 0.40,
+                    Recompute::Full => 0.30,
+                };
+                assert!(e.achieved_mfu <= cap * (1.0 + 1e-12), "{tp} {pp} {dp} {m}");
+                assert!(e.gpu_activity >= 0.30 - 1e-12 && e.gpu_activity <= 0.85 + 1e-12);
+            }
+        }
+    }
+}
+
+#[test]
+fn overlap_hides_dp_allreduce() {
+    let gpu = h100();
+    let mut plan = llama70b();
+    plan.overlap = 0.75;
+    let st = step_time(&plan, &gpu, 8, &CommModel::default());
+    // Exposed = (1 − 0.75) · 0.17039925 = 0.0425998 s.
+    assert!(close(st.dp_exposed_s, 0.25 * st.dp_comm_s, 1e-15));
+    assert!((st.dp_exposed_s - 0.0425998).abs() < 1e-6);
+}
+
+#[test]
+fn checkpoints_and_budget_in_steps() {
+    let gpu = h100();
+    let mut plan = llama70b();
+    plan.budget = Budget::Steps(1000);
+    plan.checkpoint = Some(Checkpoint {
+        every_s: 1800.0,
+        write_s: 60.0,
+    });
+    let est = estimate(&plan, &gpu, 8, &CommModel::default());
+    // 1000 steps · 6.213414 s = 6213.414 s of training → ⌊6213.414/1800⌋ = 3 checkpoints = 180 s.
+    assert_eq!(est.steps, 1000);
+    assert_eq!(est.tokens, 4_194_304_000);
+    assert!(close(est.train_s, 1000.0 * est.step.total_s, 1e-15));
+    assert_eq!(est.checkpoints, 3);
+    assert_eq!(est.checkpoint_s, 180.0);
+    assert!(close(est.time_to_finish_s, est.train_s + 180.0, 1e-15));
+    // Run activity: (0.684933 · 6213.414 + 0.30 · 180) / 6393.414 = 0.674096.
+    let run = (est.gpu_activity * est.train_s + 0.30 * 180.0) / est.time_to_finish_s;
+    assert!(close(est.run_gpu_activity, run, 1e-12));
+    assert!((est.run_gpu_activity - 0.674096).abs() < 1e-6);
+    // Energy: 1024 GPUs · (70 + 630 · a_run) W · 6393.414 s / 4.194304e9 tokens.
+    let e = energy_per_token_j(&est, &gpu, 1024);
+    let want = 1024.0 * (70.0 + est.run_gpu_activity * 630.0) * est.time_to_finish_s / 4.194304e9;
+    assert!(close(e, want, 1e-12));
+    // Tokens budget rounds up to whole steps: 10,000,000 tokens → ⌈2.384⌉ = 3 steps.
+    plan.budget = Budget::Tokens(10_000_000);
+    assert_eq!(plan.steps(), 3);
+}
+
+#[test]
+fn check_errors() {
+    let err = |f: &dyn Fn(&mut TrainingPlan)| {
+        let mut p = llama70b();
+        f(&mut p);
+        p.check().unwrap_err()
+    };
+    assert!(err(&|p| p.parallelism.tp = 0).contains("`parallelism.tp` must be ≥ 1"));
+    assert!(err(&|p| p.parallelism.pp = 0).contains("`parallelism.pp` must be ≥ 1"));
+    assert!(err(&|p| p.parallelism.dp = 0).contains("`parallelism.dp` must be ≥ 1"));
+    assert!(err(&|p| p.parallelism.micro_batches = 0).contains("`parallelism.micro_batches`"));
+    assert!(err(&|p| p.model.layers = 0).contains("`model.layers` must be ≥ 1"));
+    assert!(err(&|p| p.model.params = 0.0).contains("`model.params`"));
+    assert!(err(&|p| p.model.params = f64::NAN).contains("`model.params`"));
+    assert!(err(&|p| p.model.bytes_per_param = -2.0).contains("`model.bytes_per_param`"));
+    assert!(err(&|p| p.mfu = 0.0).contains("`mfu` must be in (0, 1]"));
+    assert!(err(&|p| p.mfu = 1.2).contains("`mfu` must be in (0, 1]"));
+    assert!(err(&|p| p.overlap = 1.5).contains("`overlap` must be in [0, 1]"));
+    assert!(err(&|p| p.global_batch_tokens = 0).contains("`global_batch_tokens` must be ≥ 1"));
+    // 4,194,304 − 4096 tokens = 1023 sequences, not divisible by dp·m = 512.
+    let e = err(&|p| p.global_batch_tokens = 4_194_304 - 4096);
+    assert!(
+        e.contains("must be divisible by seq_len · dp · micro_batches"),
+        "{e}"
+    );
+    assert!(err(&|p| p.budget = Budget::Tokens(0)).contains("Tokens must be ≥ 1"));
+    assert!(err(&|p| p.budget = Budget::Steps(0)).contains("Steps must be ≥ 1"));
+    assert!(err(&|p| p.parallelism.pp = 81).contains("must not exceed `model.layers`"));
+    assert!(err(&|p| p.parallelism.tp = 3).contains("divisible by `parallelism.tp`"));
+    let e = err(&|p| {
+        p.checkpoint = Some(Checkpoint {
+            every_s: 0.0,
+            write_s: 1.0,
+        })
+    });
+    assert!(e.contains("`checkpoint.every_s`"));
+    let e = err(&|p| {
+        p.checkpoint = Some(Checkpoint {
+            every_s: 10.0,
+            write_s: -1.0,
+        })
+    });
+    assert!(e.contains("`checkpoint.write_s`"));
+
+    let bad = CommModel::AlphaBeta(AlphaBeta {
+        inter_node_bw_gbs: 0.0,
+        ..AlphaBeta::default()
+    });
+    assert!(bad.check().unwrap_err().contains("`inter_node_bw_gbs`"));
+    let bad = CommModel::AlphaBeta(AlphaBeta {
+        intra_alpha_s: -1.0,
+        ..AlphaBeta::default()
+    });
+    assert!(bad.check().unwrap_err().contains("`intra_alpha_s`"));
+    let bad = CommModel::AlphaBeta(AlphaBeta {
+        intra_bw_gbs: Some(f64::INFINITY),
+        ..AlphaBeta::default()
+    });
+    assert!(bad.check().unwrap_err().contains("`intra_bw_gbs`"));
+    assert!(CommModel::default().check().is_ok());
+}
+
+#[test]
+fn ron_defaults_and_unknown_fields() {
+    let text = r#"(
+        model: (params: 70e9, layers: 80, hidden: 8192, seq_len: 4096),
+        parallelism: (tp: 8, pp: 4, dp: 32, micro_batches: 16),
+        global_batch_tokens: 4194304,
+        budget: Tokens(1000000000000),
+    )"#;
+    let plan: TrainingPlan = ron::from_str(text).unwrap();
+    assert_eq!(plan, llama70b());
+    assert_eq!(plan.model.bytes_per_param, 2.0);
+    assert_eq!(plan.mfu, 0.40);
+    assert_eq!(plan.recompute, Recompute::None);
+    assert_eq!(plan.overlap, 0.0);
+    assert_eq!(plan.checkpoint, None);
+
+    let text = r#"(
+        model: (params: 70e9, layers: 80, hidden: 8192, seq_len: 4096),
+        parallelism: (tp: 8, pp: 4, dp: 32, micro_batches: 16),
+        global_batch_tokens: 4194304,
+        budget: Steps(500),
+        mfu: 0.45,
+        recompute: Full,
+        overlap: 0.5,
+        checkpoint: Some((every_s: 1800.0, write_s: 30.0)),
+    )"#;
+    let plan: TrainingPlan = ron::from_str(text).unwrap();
+    assert_eq!(plan.budget, Budget::Steps(500));
+    assert_eq!(plan.recompute, Recompute::Full);
+    assert_eq!(
+        plan.checkpoint,
+        Some(Checkpoint {
+            every_s: 1800.0,
+            write_s: 30.0
+        })
+    );
+    // Round trip.
+    let back: TrainingPlan = ron::from_str(&ron::to_string(&plan).unwrap()).unwrap();
+    assert_eq!(back, plan);
+
+    let bad = r#"(
+        model: (params: 70e9, layers: 80, hidden: 8192, seq_len: 4096, heads: 64),
+        parallelism: (tp: 8, pp: 4, dp: 32, micro_batches: 16),
+        global_batch_tokens: 4194304,
+        budget: Steps(1),
+    )"#;
+    assert!(ron::from_str::<TrainingPlan>(bad).is_err());
+
+    let comm: CommModel = ron::from_str("AlphaBeta(())").unwrap();
+    assert_eq!(comm, CommModel::default());
+    let comm: CommModel =
+        ron::from_str("AlphaBeta((inter_node_bw_gbs: 100.0, intra_bw_gbs: Some(400.0)))").unwrap();
+    let CommModel::AlphaBeta(ab) = &comm;
+    assert_eq!(ab.inter_node_bw_gbs, 100.0);
+    assert_eq!(ab.intra_bw_gbs, Some(400.0));
+    assert_eq!(ab.inter_alpha_s, 14e-6);
+    assert!(ron::from_str::<CommModel>("AlphaBeta((latency: 1.0))").is_err());
+}
