@@ -203,9 +203,14 @@ pub struct ReplicaSummary {
     pub gpus_per_replica: u64,
     /// KV-cache capacity per replica, tokens.
     pub kv_capacity_tokens: u64,
-    /// Fraction of time replicas spend iterating.
+    /// Time-averaged replicas serving (or draining).
+    pub serving_mean: f64,
+    /// Fraction of serving replica-time spent iterating.
     pub utilization_mean: f64,
     pub iterations: u64,
+    /// Autoscaling decisions that added or removed a replica.
+    pub scale_ups: u64,
+    pub scale_downs: u64,
 }
 
 /// Energy of the replicas' GPUs by phase.

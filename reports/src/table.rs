@@ -65,6 +65,30 @@ pub fn stdout_table(s: &Summary) -> String {
     } else {
         rows.extend(job_rows(s));
     }
+    if let Some(t) = &s.training {
+        rows.push((
+            "training jobs",
+            t.jobs
+                .iter()
+                .map(|j| {
+                    format!(
+                        "{}: {} GPUs, step {:.2} s ({:.0} % exposed comm), MFU {:.3}, {:.0} tokens/s, {}",
+                        j.name,
+                        j.gpus,
+                        j.step_s,
+                        j.comm_share * 100.0,
+                        j.achieved_mfu,
+                        j.tokens_per_s,
+                        match (j.start_s, j.finish_s) {
+                            (Some(a), Some(b)) => format!("ran {:.1} h to {:.1} h", a / 3600.0, b / 3600.0),
+                            (Some(a), None) => format!("running since {:.1} h", a / 3600.0),
+                            _ => "not started".to_string(),
+                        }
+                    )
+                })
+                .collect(),
+        ));
+    }
     rows.extend(tail);
 
     let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);

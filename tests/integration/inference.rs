@@ -253,3 +253,57 @@ fn inference_runs_are_deterministic() {
     assert_eq!(a, go(7));
     assert_ne!(a.0, go(8).0);
 }
+
+/// Autoscaling follows a diurnal load: fewer replicas serve at night than at the peak, requests are conserved,
+/// and replica-time drops against a fixed fleet.
+#[test]
+fn autoscaling_tracks_load() {
+    let w = |autoscale: &str| {
+        format!(
+            "requests: Synthetic(arrivals: Poisson(rate_per_s: 6.0), hourly_profile: [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, \
+             1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], \
+             prompt_tokens: Uniform(min: 200, max: 800), output_tokens: Uniform(min: 50, max: 150)),
+             deployment: Deployment(model: {LLAMA8B}, gpu_model: \"H100\", tp: 1, replicas: 8),
+             {autoscale}"
+        )
+    };
+    let fixed = run("autoscale-fixed", &scenario("fixed", 86_400.0, &w("")), &[]);
+    let scaled = run(
+        "autoscale-on",
+        &scenario(
+            "scaled",
+            86_400.0,
+            &w(
+                "autoscaling: Autoscaling(policy: TargetUtilization(target: 0.6), min_replicas: 1, max_replicas: 8, \
+                interval_s: 60.0, warmup_s: 120.0)",
+            ),
+        ),
+        &[],
+    );
+    let (f, s) = (inf(&fixed), inf(&scaled));
+    assert_conserved(f);
+    assert_conserved(s);
+    assert_eq!(f.replicas.serving_mean, 8.0);
+    assert!(
+        s.replicas.scale_ups > 0 && s.replicas.scale_downs > 0,
+        "{:?}",
+        s.replicas
+    );
+    assert!(
+        s.replicas.serving_mean < 6.0 && s.replicas.serving_mean >= 1.0,
+        "{:?}",
+        s.replicas
+    );
+    assert!(s.replicas.utilization_mean > f.replicas.utilization_mean);
+    println!(
+        "autoscaling: serving {:.2} replicas on average (fixed 8), utilisation {:.3} vs {:.3}, TTFT p99 {:.3} s vs {:.3} s, \
+         IT energy/token {:.3} J vs {:.3} J",
+        s.replicas.serving_mean,
+        s.replicas.utilization_mean,
+        f.replicas.utilization_mean,
+        s.ttft_s.p99,
+        f.ttft_s.p99,
+        s.energy.it_per_generated_token_j,
+        f.energy.it_per_generated_token_j
+    );
+}

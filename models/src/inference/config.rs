@@ -24,6 +24,44 @@ pub struct InferenceWorkload {
     /// Service-level objectives used for the attainment figure.
     #[serde(default)]
     pub slo: Slo,
+    /// Replica autoscaling (none: `deployment.replicas` serve throughout).
+    #[serde(default)]
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// Replica autoscaling: every `interval_s` the policy computes a desired replica count in
+/// `[min_replicas, max_replicas]`; new replicas serve after `warmup_s` (weights loading); removed replicas stop
+/// taking requests and switch off once they have drained.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaling {
+    pub policy: ScalingPolicy,
+    pub min_replicas: u32,
+    /// Replica slots reserved on the site (each `tp` GPUs).
+    pub max_replicas: u32,
+    /// Decision interval, s.
+    #[serde(default = "default_scale_interval")]
+    pub interval_s: f64,
+    /// Time from the decision to a new replica serving, s.
+    #[serde(default = "default_warmup")]
+    pub warmup_s: f64,
+}
+
+fn default_scale_interval() -> f64 {
+    60.0
+}
+fn default_warmup() -> f64 {
+    120.0
+}
+
+/// How the desired replica count is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ScalingPolicy {
+    /// `⌈serving · utilisation / target⌉`, utilisation = busy fraction of serving replicas over the last interval.
+    TargetUtilization { target: f64 },
+    /// `⌈outstanding requests / per_replica⌉` (waiting + in service, at the decision).
+    QueueLength { per_replica: f64 },
 }
 
 /// Where requests come from.
@@ -381,7 +419,53 @@ impl InferenceWorkload {
         if !positive(self.slo.ttft_s) || !positive(self.slo.tpot_s) {
             return err("slo", "targets must be > 0".into());
         }
+        if let Some(a) = &self.autoscaling {
+            let t = match a.policy {
+                ScalingPolicy::TargetUtilization { target } => (target, target <= 1.0),
+                ScalingPolicy::QueueLength { per_replica } => (per_replica, true),
+            };
+            if !positive(t.0) || !t.1 {
+                return err(
+                    "autoscaling.policy",
+                    format!(
+                        "the target must be > 0 (≤ 1 for utilisation), found {}",
+                        t.0
+                    ),
+                );
+            }
+            if a.min_replicas == 0 || a.min_replicas > a.max_replicas {
+                return err(
+                    "autoscaling",
+                    format!(
+                        "need 1 ≤ min_replicas ≤ max_replicas, found {} and {}",
+                        a.min_replicas, a.max_replicas
+                    ),
+                );
+            }
+            let r = self.deployment.replicas;
+            if r < a.min_replicas || r > a.max_replicas {
+                return err(
+                    "deployment.replicas",
+                    format!(
+                        "the initial replica count {r} must lie within [{}, {}]",
+                        a.min_replicas, a.max_replicas
+                    ),
+                );
+            }
+            if !positive(a.interval_s) || !a.warmup_s.is_finite() || a.warmup_s < 0.0 {
+                return err(
+                    "autoscaling",
+                    "interval_s must be > 0 and warmup_s ≥ 0".into(),
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// Replica slots to place on the site.
+    pub fn replica_slots(&self) -> u32 {
+        self.autoscaling
+            .map_or(self.deployment.replicas, |a| a.max_replicas)
     }
 }
 

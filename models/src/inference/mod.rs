@@ -98,8 +98,8 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     )
     .expect("validated fit");
     let kv_capacity = perf.kv_capacity_tokens;
-    let placement = place_replicas(&loaded.site, gi, w.deployment.tp, w.deployment.replicas)
-        .expect("validated");
+    let placement =
+        place_replicas(&loaded.site, gi, w.deployment.tp, w.replica_slots()).expect("validated");
 
     // Static power: hosts (allocation fraction = share of GPUs given to replicas) and GPUs outside replicas.
     let mut used = vec![0u32; loaded.site.servers.len()];
@@ -163,6 +163,14 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     if let Some(t) = first.filter(|&t| t <= horizon) {
         engine.schedule(t, Event::Arrival);
     }
+    if let Some(a) = &w.autoscaling {
+        engine.schedule(
+            SimTime::from_secs_f64(a.interval_s)
+                .expect("validated")
+                .min(horizon),
+            Event::Scale,
+        );
+    }
     let mut telemetry = Schedule::default();
     telemetry.add_systems(telemetry_system);
     let mut samples = Vec::new();
@@ -219,6 +227,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     };
 
     let completed = t.completed;
+    let serving_replica_s = t.serving_ns as f64 * 1e-9;
     let busy_replica_s = fleet.busy_replica_s();
     let replica_gpu_busy_h = busy_replica_s * tp / 3600.0;
     let gpus_total = loaded.site.gpus_total();
@@ -257,11 +266,18 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
             },
         },
         replicas: ReplicaSummary {
-            count: w.deployment.replicas as u64,
+            count: w.replica_slots() as u64,
             gpus_per_replica: w.deployment.tp as u64,
             kv_capacity_tokens: kv_capacity,
-            utilization_mean: busy_replica_s / (w.deployment.replicas as f64 * horizon_s),
+            serving_mean: serving_replica_s / horizon_s,
+            utilization_mean: if serving_replica_s > 0.0 {
+                busy_replica_s / serving_replica_s
+            } else {
+                0.0
+            },
             iterations: t.iterations,
+            scale_ups: t.scale_ups,
+            scale_downs: t.scale_downs,
         },
         energy: InferenceEnergy {
             prefill_gpu_j: t.prefill_j,

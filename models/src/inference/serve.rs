@@ -21,6 +21,24 @@ use crate::power::EnergyMeter;
 pub enum Event {
     Arrival,
     IterationDone(u32),
+    /// An autoscaling decision.
+    Scale,
+    /// A warming replica starts serving.
+    Ready(u32),
+}
+
+/// What a replica slot is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Reserved GPUs, no model loaded (idle power).
+    #[default]
+    Off,
+    /// Loading the model; serves from its `Ready` event.
+    Warming,
+    /// Takes new requests.
+    Serving,
+    /// Finishes the requests it has, takes no new ones, then switches off.
+    Draining,
 }
 
 /// One request's progress.
@@ -66,6 +84,9 @@ pub struct ReplicaState {
     iter_start: SimTime,
     iter_prefill_share: f64,
     busy_ns: u64,
+    pub mode: Mode,
+    /// When a warming replica is due to serve (a `Ready` event at another time is stale).
+    ready_at: SimTime,
 }
 
 /// Static facts of one replica.
@@ -96,6 +117,11 @@ pub struct Tally {
     pub iterations: u64,
     /// ∫ (requests in system) dt, request·ns.
     pub in_system_ns: u128,
+    /// ∫ (replicas serving or draining) dt, replica·ns.
+    pub serving_ns: u128,
+    pub serving: u64,
+    pub scale_ups: u64,
+    pub scale_downs: u64,
     pub in_system: u64,
     pub last: SimTime,
 }
@@ -111,6 +137,10 @@ pub struct Fleet {
     pub slo: Slo,
     pub source: RequestStream,
     pub horizon: SimTime,
+    pub autoscaling: Option<super::config::Autoscaling>,
+    /// Busy and serving integrals at the last scaling decision (for the interval's utilisation).
+    last_busy_ns: u64,
+    last_serving_ns: u128,
     rr_next: u32,
     /// Per replica: idle power of its GPUs, W, the span to full board power, and 1/η_psu of its server.
     gpu_idle_w: f64,
@@ -135,10 +165,16 @@ impl Fleet {
         static_it_w: f64,
         other_gpu_w: f64,
     ) -> Self {
-        let n = w.deployment.replicas as usize;
+        let n = w.replica_slots() as usize;
+        let initial = w.deployment.replicas as usize;
         let replicas: Vec<ReplicaState> = (0..n)
-            .map(|_| ReplicaState {
+            .map(|i| ReplicaState {
                 gpu_w: tp_gpu_idle_w,
+                mode: if i < initial {
+                    Mode::Serving
+                } else {
+                    Mode::Off
+                },
                 ..ReplicaState::default()
             })
             .collect();
@@ -153,13 +189,19 @@ impl Fleet {
             slo: w.slo,
             source,
             horizon,
+            autoscaling: w.autoscaling,
+            last_busy_ns: 0,
+            last_serving_ns: 0,
             rr_next: 0,
             gpu_idle_w: tp_gpu_idle_w,
             gpu_span_w: tp_gpu_board_w - tp_gpu_idle_w,
             psu_inv,
             it: EnergyMeter::new(SimTime::ZERO, it0),
             gpu: EnergyMeter::new(SimTime::ZERO, other_gpu_w + n as f64 * tp_gpu_idle_w),
-            tally: Tally::default(),
+            tally: Tally {
+                serving: initial as u64,
+                ..Tally::default()
+            },
         }
     }
 
@@ -168,7 +210,9 @@ impl Fleet {
         self.it.advance(now);
         self.gpu.advance(now);
         let t = &mut self.tally;
-        t.in_system_ns += t.in_system as u128 * (now - t.last).as_nanos() as u128;
+        let dt = (now - t.last).as_nanos() as u128;
+        t.in_system_ns += t.in_system as u128 * dt;
+        t.serving_ns += t.serving as u128 * dt;
         t.last = now;
     }
 
@@ -179,20 +223,117 @@ impl Fleet {
         self.it.add(d * self.psu_inv[r]);
     }
 
+    /// The serving replica for a new request (at least one always serves: `min_replicas ≥ 1`).
     fn route(&mut self) -> usize {
         let n = self.replicas.len();
+        let serving = |i: &usize| self.replicas[*i].mode == Mode::Serving;
         match self.router {
             Router::RoundRobin => {
-                let r = self.rr_next as usize;
+                let start = self.rr_next as usize;
+                let r = (0..n)
+                    .map(|k| (start + k) % n)
+                    .find(serving)
+                    .expect("a serving replica");
                 self.rr_next = ((r + 1) % n) as u32;
                 r
             }
             Router::LeastOutstanding => (0..n)
+                .filter(serving)
                 .min_by_key(|&i| self.replicas[i].waiting.len() + self.replicas[i].running.len())
-                .expect("≥ 1 replica"),
+                .expect("a serving replica"),
             Router::JoinShortestQueue => (0..n)
+                .filter(serving)
                 .min_by_key(|&i| self.replicas[i].waiting.len())
-                .expect("≥ 1 replica"),
+                .expect("a serving replica"),
+        }
+    }
+
+    /// Total busy time of all replicas up to `now`, ns (iterations in flight counted so far).
+    fn busy_ns_at(&self, now: SimTime) -> u64 {
+        self.replicas
+            .iter()
+            .map(|r| {
+                r.busy_ns
+                    + if r.busy {
+                        now.saturating_since(r.iter_start).as_nanos()
+                    } else {
+                        0
+                    }
+            })
+            .sum()
+    }
+
+    /// An autoscaling decision at `now`.
+    fn scale(&mut self, now: SimTime, sched: &mut sim::Scheduler<'_, Event>) {
+        use super::config::ScalingPolicy;
+        let Some(a) = self.autoscaling else { return };
+        let busy = self.busy_ns_at(now);
+        let serving_ns = self.tally.serving_ns;
+        let d_busy = (busy - self.last_busy_ns) as f64;
+        let d_serving = (serving_ns - self.last_serving_ns) as f64;
+        self.last_busy_ns = busy;
+        self.last_serving_ns = serving_ns;
+        let live = self
+            .replicas
+            .iter()
+            .filter(|r| matches!(r.mode, Mode::Serving | Mode::Warming))
+            .count() as u32;
+        let desired = match a.policy {
+            ScalingPolicy::TargetUtilization { target } => {
+                let util = if d_serving > 0.0 {
+                    d_busy / d_serving
+                } else {
+                    0.0
+                };
+                (live as f64 * util / target).ceil() as u32
+            }
+            ScalingPolicy::QueueLength { per_replica } => {
+                let outstanding: usize = self
+                    .replicas
+                    .iter()
+                    .map(|r| r.waiting.len() + r.running.len())
+                    .sum();
+                (outstanding as f64 / per_replica).ceil() as u32
+            }
+        }
+        .clamp(a.min_replicas, a.max_replicas);
+        if desired > live {
+            for _ in live..desired {
+                // Revive a draining replica at once, else warm up the lowest switched-off slot.
+                if let Some(r) = self.replicas.iter_mut().find(|r| r.mode == Mode::Draining) {
+                    r.mode = Mode::Serving;
+                } else if let Some(i) = self.replicas.iter().position(|r| r.mode == Mode::Off) {
+                    let at = now
+                        .saturating_add(SimDuration::from_secs_f64(a.warmup_s).expect("validated"));
+                    self.replicas[i].mode = Mode::Warming;
+                    self.replicas[i].ready_at = at;
+                    sched.at(at, Event::Ready(i as u32));
+                }
+                self.tally.scale_ups += 1;
+            }
+        } else if desired < live {
+            for _ in desired..live {
+                // Cancel a warm-up first (its `Ready` event goes stale), else retire the highest-index serving
+                // replica (at least `desired ≥ 1` keep serving).
+                if let Some(i) = self.replicas.iter().rposition(|r| r.mode == Mode::Warming) {
+                    self.replicas[i].mode = Mode::Off;
+                    self.tally.scale_downs += 1;
+                    continue;
+                }
+                let Some(i) = self.replicas.iter().rposition(|r| r.mode == Mode::Serving) else {
+                    break;
+                };
+                let idle = !self.replicas[i].busy;
+                self.replicas[i].mode = if idle { Mode::Off } else { Mode::Draining };
+                if idle {
+                    self.tally.serving -= 1;
+                }
+                self.tally.scale_downs += 1;
+            }
+        }
+        let next = now.saturating_add(SimDuration::from_secs_f64(a.interval_s).expect("validated"));
+        if next <= self.horizon {
+            sched.at(next, Event::Scale);
         }
     }
 
@@ -328,6 +469,10 @@ impl Fleet {
 
         if shape.is_empty() {
             rep.busy = false;
+            if rep.mode == Mode::Draining {
+                rep.mode = Mode::Off;
+                self.tally.serving -= 1;
+            }
             let idle = self.gpu_idle_w;
             self.set_replica_power(r, idle);
             return;
@@ -444,6 +589,14 @@ pub fn handle(world: &mut World, sched: &mut sim::Scheduler<'_, Event>, ev: Even
             }
         }
         Event::IterationDone(r) => f.finish_iteration(r as usize, now, sched),
+        Event::Scale => f.scale(now, sched),
+        Event::Ready(r) => {
+            let rep = &mut f.replicas[r as usize];
+            if rep.mode == Mode::Warming && rep.ready_at == now {
+                rep.mode = Mode::Serving;
+                f.tally.serving += 1;
+            }
+        }
     }
 }
 

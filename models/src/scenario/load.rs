@@ -823,7 +823,7 @@ fn check_inference(
         &w.batching,
     )
     .map_err(|m| field("deployment", m))?;
-    crate::inference::place_replicas(site, gi, w.deployment.tp, w.deployment.replicas)
+    crate::inference::place_replicas(site, gi, w.deployment.tp, w.replica_slots())
         .map_err(|m| field("deployment.replicas", m))?;
     let cap = perf.kv_capacity_tokens;
     match &mut w.requests {
