@@ -290,3 +290,104 @@ fn alibaba_pod_list_without_time_columns() {
         "{e}"
     );
 }
+
+fn with_workload(w: &str) -> String {
+    base().replace(
+        "workload: Synthetic(\n        interarrival_s: Exponential(mean_s: 60.0),\n        duration_s: Constant(value_s: 600.0),\n        gpus: Constant(value: 4),\n    ),",
+        w,
+    )
+}
+
+const INFER: &str = r#"workload: Inference(
+        requests: Synthetic(arrivals: Poisson(rate_per_s: 1.0), prompt_tokens: Constant(value: 100), output_tokens: Constant(value: 10)),
+        deployment: Deployment(model: LlmModel(name: "m", params: 8.0e9, layers: 32, hidden: 4096, kv_heads: 8, head_dim: 128), gpu_model: "H100", tp: 1, replicas: 2),
+    ),"#;
+
+#[test]
+fn inference_unknown_gpu_and_oversized_model() {
+    let (e, _) = expect_bad(
+        "inf-gpu",
+        &with_workload(&INFER.replace("gpu_model: \"H100\"", "gpu_model: \"H900\"")),
+        &[],
+    );
+    assert!(
+        e.contains("workload.Inference.deployment.gpu_model") && e.contains("H900"),
+        "{e}"
+    );
+    let big = INFER.replace("params: 8.0e9", "params: 400.0e9");
+    let (e, _) = expect_bad("inf-fit", &with_workload(&big), &[]);
+    assert!(
+        e.contains("workload.Inference.deployment") && e.contains("does not fit"),
+        "{e}"
+    );
+}
+
+#[test]
+fn inference_too_many_replicas_and_bad_profile() {
+    let (e, _) = expect_bad(
+        "inf-replicas",
+        &with_workload(&INFER.replace("replicas: 2", "replicas: 33")),
+        &[],
+    );
+    assert!(
+        e.contains("workload.Inference.deployment.replicas") && e.contains("32"),
+        "{e}"
+    );
+    let w = INFER.replace(
+        "arrivals: Poisson(rate_per_s: 1.0),",
+        "arrivals: Poisson(rate_per_s: 1.0), hourly_profile: [1.0, 2.0],",
+    );
+    let (e, _) = expect_bad("inf-profile", &with_workload(&w), &[]);
+    assert!(e.contains("hourly_profile") && e.contains("24"), "{e}");
+}
+
+#[test]
+fn inference_trace_bad_timestamp_names_line_and_column() {
+    let dir = temp_dir("inf-trace-file");
+    let t = write(
+        &dir,
+        "reqs.csv",
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,10,5\n2023-13-16 18:17:04.0,10,5\n",
+    );
+    let w = INFER.replace(
+        "requests: Synthetic(arrivals: Poisson(rate_per_s: 1.0), prompt_tokens: Constant(value: 100), output_tokens: Constant(value: 10)),",
+        &format!("requests: AzureTrace(path: \"{}\"),", t.display()),
+    );
+    let (e, _) = expect_bad("inf-trace", &with_workload(&w), &[]);
+    assert!(
+        e.contains(&format!("{}:3: column `TIMESTAMP`", t.display())),
+        "{e}"
+    );
+}
+
+#[test]
+fn training_tp_beyond_server_and_bad_plan() {
+    let job = |par: &str| {
+        format!(
+            r#"workload: Training(jobs: [TrainingJob(name: "j", gpu_model: "H100", plan: TrainingPlan(
+        model: TransformerModel(params: 1.0e9, layers: 16, hidden: 2048, seq_len: 2048),
+        parallelism: {par}, global_batch_tokens: 1048576, budget: Steps(10)))]),"#
+        )
+    };
+    let (e, _) = expect_bad(
+        "train-tp",
+        &with_workload(&job("Parallelism(tp: 16, pp: 1, dp: 1, micro_batches: 1)")),
+        &[],
+    );
+    assert!(
+        e.contains("workload.Training.jobs.0.plan.parallelism.tp"),
+        "{e}"
+    );
+    let (e, _) = expect_bad(
+        "train-zero",
+        &with_workload(&job("Parallelism(tp: 0, pp: 1, dp: 1, micro_batches: 1)")),
+        &[],
+    );
+    assert!(e.contains("workload.Training.jobs.0.plan"), "{e}");
+    let (e, _) = expect_bad(
+        "train-big",
+        &with_workload(&job("Parallelism(tp: 8, pp: 1, dp: 8, micro_batches: 1)")),
+        &[],
+    );
+    assert!(e.contains("can never run"), "{e}");
+}
