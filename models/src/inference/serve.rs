@@ -61,6 +61,32 @@ pub struct ReqState {
 
 const NONE: SimTime = SimTime::MAX;
 
+/// Prefill tokens a request gets in the iteration being planned: with chunking, as many as the token budget
+/// (and the free KV cache, under `PreemptRecompute`) allow; without, the whole rest or nothing — the whole rest
+/// even beyond the budget when the batch is still empty (a long prompt runs alone).
+fn chunk_len(
+    rest: u32,
+    budget: u32,
+    batch_empty: bool,
+    chunked: bool,
+    kv_free: Option<u64>,
+) -> u32 {
+    let mut c = if chunked {
+        rest.min(budget)
+    } else if rest <= budget || batch_empty {
+        rest
+    } else {
+        0
+    };
+    if let Some(free) = kv_free {
+        c = c.min(free.min(u32::MAX as u64) as u32);
+        if !chunked && c < rest {
+            c = 0;
+        }
+    }
+    c
+}
+
 /// One planned unit of work in the running iteration.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -87,6 +113,17 @@ pub struct ReplicaState {
     pub mode: Mode,
     /// When a warming replica is due to serve (a `Ready` event at another time is stale).
     ready_at: SimTime,
+}
+
+impl ReplicaState {
+    /// Adds the iteration in flight, from its start to `until`, to the busy time and the phase energies.
+    fn account_busy(&mut self, until: SimTime, t: &mut Tally) {
+        let span = until.saturating_since(self.iter_start);
+        self.busy_ns += span.as_nanos();
+        let e = self.gpu_w * span.as_secs_f64();
+        t.prefill_j += e * self.iter_prefill_share;
+        t.decode_j += e * (1.0 - self.iter_prefill_share);
+    }
 }
 
 /// Static facts of one replica.
@@ -397,19 +434,8 @@ impl Fleet {
                 }
             } else {
                 let rest = q.prefill_target - q.prefilled;
-                let mut c = if chunked {
-                    rest.min(budget)
-                } else if rest <= budget || rep.batch.is_empty() {
-                    rest
-                } else {
-                    0
-                };
-                if recompute {
-                    c = c.min((cap - rep.kv_used) as u32);
-                    if !chunked && c < rest {
-                        c = 0;
-                    }
-                }
+                let kv_free = recompute.then(|| cap - rep.kv_used);
+                let c = chunk_len(rest, budget, rep.batch.is_empty(), chunked, kv_free);
                 if c > 0 {
                     shape.add_prefill(q.prefilled as u64, c as u64);
                     rep.batch.push(Slot { req: i, prefill: c });
@@ -434,19 +460,13 @@ impl Fleet {
             if rep.kv_used + reserve > cap {
                 break;
             }
-            let mut c = if chunked {
-                rest.min(budget)
-            } else if rest <= budget || rep.batch.is_empty() {
-                rest
-            } else {
-                0
-            };
-            if recompute {
-                c = c.min(free as u32);
-                if !chunked && c < rest {
-                    c = 0;
-                }
-            }
+            let c = chunk_len(
+                rest,
+                budget,
+                rep.batch.is_empty(),
+                chunked,
+                recompute.then_some(free),
+            );
             if c == 0 {
                 break;
             }
@@ -494,11 +514,7 @@ impl Fleet {
     fn finish_iteration(&mut self, r: usize, now: SimTime, sched: &mut sim::Scheduler<'_, Event>) {
         let t = &mut self.tally;
         let rep = &mut self.replicas[r];
-        let span = now - rep.iter_start;
-        rep.busy_ns += span.as_nanos();
-        let e = rep.gpu_w * span.as_secs_f64();
-        t.prefill_j += e * rep.iter_prefill_share;
-        t.decode_j += e * (1.0 - rep.iter_prefill_share);
+        rep.account_busy(now, t);
         t.iterations += 1;
         let mut any_done = false;
         for s in &rep.batch {
@@ -625,11 +641,7 @@ impl Fleet {
         self.advance(horizon);
         for rep in &mut self.replicas {
             if rep.busy {
-                let span = horizon.saturating_since(rep.iter_start);
-                rep.busy_ns += span.as_nanos();
-                let e = rep.gpu_w * span.as_secs_f64();
-                self.tally.prefill_j += e * rep.iter_prefill_share;
-                self.tally.decode_j += e * (1.0 - rep.iter_prefill_share);
+                rep.account_busy(horizon, &mut self.tally);
             }
         }
     }
