@@ -1,6 +1,10 @@
-//! The `dctwin` command line: run and validate scenarios.
+//! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs.
 //!
-//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, command line), 1 internal error.
+//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, command line),
+//! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
+
+mod gate;
+mod sweep;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -53,11 +57,75 @@ enum Command {
         #[command(flatten)]
         args: ScenarioArgs,
     },
+    /// Run a parameter sweep (RON sweep file) in parallel, or one shard of it; see docs/sweeps.md.
+    Sweep {
+        /// Sweep file (RON). The base scenario path inside it resolves relative to the file.
+        sweep: PathBuf,
+        /// Output directory (default: out/<sweep name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all available cores). Outputs do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Run only shard I of N (runs with k mod N = I), appending to shard-I-of-N.jsonl;
+        /// re-running a shard skips the runs already written.
+        #[arg(long, value_name = "I/N", conflicts_with = "shard_from_env")]
+        shard: Option<String>,
+        /// Take the shard from SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN (of SLURM_ARRAY_TASK_COUNT)
+        /// or JOB_COMPLETION_INDEX (Kubernetes Indexed Job; needs --shards).
+        #[arg(long)]
+        shard_from_env: bool,
+        /// Number of shards for --shard-from-env (overrides SLURM_ARRAY_TASK_COUNT).
+        #[arg(long, value_name = "N", requires = "shard_from_env")]
+        shards: Option<u64>,
+        /// No progress bar and no listing on stdout.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Merge the shard files of a sharded sweep into the outputs an unsharded sweep writes.
+    Merge {
+        /// Directory holding sweep.json and shard-I-of-N.jsonl files.
+        dir: PathBuf,
+        /// Output directory (default: DIR).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Compare the key figures of runs side by side (differences and ratios to the first).
+    Compare {
+        /// Run directories or summary.json files (at least two).
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        /// Also write compare.md and compare.csv into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not print the table.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Regression gate: exit 1 when a figure of RUN drifted from BASELINE past its tolerance.
+    Check {
+        /// Run directory or summary.json.
+        run: PathBuf,
+        /// Baseline summary (e.g. tests/golden/quickstart.json).
+        #[arg(long)]
+        baseline: PathBuf,
+        /// Relative tolerance for a field and everything under it, e.g. `energy=1e-6`,
+        /// `jobs.wait_s.p99=0.05`, `*=0.01` (repeatable; the longest match wins).
+        #[arg(long = "tolerance", value_name = "FIELD=REL")]
+        tolerance: Vec<String>,
+        /// Write RUN's summary (minus wall_time_s and dctwin_version) as the new baseline.
+        #[arg(long)]
+        update: bool,
+    },
 }
 
-enum Failure {
+pub(crate) enum Failure {
     Input(String),
     Internal(String),
+    /// `dctwin check` found drifted figures (already printed): exit 1.
+    Drift,
 }
 
 fn load(args: &ScenarioArgs) -> Result<LoadedScenario, Failure> {
@@ -70,7 +138,7 @@ fn load(args: &ScenarioArgs) -> Result<LoadedScenario, Failure> {
     load_scenario(&args.scenario, &overrides, args.seed).map_err(|e| Failure::Input(e.to_string()))
 }
 
-fn show_progress(quiet: bool) -> bool {
+pub(crate) fn show_progress(quiet: bool) -> bool {
     !quiet && std::env::var_os("CI").is_none() && std::io::stderr().is_terminal()
 }
 
@@ -117,11 +185,65 @@ fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn sweep_command(
+    file: &Path,
+    out: Option<PathBuf>,
+    threads: Option<usize>,
+    shard: Option<&str>,
+    shard_from_env: bool,
+    shards: Option<u64>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let shard = match (shard, shard_from_env) {
+        (Some(s), _) => Some(sweep::Shard::parse(s).map_err(Failure::Input)?),
+        (None, true) => Some(
+            sweep::Shard::from_env(shards, &|name| std::env::var(name).ok())
+                .map_err(Failure::Input)?,
+        ),
+        (None, false) => None,
+    };
+    sweep::sweep(
+        file,
+        &sweep::SweepOptions {
+            out,
+            threads,
+            shard,
+            quiet,
+        },
+    )
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(|| match &cli.command {
         Command::Run { args, out, quiet } => run(args, out.as_deref(), *quiet),
         Command::Validate { args } => validate(args),
+        Command::Sweep {
+            sweep,
+            out,
+            threads,
+            shard,
+            shard_from_env,
+            shards,
+            quiet,
+        } => sweep_command(
+            sweep,
+            out.clone(),
+            *threads,
+            shard.as_deref(),
+            *shard_from_env,
+            *shards,
+            *quiet,
+        ),
+        Command::Merge { dir, out, quiet } => sweep::merge(dir, out.as_deref(), *quiet),
+        Command::Compare { runs, out, quiet } => gate::compare(runs, out.as_deref(), *quiet),
+        Command::Check {
+            run,
+            baseline,
+            tolerance,
+            update,
+        } => gate::check(run, baseline, tolerance, *update)
+            .and_then(|passed| if passed { Ok(()) } else { Err(Failure::Drift) }),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -129,6 +251,7 @@ fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(2)
         }
+        Ok(Err(Failure::Drift)) => ExitCode::from(1),
         Ok(Err(Failure::Internal(msg))) => {
             eprintln!("internal error: {msg}");
             ExitCode::from(1)

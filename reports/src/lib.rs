@@ -11,6 +11,9 @@
 #![warn(missing_docs)]
 
 mod chart;
+pub mod figures;
+pub mod stats;
+pub mod sweep;
 mod table;
 
 use std::fmt;
