@@ -267,8 +267,13 @@ pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> Check
                     } else {
                         "from zero".into()
                     };
+                    let delta = if is_integer(Some(b)) && is_integer(Some(g)) {
+                        format!("{:+}", gv as i128 - bv as i128)
+                    } else {
+                        format!("{diff:+e}")
+                    };
                     r.moved.push(format!(
-                        "{name}: {} → {} (Δ {diff:+e}, {change}; tolerance {rel:e} relative, {why})",
+                        "{name}: {} → {} (Δ {delta}, {change}; tolerance {rel:e} relative, {why})",
                         number_text(Some(b)),
                         number_text(Some(g)),
                     ));

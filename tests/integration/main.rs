@@ -4,5 +4,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod energy;
+mod gate;
 mod inference;
+mod sweep;
 mod training;
