@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod datacenter;
 pub mod error;
+pub mod facility;
 pub mod inference;
 pub mod output;
 pub mod placement;
