@@ -40,7 +40,7 @@ pub fn read_summary(path: &Path) -> Result<Value, Failure> {
 }
 
 /// A number for a table: integers whole, others with 6 significant digits.
-fn show(v: Option<f64>, integer: bool) -> String {
+pub(crate) fn show(v: Option<f64>, integer: bool) -> String {
     match v {
         None => "–".into(),
         Some(x) if !x.is_finite() => x.to_string(),
@@ -67,7 +67,7 @@ fn show(v: Option<f64>, integer: bool) -> String {
     }
 }
 
-fn is_integer(v: Option<&Value>) -> bool {
+pub(crate) fn is_integer(v: Option<&Value>) -> bool {
     v.and_then(Value::as_number)
         .is_some_and(|n| n.is_u64() || n.is_i64())
 }

@@ -166,8 +166,9 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     });
     bar.finish_and_clear();
 
-    let written = reports::write_run(&out_dir, &output)
+    let mut written = reports::write_run(&out_dir, &output)
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
+    written.push(write_run_html(&out_dir, &output)?);
     if !quiet {
         print!("{}", reports::stdout_table(&output.summary));
         println!("Wrote:");
@@ -176,6 +177,58 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
         }
     }
     Ok(())
+}
+
+/// Writes `report.html`: the site description, the key figures and both charts, inlined.
+fn write_run_html(out_dir: &Path, output: &models::output::RunOutput) -> Result<PathBuf, Failure> {
+    let internal = |e: std::io::Error| Failure::Internal(format!("rendering report.html: {e}"));
+    let s = &output.summary;
+    let json = serde_json::to_value(s).map_err(|e| Failure::Internal(e.to_string()))?;
+    let rows: Vec<Vec<String>> = reports::figures::key_figures(&json)
+        .into_iter()
+        .map(|f| {
+            let v = reports::figures::lookup(&json, &f);
+            let text = gate::show(reports::figures::number(v), gate::is_integer(v));
+            vec![f, text]
+        })
+        .collect();
+    let gpus_total = Some(s.gpus.total).filter(|&n| n > 0);
+    let charts = vec![
+        (
+            "IT power".to_string(),
+            reports::it_power_svg(&output.timeseries).map_err(internal)?,
+        ),
+        (
+            "Busy GPUs and queued jobs".to_string(),
+            reports::utilization_queue_svg(&output.timeseries, gpus_total).map_err(internal)?,
+        ),
+    ];
+    let intro = vec![
+        format!(
+            "Scenario {} (seed {}), {:.2} h simulated, dctwin {}.",
+            s.scenario,
+            s.seed,
+            s.horizon_s / 3600.0,
+            s.dctwin_version
+        ),
+        s.site.description.clone(),
+        format!("Not modelled: {}.", s.not_modelled.join("; ")),
+    ];
+    let tables = vec![(
+        "Key figures".to_string(),
+        vec!["figure".to_string(), "value".to_string()],
+        rows,
+    )];
+    let html = reports::html::page(
+        &format!("dctwin run: {}", s.scenario),
+        &intro,
+        &tables,
+        &charts,
+    );
+    let path = out_dir.join(reports::html::REPORT_HTML);
+    reports::write_atomic(&path, html.as_bytes())
+        .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
+    Ok(path)
 }
 
 fn validate(args: &ScenarioArgs) -> Result<(), Failure> {

@@ -827,7 +827,75 @@ fn write_outputs(out: &Path, m: &Manifest, lines: &[String]) -> Result<Vec<PathB
     let mut written = vec![runs_path];
     written
         .extend(reports::sweep::write_sweep(out, &m.axes, &runs, &plot).map_err(internal_write)?);
+    written.push(write_sweep_html(out, m, &runs, &plot)?);
     Ok(written)
+}
+
+/// `report.html` of a sweep: the plotted figure per point (mean ± 95% CI) and both charts.
+fn write_sweep_html(
+    out: &Path,
+    m: &Manifest,
+    runs: &[SweepRun],
+    plot: &PlotSpec,
+) -> Result<PathBuf, Failure> {
+    use reports::sweep::{FIGURE_SVG, TRADEOFF_SVG, point_stats, sweep_figures};
+    let figures = sweep_figures(runs);
+    let shown: Vec<String> = [&plot.figure, &plot.tradeoff.0, &plot.tradeoff.1]
+        .into_iter()
+        .fold(Vec::new(), |mut acc, f| {
+            if figures.contains(f) && !acc.contains(f) {
+                acc.push(f.clone());
+            }
+            acc
+        });
+    let points = point_stats(runs, &shown);
+    let mut header = vec!["point".to_string()];
+    header.extend(m.axes.iter().cloned());
+    header.push("n".into());
+    header.extend(shown.iter().map(|f| format!("{f} (mean ± 95% CI)")));
+    let rows = points
+        .iter()
+        .map(|p| {
+            let mut r = vec![p.point.to_string()];
+            r.extend(p.params.iter().cloned());
+            r.push(p.n.to_string());
+            r.extend(p.estimates.iter().map(|e| match e.ci95 {
+                Some(h) => format!(
+                    "{} ± {}",
+                    crate::gate::show(Some(e.mean), false),
+                    crate::gate::show(Some(h), false)
+                ),
+                None => crate::gate::show(Some(e.mean), false),
+            }));
+            r
+        })
+        .collect();
+    let mut charts = Vec::new();
+    for (caption, name) in [
+        (
+            format!("{} against the first axis", plot.figure),
+            FIGURE_SVG,
+        ),
+        ("Trade-off and Pareto front".to_string(), TRADEOFF_SVG),
+    ] {
+        let svg = fs::read_to_string(out.join(name))
+            .map_err(|e| Failure::Internal(format!("reading {name}: {e}")))?;
+        charts.push((caption, svg));
+    }
+    let intro = vec![format!(
+        "Sweep {}: {} runs = {} point(s) × {} replicate(s); sweep hash {}; dctwin {}. \
+         Full tables: results.csv (per run) and points.csv (per point: mean, sd, 95% CI of every key figure).",
+        m.name, m.runs, m.points, m.replicates, m.sweep_hash, m.dctwin_version
+    )];
+    let html = reports::html::page(
+        &format!("dctwin sweep: {}", m.name),
+        &intro,
+        &[("Points".to_string(), header, rows)],
+        &charts,
+    );
+    let path = out.join(reports::html::REPORT_HTML);
+    reports::write_atomic(&path, html.as_bytes()).map_err(internal_write)?;
+    Ok(path)
 }
 
 /// `dctwin merge DIR`: checks the shard files in `dir` hold every run exactly once, all from the

@@ -12,6 +12,7 @@
 
 mod chart;
 pub mod figures;
+pub mod html;
 pub mod stats;
 pub mod sweep;
 mod table;

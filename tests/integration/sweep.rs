@@ -12,6 +12,7 @@ const OUTPUTS: &[&str] = &[
     "points.csv",
     "sweep_figure.svg",
     "sweep_tradeoff.svg",
+    "report.html",
 ];
 
 /// A one-day quickstart sweep: 2 arrival rates × 3 replicates = 6 runs.
