@@ -1,10 +1,18 @@
 //! The datacenter simulation: a site's servers and GPUs as bevy_ecs entities, jobs arriving from a trace or
-//! generator, a FIFO queue with first-fit placement, and exact IT-energy accounting.
+//! generator, a queue (FIFO, shortest-job-first or EASY backfilling) with a placement policy (first fit,
+//! best fit, topology-aware), and exact IT-energy accounting.
 //!
 //! Events: `Arrival` (the next job of the source is submitted) and `Finish(job)`. After each event the
-//! scheduler starts jobs from the head of the queue while they fit. Power changes only at events, so energy is
-//! integrated exactly (see [`crate::power`]). Periodic samples run a bevy `Schedule` that aggregates server
-//! power and GPU allocation with a `Query` — an independent check of the incrementally kept totals.
+//! scheduler starts the jobs its policy allows (docs/models.md §Scheduling policies). Power changes only at
+//! events, so energy is integrated exactly (see [`crate::power`]). Periodic samples run a bevy `Schedule` that
+//! aggregates server power and GPU allocation with a `Query` — an independent check of the incrementally kept
+//! totals.
+//!
+//! Scheduling cost: resources only shrink between two finishes, so after a full pass over the queue no queued
+//! job can start until a job finishes ("clean" state). An arrival in the clean state considers only the new
+//! job: under FIFO it starts only if it is the head, under SJF if it fits, under EASY if it is the head or
+//! may be backfilled against the current reservation. This is exact, not a heuristic. Site-wide counters
+//! (free whole GPUs per model, servers per model by free GPUs) reject jobs that cannot fit without a scan.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -18,10 +26,11 @@ use crate::output::{
     SiteSummary, Stats, Summary, TrainingJobSummary, TrainingSummary,
 };
 use crate::placement::{
-    self, FreeSummary, Grant, JobReq, ServerLoad, SiteCapacity, WHOLE_GPU_MILLI,
+    self, FreeSummary, Grant, JobReq, LoadView, MAX_GPU_MODELS, MAX_GPUS_PER_SERVER, ServerLoad,
+    SiteCapacity, Topology, WHOLE_GPU_MILLI,
 };
 use crate::power::{EnergyMeter, ServerPower, ServerPowerModel};
-use crate::scenario::{LoadedScenario, Workload};
+use crate::scenario::{LoadedScenario, QueuePolicy, SchedulerConfig, Workload};
 use crate::workload::JobSource;
 use crate::workload::source::SyntheticSource;
 
@@ -85,12 +94,155 @@ pub struct Job {
     pub grants: Vec<Grant>,
 }
 
-/// Site entities in site order (server id → entity).
+const SLOTS: usize = MAX_GPUS_PER_SERVER as usize;
+
+/// Site entities in site order (server id → entity) and the placement state kept beside the loads.
 #[derive(Resource)]
 struct SiteIndex {
     servers: Vec<Entity>,
     /// Per-server free-capacity summaries (server id order), kept in step with each [`ServerLoad`].
     free: Vec<FreeSummary>,
+    topo: Topology,
+    /// Catalog models present in the site (bit per index).
+    models: u64,
+    /// Per GPU model: servers by their free whole GPUs (index 0..=16).
+    by_free: Vec<[u32; SLOTS + 1]>,
+    /// Per GPU model: free whole GPUs.
+    free_whole: Vec<u64>,
+    /// Per GPU model: unallocated thousandths of GPUs (shares count).
+    free_milli: Vec<u64>,
+    /// EASY only: per server and GPU slot, the latest finish time of the jobs holding the slot (≤ now when the
+    /// slot is free; when it is busy, the time it becomes wholly free, because jobs end at start + duration).
+    slot_free_at: Vec<[SimTime; SLOTS]>,
+    /// EASY only: per server, the latest finish time of the jobs holding host CPU or memory there.
+    host_free_at: Vec<SimTime>,
+}
+
+impl SiteIndex {
+    /// A necessary condition for `req` to fit now, from the site-wide counters (no scan).
+    fn may_fit(&self, req: &JobReq) -> bool {
+        if req.gpus == 0 {
+            return true;
+        }
+        let mut bits = req.model_mask & self.models;
+        if req.multi_server {
+            let mut free = 0u64;
+            while bits != 0 {
+                free += self.free_whole[bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+            }
+            free >= req.gpus as u64
+        } else if req.gpu_milli >= WHOLE_GPU_MILLI {
+            while bits != 0 {
+                let h = &self.by_free[bits.trailing_zeros() as usize];
+                if h[req.gpus as usize..].iter().any(|&c| c > 0) {
+                    return true;
+                }
+                bits &= bits - 1;
+            }
+            false
+        } else {
+            let mut free = 0u64;
+            while bits != 0 {
+                free += self.free_milli[bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+            }
+            free >= req.gpu_milli as u64
+        }
+    }
+
+    /// Site-wide bounds over every model (for scanning a long queue cheaply).
+    fn bounds(&self) -> Bounds {
+        let mut b = Bounds::default();
+        let mut bits = self.models;
+        while bits != 0 {
+            let m = bits.trailing_zeros() as usize;
+            b.total_whole += self.free_whole[m];
+            b.total_milli += self.free_milli[m];
+            if let Some(k) = self.by_free[m].iter().rposition(|&c| c > 0) {
+                b.max_single = b.max_single.max(k as u32);
+            }
+            bits &= bits - 1;
+        }
+        b
+    }
+
+    /// Unallocated GPU capacity (in GPUs; shares count) of the models in `mask`.
+    fn free_gpus(&self, mask: u64) -> f64 {
+        let mut bits = mask & self.models;
+        let mut milli = 0u64;
+        while bits != 0 {
+            milli += self.free_milli[bits.trailing_zeros() as usize];
+            bits &= bits - 1;
+        }
+        milli as f64 / WHOLE_GPU_MILLI as f64
+    }
+}
+
+/// Free capacity over all models: most free whole GPUs on one server, free whole GPUs, free thousandths.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bounds {
+    max_single: u32,
+    total_whole: u64,
+    total_milli: u64,
+}
+
+impl Bounds {
+    /// A necessary condition for `req` to fit (weaker than [`SiteIndex::may_fit`], but two comparisons).
+    fn may_fit(&self, req: &JobReq) -> bool {
+        if req.gpus == 0 {
+            true
+        } else if req.multi_server {
+            self.total_whole >= req.gpus as u64
+        } else if req.gpu_milli >= WHOLE_GPU_MILLI {
+            self.max_single >= req.gpus
+        } else {
+            self.total_milli >= req.gpu_milli as u64
+        }
+    }
+}
+
+/// The first queue position at or after `from` whose job passes the site-counter checks.
+fn next_candidate(world: &World, from: usize) -> Option<usize> {
+    let queue = &world.resource::<JobQueue>().0;
+    if reference_mode() {
+        return (from < queue.len()).then_some(from);
+    }
+    let index = world.resource::<SiteIndex>();
+    let bounds = index.bounds();
+    queue
+        .range(from..)
+        .position(|q| bounds.may_fit(&q.req) && index.may_fit(&q.req))
+        .map(|p| from + p)
+}
+
+/// The loads of the World as a [`LoadView`], optionally with one server replaced by a constrained copy (EASY
+/// backfilling around a single-server reservation).
+struct WorldLoads<'w> {
+    world: &'w World,
+    index: &'w SiteIndex,
+    patch: Option<(u32, &'w ServerLoad, FreeSummary)>,
+}
+
+impl LoadView for WorldLoads<'_> {
+    fn servers(&self) -> usize {
+        self.index.servers.len()
+    }
+    fn summary(&self, server: u32) -> FreeSummary {
+        match self.patch {
+            Some((p, _, s)) if p == server => s,
+            _ => self.index.free[server as usize],
+        }
+    }
+    fn load(&self, server: u32) -> &ServerLoad {
+        match self.patch {
+            Some((p, l, _)) if p == server => l,
+            _ => self
+                .world
+                .get::<ServerLoad>(self.index.servers[server as usize])
+                .expect("server entity"),
+        }
+    }
 }
 
 #[derive(Resource)]
@@ -100,8 +252,18 @@ struct Source {
     next_id: u64,
 }
 
+/// A waiting job, with what the queue needs to order and place it.
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    job: Entity,
+    id: u64,
+    duration: SimDuration,
+    req: JobReq,
+}
+
+/// Waiting jobs in queue order: submission order (FIFO, EASY) or (duration, submission) order (SJF).
 #[derive(Resource, Default)]
-struct JobQueue(VecDeque<Entity>);
+struct JobQueue(VecDeque<Queued>);
 
 /// Incrementally kept totals and exact integrals.
 #[derive(Resource)]
@@ -113,12 +275,17 @@ struct Meters {
     /// ∫ alloc_milli dt, in milli·ns (exact integer).
     alloc_milli_ns: u128,
     last: SimTime,
+    /// Facility power, water, carbon and cost as IT power changes (scenarios with a `facility`).
+    facility: Option<crate::facility::meter::FacilityMeter>,
 }
 
 impl Meters {
     fn advance(&mut self, now: SimTime) {
         self.it.advance(now);
         self.gpu.advance(now);
+        if let Some(f) = &mut self.facility {
+            f.advance(now);
+        }
         self.alloc_milli_ns += self.alloc_milli as u128 * (now - self.last).as_nanos() as u128;
         self.last = now;
     }
@@ -137,12 +304,58 @@ struct Counters {
 #[derive(Resource, Default)]
 struct JobTimes(Vec<(Option<SimTime>, Option<SimTime>)>);
 
+/// What happened to one job, from [`run_with_log`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// Submission order (0-based).
+    pub id: u64,
+    pub submit: SimTime,
+    pub start: Option<SimTime>,
+    pub finish: Option<SimTime>,
+    /// Site indices of the servers it ran on, ascending.
+    pub servers: Vec<u32>,
+}
+
 #[derive(Resource, Default)]
-struct Scratch {
+struct JobLog(Vec<JobRecord>);
+
+/// The EASY reservation of the blocked queue head.
+#[derive(Debug, Clone, Copy)]
+struct Reservation {
+    head: Entity,
+    /// Shadow time: when the head is guaranteed its resources.
+    shadow: SimTime,
+    /// The shadow time first computed for this head (a head starting later counts as late).
+    first_shadow: SimTime,
+    kind: Reserved,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Reserved {
+    /// A multi-server head: at the shadow time `extra` whole GPUs of its models are free beyond its need.
+    Site { mask: u64, extra: u32 },
+    /// A single-server head: `server`'s slots in `slots` (bit mask) and `cpu_milli`/`memory_mib` of its host
+    /// are kept for it; jobs running past the shadow time must leave them alone.
+    Server {
+        server: u32,
+        slots: u16,
+        cpu_milli: u64,
+        memory_mib: u64,
+    },
+}
+
+/// Scheduler state and scratch space (reused: no allocation per event).
+#[derive(Resource)]
+struct Sched {
+    cfg: SchedulerConfig,
     grants: Vec<Grant>,
-    /// The head of the queue did not fit and nothing has been released since: under strict FIFO no job can
-    /// start until a job finishes, so arrivals skip the placement scan (exact, not a heuristic).
-    head_blocked: bool,
+    /// No queued job can start until a job finishes (see the module docs).
+    clean: bool,
+    reservation: Option<Reservation>,
+    /// Scratch for the multi-server shadow time.
+    times: Vec<SimTime>,
+    backfilled: u64,
+    late_heads: u64,
 }
 
 /// What the telemetry schedule computes from scratch at each sample.
@@ -223,23 +436,76 @@ fn build_world(loaded: &LoadedScenario) -> World {
             gpu_id += 1;
         }
     }
-    world.insert_resource(SiteIndex { servers, free });
+    let topo = Topology::new(site);
+    let mut by_free = vec![[0u32; SLOTS + 1]; MAX_GPU_MODELS];
+    let mut free_whole = vec![0u64; MAX_GPU_MODELS];
+    let mut free_milli = vec![0u64; MAX_GPU_MODELS];
+    let mut models = 0u64;
+    for (s, f) in site.servers.iter().zip(&free) {
+        if s.gpus > 0 {
+            models |= 1 << s.gpu_model;
+            by_free[s.gpu_model][f.free_whole as usize] += 1;
+            free_whole[s.gpu_model] += f.free_whole as u64;
+            free_milli[s.gpu_model] += s.gpus as u64 * WHOLE_GPU_MILLI as u64;
+        }
+    }
+    let easy = loaded.scenario.scheduler.queue == QueuePolicy::EasyBackfill;
+    let n_free_at = if easy { site.servers.len() } else { 0 };
+    world.insert_resource(SiteIndex {
+        servers,
+        free,
+        topo,
+        models,
+        by_free,
+        free_whole,
+        free_milli,
+        slot_free_at: vec![[SimTime::ZERO; SLOTS]; n_free_at],
+        host_free_at: vec![SimTime::ZERO; n_free_at],
+    });
     world.insert_resource(Meters {
         it: EnergyMeter::new(SimTime::ZERO, it_w),
         gpu: EnergyMeter::new(SimTime::ZERO, gpu_w),
         alloc_milli: 0,
         alloc_milli_ns: 0,
         last: SimTime::ZERO,
+        facility: loaded.facility.as_ref().map(|f| f.meter(it_w)),
     });
     world.insert_resource(JobQueue::default());
     world.insert_resource(Counters::default());
-    world.insert_resource(Scratch::default());
+    world.insert_resource(Sched {
+        cfg: loaded.scenario.scheduler,
+        grants: Vec::new(),
+        clean: true,
+        reservation: None,
+        times: Vec::new(),
+        backfilled: 0,
+        late_heads: 0,
+    });
     world.insert_resource(Telemetry::default());
     world
 }
 
-/// Applies or releases a job's grants, updating server loads, server power and the meters.
-fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool) {
+#[cfg(test)]
+thread_local! {
+    /// Unit tests: schedule without the shortcuts (full passes at every arrival, no site-counter rejection)
+    /// to check that the shortcuts change nothing.
+    static REFERENCE_MODE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn reference_mode() -> bool {
+    REFERENCE_MODE.with(|c| c.get())
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn reference_mode() -> bool {
+    false
+}
+
+/// Applies or releases a job's grants, updating server loads, server power, the placement counters and the
+/// meters. `finish` is the job's finish time (recorded per slot for EASY reservations).
+fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool, finish: SimTime) {
     let mut host_pending = !req.multi_server;
     let mut d_it = 0.0;
     let mut d_gpu = 0.0;
@@ -247,15 +513,19 @@ fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool) 
     let mut i = 0;
     while i < grants.len() {
         let server = grants[i].server;
+        let first = i;
+        let host_here = host_pending;
         let e = world.resource::<SiteIndex>().servers[server as usize];
         let mut em = world.entity_mut(e);
         let mut load = em.get_mut::<ServerLoad>().expect("server entity");
+        let mut server_milli = 0i64;
         while i < grants.len() && grants[i].server == server {
             placement::apply_grant(&mut load, &grants[i], req, allocate, host_pending);
             host_pending = false;
-            d_milli += grants[i].milli as i64;
+            server_milli += grants[i].milli as i64;
             i += 1;
         }
+        d_milli += server_milli;
         let load = load.clone();
         let summary = FreeSummary::of(&load);
         let new = em
@@ -266,11 +536,41 @@ fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool) 
         d_it += new.input_w - p.input_w;
         d_gpu += new.gpu_w - p.gpu_w;
         *p = new;
-        world.resource_mut::<SiteIndex>().free[server as usize] = summary;
+        let mut index = world.resource_mut::<SiteIndex>();
+        let old = index.free[server as usize];
+        index.free[server as usize] = summary;
+        if load.gpus > 0 {
+            let m = load.model as usize;
+            index.by_free[m][old.free_whole as usize] -= 1;
+            index.by_free[m][summary.free_whole as usize] += 1;
+            index.free_whole[m] =
+                index.free_whole[m] + summary.free_whole as u64 - old.free_whole as u64;
+            if allocate {
+                index.free_milli[m] -= server_milli as u64;
+            } else {
+                index.free_milli[m] += server_milli as u64;
+            }
+        }
+        if allocate && !index.slot_free_at.is_empty() {
+            for g in &grants[first..i] {
+                if g.milli > 0 {
+                    let t = &mut index.slot_free_at[server as usize][g.slot as usize];
+                    *t = (*t).max(finish);
+                }
+            }
+            if host_here && (req.cpu_milli > 0 || req.memory_mib > 0) {
+                let t = &mut index.host_free_at[server as usize];
+                *t = (*t).max(finish);
+            }
+        }
     }
     let mut m = world.resource_mut::<Meters>();
     m.it.add(d_it);
     m.gpu.add(d_gpu);
+    let (last, it_now) = (m.last, m.it.power_w());
+    if let Some(f) = &mut m.facility {
+        f.set_it_power(last, it_now);
+    }
     if allocate {
         m.alloc_milli += d_milli as u64;
     } else {
@@ -278,46 +578,380 @@ fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool) 
     }
 }
 
-/// Starts jobs from the head of the queue while they fit (strict FIFO, first-fit).
-fn schedule_jobs(world: &mut World, sched: &mut Scheduler<Event>) {
-    if world.resource::<Scratch>().head_blocked {
-        return;
+/// Plans `req` on the current loads (with an optional constrained server); false if it does not fit now.
+fn try_plan(
+    world: &World,
+    req: &JobReq,
+    patch: Option<(u32, &ServerLoad, FreeSummary)>,
+    grants: &mut Vec<Grant>,
+) -> bool {
+    let index = world.resource::<SiteIndex>();
+    if !reference_mode() && !index.may_fit(req) {
+        grants.clear();
+        return false;
     }
+    let policy = world.resource::<Sched>().cfg.placement;
+    let view = WorldLoads {
+        world,
+        index,
+        patch,
+    };
+    placement::plan(policy, req, &view, &index.topo, grants)
+}
+
+/// Starts a queued job (already removed from the queue) on `grants`.
+fn start_job(world: &mut World, sched: &mut Scheduler<Event>, q: Queued, grants: &[Grant]) {
     let now = sched.now();
-    let mut grants = std::mem::take(&mut world.resource_mut::<Scratch>().grants);
+    let finish = now.saturating_add(q.duration);
+    apply_job(world, grants, &q.req, true, finish);
+    let mut job = world.get_mut::<Job>(q.job).expect("queued job");
+    job.start = Some(now);
+    job.grants.clear();
+    job.grants.extend_from_slice(grants);
+    let submit = job.submit;
+    if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
+        times.0[q.id as usize].0 = Some(now);
+    }
+    if let Some(mut log) = world.get_resource_mut::<JobLog>() {
+        let r = &mut log.0[q.id as usize];
+        r.start = Some(now);
+        for g in grants {
+            if r.servers.last() != Some(&g.server) {
+                r.servers.push(g.server);
+            }
+        }
+        r.servers.sort_unstable();
+        r.servers.dedup();
+    }
+    let mut c = world.resource_mut::<Counters>();
+    c.running += 1;
+    c.waits_s.push((now - submit).as_secs_f64());
+    sched.at(finish, Event::Finish(q.job));
+}
+
+/// Starts jobs from the head of the queue while they fit.
+fn start_heads(world: &mut World, sched: &mut Scheduler<Event>, grants: &mut Vec<Grant>) {
     while let Some(&head) = world.resource::<JobQueue>().0.front() {
-        let req = world.get::<Job>(head).expect("queued job").req;
-        let fits = {
-            let index = world.resource::<SiteIndex>();
-            let loads = index
-                .servers
-                .iter()
-                .zip(&index.free)
-                .enumerate()
-                .filter(|(_, (_, f))| f.may_fit(&req))
-                .map(|(i, (&e, _))| (i as u32, world.get::<ServerLoad>(e).expect("server entity")));
-            placement::plan_first_fit(&req, loads, &mut grants)
-        };
-        if !fits {
-            world.resource_mut::<Scratch>().head_blocked = true;
+        if !try_plan(world, &head.req, None, grants) {
             break;
         }
         world.resource_mut::<JobQueue>().0.pop_front();
-        apply_job(world, &grants, &req, true);
-        let mut job = world.get_mut::<Job>(head).expect("queued job");
-        job.start = Some(now);
-        job.grants.clear();
-        job.grants.extend_from_slice(&grants);
-        let (submit, duration, id) = (job.submit, job.duration, job.id);
-        if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
-            times.0[id as usize].0 = Some(now);
+        let now = sched.now();
+        let mut st = world.resource_mut::<Sched>();
+        if let Some(r) = st.reservation.filter(|r| r.head == head.job) {
+            if now > r.first_shadow {
+                st.late_heads += 1;
+            }
+            st.reservation = None;
         }
-        let mut c = world.resource_mut::<Counters>();
-        c.running += 1;
-        c.waits_s.push((now - submit).as_secs_f64());
-        sched.at(now.saturating_add(duration), Event::Finish(head));
+        start_job(world, sched, head, grants);
     }
-    world.resource_mut::<Scratch>().grants = grants;
+}
+
+/// The EASY reservation for `head` (which does not fit now) at time `now`.
+fn reserve(world: &mut World, head: &Queued, now: SimTime) -> (SimTime, Reserved) {
+    let r = head.req;
+    let mut times = std::mem::take(&mut world.resource_mut::<Sched>().times);
+    let index = world.resource::<SiteIndex>();
+    let topo = &index.topo;
+    let out = if r.multi_server {
+        // The g-th earliest time at which an eligible GPU is wholly free.
+        times.clear();
+        for (s, fa) in index.slot_free_at.iter().enumerate() {
+            if topo.gpus[s] > 0 && (r.model_mask >> topo.model[s]) & 1 == 1 {
+                times.extend(fa[..topo.gpus[s] as usize].iter().map(|&t| t.max(now)));
+            }
+        }
+        let g = r.gpus as usize;
+        let shadow = *times.select_nth_unstable(g - 1).1;
+        let free_then = times.iter().filter(|&&t| t <= shadow).count();
+        (
+            shadow,
+            Reserved::Site {
+                mask: r.model_mask,
+                extra: (free_then - g) as u32,
+            },
+        )
+    } else {
+        // Per server: when its GPUs (the g-th earliest wholly free slot; a share that fits now; or the
+        // earliest wholly free slot for a share) and its host resources suffice. The host bound is
+        // conservative: when every job holding host resources there has finished.
+        let whole = r.gpu_milli >= WHOLE_GPU_MILLI;
+        let mut best: Option<(SimTime, usize)> = None;
+        for s in 0..index.servers.len() {
+            if r.gpus > 0
+                && (!(topo.gpus[s] > 0 && (r.model_mask >> topo.model[s]) & 1 == 1)
+                    || (topo.gpus[s] as u32) < r.gpus)
+            {
+                continue;
+            }
+            if topo.cpu_milli[s] < r.cpu_milli || topo.memory_mib[s] < r.memory_mib {
+                continue;
+            }
+            let load = world
+                .get::<ServerLoad>(index.servers[s])
+                .expect("server entity");
+            let n = topo.gpus[s] as usize;
+            let fa = &index.slot_free_at[s];
+            let t_gpu = if r.gpus == 0 {
+                now
+            } else if whole {
+                let mut t = [SimTime::ZERO; SLOTS];
+                for (tk, &f) in t.iter_mut().zip(&fa[..n]) {
+                    *tk = f.max(now);
+                }
+                t[..n].sort_unstable();
+                t[r.gpus as usize - 1]
+            } else if load.max_free_milli() >= r.gpu_milli {
+                now
+            } else {
+                fa[..n].iter().map(|&t| t.max(now)).min().unwrap_or(now)
+            };
+            let t_host =
+                if load.free_cpu_milli >= r.cpu_milli && load.free_memory_mib >= r.memory_mib {
+                    now
+                } else {
+                    index.host_free_at[s].max(now)
+                };
+            let t = t_gpu.max(t_host);
+            if best.is_none_or(|b| t < b.0) {
+                best = Some((t, s));
+                if t == now {
+                    break;
+                }
+            }
+        }
+        let (shadow, s) = best.expect("validated: the job fits the empty site");
+        let load = world
+            .get::<ServerLoad>(index.servers[s])
+            .expect("server entity");
+        let n = topo.gpus[s] as usize;
+        let fa = &index.slot_free_at[s];
+        let mut slots = 0u16;
+        if r.gpus > 0 && whole {
+            // Keep slots that are busy now but free by the shadow time first (no backfill could use them
+            // anyway), then as few free slots as needed.
+            let mut need = r.gpus;
+            for pass in 0..2 {
+                let slots_now = load.used_milli[..n].iter().zip(&fa[..n]);
+                for (k, (&used, &free_at)) in slots_now.enumerate() {
+                    let busy = used > 0;
+                    let pick = if pass == 0 {
+                        busy && free_at <= shadow
+                    } else {
+                        !busy
+                    };
+                    if need > 0 && pick && slots & (1 << k) == 0 {
+                        slots |= 1 << k;
+                        need -= 1;
+                    }
+                }
+            }
+        } else if r.gpus > 0 {
+            let k = (0..n)
+                .find(|&k| WHOLE_GPU_MILLI - load.used_milli[k] >= r.gpu_milli)
+                .or_else(|| (0..n).min_by_key(|&k| (fa[k].max(now), k)))
+                .unwrap_or(0);
+            slots = 1 << k;
+        }
+        (
+            shadow,
+            Reserved::Server {
+                server: s as u32,
+                slots,
+                cpu_milli: r.cpu_milli,
+                memory_mib: r.memory_mib,
+            },
+        )
+    };
+    world.resource_mut::<Sched>().times = times;
+    out
+}
+
+/// Makes sure the (blocked) queue head has a current reservation.
+fn ensure_reservation(world: &mut World, now: SimTime) {
+    let head = *world
+        .resource::<JobQueue>()
+        .0
+        .front()
+        .expect("non-empty queue");
+    let current = world.resource::<Sched>().reservation;
+    if current.is_some_and(|r| r.head == head.job && r.shadow >= now) {
+        return;
+    }
+    let (shadow, kind) = reserve(world, &head, now);
+    let first_shadow = match current {
+        Some(r) if r.head == head.job => r.first_shadow,
+        _ => shadow,
+    };
+    world.resource_mut::<Sched>().reservation = Some(Reservation {
+        head: head.job,
+        shadow,
+        first_shadow,
+        kind,
+    });
+}
+
+/// Plans `q` as an EASY backfill candidate against the current reservation; true if it may start now.
+fn try_backfill(world: &mut World, q: &Queued, now: SimTime, grants: &mut Vec<Grant>) -> bool {
+    let res = world
+        .resource::<Sched>()
+        .reservation
+        .expect("a blocked head has a reservation");
+    if now.saturating_add(q.duration) <= res.shadow {
+        return try_plan(world, &q.req, None, grants);
+    }
+    match res.kind {
+        Reserved::Site { mask, extra } => {
+            let models = world.resource::<SiteIndex>().models;
+            let whole = q.req.gpus > 0 && q.req.gpu_milli >= WHOLE_GPU_MILLI;
+            if whole && q.req.model_mask & models & !mask == 0 && q.req.gpus > extra {
+                // Every GPU it could take is a free GPU the head counts on.
+                grants.clear();
+                return false;
+            }
+            if !try_plan(world, &q.req, None, grants) {
+                return false;
+            }
+            let index = world.resource::<SiteIndex>();
+            let taken = grants
+                .iter()
+                .filter(|g| {
+                    g.milli > 0
+                        && (mask >> index.topo.model[g.server as usize]) & 1 == 1
+                        && index.slot_free_at[g.server as usize][g.slot as usize] <= res.shadow
+                })
+                .count() as u32;
+            if taken > extra {
+                grants.clear();
+                return false;
+            }
+            if let Some(r) = world.resource_mut::<Sched>().reservation.as_mut() {
+                r.kind = Reserved::Site {
+                    mask,
+                    extra: extra - taken,
+                };
+            }
+            true
+        }
+        Reserved::Server {
+            server,
+            slots,
+            cpu_milli,
+            memory_mib,
+        } => {
+            let e = world.resource::<SiteIndex>().servers[server as usize];
+            let mut copy = world.get::<ServerLoad>(e).expect("server entity").clone();
+            for k in 0..SLOTS {
+                if slots & (1 << k) != 0 {
+                    copy.used_milli[k] = WHOLE_GPU_MILLI;
+                }
+            }
+            copy.free_cpu_milli = copy.free_cpu_milli.saturating_sub(cpu_milli);
+            copy.free_memory_mib = copy.free_memory_mib.saturating_sub(memory_mib);
+            let summary = FreeSummary::of(&copy);
+            try_plan(world, &q.req, Some((server, &copy, summary)), grants)
+        }
+    }
+}
+
+/// A full scheduling pass: starts every job the queue policy allows now.
+fn schedule_pass(world: &mut World, sched: &mut Scheduler<Event>) {
+    let now = sched.now();
+    let mut grants = std::mem::take(&mut world.resource_mut::<Sched>().grants);
+    match world.resource::<Sched>().cfg.queue {
+        QueuePolicy::Fifo => start_heads(world, sched, &mut grants),
+        QueuePolicy::ShortestJobFirst => {
+            // In queue order (shortest first), start every job that fits: after a start, the shorter jobs
+            // skipped still do not fit, so this is "start the shortest job that fits; repeat".
+            let mut from = 0;
+            while let Some(i) = next_candidate(world, from) {
+                let q = world.resource::<JobQueue>().0[i];
+                if try_plan(world, &q.req, None, &mut grants) {
+                    world.resource_mut::<JobQueue>().0.remove(i);
+                    start_job(world, sched, q, &grants);
+                    from = i;
+                } else {
+                    from = i + 1;
+                }
+            }
+        }
+        QueuePolicy::EasyBackfill => {
+            start_heads(world, sched, &mut grants);
+            if !world.resource::<JobQueue>().0.is_empty() {
+                ensure_reservation(world, now);
+                let mut from = 1;
+                while let Some(i) = next_candidate(world, from) {
+                    let q = world.resource::<JobQueue>().0[i];
+                    if try_backfill(world, &q, now, &mut grants) {
+                        world.resource_mut::<JobQueue>().0.remove(i);
+                        world.resource_mut::<Sched>().backfilled += 1;
+                        start_job(world, sched, q, &grants);
+                        from = i;
+                    } else {
+                        from = i + 1;
+                    }
+                }
+            }
+        }
+    }
+    let mut st = world.resource_mut::<Sched>();
+    st.grants = grants;
+    st.clean = true;
+}
+
+/// An arrival in the clean state: only the new job (at queue position `pos`) can be affected.
+fn schedule_arrival(world: &mut World, sched: &mut Scheduler<Event>, pos: usize) {
+    let now = sched.now();
+    let (queue, reservation) = {
+        let st = world.resource::<Sched>();
+        (st.cfg.queue, st.reservation)
+    };
+    let len = world.resource::<JobQueue>().0.len();
+    let q = world.resource::<JobQueue>().0[pos];
+    match queue {
+        // Behind a blocked head nothing starts.
+        QueuePolicy::Fifo if len > 1 => {}
+        QueuePolicy::EasyBackfill if len > 1 && reservation.is_some_and(|r| r.shadow >= now) => {
+            let mut grants = std::mem::take(&mut world.resource_mut::<Sched>().grants);
+            if try_backfill(world, &q, now, &mut grants) {
+                world.resource_mut::<JobQueue>().0.remove(pos);
+                world.resource_mut::<Sched>().backfilled += 1;
+                start_job(world, sched, q, &grants);
+            }
+            world.resource_mut::<Sched>().grants = grants;
+        }
+        QueuePolicy::ShortestJobFirst => {
+            let mut grants = std::mem::take(&mut world.resource_mut::<Sched>().grants);
+            if try_plan(world, &q.req, None, &mut grants) {
+                world.resource_mut::<JobQueue>().0.remove(pos);
+                start_job(world, sched, q, &grants);
+            }
+            world.resource_mut::<Sched>().grants = grants;
+        }
+        _ => schedule_pass(world, sched),
+    }
+}
+
+/// GPUs free but unusable for the queue head: the unallocated capacity of the models the head may use when the
+/// head (the next job the queue policy would start) does not fit now; 0 for an empty queue, a head that fits
+/// or a CPU-only head.
+fn fragmented_gpus(world: &mut World) -> f64 {
+    let Some(head) = world.resource::<JobQueue>().0.front().copied() else {
+        return 0.0;
+    };
+    if head.req.gpus == 0 {
+        return 0.0;
+    }
+    let mut grants = std::mem::take(&mut world.resource_mut::<Sched>().grants);
+    let fits = try_plan(world, &head.req, None, &mut grants);
+    grants.clear();
+    world.resource_mut::<Sched>().grants = grants;
+    if fits {
+        0.0
+    } else {
+        world.resource::<SiteIndex>().free_gpus(head.req.model_mask)
+    }
 }
 
 fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
@@ -346,30 +980,78 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
                     grants: Vec::with_capacity(req.gpus.max(1) as usize),
                 })
                 .id();
-            world.resource_mut::<JobQueue>().0.push_back(e);
+            if let Some(mut log) = world.get_resource_mut::<JobLog>() {
+                log.0.push(JobRecord {
+                    id,
+                    submit: spec.submit,
+                    start: None,
+                    finish: None,
+                    servers: Vec::new(),
+                });
+            }
+            let q = Queued {
+                job: e,
+                id,
+                duration: spec.duration,
+                req,
+            };
+            let sjf = world.resource::<Sched>().cfg.queue == QueuePolicy::ShortestJobFirst;
+            let mut queue = world.resource_mut::<JobQueue>();
+            let pos = if sjf {
+                let key = (q.duration, q.id);
+                queue.0.partition_point(|x| (x.duration, x.id) <= key)
+            } else {
+                queue.0.len()
+            };
+            queue.0.insert(pos, q);
             world.resource_mut::<Counters>().submitted += 1;
+            if world.resource::<Sched>().clean && !reference_mode() {
+                schedule_arrival(world, sched, pos);
+            } else {
+                schedule_pass(world, sched);
+            }
         }
         Event::Finish(e) => {
             let job = world.entity_mut(e).take::<Job>().expect("running job");
-            apply_job(world, &job.grants, &job.req, false);
+            apply_job(world, &job.grants, &job.req, false, now);
             world.despawn(e);
             if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
                 times.0[job.id as usize].1 = Some(now);
             }
-            world.resource_mut::<Scratch>().head_blocked = false;
+            if let Some(mut log) = world.get_resource_mut::<JobLog>() {
+                log.0[job.id as usize].finish = Some(now);
+            }
+            world.resource_mut::<Sched>().clean = false;
             let mut c = world.resource_mut::<Counters>();
             c.running -= 1;
             c.completed += 1;
             c.turnarounds_s.push((now - job.submit).as_secs_f64());
+            schedule_pass(world, sched);
         }
     }
-    schedule_jobs(world, sched);
 }
 
 /// Runs a loaded scenario. `progress` is called with the simulated fraction done (0..=1) a hundred times.
 pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput {
+    run_logged(loaded, progress, false).0
+}
+
+/// [`run`], also returning what happened to each submitted job (in submission order; empty for inference
+/// workloads).
+pub fn run_with_log(
+    loaded: &LoadedScenario,
+    progress: &mut dyn FnMut(f64),
+) -> (RunOutput, Vec<JobRecord>) {
+    run_logged(loaded, progress, true)
+}
+
+fn run_logged(
+    loaded: &LoadedScenario,
+    progress: &mut dyn FnMut(f64),
+    log: bool,
+) -> (RunOutput, Vec<JobRecord>) {
     if matches!(loaded.scenario.workload, Workload::Inference(_)) {
-        return crate::inference::run(loaded, progress);
+        return (crate::inference::run(loaded, progress), Vec::new());
     }
     let wall = Instant::now();
     let sc = &loaded.scenario;
@@ -408,6 +1090,9 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     if let Some(t) = &loaded.training {
         world.insert_resource(JobTimes(vec![(None, None); t.len()]));
     }
+    if log {
+        world.insert_resource(JobLog::default());
+    }
     let mut engine = Engine::new(world);
     if let Some(t) = first.filter(|&t| t <= horizon) {
         engine.schedule(t, Event::Arrival);
@@ -417,6 +1102,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     telemetry.add_systems(telemetry_system);
     let mut samples = Vec::with_capacity((sc.horizon_s / sc.reporting.interval_s) as usize + 2);
     let mut sampling = Sampling::new(SimTime::ZERO, every);
+    let (mut frag_sum, mut frag_max) = (0.0f64, 0.0f64);
     let slices = 100u64;
     for k in 1..=slices {
         let until =
@@ -429,6 +1115,9 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
                 world.resource_mut::<Meters>().advance(t);
                 telemetry.run(world);
                 let tel = *world.resource::<Telemetry>();
+                let frag = fragmented_gpus(world);
+                frag_sum += frag;
+                frag_max = frag_max.max(frag);
                 let c = world.resource::<Counters>();
                 samples.push(Sample {
                     time_s: t.as_secs_f64(),
@@ -450,11 +1139,16 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     let gpus_total = loaded.site.gpus_total();
     let busy_gpu_h = meters.alloc_milli_ns as f64 / 1000.0 / 1e9 / 3600.0;
     let available_gpu_h = gpus_total as f64 * horizon_s / 3600.0;
-    let energy = EnergySummary {
+    let mut energy = EnergySummary {
         it_j: meters.it.energy_j(),
         gpu_j: meters.gpu.energy_j(),
         server_overhead_j: meters.it.energy_j() - meters.gpu.energy_j(),
+        ..EnergySummary::default()
     };
+    let facility = meters
+        .facility
+        .as_ref()
+        .map(|m| crate::facility::report::summarize(m, loaded, horizon_s, &mut energy));
     let power = PowerSummary {
         it_peak_w: meters.it.peak_w(),
         it_mean_w: meters.it.energy_j() / horizon_s,
@@ -463,6 +1157,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     let queued = world.resource::<JobQueue>().0.len() as u64;
     let not_arrived = world.resource::<Source>().jobs.remaining();
     let mut c = std::mem::take(&mut *world.resource_mut::<Counters>());
+    let st = world.resource::<Sched>();
     let jobs = JobsSummary {
         submitted: c.submitted,
         completed: c.completed,
@@ -471,6 +1166,14 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         not_arrived,
         wait_s: Stats::from_values(&mut c.waits_s),
         turnaround_s: Stats::from_values(&mut c.turnarounds_s),
+        fragmented_gpus_mean: if samples.is_empty() {
+            0.0
+        } else {
+            frag_sum / samples.len() as f64
+        },
+        fragmented_gpus_max: frag_max,
+        backfilled: st.backfilled,
+        backfill_late_heads: st.late_heads,
     };
     let training = loaded.training.as_ref().map(|info| {
         let times = &world.resource::<JobTimes>().0;
@@ -528,21 +1231,37 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         jobs,
         gpus: GpuSummary {
             total: gpus_total,
-            utilization_mean: if available_gpu_h > 0.0 { busy_gpu_h / available_gpu_h } else { 0.0 },
+            utilization_mean: if available_gpu_h > 0.0 {
+                busy_gpu_h / available_gpu_h
+            } else {
+                0.0
+            },
         },
-        gpu_hours: GpuHoursSummary { busy: busy_gpu_h, available: available_gpu_h },
+        gpu_hours: GpuHoursSummary {
+            busy: busy_gpu_h,
+            available: available_gpu_h,
+        },
         training,
         inference: None,
-        not_modelled: vec![
-            "facility overhead (cooling, power-chain losses): energy is IT energy at the server inlets; no PUE".into(),
-            "network fabric: no link contention (training communication is priced by alpha-beta formulas)".into(),
-            "failures".into(),
-        ],
+        facility,
+        not_modelled: {
+            let mut v = crate::facility::report::not_modelled(loaded);
+            v.push("network fabric: no link contention (training communication is priced by alpha-beta formulas)".into());
+            v.push("failures".into());
+            v
+        },
     };
-    RunOutput {
-        summary,
-        timeseries: samples,
-    }
+    let records = world
+        .remove_resource::<JobLog>()
+        .map(|l| l.0)
+        .unwrap_or_default();
+    (
+        RunOutput {
+            summary,
+            timeseries: samples,
+        },
+        records,
+    )
 }
 
 /// The site part of a summary.
@@ -555,5 +1274,229 @@ pub(crate) fn site_summary(loaded: &LoadedScenario) -> SiteSummary {
         servers: site.servers.len() as u64,
         gpus_by_model: site.gpus_by_model(&loaded.catalog),
         description: loaded.describe(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Override, PlacementPolicy, load_scenario};
+
+    fn run_quickstart(queue: &str, placement: &str, mean_s: &str, reference: bool) -> RunOutput {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/quickstart.ron");
+        let ov = |s: &str| Override::parse(s).unwrap();
+        let loaded = load_scenario(
+            &file,
+            &[
+                ov(&format!("scheduler.queue={queue}")),
+                ov(&format!("scheduler.placement={placement}")),
+                ov(&format!(
+                    "workload.Synthetic.interarrival_s.Exponential.mean_s={mean_s}"
+                )),
+                ov("horizon_s=129600"),
+            ],
+            None,
+        )
+        .unwrap();
+        REFERENCE_MODE.with(|c| c.set(reference));
+        let mut out = run(&loaded, &mut |_| {});
+        REFERENCE_MODE.with(|c| c.set(false));
+        out.summary.wall_time_s = 0.0;
+        out
+    }
+
+    /// The clean-state arrival shortcut and the site-counter rejection are exact: every queue × placement
+    /// gives the same run with and without them, at a load that keeps a long queue (mean interarrival 60 s,
+    /// offered load ≈ 2).
+    #[test]
+    fn shortcuts_change_nothing() {
+        for queue in ["Fifo", "ShortestJobFirst", "EasyBackfill"] {
+            for placement in ["FirstFit", "BestFit", "TopologyAware"] {
+                for mean_s in ["60", "110"] {
+                    let fast = run_quickstart(queue, placement, mean_s, false);
+                    let reference = run_quickstart(queue, placement, mean_s, true);
+                    assert!(fast.summary.jobs.queued_at_end > 0 || mean_s == "110");
+                    assert_eq!(fast, reference, "{queue} {placement} {mean_s}");
+                    assert_eq!(
+                        fast.summary.jobs.backfill_late_heads, 0,
+                        "{queue} {placement}"
+                    );
+                }
+            }
+        }
+        let _ = PlacementPolicy::default();
+    }
+
+    /// A mixed site (8-GPU H100 and 4-GPU A100 servers with host CPU/memory, racks of different shapes) and
+    /// a random mix of whole-GPU, multi-server, shared-GPU, CPU-only and model-restricted jobs.
+    fn mixed_scenario(seed: u64) -> LoadedScenario {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/test-tmp")
+            .join(format!("dc-mixed-{}-{seed}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("jobs.csv"), "submit_s,gpus,duration_s\n0,1,1\n").unwrap();
+        let ron = format!(
+            r#"Scenario(
+    name: "mixed", seed: 1, horizon_s: 50000.0,
+    catalog: "{root}/../scenarios/catalog/gpus.ron",
+    site: Layout(
+        server_templates: {{
+            "h": ServerTemplate(gpu_model: "H100", gpus: 8, cpu_milli: 64000, memory_mib: 512000, host: HostPower(idle_w: 100.0, max_w: 300.0)),
+            "a": ServerTemplate(gpu_model: "A100", gpus: 4, cpu_milli: 32000, memory_mib: 256000, host: HostPower(idle_w: 100.0, max_w: 300.0)),
+        }},
+        halls: [HallGroup(count: 2, rows: [
+            RowGroup(count: 1, racks: [RackGroup(count: 2, servers: [ServerGroup(template: "h", count: 2), ServerGroup(template: "a", count: 1)])]),
+            RowGroup(count: 1, racks: [RackGroup(count: 1, servers: [ServerGroup(template: "a", count: 3)])]),
+        ])],
+    ),
+    workload: NativeTrace(path: "jobs.csv"),
+    reporting: (interval_s: 100.0),
+)"#,
+            root = env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::write(dir.join("s.ron"), ron).unwrap();
+        let mut loaded = load_scenario(&dir.join("s.ron"), &[], None).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let h100 = 1u64 << loaded.catalog.index_of("H100").unwrap();
+        let a100 = 1u64 << loaded.catalog.index_of("A100").unwrap();
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut jobs = Vec::new();
+        let mut masks = Vec::new();
+        let mut t = 0u64;
+        for _ in 0..600 {
+            t += rnd(if seed.is_multiple_of(2) { 40 } else { 200 });
+            let submit = SimTime::from_secs(t);
+            let duration = SimDuration::from_secs(10 + rnd(3000));
+            let mut j = JobSpecLite::default();
+            let mut mask = match rnd(4) {
+                0 => h100,
+                1 => a100,
+                _ => placement::ANY_MODEL,
+            };
+            match rnd(10) {
+                0..=3 => j.gpus = 1 + rnd(if mask == a100 { 4 } else { 8 }) as u32,
+                4 | 5 => {
+                    mask = if rnd(2) == 0 {
+                        h100
+                    } else {
+                        placement::ANY_MODEL
+                    };
+                    j.gpus = 9 + rnd(20) as u32;
+                }
+                6 | 7 => {
+                    j.gpus = 1;
+                    j.milli = 100 + 100 * rnd(9) as u32;
+                    j.cpu = 1000 * rnd(20);
+                    j.mem = 1000 * rnd(100);
+                }
+                8 => {
+                    j.gpus = 1 + rnd(4) as u32;
+                    j.cpu = 4000 * rnd(8);
+                    mask = a100;
+                }
+                _ => {
+                    j.gpus = 0;
+                    j.cpu = 1000 + 1000 * rnd(30);
+                    j.mem = 1000 * rnd(100);
+                }
+            }
+            let spec = crate::workload::JobSpec {
+                name: None,
+                submit,
+                duration,
+                gpus: j.gpus,
+                gpu_milli: if j.gpus == 0 { 0 } else { j.milli },
+                cpu_milli: j.cpu,
+                memory_mib: j.mem,
+                gpu_models: Vec::new(),
+            };
+            SiteCapacity::new(&loaded.site)
+                .check_fits(&spec, mask)
+                .unwrap();
+            jobs.push(spec);
+            masks.push(mask);
+        }
+        loaded.trace_jobs = Some(jobs);
+        loaded.trace_masks = masks;
+        loaded
+    }
+
+    struct JobSpecLite {
+        gpus: u32,
+        milli: u32,
+        cpu: u64,
+        mem: u64,
+    }
+
+    impl Default for JobSpecLite {
+        fn default() -> Self {
+            JobSpecLite {
+                gpus: 0,
+                milli: 1000,
+                cpu: 0,
+                mem: 0,
+            }
+        }
+    }
+
+    /// On mixed sites and jobs, every queue × placement: the shortcuts change nothing, jobs are conserved,
+    /// FIFO starts jobs in submission order, and EASY never starts a head after its reservation.
+    #[test]
+    fn mixed_sites_and_jobs() {
+        for seed in 1..=4 {
+            for queue in [
+                QueuePolicy::Fifo,
+                QueuePolicy::ShortestJobFirst,
+                QueuePolicy::EasyBackfill,
+            ] {
+                for placement in [
+                    PlacementPolicy::FirstFit,
+                    PlacementPolicy::BestFit,
+                    PlacementPolicy::TopologyAware,
+                ] {
+                    let mut loaded = mixed_scenario(seed);
+                    loaded.scenario.scheduler = SchedulerConfig { queue, placement };
+                    let (mut fast, log) = run_with_log(&loaded, &mut |_| {});
+                    REFERENCE_MODE.with(|c| c.set(true));
+                    let (mut reference, ref_log) = run_with_log(&loaded, &mut |_| {});
+                    REFERENCE_MODE.with(|c| c.set(false));
+                    fast.summary.wall_time_s = 0.0;
+                    reference.summary.wall_time_s = 0.0;
+                    let what = format!("seed {seed} {queue:?} {placement:?}");
+                    assert_eq!(fast, reference, "{what}");
+                    assert_eq!(log, ref_log, "{what}");
+                    let j = &fast.summary.jobs;
+                    assert_eq!(j.submitted + j.not_arrived, 600, "{what}");
+                    assert_eq!(
+                        j.completed + j.running_at_end + j.queued_at_end,
+                        j.submitted,
+                        "{what}"
+                    );
+                    assert!(j.wait_s.max > 0.0, "{what}: the mix should queue");
+                    assert_eq!(j.backfill_late_heads, 0, "{what}");
+                    if queue == QueuePolicy::Fifo {
+                        let starts: Vec<SimTime> = log.iter().filter_map(|r| r.start).collect();
+                        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{what}");
+                        assert_eq!(j.backfilled, 0);
+                    }
+                    for r in &log {
+                        let spec = &loaded.trace_jobs.as_ref().unwrap()[r.id as usize];
+                        if let (Some(s), Some(f)) = (r.start, r.finish) {
+                            assert_eq!(f, s + spec.duration);
+                        }
+                        if r.start.is_some() && !(spec.gpus > 8 && spec.gpu_milli == 1000) {
+                            assert_eq!(r.servers.len(), 1, "{what}: single-server job {}", r.id);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

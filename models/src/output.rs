@@ -63,6 +63,104 @@ pub struct EnergySummary {
     pub gpu_j: f64,
     /// Host overhead: CPUs, memory, NICs, fans, and PSU conversion loss.
     pub server_overhead_j: f64,
+    /// Utility-feed energy: IT + power-chain losses + cooling + misc (scenarios with a `facility`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facility_j: Option<f64>,
+    /// Cooling energy by component.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cooling_j: Option<CoolingEnergy>,
+    /// Power-chain losses by level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power_chain_loss_j: Option<ChainLoss>,
+    /// Lighting, offices and other facility loads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misc_j: Option<f64>,
+}
+
+/// Cooling energy by component, J.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct CoolingEnergy {
+    pub chiller: f64,
+    pub tower_fans: f64,
+    pub pumps: f64,
+    pub crah_fans: f64,
+    pub dry_coolers: f64,
+    pub total: f64,
+}
+
+/// Power-chain losses by level, J.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct ChainLoss {
+    pub pdu: f64,
+    pub ups: f64,
+    pub transformer: f64,
+    pub total: f64,
+}
+
+/// Facility figures of a run (scenarios with a `facility` section).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct FacilitySummary {
+    /// Whole-run power usage effectiveness: `energy.facility_j / energy.it_j`.
+    pub pue: f64,
+    /// Water usage effectiveness: site water L per IT kWh.
+    pub wue_l_per_kwh: f64,
+    /// Carbon usage effectiveness: operational kgCO2 per IT kWh (0 without a carbon series).
+    pub cue_kg_per_kwh: f64,
+    pub facility_peak_w: f64,
+    pub carbon: CarbonSummary,
+    pub water: WaterSummary,
+    pub cost: CostSummary,
+    pub cooling: CoolingSummary,
+    pub weather: WeatherSummary,
+}
+
+/// Carbon, kgCO2e.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct CarbonSummary {
+    /// ∫ facility power × grid intensity (absent intensity: 0).
+    pub operational_kg: f64,
+    /// Embodied carbon of servers, GPUs, racks and building amortised over the horizon.
+    pub embodied_kg: f64,
+    /// Time-averaged grid intensity, gCO2/kWh (0 without a series).
+    pub intensity_mean_g_per_kwh: f64,
+}
+
+/// Site water, L.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct WaterSummary {
+    pub site_l: f64,
+    pub evaporation_l: f64,
+    pub blowdown_l: f64,
+}
+
+/// Electricity cost in the tariff's currency.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct CostSummary {
+    pub energy: f64,
+    pub demand: f64,
+    pub total: f64,
+}
+
+/// Cooling plant operation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct CoolingSummary {
+    pub hours_by_mode: ModeHours,
+}
+
+/// Hours in each cooling mode.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct ModeHours {
+    pub mechanical: f64,
+    pub partial: f64,
+    pub free: f64,
+    pub air_side: f64,
+}
+
+/// Outdoor conditions seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct WeatherSummary {
+    pub station: String,
+    pub wet_bulb_max_c: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -84,6 +182,17 @@ pub struct JobsSummary {
     pub wait_s: Stats,
     /// Completion time (finish − submit) of completed jobs, in seconds.
     pub turnaround_s: Stats,
+    /// GPUs free but unusable for the queue head, averaged over the samples: at each sample, the unallocated
+    /// capacity (GPUs; shares count) of the models the head may use when the head does not fit; 0 when the
+    /// queue is empty or the head is CPU-only.
+    pub fragmented_gpus_mean: f64,
+    /// The largest of those per-sample values, GPUs.
+    pub fragmented_gpus_max: f64,
+    /// EASY backfilling: jobs started ahead of the blocked queue head (0 for other queues).
+    pub backfilled: u64,
+    /// EASY backfilling: queue heads that started later than the reservation first made for them (a check;
+    /// expected 0, see docs/models.md §Scheduling policies).
+    pub backfill_late_heads: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -123,6 +232,9 @@ pub struct Summary {
     /// LLM inference serving results (inference workloads only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inference: Option<InferenceSummary>,
+    /// Facility figures (scenarios with a `facility` section).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facility: Option<FacilitySummary>,
     pub not_modelled: Vec<String>,
 }
 

@@ -10,10 +10,15 @@
 //! - A larger job takes free *whole* GPUs from eligible servers in site order until it has `gpus` of them; it
 //!   may not ask for host CPU or memory (traces of multi-server jobs do not split them).
 //! - Eligible servers carry one of the job's allowed GPU models (`model_mask`, a bit per catalog index).
+//!
+//! [`plan`] chooses among three policies (docs/models.md §Scheduling policies): first fit (above), best fit
+//! and topology-aware packing. All three obey the same rule for which jobs span servers: only jobs larger than
+//! the largest eligible server (the scale-up domain) do.
 
 use bevy_ecs::component::Component;
 
 use crate::catalog::Catalog;
+use crate::scenario::PlacementPolicy;
 use crate::site::{ServerSpec, SiteModel};
 use crate::workload::JobSpec;
 
@@ -334,6 +339,361 @@ pub fn plan_first_fit<'a>(
         return true;
     }
     false
+}
+
+/// Static per-server facts that placement reads without touching loads: GPU model and count, host capacity,
+/// and where each rack, row and hall ends in site order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Topology {
+    /// Catalog index of each server's GPU model.
+    pub model: Vec<u8>,
+    /// GPUs installed in each server.
+    pub gpus: Vec<u8>,
+    /// Schedulable host CPU (thousandths of a core) of each server.
+    pub cpu_milli: Vec<u64>,
+    /// Schedulable host memory (MiB) of each server.
+    pub memory_mib: Vec<u64>,
+    /// Bit `L` set: the server is the last of its group at level `L` (0 rack, 1 row, 2 hall) in site order.
+    /// Groups are runs of consecutive servers; site order keeps every rack, row and hall contiguous.
+    group_end: Vec<u8>,
+}
+
+/// Levels of [`Topology`] groups, smallest first; level 3 is the whole site.
+const LEVELS: usize = 4;
+
+impl Topology {
+    pub fn new(site: &SiteModel) -> Self {
+        let n = site.servers.len();
+        let mut t = Topology {
+            model: Vec::with_capacity(n),
+            gpus: Vec::with_capacity(n),
+            cpu_milli: Vec::with_capacity(n),
+            memory_mib: Vec::with_capacity(n),
+            group_end: Vec::with_capacity(n),
+        };
+        for (i, s) in site.servers.iter().enumerate() {
+            t.model.push(s.gpu_model as u8);
+            t.gpus.push(s.gpus as u8);
+            t.cpu_milli.push(s.cpu_milli);
+            t.memory_mib.push(s.memory_mib);
+            let mut ends = 0u8;
+            match site.servers.get(i + 1) {
+                None => ends = 0b111,
+                Some(next) => {
+                    if next.hall != s.hall {
+                        ends |= 0b100;
+                    }
+                    if next.hall != s.hall || next.row != s.row {
+                        ends |= 0b010;
+                    }
+                    if next.hall != s.hall || next.row != s.row || next.rack != s.rack {
+                        ends |= 0b001;
+                    }
+                }
+            }
+            t.group_end.push(ends);
+        }
+        t
+    }
+
+    fn eligible(&self, server: usize, mask: u64) -> bool {
+        self.gpus[server] > 0 && (mask >> self.model[server]) & 1 == 1
+    }
+}
+
+/// Read access to the current allocation state, by server site index.
+pub trait LoadView {
+    /// Number of servers.
+    fn servers(&self) -> usize;
+    /// The free-capacity summary of `server` (consistent with [`LoadView::load`]).
+    fn summary(&self, server: u32) -> FreeSummary;
+    fn load(&self, server: u32) -> &ServerLoad;
+}
+
+impl LoadView for [ServerLoad] {
+    fn servers(&self) -> usize {
+        self.len()
+    }
+    fn summary(&self, server: u32) -> FreeSummary {
+        FreeSummary::of(&self[server as usize])
+    }
+    fn load(&self, server: u32) -> &ServerLoad {
+        &self[server as usize]
+    }
+}
+
+/// Plans `req` under `policy`: fills `out` with the grants (server-grouped, ascending server id) and returns
+/// true, or returns false with `out` empty when the job does not fit now.
+///
+/// - `FirstFit`: [`plan_first_fit`] over the servers whose [`FreeSummary`] may fit the job.
+/// - `BestFit`: a single-server whole-GPU job goes to the eligible server left with the fewest free whole GPUs
+///   (ties: lowest id), taking free GPUs in slot order; a shared-GPU job to the GPU whose free share is the
+///   smallest that fits (ties: lowest server id, then slot); a multi-server job takes free whole GPUs from the
+///   eligible servers with the fewest free whole GPUs first (ties: lowest id), so empty servers stay whole.
+/// - `TopologyAware`: single-server jobs as `BestFit`; a multi-server job goes to the smallest group that
+///   holds enough eligible free whole GPUs — one rack, else one row, else one hall, else the site — choosing
+///   within that level the group where it spans the fewest servers (ties: the group with the fewest free
+///   eligible GPUs, then the lowest id), and inside it takes servers with the most free GPUs first (ties:
+///   lowest id).
+///
+/// CPU-only jobs (`gpus == 0`) take the first server with the host resources under every policy.
+pub fn plan<V: LoadView + ?Sized>(
+    policy: PlacementPolicy,
+    req: &JobReq,
+    view: &V,
+    topo: &Topology,
+    out: &mut Vec<Grant>,
+) -> bool {
+    let n = view.servers() as u32;
+    let first_fit = |out: &mut Vec<Grant>| {
+        let loads = (0..n)
+            .filter(|&i| view.summary(i).may_fit(req))
+            .map(|i| (i, view.load(i)));
+        plan_first_fit(req, loads, out)
+    };
+    match policy {
+        PlacementPolicy::FirstFit => first_fit(out),
+        _ if req.gpus == 0 => first_fit(out),
+        PlacementPolicy::BestFit | PlacementPolicy::TopologyAware if !req.multi_server => {
+            plan_best_fit_single(req, view, topo, out)
+        }
+        PlacementPolicy::BestFit => plan_multi_ranked(req, view, topo, 0, n, true, out),
+        PlacementPolicy::TopologyAware => plan_topology_multi(req, view, topo, out),
+    }
+}
+
+fn host_fits(load: &ServerLoad, req: &JobReq) -> bool {
+    load.free_cpu_milli >= req.cpu_milli && load.free_memory_mib >= req.memory_mib
+}
+
+/// Best fit of a single-server GPU job (see [`plan`]).
+fn plan_best_fit_single<V: LoadView + ?Sized>(
+    req: &JobReq,
+    view: &V,
+    topo: &Topology,
+    out: &mut Vec<Grant>,
+) -> bool {
+    out.clear();
+    let whole = req.gpu_milli >= WHOLE_GPU_MILLI;
+    // (leftover, server, slot): leftover = free whole GPUs left (whole jobs) or free share left on the GPU.
+    let mut best: Option<(u32, u32, u8)> = None;
+    'servers: for i in 0..view.servers() {
+        if !topo.eligible(i, req.model_mask) || (topo.gpus[i] as u32) < req.gpus {
+            continue;
+        }
+        let si = i as u32;
+        let summary = view.summary(si);
+        if !summary.may_fit(req) {
+            continue;
+        }
+        if whole {
+            let left = summary.free_whole as u32 - req.gpus;
+            if best.is_some_and(|b| b.0 <= left) {
+                continue;
+            }
+            if !host_fits(view.load(si), req) {
+                continue;
+            }
+            best = Some((left, si, 0));
+            if left == 0 {
+                break;
+            }
+        } else {
+            let load = view.load(si);
+            if !host_fits(load, req) {
+                continue;
+            }
+            for (slot, &used) in load.slots().iter().enumerate() {
+                let free = WHOLE_GPU_MILLI - used;
+                if free >= req.gpu_milli {
+                    let left = (free - req.gpu_milli) as u32;
+                    if best.is_none_or(|b| left < b.0) {
+                        best = Some((left, si, slot as u8));
+                        if left == 0 {
+                            break 'servers;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let Some((_, si, slot)) = best else {
+        return false;
+    };
+    if whole {
+        let load = view.load(si);
+        let mut need = req.gpus;
+        for (slot, &used) in load.slots().iter().enumerate() {
+            if need == 0 {
+                break;
+            }
+            if used == 0 {
+                out.push(Grant {
+                    server: si,
+                    slot: slot as u8,
+                    milli: req.gpu_milli,
+                });
+                need -= 1;
+            }
+        }
+        debug_assert_eq!(need, 0);
+    } else {
+        out.push(Grant {
+            server: si,
+            slot,
+            milli: req.gpu_milli,
+        });
+    }
+    true
+}
+
+/// Free whole GPUs of `server` that a multi-server job with `mask` may take (0 if ineligible).
+fn free_for<V: LoadView + ?Sized>(view: &V, topo: &Topology, server: u32, mask: u64) -> u32 {
+    if topo.eligible(server as usize, mask) {
+        view.summary(server).free_whole as u32
+    } else {
+        0
+    }
+}
+
+/// Takes `req.gpus` free whole GPUs from eligible servers in `lo..hi`, ranking servers by their free whole
+/// GPUs — fewest first (`fewest_first`) or most first — ties by lowest id. Grants come out in server order.
+fn plan_multi_ranked<V: LoadView + ?Sized>(
+    req: &JobReq,
+    view: &V,
+    topo: &Topology,
+    lo: u32,
+    hi: u32,
+    fewest_first: bool,
+    out: &mut Vec<Grant>,
+) -> bool {
+    out.clear();
+    let mut hist = [0u32; MAX_GPUS_PER_SERVER as usize + 1];
+    for i in lo..hi {
+        hist[free_for(view, topo, i, req.model_mask) as usize] += 1;
+    }
+    // Walk the ranking by free count to find the count `cut` at which the job is complete: servers ranked
+    // before `cut` give all their free GPUs, servers with exactly `cut` give theirs in id order until done.
+    let mut need = req.gpus;
+    let mut cut = 0u32;
+    for step in 1..=MAX_GPUS_PER_SERVER {
+        let k = if fewest_first {
+            step
+        } else {
+            MAX_GPUS_PER_SERVER + 1 - step
+        };
+        let avail = hist[k as usize] * k;
+        if avail >= need {
+            cut = k;
+            break;
+        }
+        need -= avail;
+    }
+    if cut == 0 {
+        return false;
+    }
+    let mut at_cut = need;
+    let mut left = req.gpus;
+    for i in lo..hi {
+        let f = free_for(view, topo, i, req.model_mask);
+        if f == 0 {
+            continue;
+        }
+        let before = if fewest_first { f < cut } else { f > cut };
+        let mut take = if before {
+            f
+        } else if f == cut && at_cut > 0 {
+            let t = f.min(at_cut);
+            at_cut -= t;
+            t
+        } else {
+            0
+        };
+        if take == 0 {
+            continue;
+        }
+        for (slot, &used) in view.load(i).slots().iter().enumerate() {
+            if used == 0 {
+                out.push(Grant {
+                    server: i,
+                    slot: slot as u8,
+                    milli: WHOLE_GPU_MILLI,
+                });
+                take -= 1;
+                left -= 1;
+                if take == 0 {
+                    break;
+                }
+            }
+        }
+        if left == 0 {
+            return true;
+        }
+    }
+    unreachable!("free-capacity summaries agree with the loads");
+}
+
+/// Servers a job of `need` GPUs spans when it takes the servers with the most free GPUs first.
+fn servers_needed(hist: &[u32; MAX_GPUS_PER_SERVER as usize + 1], mut need: u32) -> u32 {
+    let mut servers = 0;
+    for k in (1..=MAX_GPUS_PER_SERVER).rev() {
+        let c = hist[k as usize];
+        if c * k >= need {
+            return servers + need.div_ceil(k);
+        }
+        servers += c;
+        need -= c * k;
+    }
+    u32::MAX
+}
+
+/// Topology-aware packing of a multi-server job (see [`plan`]).
+fn plan_topology_multi<V: LoadView + ?Sized>(
+    req: &JobReq,
+    view: &V,
+    topo: &Topology,
+    out: &mut Vec<Grant>,
+) -> bool {
+    out.clear();
+    let n = view.servers() as u32;
+    // Per level: (servers spanned, free GPUs in the group, first server, end) of the best group so far.
+    let mut best: [Option<(u32, u32, u32, u32)>; LEVELS] = [None; LEVELS];
+    let mut hist = [[0u32; MAX_GPUS_PER_SERVER as usize + 1]; LEVELS];
+    let mut total = [0u32; LEVELS];
+    let mut start = [0u32; LEVELS];
+    for i in 0..n {
+        let f = free_for(view, topo, i, req.model_mask);
+        if f > 0 {
+            for l in 0..LEVELS {
+                hist[l][f as usize] += 1;
+                total[l] += f;
+            }
+        }
+        let ends = topo.group_end[i as usize] | if i + 1 == n { 0b1000 } else { 0 };
+        for l in 0..LEVELS {
+            if (ends >> l) & 1 == 0 {
+                continue;
+            }
+            if total[l] >= req.gpus {
+                let cand = (
+                    servers_needed(&hist[l], req.gpus),
+                    total[l],
+                    start[l],
+                    i + 1,
+                );
+                if best[l].is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
+                    best[l] = Some(cand);
+                }
+            }
+            hist[l] = [0; MAX_GPUS_PER_SERVER as usize + 1];
+            total[l] = 0;
+            start[l] = i + 1;
+        }
+    }
+    match best.iter().flatten().next() {
+        Some(&(_, _, lo, hi)) => plan_multi_ranked(req, view, topo, lo, hi, false, out),
+        None => false,
+    }
 }
 
 /// Applies (`sign = +1`) or releases (`-1`) one grant's share on its server, and the job's host resources

@@ -40,6 +40,7 @@ fn sample_summary() -> Summary {
             it_j: 7.2e10,
             gpu_j: 5.4e10,
             server_overhead_j: 1.8e10,
+            ..EnergySummary::default()
         },
         power: PowerSummary {
             it_peak_w: 180_000.0,
@@ -54,6 +55,7 @@ fn sample_summary() -> Summary {
             not_arrived: 5,
             wait_s: Stats::from_values(&mut [0.0, 10.0, 20.0, 3600.0]),
             turnaround_s: Stats::from_values(&mut [100.0, 200.0]),
+            ..Default::default()
         },
         gpus: GpuSummary {
             total: 256,
@@ -65,6 +67,7 @@ fn sample_summary() -> Summary {
         },
         training: None,
         inference: None,
+        facility: None,
         not_modelled: vec![
             "facility overhead (cooling, PUE)".into(),
             "network fabric".into(),

@@ -20,8 +20,10 @@
 
 pub mod carbon;
 pub mod cooling;
+pub mod meter;
 pub mod power_chain;
 pub mod psychro;
+pub mod report;
 pub mod water;
 pub mod weather;
 

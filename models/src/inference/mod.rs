@@ -149,6 +149,11 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         static_it_w,
         other_gpu_w,
     );
+    let mut fleet = fleet;
+    fleet.facility = loaded
+        .facility
+        .as_ref()
+        .map(|f| f.meter(fleet.it.power_w()));
     let mut world = World::new();
     for (i, &s) in placement.iter().enumerate() {
         world.spawn(Replica {
@@ -295,6 +300,23 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
             relative_error: rel,
         },
     };
+    let mut energy = EnergySummary {
+        it_j,
+        gpu_j,
+        server_overhead_j: it_j - gpu_j,
+        ..EnergySummary::default()
+    };
+    let facility = fleet
+        .facility
+        .as_ref()
+        .map(|m| crate::facility::report::summarize(m, loaded, horizon_s, &mut energy));
+    let mut not_modelled = crate::facility::report::not_modelled(loaded);
+    not_modelled.extend([
+        "inference tensor parallelism across servers; prefix caching; speculative decoding"
+            .to_string(),
+        "network fabric (requests arrive at replicas without network delay)".to_string(),
+        "failures".to_string(),
+    ]);
     let summary = Summary {
         dctwin_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: sc.name.clone(),
@@ -303,22 +325,29 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         events_processed,
         wall_time_s: wall.elapsed().as_secs_f64(),
         site: site_summary(loaded),
-        energy: EnergySummary { it_j, gpu_j, server_overhead_j: it_j - gpu_j },
-        power: PowerSummary { it_peak_w: fleet.it.peak_w(), it_mean_w: it_j / horizon_s, it_min_w: fleet.it.min_w() },
+        energy,
+        power: PowerSummary {
+            it_peak_w: fleet.it.peak_w(),
+            it_mean_w: it_j / horizon_s,
+            it_min_w: fleet.it.min_w(),
+        },
         jobs: JobsSummary::default(),
         gpus: GpuSummary {
             total: gpus_total,
-            utilization_mean: if available_gpu_h > 0.0 { replica_gpu_busy_h / available_gpu_h } else { 0.0 },
+            utilization_mean: if available_gpu_h > 0.0 {
+                replica_gpu_busy_h / available_gpu_h
+            } else {
+                0.0
+            },
         },
-        gpu_hours: GpuHoursSummary { busy: replica_gpu_busy_h, available: available_gpu_h },
+        gpu_hours: GpuHoursSummary {
+            busy: replica_gpu_busy_h,
+            available: available_gpu_h,
+        },
         training: None,
         inference: Some(inference),
-        not_modelled: vec![
-            "facility overhead (cooling, power-chain losses): energy is IT energy at the server inlets; no PUE".into(),
-            "inference tensor parallelism across servers; prefix caching; speculative decoding".into(),
-            "network fabric (requests arrive at replicas without network delay)".into(),
-            "failures".into(),
-        ],
+        facility,
+        not_modelled,
     };
     RunOutput {
         summary,

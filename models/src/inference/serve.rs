@@ -184,6 +184,8 @@ pub struct Fleet {
     gpu_span_w: f64,
     psu_inv: Vec<f64>,
     pub it: EnergyMeter,
+    /// Facility power, water, carbon and cost as IT power changes (scenarios with a `facility`).
+    pub facility: Option<crate::facility::meter::FacilityMeter>,
     pub gpu: EnergyMeter,
     pub tally: Tally,
 }
@@ -234,6 +236,7 @@ impl Fleet {
             gpu_span_w: tp_gpu_board_w - tp_gpu_idle_w,
             psu_inv,
             it: EnergyMeter::new(SimTime::ZERO, it0),
+            facility: None,
             gpu: EnergyMeter::new(SimTime::ZERO, other_gpu_w + n as f64 * tp_gpu_idle_w),
             tally: Tally {
                 serving: initial as u64,
@@ -245,6 +248,9 @@ impl Fleet {
     /// Brings the integrals up to `now`.
     pub fn advance(&mut self, now: SimTime) {
         self.it.advance(now);
+        if let Some(f) = &mut self.facility {
+            f.advance(now);
+        }
         self.gpu.advance(now);
         let t = &mut self.tally;
         let dt = (now - t.last).as_nanos() as u128;
@@ -258,6 +264,9 @@ impl Fleet {
         self.replicas[r].gpu_w = gpu_w;
         self.gpu.add(d);
         self.it.add(d * self.psu_inv[r]);
+        if let Some(f) = &mut self.facility {
+            f.set_it_power(self.tally.last, self.it.power_w());
+        }
     }
 
     /// The serving replica for a new request (at least one always serves: `min_replicas ≥ 1`).

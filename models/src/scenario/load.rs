@@ -62,6 +62,66 @@ pub struct LoadedScenario {
     pub inference_requests: Option<Vec<trace::LlmRequest>>,
     /// Model estimates of a training workload, parallel to `trace_jobs` (submission order).
     pub training: Option<Vec<TrainingJobInfo>>,
+    /// The facility models, weather and carbon series, when the scenario has a `facility` section.
+    pub facility: Option<LoadedFacility>,
+}
+
+/// A scenario's facility, resolved for its site and with its data files read.
+#[derive(Debug, Clone)]
+pub struct LoadedFacility {
+    pub facility: crate::facility::Facility,
+    pub weather: crate::facility::weather::WeatherSeries,
+    pub carbon: Option<crate::facility::carbon::CarbonSeries>,
+    pub config: crate::facility::FacilityConfig,
+    /// Nameplate IT power the plant and power chain are sized for: every server at full GPU and host
+    /// power, at its power-supply input, W.
+    pub design_it_w: f64,
+}
+
+impl LoadedFacility {
+    /// A meter starting at IT power `it_w`.
+    pub fn meter(&self, it_w: f64) -> crate::facility::meter::FacilityMeter {
+        crate::facility::meter::FacilityMeter::new(
+            self.facility.clone(),
+            self.weather.clone(),
+            self.carbon.clone(),
+            self.config.tariff.clone(),
+            it_w,
+        )
+    }
+}
+
+fn load_facility(
+    file: &Path,
+    base: &Path,
+    cfg: &crate::facility::FacilityConfig,
+    site: &SiteModel,
+    catalog: &Catalog,
+) -> Result<LoadedFacility, InputError> {
+    cfg.check()
+        .map_err(|e| e.within("facility").into_input_error(file))?;
+    let weather = match &cfg.weather {
+        Some(w) => w.load(base)?,
+        None => crate::facility::weather::WeatherSeries::constant(
+            crate::facility::weather::WeatherPoint::STANDARD,
+        ),
+    };
+    let carbon = cfg.carbon.as_ref().map(|c| c.load(base)).transpose()?;
+    let design_it_w: f64 = site
+        .servers
+        .iter()
+        .map(|s| {
+            let g = &catalog.gpus[s.gpu_model];
+            (s.gpus as f64 * g.board_power_w + s.host.max_w) / s.host.psu_efficiency
+        })
+        .sum();
+    Ok(LoadedFacility {
+        facility: cfg.resolve(design_it_w),
+        weather,
+        carbon,
+        config: cfg.clone(),
+        design_it_w,
+    })
 }
 
 /// What the training model predicts for one job.
@@ -377,6 +437,20 @@ pub fn load_scenario(
         ));
     }
 
+    // The job scheduler does not place inference replicas; say so rather than ignore a chosen policy.
+    if matches!(s.workload, Workload::Inference(_))
+        && s.scheduler != super::SchedulerConfig::default()
+    {
+        return Err(InputError::field(
+            file,
+            "scheduler",
+            format!(
+                "{:?} queue / {:?} placement: the job scheduler does not apply to Inference workloads (replicas are placed first fit, docs/models.md §LLM inference serving); remove `scheduler` or use the defaults",
+                s.scheduler.queue, s.scheduler.placement
+            ),
+        ));
+    }
+
     // Catalog.
     s.catalog = resolve(&base, &s.catalog);
     let catalog_text = read_text(&s.catalog)?;
@@ -665,6 +739,10 @@ pub fn load_scenario(
             Some(jobs)
         }
     };
+    let facility = match &s.facility {
+        Some(cfg) => Some(load_facility(file, &base, cfg, &site, &catalog)?),
+        None => None,
+    };
 
     Ok(LoadedScenario {
         file: file.to_path_buf(),
@@ -676,6 +754,7 @@ pub fn load_scenario(
         synthetic_mask,
         inference_requests,
         training,
+        facility,
     })
 }
 

@@ -39,6 +39,10 @@ pub struct Scenario {
     /// Output sampling.
     #[serde(default)]
     pub reporting: Reporting,
+    /// Everything around the IT load: power chain, cooling, weather, water, carbon, cost. Absent: the run
+    /// reports IT energy only (no PUE is assumed).
+    #[serde(default)]
+    pub facility: Option<crate::facility::FacilityConfig>,
 }
 
 /// Host (non-GPU) power of a server and its power supply.
@@ -179,7 +183,7 @@ pub enum Workload {
     /// SenseTime Helios `cluster_log.csv` (Hu et al., SC 2021).
     HeliosLog(TraceFile),
     /// LLM inference serving (requests to replicas of a model).
-    Inference(crate::inference::InferenceWorkload),
+    Inference(Box<crate::inference::InferenceWorkload>),
     /// Model-driven training jobs: run time and GPU power follow from the model, the plan and the hardware.
     Training(TrainingJobs),
 }
@@ -208,22 +212,36 @@ pub struct TrainingJob {
     pub plan: crate::training::TrainingPlan,
 }
 
-/// Queue discipline.
+/// Queue discipline (docs/models.md §Scheduling policies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum QueuePolicy {
     /// Strict first-in first-out: the head of the queue blocks those behind it.
     #[default]
     Fifo,
+    /// Start the shortest queued job that fits now; repeat. "Shortest" is the job's recorded duration (an
+    /// oracle: the simulator knows true run times); ties go to the earlier submission. Non-preemptive.
+    ShortestJobFirst,
+    /// FIFO with EASY backfilling (Lifka 1995; Mu'alem & Feitelson 2001): the blocked head gets a reservation
+    /// at the earliest time the running jobs' finishes free enough resources for it; later jobs start now if
+    /// they fit and either finish by then or leave the head's reserved resources alone.
+    EasyBackfill,
 }
 
-/// Placement policy.
+/// Placement policy (docs/models.md §Scheduling policies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum PlacementPolicy {
     /// Scan servers in site order (hall, row, rack, server) and take the first that fit.
     #[default]
     FirstFit,
+    /// The server (or GPU share) that leaves the least free capacity; multi-server jobs fill the fullest
+    /// servers first.
+    BestFit,
+    /// Multi-server jobs packed into one rack, else one row, else one hall, over the fewest servers;
+    /// single-server jobs as `BestFit`.
+    TopologyAware,
 }
 
+/// How jobs are queued and placed: `scheduler: (queue: Fifo, placement: FirstFit)` (the defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulerConfig {

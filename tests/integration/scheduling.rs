@@ -1,0 +1,386 @@
+//! Queue and placement policies (docs/models.md §Scheduling policies): hand-worked cases with exact start
+//! times and servers, the fragmentation report, conservation for every policy pair, and validation.
+use models::datacenter::{JobRecord, run_with_log};
+use models::output::RunOutput;
+use models::scenario::{Override, load_scenario};
+
+use crate::common::{catalog, root, temp_dir, write};
+
+/// A site of `halls` × `rows` × `racks` × `servers` H100 servers of `gpus` GPUs (plus, if `a100_servers` > 0,
+/// a last rack of that many 4-GPU A100 servers), a native trace, and a scheduler.
+struct Case<'a> {
+    tag: &'a str,
+    rows: u32,
+    racks: u32,
+    servers: u32,
+    a100_servers: u32,
+    queue: &'a str,
+    placement: &'a str,
+    trace: &'a str,
+    horizon_s: f64,
+}
+
+impl Case<'_> {
+    fn new<'a>(tag: &'a str, trace: &'a str) -> Case<'a> {
+        Case {
+            tag,
+            rows: 1,
+            racks: 1,
+            servers: 1,
+            a100_servers: 0,
+            queue: "Fifo",
+            placement: "FirstFit",
+            trace,
+            horizon_s: 5000.0,
+        }
+    }
+
+    fn run(&self) -> (RunOutput, Vec<JobRecord>) {
+        let dir = temp_dir(&format!(
+            "sched-{}-{}-{}",
+            self.tag, self.queue, self.placement
+        ));
+        let trace = write(&dir, "jobs.csv", self.trace);
+        let a100 = if self.a100_servers > 0 {
+            format!(
+                ", RackGroup(count: 1, servers: [ServerGroup(template: \"a\", count: {})])",
+                self.a100_servers
+            )
+        } else {
+            String::new()
+        };
+        let scenario = format!(
+            r#"Scenario(
+    name: "sched",
+    seed: 1,
+    horizon_s: {horizon:?},
+    catalog: "{cat}",
+    site: Layout(
+        server_templates: {{
+            "h": ServerTemplate(gpu_model: "H100", gpus: 8, host: HostPower(idle_w: 0.0, max_w: 0.0)),
+            "a": ServerTemplate(gpu_model: "A100", gpus: 4, host: HostPower(idle_w: 0.0, max_w: 0.0)),
+        }},
+        halls: [HallGroup(count: 1, rows: [RowGroup(count: {rows}, racks: [RackGroup(count: {racks}, servers: [ServerGroup(template: "h", count: {servers})]){a100}])])],
+    ),
+    workload: NativeTrace(path: "{trace}"),
+    scheduler: (queue: {queue}, placement: {placement}),
+    reporting: (interval_s: 60.0),
+)
+"#,
+            horizon = self.horizon_s,
+            cat = catalog(),
+            rows = self.rows,
+            racks = self.racks,
+            servers = self.servers,
+            trace = trace.display(),
+            queue = self.queue,
+            placement = self.placement,
+        );
+        let s = write(&dir, "s.ron", &scenario);
+        let loaded = load_scenario(&s, &[], None).unwrap();
+        run_with_log(&loaded, &mut |_| {})
+    }
+}
+
+fn starts(log: &[JobRecord]) -> Vec<f64> {
+    log.iter()
+        .map(|r| r.start.expect("every job starts").as_secs_f64())
+        .collect()
+}
+
+/// One 8-GPU server. J0 holds it until 100 s; J1 (4 GPUs, 1000 s), J2 (8 GPUs, 10 s), J3 (2 GPUs, 10 s) and
+/// J4 (4 GPUs, 50 s) wait for it.
+const THREE_WAYS: &str = "submit_s,gpus,duration_s\n0,8,100\n1,4,1000\n2,8,10\n3,2,10\n4,4,50\n";
+
+#[test]
+fn fifo_sjf_and_easy_start_jobs_at_different_exact_times() {
+    let mut case = Case::new("three", THREE_WAYS);
+    // FIFO: J1 at 100; J2 (8 GPUs) blocks everyone until J1 ends at 1100; J3 and J4 start when J2 ends.
+    let (out, log) = case.run();
+    assert_eq!(starts(&log), [0.0, 100.0, 1100.0, 1110.0, 1110.0]);
+    assert_eq!(out.summary.jobs.backfilled, 0);
+    // SJF (shortest recorded duration that fits, ties by submission): at 100 J2 (10 s) takes the server;
+    // at 110 J3 (10 s) and J4 (50 s); at 120, when J3 ends, J1 (1000 s) finally fits.
+    case.queue = "ShortestJobFirst";
+    let (_, log) = case.run();
+    assert_eq!(starts(&log), [0.0, 120.0, 100.0, 110.0, 110.0]);
+    // EASY: J1 (head) starts at 100; J2 becomes the head and is reserved the server at 1100 (when J1 ends);
+    // J3 (done by 110) and J4 (done by 160) finish before the reservation and are backfilled.
+    case.queue = "EasyBackfill";
+    let (out, log) = case.run();
+    assert_eq!(starts(&log), [0.0, 100.0, 1100.0, 100.0, 110.0]);
+    assert_eq!(out.summary.jobs.backfilled, 2);
+    assert_eq!(out.summary.jobs.backfill_late_heads, 0);
+    for r in &log {
+        assert!(r.finish.is_some());
+    }
+}
+
+#[test]
+fn easy_backfills_into_extra_gpus_but_not_beyond() {
+    // Three 8-GPU servers. J0 (12 GPUs) runs until 100 s on servers 0 and 1. J1 (20 GPUs) is the head: it
+    // gets its GPUs at 100 s, when 24 are free — 4 more than it needs. J2 (4 GPUs, 1000 s) runs past 100 s
+    // but fits in those 4 extra GPUs; J3 (2 GPUs, 1000 s) would take GPUs the head needs; J4 (2 GPUs, 50 s)
+    // is done before 100 s.
+    let trace = "submit_s,gpus,duration_s\n0,12,100\n1,20,50\n2,4,1000\n3,2,1000\n4,2,50\n";
+    let mut case = Case::new("extra", trace);
+    case.servers = 3;
+    case.queue = "EasyBackfill";
+    let (out, log) = case.run();
+    assert_eq!(starts(&log), [0.0, 100.0, 2.0, 150.0, 4.0]);
+    assert_eq!(log[2].servers, [1]); // the free half of server 1
+    assert_eq!(out.summary.jobs.backfilled, 2);
+    assert_eq!(out.summary.jobs.backfill_late_heads, 0);
+    case.queue = "Fifo";
+    let (_, log) = case.run();
+    assert_eq!(starts(&log), [0.0, 100.0, 100.0, 150.0, 150.0]);
+}
+
+#[test]
+fn best_fit_and_first_fit_choose_different_servers() {
+    // Two 8-GPU servers. A (2 GPUs) → server 0 under both; B (7) → server 1 (server 0 has 6 free).
+    // C (1 GPU): first fit takes server 0 (the first with room); best fit takes server 1, leaving 0 free GPUs
+    // there. D (6 GPUs) then fits on server 0 under best fit at once, but under first fit waits for A.
+    let trace = "submit_s,gpus,duration_s\n0,2,1000\n0,7,1000\n1,1,1000\n2,6,100\n";
+    let mut case = Case::new("bestfit", trace);
+    case.servers = 2;
+    let (_, ff) = case.run();
+    case.placement = "BestFit";
+    let (_, bf) = case.run();
+    let servers = |log: &[JobRecord]| log.iter().map(|r| r.servers.clone()).collect::<Vec<_>>();
+    assert_eq!(servers(&ff), [vec![0], vec![1], vec![0], vec![0]]);
+    assert_eq!(servers(&bf), [vec![0], vec![1], vec![1], vec![0]]);
+    assert_eq!(starts(&ff), [0.0, 0.0, 1.0, 1000.0]);
+    assert_eq!(starts(&bf), [0.0, 0.0, 1.0, 2.0]);
+}
+
+#[test]
+fn multi_server_jobs_take_servers_by_policy() {
+    // One rack of four 8-GPU servers. X (8 GPUs, 1 s) passes through server 0; Y (6) and Z (3) land on servers
+    // 1 and 2 under every policy, leaving 8, 2, 5 and 8 GPUs free when the 9-GPU job J arrives at 2 s.
+    let trace = "submit_s,gpus,duration_s\n0,8,1\n0,6,1000\n0,3,1000\n2,9,100\n";
+    let mut case = Case::new("multi", trace);
+    case.servers = 4;
+    let expect = [
+        // First fit: site order — all of server 0, one GPU of server 1.
+        ("FirstFit", vec![0, 1]),
+        // Best fit: fullest first — server 1 (2 free), server 2 (5), then 2 GPUs of server 0.
+        ("BestFit", vec![0, 1, 2]),
+        // Topology-aware: fewest servers — the emptiest first: server 0 (8), then server 3.
+        ("TopologyAware", vec![0, 3]),
+    ];
+    for (placement, servers) in expect {
+        case.placement = placement;
+        let (_, log) = case.run();
+        assert_eq!(log[1].servers, [1], "{placement}");
+        assert_eq!(log[2].servers, [2], "{placement}");
+        assert_eq!(log[3].servers, servers, "{placement}");
+        assert_eq!(log[3].start.unwrap().as_secs_f64(), 2.0, "{placement}");
+    }
+}
+
+#[test]
+fn topology_aware_keeps_a_16_gpu_job_inside_one_rack() {
+    // Two racks of two 8-GPU servers. J0 (4 GPUs) sits on server 0. J1 (16 GPUs): first fit takes the
+    // 4 free GPUs of server 0, server 1 and half of server 2 — two racks; topology-aware finds rack 1 whole.
+    let trace = "submit_s,gpus,duration_s\n0,4,1000\n1,16,100\n";
+    let mut case = Case::new("topo-rack", trace);
+    case.racks = 2;
+    case.servers = 2;
+    let (_, ff) = case.run();
+    assert_eq!(ff[1].servers, [0, 1, 2]);
+    case.placement = "TopologyAware";
+    let (_, topo) = case.run();
+    assert_eq!(topo[0].servers, [0]);
+    assert_eq!(topo[1].servers, [2, 3]);
+    assert_eq!(starts(&topo), [0.0, 1.0]);
+}
+
+#[test]
+fn topology_aware_falls_back_to_one_row() {
+    // Two rows of two racks of two 8-GPU servers (servers 0–3 in row 0, 4–7 in row 1). J0 (16 GPUs) fills
+    // rack 0. J1 (24 GPUs) fits in no rack (16 GPUs each): row 0 has 16 free, row 1 has 32 → servers 4, 5, 6.
+    // First fit takes servers 2, 3 and 4, spanning both rows.
+    let trace = "submit_s,gpus,duration_s\n0,16,1000\n1,24,100\n";
+    let mut case = Case::new("topo-row", trace);
+    case.rows = 2;
+    case.racks = 2;
+    case.servers = 2;
+    let (_, ff) = case.run();
+    assert_eq!(ff[0].servers, [0, 1]);
+    assert_eq!(ff[1].servers, [2, 3, 4]);
+    case.placement = "TopologyAware";
+    let (_, topo) = case.run();
+    assert_eq!(topo[0].servers, [0, 1]);
+    assert_eq!(topo[1].servers, [4, 5, 6]);
+}
+
+#[test]
+fn single_server_jobs_never_span_servers_under_any_policy() {
+    // Two 8-GPU servers. J0 (3 GPUs) goes to server 0 and J1 (6) to server 1 under every placement, leaving
+    // 5 + 2 free. A 6-GPU job fits in one server, so it may not take those 7: it waits for server 0 (1000 s).
+    let trace = "submit_s,gpus,duration_s\n0,3,1000\n0,6,2000\n1,6,100\n";
+    for placement in ["FirstFit", "BestFit", "TopologyAware"] {
+        let mut case = Case::new("scaleup", trace);
+        case.servers = 2;
+        case.placement = placement;
+        let (out, log) = case.run();
+        assert_eq!(log[1].servers, [1], "{placement}");
+        assert_eq!(log[2].start.unwrap().as_secs_f64(), 1000.0, "{placement}");
+        assert_eq!(log[2].servers, [0], "{placement}");
+        assert_eq!(out.summary.jobs.completed, 3);
+    }
+}
+
+#[test]
+fn fragmentation_counts_free_gpus_the_head_cannot_use() {
+    // Two 8-GPU servers; two 5-GPU jobs leave 3 + 3 GPUs free until 1000 s. A 4-GPU job (submitted at 1 s)
+    // cannot use them: samples every 60 s from 60 to 960 s (16 of the 21 samples in [0, 1200]) see 6 GPUs
+    // free but unusable for the head; at 0 s the queue is empty and from 1000 s the head has run.
+    let trace = "submit_s,gpus,duration_s\n0,5,1000\n0,5,1000\n1,4,100\n";
+    let mut case = Case::new("frag", trace);
+    case.servers = 2;
+    case.horizon_s = 1200.0;
+    let (out, log) = case.run();
+    assert_eq!(log[2].start.unwrap().as_secs_f64(), 1000.0);
+    assert_eq!(out.timeseries.len(), 21);
+    assert_eq!(out.summary.jobs.fragmented_gpus_max, 6.0);
+    assert_eq!(out.summary.jobs.fragmented_gpus_mean, 16.0 * 6.0 / 21.0);
+    // The same free GPUs with a head that fits (a 3-GPU job) count nothing: it starts at once.
+    let trace = "submit_s,gpus,duration_s\n0,5,1000\n0,5,1000\n1,3,100\n";
+    let mut case = Case::new("frag-fits", trace);
+    case.servers = 2;
+    case.horizon_s = 1200.0;
+    let (out, log) = case.run();
+    assert_eq!(log[2].start.unwrap().as_secs_f64(), 1.0);
+    assert_eq!(out.summary.jobs.fragmented_gpus_max, 0.0);
+    assert_eq!(out.summary.jobs.fragmented_gpus_mean, 0.0);
+}
+
+#[test]
+fn fragmentation_counts_only_the_models_the_head_may_use() {
+    // One 8-GPU H100 server and two 4-GPU A100 servers. A 6-GPU H100 job runs until 1000 s; an 8-GPU
+    // H100-only job waits. The 8 idle A100 GPUs are not its to use: 2 fragmented (H100) GPUs per sample.
+    let trace = "submit_s,gpus,duration_s,gpu_model\n0,6,1000,H100\n1,8,100,H100\n";
+    let mut case = Case::new("frag-model", trace);
+    case.a100_servers = 2;
+    case.horizon_s = 1200.0;
+    let (out, _) = case.run();
+    assert_eq!(out.summary.jobs.fragmented_gpus_max, 2.0);
+    assert_eq!(out.summary.jobs.fragmented_gpus_mean, 16.0 * 2.0 / 21.0);
+}
+
+fn quickstart(overrides: &[String]) -> RunOutput {
+    let ov: Vec<Override> = overrides
+        .iter()
+        .map(|s| Override::parse(s).unwrap())
+        .collect();
+    let loaded = load_scenario(&root().join("scenarios/quickstart.ron"), &ov, None).unwrap();
+    models::datacenter::run(&loaded, &mut |_| {})
+}
+
+#[test]
+fn every_queue_and_placement_conserves_jobs_on_the_quickstart() {
+    for queue in ["Fifo", "ShortestJobFirst", "EasyBackfill"] {
+        for placement in ["FirstFit", "BestFit", "TopologyAware"] {
+            // The shipped load, and an overload (mean interarrival 60 s, ~2× capacity) that ends with a queue.
+            for mean_s in ["120", "60"] {
+                let out = quickstart(&[
+                    format!("scheduler.queue={queue}"),
+                    format!("scheduler.placement={placement}"),
+                    format!("workload.Synthetic.interarrival_s.Exponential.mean_s={mean_s}"),
+                ]);
+                let j = &out.summary.jobs;
+                let what = format!("{queue} {placement} {mean_s}");
+                assert!(j.submitted > 4000, "{what}");
+                assert_eq!(
+                    j.completed + j.running_at_end + j.queued_at_end,
+                    j.submitted,
+                    "{what}"
+                );
+                assert_eq!(j.wait_s.count, j.completed + j.running_at_end, "{what}");
+                assert_eq!(j.backfill_late_heads, 0, "{what}");
+                if mean_s == "60" {
+                    assert!(j.queued_at_end > 0, "{what}");
+                    assert!(j.fragmented_gpus_mean > 0.0, "{what}");
+                }
+                if queue != "EasyBackfill" {
+                    assert_eq!(j.backfilled, 0, "{what}");
+                }
+                let last = out.timeseries.last().unwrap();
+                assert_eq!(last.queued_jobs, j.queued_at_end, "{what}");
+                assert_eq!(last.running_jobs, j.running_at_end, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn default_scheduler_is_fifo_first_fit_and_unchanged() {
+    let explicit = quickstart(&[
+        "scheduler.queue=Fifo".into(),
+        "scheduler.placement=FirstFit".into(),
+    ]);
+    let mut default = quickstart(&[]);
+    default.summary.wall_time_s = explicit.summary.wall_time_s;
+    assert_eq!(default, explicit);
+    // The quickstart's job figures before SJF/EASY/best-fit/topology-aware existed (commit a3d2b04).
+    let j = &default.summary.jobs;
+    assert_eq!(
+        (j.submitted, j.completed, j.running_at_end, j.queued_at_end),
+        (5031, 4946, 85, 0)
+    );
+    assert_eq!(j.wait_s.mean, 77.52994541954101);
+    assert_eq!(j.wait_s.p99, 2365.24251403);
+    assert_eq!(j.wait_s.max, 3975.349165869);
+    assert_eq!(default.summary.events_processed, 9977);
+}
+
+#[test]
+fn scheduler_config_is_validated() {
+    let dir = temp_dir("sched-bad");
+    let base = std::fs::read_to_string(root().join("scenarios/quickstart.ron"))
+        .unwrap()
+        .replace("\"catalog/gpus.ron\"", &format!("{:?}", catalog()));
+    let bad = |tag: &str, text: String| {
+        let p = write(&dir, &format!("{tag}.ron"), &text);
+        load_scenario(&p, &[], None).unwrap_err().to_string()
+    };
+    let e = bad(
+        "variant",
+        base.replace("queue: Fifo", "queue: LongestJobFirst"),
+    );
+    assert!(e.contains("LongestJobFirst") && e.contains(":"), "{e}");
+    let e = bad(
+        "field",
+        base.replace(
+            "placement: FirstFit)",
+            "placement: FirstFit, preempt: true)",
+        ),
+    );
+    assert!(e.contains("preempt"), "{e}");
+    // Fields may be left out: each takes its default.
+    let p = write(
+        &dir,
+        "partial.ron",
+        &base.replace(
+            "scheduler: (queue: Fifo, placement: FirstFit)",
+            "scheduler: (queue: EasyBackfill)",
+        ),
+    );
+    let loaded = load_scenario(&p, &[], None).unwrap();
+    assert_eq!(
+        loaded.scenario.scheduler.placement,
+        models::scenario::PlacementPolicy::FirstFit
+    );
+    // Inference workloads are not placed by the job scheduler: a non-default choice is an error.
+    let inference = root().join("scenarios/inference-day.ron");
+    let e = load_scenario(
+        &inference,
+        &[Override::parse("scheduler.queue=ShortestJobFirst").unwrap()],
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("scheduler") && e.contains("Inference"), "{e}");
+}
