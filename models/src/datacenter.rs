@@ -30,7 +30,7 @@ use crate::placement::{
     SiteCapacity, Topology, WHOLE_GPU_MILLI,
 };
 use crate::power::{EnergyMeter, ServerPower, ServerPowerModel};
-use crate::scenario::{LoadedScenario, QueuePolicy, SchedulerConfig, Workload};
+use crate::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerConfig, Workload};
 use crate::workload::JobSource;
 use crate::workload::source::SyntheticSource;
 
@@ -103,6 +103,8 @@ struct SiteIndex {
     /// Per-server free-capacity summaries (server id order), kept in step with each [`ServerLoad`].
     free: Vec<FreeSummary>,
     topo: Topology,
+    /// The scenario's placement policy.
+    placement: PlacementPolicy,
     /// Catalog models present in the site (bit per index).
     models: u64,
     /// Per GPU model: servers by their free whole GPUs (index 0..=16).
@@ -151,15 +153,23 @@ impl SiteIndex {
         }
     }
 
-    /// Site-wide bounds over every model (for scanning a long queue cheaply).
-    fn bounds(&self) -> Bounds {
+    /// Site-wide bounds over every model (for scanning a long queue cheaply). `patch`: one server of model
+    /// `m` counted with summary `new` instead of `old`, and `milli` fewer free thousandths.
+    fn bounds(&self, patch: Option<(usize, FreeSummary, FreeSummary, u64)>) -> Bounds {
         let mut b = Bounds::default();
         let mut bits = self.models;
         while bits != 0 {
             let m = bits.trailing_zeros() as usize;
             b.total_whole += self.free_whole[m];
             b.total_milli += self.free_milli[m];
-            if let Some(k) = self.by_free[m].iter().rposition(|&c| c > 0) {
+            let mut hist = self.by_free[m];
+            if let Some((_, old, new, milli)) = patch.filter(|p| p.0 == m) {
+                hist[old.free_whole as usize] -= 1;
+                hist[new.free_whole as usize] += 1;
+                b.total_whole -= (old.free_whole - new.free_whole) as u64;
+                b.total_milli -= milli;
+            }
+            if let Some(k) = hist.iter().rposition(|&c| c > 0) {
                 b.max_single = b.max_single.max(k as u32);
             }
             bits &= bits - 1;
@@ -202,17 +212,47 @@ impl Bounds {
     }
 }
 
-/// The first queue position at or after `from` whose job passes the site-counter checks.
-fn next_candidate(world: &World, from: usize) -> Option<usize> {
+/// EASY: what jobs that would run past `shadow` must also pass.
+#[derive(Debug, Clone, Copy)]
+struct Late {
+    now: SimTime,
+    shadow: SimTime,
+    /// Single-server head: the site's bounds without the reserved resources.
+    bounds: Option<Bounds>,
+    /// Multi-server head: (its model mask, extra GPUs, the site's models); a whole-GPU job whose every
+    /// eligible GPU is one the head counts on may take at most `extra` GPUs.
+    site: Option<(u64, u32, u64)>,
+}
+
+impl Late {
+    fn allows(&self, q: &Queued) -> bool {
+        if self.now.saturating_add(q.duration) <= self.shadow {
+            return true;
+        }
+        let r = &q.req;
+        self.bounds.is_none_or(|b| b.may_fit(r))
+            && self.site.is_none_or(|(mask, extra, models)| {
+                !(r.gpus > 0
+                    && r.gpu_milli >= WHOLE_GPU_MILLI
+                    && r.model_mask & models & !mask == 0
+                    && r.gpus > extra)
+            })
+    }
+}
+
+/// The first queue position at or after `from` whose job passes the site-counter checks (`bounds`: the
+/// site's, recomputed after every start).
+fn next_candidate(world: &World, from: usize, bounds: Bounds, late: Option<Late>) -> Option<usize> {
     let queue = &world.resource::<JobQueue>().0;
     if reference_mode() {
         return (from < queue.len()).then_some(from);
     }
     let index = world.resource::<SiteIndex>();
-    let bounds = index.bounds();
     queue
         .range(from..)
-        .position(|q| bounds.may_fit(&q.req) && index.may_fit(&q.req))
+        .position(|q| {
+            bounds.may_fit(&q.req) && late.is_none_or(|l| l.allows(q)) && index.may_fit(&q.req)
+        })
         .map(|p| from + p)
 }
 
@@ -232,6 +272,12 @@ impl LoadView for WorldLoads<'_> {
         match self.patch {
             Some((p, _, s)) if p == server => s,
             _ => self.index.free[server as usize],
+        }
+    }
+    fn summaries(&self) -> Option<&[FreeSummary]> {
+        match self.patch {
+            Some(_) => None,
+            None => Some(&self.index.free),
         }
     }
     fn load(&self, server: u32) -> &ServerLoad {
@@ -298,6 +344,8 @@ struct Counters {
     running: u64,
     waits_s: Vec<f64>,
     turnarounds_s: Vec<f64>,
+    /// Per-job records, by id ([`run_with_log`] only).
+    log: Option<Vec<JobRecord>>,
 }
 
 /// Start and finish of each job by id (training workloads only).
@@ -315,9 +363,6 @@ pub struct JobRecord {
     /// Site indices of the servers it ran on, ascending.
     pub servers: Vec<u32>,
 }
-
-#[derive(Resource, Default)]
-struct JobLog(Vec<JobRecord>);
 
 /// The EASY reservation of the blocked queue head.
 #[derive(Debug, Clone, Copy)]
@@ -455,6 +500,7 @@ fn build_world(loaded: &LoadedScenario) -> World {
         servers,
         free,
         topo,
+        placement: loaded.scenario.scheduler.placement,
         models,
         by_free,
         free_whole,
@@ -590,7 +636,7 @@ fn try_plan(
         grants.clear();
         return false;
     }
-    let policy = world.resource::<Sched>().cfg.placement;
+    let policy = index.placement;
     let view = WorldLoads {
         world,
         index,
@@ -612,8 +658,9 @@ fn start_job(world: &mut World, sched: &mut Scheduler<Event>, q: Queued, grants:
     if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
         times.0[q.id as usize].0 = Some(now);
     }
-    if let Some(mut log) = world.get_resource_mut::<JobLog>() {
-        let r = &mut log.0[q.id as usize];
+    let mut c = world.resource_mut::<Counters>();
+    if let Some(log) = c.log.as_mut() {
+        let r = &mut log[q.id as usize];
         r.start = Some(now);
         for g in grants {
             if r.servers.last() != Some(&g.server) {
@@ -623,26 +670,32 @@ fn start_job(world: &mut World, sched: &mut Scheduler<Event>, q: Queued, grants:
         r.servers.sort_unstable();
         r.servers.dedup();
     }
-    let mut c = world.resource_mut::<Counters>();
     c.running += 1;
     c.waits_s.push((now - submit).as_secs_f64());
     sched.at(finish, Event::Finish(q.job));
 }
 
 /// Starts jobs from the head of the queue while they fit.
-fn start_heads(world: &mut World, sched: &mut Scheduler<Event>, grants: &mut Vec<Grant>) {
+fn start_heads(
+    world: &mut World,
+    sched: &mut Scheduler<Event>,
+    grants: &mut Vec<Grant>,
+    easy: bool,
+) {
     while let Some(&head) = world.resource::<JobQueue>().0.front() {
         if !try_plan(world, &head.req, None, grants) {
             break;
         }
         world.resource_mut::<JobQueue>().0.pop_front();
-        let now = sched.now();
-        let mut st = world.resource_mut::<Sched>();
-        if let Some(r) = st.reservation.filter(|r| r.head == head.job) {
-            if now > r.first_shadow {
-                st.late_heads += 1;
+        if easy {
+            let now = sched.now();
+            let mut st = world.resource_mut::<Sched>();
+            if let Some(r) = st.reservation.filter(|r| r.head == head.job) {
+                if now > r.first_shadow {
+                    st.late_heads += 1;
+                }
+                st.reservation = None;
             }
-            st.reservation = None;
         }
         start_job(world, sched, head, grants);
     }
@@ -688,31 +741,50 @@ fn reserve(world: &mut World, head: &Queued, now: SimTime) -> (SimTime, Reserved
             if topo.cpu_milli[s] < r.cpu_milli || topo.memory_mib[s] < r.memory_mib {
                 continue;
             }
-            let load = world
-                .get::<ServerLoad>(index.servers[s])
-                .expect("server entity");
             let n = topo.gpus[s] as usize;
             let fa = &index.slot_free_at[s];
+            let summary = index.free[s];
             let t_gpu = if r.gpus == 0 {
                 now
             } else if whole {
-                let mut t = [SimTime::ZERO; SLOTS];
-                for (tk, &f) in t.iter_mut().zip(&fa[..n]) {
-                    *tk = f.max(now);
+                if summary.free_whole as u32 >= r.gpus {
+                    now
+                } else {
+                    // Cheap pruning: fewer than g GPUs free before the best time so far means this server
+                    // cannot be earlier (ties keep the lower id).
+                    if let Some((b, _)) = best {
+                        let early = fa[..n].iter().filter(|&&t| t.max(now) < b).count();
+                        if early < r.gpus as usize {
+                            continue;
+                        }
+                    }
+                    let mut t = [SimTime::ZERO; SLOTS];
+                    for (tk, &f) in t.iter_mut().zip(&fa[..n]) {
+                        *tk = f.max(now);
+                    }
+                    t[..n].sort_unstable();
+                    t[r.gpus as usize - 1]
                 }
-                t[..n].sort_unstable();
-                t[r.gpus as usize - 1]
-            } else if load.max_free_milli() >= r.gpu_milli {
+            } else if summary.max_free_milli >= r.gpu_milli {
                 now
             } else {
                 fa[..n].iter().map(|&t| t.max(now)).min().unwrap_or(now)
             };
-            let t_host =
+            if best.is_some_and(|b| t_gpu >= b.0) {
+                continue;
+            }
+            let t_host = if r.cpu_milli == 0 && r.memory_mib == 0 {
+                now
+            } else {
+                let load = world
+                    .get::<ServerLoad>(index.servers[s])
+                    .expect("server entity");
                 if load.free_cpu_milli >= r.cpu_milli && load.free_memory_mib >= r.memory_mib {
                     now
                 } else {
                     index.host_free_at[s].max(now)
-                };
+                }
+            };
             let t = t_gpu.max(t_host);
             if best.is_none_or(|b| t < b.0) {
                 best = Some((t, s));
@@ -792,6 +864,66 @@ fn ensure_reservation(world: &mut World, now: SimTime) {
     });
 }
 
+/// The constrained copy of a single-server reservation's server: its reserved GPUs taken, its host
+/// resources reduced by the head's.
+fn reserved_copy(world: &World, kind: Reserved) -> Option<(u32, ServerLoad)> {
+    let Reserved::Server {
+        server,
+        slots,
+        cpu_milli,
+        memory_mib,
+    } = kind
+    else {
+        return None;
+    };
+    let e = world.resource::<SiteIndex>().servers[server as usize];
+    let mut copy = world.get::<ServerLoad>(e).expect("server entity").clone();
+    for k in 0..SLOTS {
+        if slots & (1 << k) != 0 {
+            copy.used_milli[k] = WHOLE_GPU_MILLI;
+        }
+    }
+    copy.free_cpu_milli = copy.free_cpu_milli.saturating_sub(cpu_milli);
+    copy.free_memory_mib = copy.free_memory_mib.saturating_sub(memory_mib);
+    Some((server, copy))
+}
+
+/// The [`Late`] filter of the current reservation.
+fn late_filter(world: &World, now: SimTime) -> Option<Late> {
+    let res = world.resource::<Sched>().reservation?;
+    let index = world.resource::<SiteIndex>();
+    if let Reserved::Site { mask, extra } = res.kind {
+        return Some(Late {
+            now,
+            shadow: res.shadow,
+            bounds: None,
+            site: Some((mask, extra, index.models)),
+        });
+    }
+    let (server, copy) = reserved_copy(world, res.kind)?;
+    let real = world
+        .get::<ServerLoad>(index.servers[server as usize])
+        .expect("server entity");
+    let free = |l: &ServerLoad| -> u64 {
+        l.used_milli[..l.gpus as usize]
+            .iter()
+            .map(|&u| (WHOLE_GPU_MILLI - u) as u64)
+            .sum()
+    };
+    let patch = (
+        copy.model as usize,
+        index.free[server as usize],
+        FreeSummary::of(&copy),
+        free(real) - free(&copy),
+    );
+    Some(Late {
+        now,
+        shadow: res.shadow,
+        bounds: Some(index.bounds((copy.gpus > 0).then_some(patch))),
+        site: None,
+    })
+}
+
 /// Plans `q` as an EASY backfill candidate against the current reservation; true if it may start now.
 fn try_backfill(world: &mut World, q: &Queued, now: SimTime, grants: &mut Vec<Grant>) -> bool {
     let res = world
@@ -834,21 +966,8 @@ fn try_backfill(world: &mut World, q: &Queued, now: SimTime, grants: &mut Vec<Gr
             }
             true
         }
-        Reserved::Server {
-            server,
-            slots,
-            cpu_milli,
-            memory_mib,
-        } => {
-            let e = world.resource::<SiteIndex>().servers[server as usize];
-            let mut copy = world.get::<ServerLoad>(e).expect("server entity").clone();
-            for k in 0..SLOTS {
-                if slots & (1 << k) != 0 {
-                    copy.used_milli[k] = WHOLE_GPU_MILLI;
-                }
-            }
-            copy.free_cpu_milli = copy.free_cpu_milli.saturating_sub(cpu_milli);
-            copy.free_memory_mib = copy.free_memory_mib.saturating_sub(memory_mib);
+        Reserved::Server { .. } => {
+            let (server, copy) = reserved_copy(world, res.kind).expect("a server reservation");
             let summary = FreeSummary::of(&copy);
             try_plan(world, &q.req, Some((server, &copy, summary)), grants)
         }
@@ -858,18 +977,23 @@ fn try_backfill(world: &mut World, q: &Queued, now: SimTime, grants: &mut Vec<Gr
 /// A full scheduling pass: starts every job the queue policy allows now.
 fn schedule_pass(world: &mut World, sched: &mut Scheduler<Event>) {
     let now = sched.now();
-    let mut grants = std::mem::take(&mut world.resource_mut::<Sched>().grants);
-    match world.resource::<Sched>().cfg.queue {
-        QueuePolicy::Fifo => start_heads(world, sched, &mut grants),
+    let (mut grants, queue) = {
+        let mut st = world.resource_mut::<Sched>();
+        (std::mem::take(&mut st.grants), st.cfg.queue)
+    };
+    match queue {
+        QueuePolicy::Fifo => start_heads(world, sched, &mut grants, false),
         QueuePolicy::ShortestJobFirst => {
             // In queue order (shortest first), start every job that fits: after a start, the shorter jobs
             // skipped still do not fit, so this is "start the shortest job that fits; repeat".
             let mut from = 0;
-            while let Some(i) = next_candidate(world, from) {
+            let mut bounds = world.resource::<SiteIndex>().bounds(None);
+            while let Some(i) = next_candidate(world, from, bounds, None) {
                 let q = world.resource::<JobQueue>().0[i];
                 if try_plan(world, &q.req, None, &mut grants) {
                     world.resource_mut::<JobQueue>().0.remove(i);
                     start_job(world, sched, q, &grants);
+                    bounds = world.resource::<SiteIndex>().bounds(None);
                     from = i;
                 } else {
                     from = i + 1;
@@ -877,16 +1001,20 @@ fn schedule_pass(world: &mut World, sched: &mut Scheduler<Event>) {
             }
         }
         QueuePolicy::EasyBackfill => {
-            start_heads(world, sched, &mut grants);
+            start_heads(world, sched, &mut grants, true);
             if !world.resource::<JobQueue>().0.is_empty() {
                 ensure_reservation(world, now);
                 let mut from = 1;
-                while let Some(i) = next_candidate(world, from) {
+                let mut bounds = world.resource::<SiteIndex>().bounds(None);
+                let mut late = late_filter(world, now);
+                while let Some(i) = next_candidate(world, from, bounds, late) {
                     let q = world.resource::<JobQueue>().0[i];
                     if try_backfill(world, &q, now, &mut grants) {
                         world.resource_mut::<JobQueue>().0.remove(i);
                         world.resource_mut::<Sched>().backfilled += 1;
                         start_job(world, sched, q, &grants);
+                        bounds = world.resource::<SiteIndex>().bounds(None);
+                        late = late_filter(world, now);
                         from = i;
                     } else {
                         from = i + 1;
@@ -980,8 +1108,10 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
                     grants: Vec::with_capacity(req.gpus.max(1) as usize),
                 })
                 .id();
-            if let Some(mut log) = world.get_resource_mut::<JobLog>() {
-                log.0.push(JobRecord {
+            let mut c = world.resource_mut::<Counters>();
+            c.submitted += 1;
+            if let Some(log) = c.log.as_mut() {
+                log.push(JobRecord {
                     id,
                     submit: spec.submit,
                     start: None,
@@ -995,7 +1125,11 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
                 duration: spec.duration,
                 req,
             };
-            let sjf = world.resource::<Sched>().cfg.queue == QueuePolicy::ShortestJobFirst;
+            let (queue_policy, clean) = {
+                let st = world.resource::<Sched>();
+                (st.cfg.queue, st.clean)
+            };
+            let sjf = queue_policy == QueuePolicy::ShortestJobFirst;
             let mut queue = world.resource_mut::<JobQueue>();
             let pos = if sjf {
                 let key = (q.duration, q.id);
@@ -1004,8 +1138,7 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
                 queue.0.len()
             };
             queue.0.insert(pos, q);
-            world.resource_mut::<Counters>().submitted += 1;
-            if world.resource::<Sched>().clean && !reference_mode() {
+            if clean && !reference_mode() {
                 schedule_arrival(world, sched, pos);
             } else {
                 schedule_pass(world, sched);
@@ -1018,11 +1151,11 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
             if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
                 times.0[job.id as usize].1 = Some(now);
             }
-            if let Some(mut log) = world.get_resource_mut::<JobLog>() {
-                log.0[job.id as usize].finish = Some(now);
-            }
             world.resource_mut::<Sched>().clean = false;
             let mut c = world.resource_mut::<Counters>();
+            if let Some(log) = c.log.as_mut() {
+                log[job.id as usize].finish = Some(now);
+            }
             c.running -= 1;
             c.completed += 1;
             c.turnarounds_s.push((now - job.submit).as_secs_f64());
@@ -1091,7 +1224,7 @@ fn run_logged(
         world.insert_resource(JobTimes(vec![(None, None); t.len()]));
     }
     if log {
-        world.insert_resource(JobLog::default());
+        world.resource_mut::<Counters>().log = Some(Vec::new());
     }
     let mut engine = Engine::new(world);
     if let Some(t) = first.filter(|&t| t <= horizon) {
@@ -1251,10 +1384,7 @@ fn run_logged(
             v
         },
     };
-    let records = world
-        .remove_resource::<JobLog>()
-        .map(|l| l.0)
-        .unwrap_or_default();
+    let records = c.log.take().unwrap_or_default();
     (
         RunOutput {
             summary,

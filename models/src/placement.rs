@@ -408,6 +408,10 @@ pub trait LoadView {
     /// The free-capacity summary of `server` (consistent with [`LoadView::load`]).
     fn summary(&self, server: u32) -> FreeSummary;
     fn load(&self, server: u32) -> &ServerLoad;
+    /// All summaries in server order, when they can be read as one slice (a fast path for scans).
+    fn summaries(&self) -> Option<&[FreeSummary]> {
+        None
+    }
 }
 
 impl LoadView for [ServerLoad] {
@@ -445,11 +449,21 @@ pub fn plan<V: LoadView + ?Sized>(
     out: &mut Vec<Grant>,
 ) -> bool {
     let n = view.servers() as u32;
-    let first_fit = |out: &mut Vec<Grant>| {
-        let loads = (0..n)
-            .filter(|&i| view.summary(i).may_fit(req))
-            .map(|i| (i, view.load(i)));
-        plan_first_fit(req, loads, out)
+    let first_fit = |out: &mut Vec<Grant>| match view.summaries() {
+        Some(summaries) => {
+            let loads = summaries
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.may_fit(req))
+                .map(|(i, _)| (i as u32, view.load(i as u32)));
+            plan_first_fit(req, loads, out)
+        }
+        None => {
+            let loads = (0..n)
+                .filter(|&i| view.summary(i).may_fit(req))
+                .map(|i| (i, view.load(i)));
+            plan_first_fit(req, loads, out)
+        }
     };
     match policy {
         PlacementPolicy::FirstFit => first_fit(out),
