@@ -21,9 +21,10 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::Schedule;
 use sim::{Engine, RngStreams, Sampling, Scheduler, SimDuration, SimTime};
 
+use crate::inference::serve;
 use crate::output::{
     EnergySummary, GpuHoursSummary, GpuSummary, JobsSummary, PowerSummary, RunOutput, Sample,
-    SiteSummary, Stats, Summary, TrainingJobSummary, TrainingSummary,
+    SharedFleetSummary, SiteSummary, Stats, Summary, TrainingJobSummary, TrainingSummary,
 };
 use crate::placement::{
     self, FreeSummary, Grant, JobReq, LoadView, MAX_GPU_MODELS, MAX_GPUS_PER_SERVER, ServerLoad,
@@ -34,13 +35,16 @@ use crate::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerCon
 use crate::workload::JobSource;
 use crate::workload::source::SyntheticSource;
 
+mod sharing;
+pub use sharing::SharedEvent;
+
 /// Events of the datacenter model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// The job at the head of the job source is submitted.
     Arrival,
-    /// A running job finishes.
-    Finish(Entity),
+    /// A running job finishes, if it is still in run `.1` (a preempted job's old `Finish` is stale).
+    Finish(Entity, u32),
 }
 
 /// A hall (stable id = index in site order).
@@ -88,10 +92,19 @@ pub struct Job {
     pub submit: SimTime,
     pub duration: SimDuration,
     pub req: JobReq,
-    /// Set when the job starts.
+    /// Start of the current run (None while queued).
     pub start: Option<SimTime>,
     /// The GPU shares the job holds while running.
     pub grants: Vec<Grant>,
+    /// Run counter: +1 at each preemption (stale `Finish` events carry an older value).
+    pub run: u32,
+    /// First start (kept across preemptions).
+    pub first_start: Option<SimTime>,
+    /// Times preempted, and the work lost (run time since the last checkpoint), summed.
+    pub preemptions: u32,
+    pub lost: SimDuration,
+    /// Training steps done since the last checkpoint and lost at preemptions, summed.
+    pub lost_steps: u64,
 }
 
 const SLOTS: usize = MAX_GPUS_PER_SERVER as usize;
@@ -323,12 +336,19 @@ struct Meters {
     last: SimTime,
     /// Facility power, water, carbon and cost as IT power changes (scenarios with a `facility`).
     facility: Option<crate::facility::meter::FacilityMeter>,
+    /// Shared fleet: IT power of inference replicas above the idle power of their GPUs (metered by the serving
+    /// model), W, and the whole IT power (`it` + that) as a meter.
+    extra_it_w: f64,
+    combined: Option<EnergyMeter>,
 }
 
 impl Meters {
     fn advance(&mut self, now: SimTime) {
         self.it.advance(now);
         self.gpu.advance(now);
+        if let Some(c) = &mut self.combined {
+            c.advance(now);
+        }
         if let Some(f) = &mut self.facility {
             f.advance(now);
         }
@@ -342,15 +362,46 @@ struct Counters {
     submitted: u64,
     completed: u64,
     running: u64,
+    /// Preemptions (a job preempted twice counts twice) and the work they lost, GPU·ns (thousandths of a GPU
+    /// × ns ÷ 1000).
+    preemptions: u64,
+    lost_milli_ns: u128,
     waits_s: Vec<f64>,
     turnarounds_s: Vec<f64>,
     /// Per-job records, by id ([`run_with_log`] only).
     log: Option<Vec<JobRecord>>,
 }
 
+/// Trace durations rescaled by GPU speed: `T'/T` per catalog model (docs/models.md §Traces).
+#[derive(Resource)]
+struct DurationScale(Vec<f64>);
+
+impl DurationScale {
+    /// `d` scaled by the largest factor among the models in `mask`.
+    fn scale(&self, d: SimDuration, mask: u64) -> SimDuration {
+        let f = (0..self.0.len())
+            .filter(|&m| (mask >> m) & 1 == 1)
+            .map(|m| self.0[m])
+            .fold(0.0f64, f64::max);
+        SimDuration::from_nanos(((d.as_nanos() as f64 * f).round() as u64).max(1))
+    }
+}
+
 /// Start and finish of each job by id (training workloads only).
 #[derive(Resource, Default)]
-struct JobTimes(Vec<(Option<SimTime>, Option<SimTime>)>);
+struct JobTimes(Vec<JobTime>);
+
+/// What happened to one training job.
+#[derive(Debug, Clone, Copy, Default)]
+struct JobTime {
+    start: Option<SimTime>,
+    finish: Option<SimTime>,
+    /// Completed runs (ended by a finish or a preemption), summed, ns.
+    ran_ns: u64,
+    preemptions: u32,
+    lost_ns: u64,
+    lost_steps: u64,
+}
 
 /// What happened to one job, from [`run_with_log`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -401,6 +452,8 @@ struct Sched {
     times: Vec<SimTime>,
     backfilled: u64,
     late_heads: u64,
+    /// Shared fleet under `MakeRoom::Wait`: an inference replica waits for GPUs, so no job may start.
+    hold: bool,
 }
 
 /// What the telemetry schedule computes from scratch at each sample.
@@ -515,6 +568,12 @@ fn build_world(loaded: &LoadedScenario) -> World {
         alloc_milli_ns: 0,
         last: SimTime::ZERO,
         facility: loaded.facility.as_ref().map(|f| f.meter(it_w)),
+        extra_it_w: 0.0,
+        combined: loaded
+            .scenario
+            .serving
+            .is_some()
+            .then(|| EnergyMeter::new(SimTime::ZERO, it_w)),
     });
     world.insert_resource(JobQueue::default());
     world.insert_resource(Counters::default());
@@ -526,6 +585,7 @@ fn build_world(loaded: &LoadedScenario) -> World {
         times: Vec::new(),
         backfilled: 0,
         late_heads: 0,
+        hold: false,
     });
     world.insert_resource(Telemetry::default());
     world
@@ -613,7 +673,10 @@ fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool, 
     let mut m = world.resource_mut::<Meters>();
     m.it.add(d_it);
     m.gpu.add(d_gpu);
-    let (last, it_now) = (m.last, m.it.power_w());
+    if let Some(c) = &mut m.combined {
+        c.add(d_it);
+    }
+    let (last, it_now) = (m.last, m.it.power_w() + m.extra_it_w);
     if let Some(f) = &mut m.facility {
         f.set_it_power(last, it_now);
     }
@@ -646,22 +709,45 @@ fn try_plan(
 }
 
 /// Starts a queued job (already removed from the queue) on `grants`.
-fn start_job(world: &mut World, sched: &mut Scheduler<Event>, q: Queued, grants: &[Grant]) {
+fn start_job<E: From<Event>>(
+    world: &mut World,
+    sched: &mut Scheduler<E>,
+    q: Queued,
+    grants: &[Grant],
+) {
     let now = sched.now();
+    let mut q = q;
+    if let Some(ds) = world.get_resource::<DurationScale>() {
+        let job = world.get::<Job>(q.job).expect("queued job");
+        if job.first_start.is_none() {
+            // The recorded duration, scaled to the slowest model the job got.
+            let topo = &world.resource::<SiteIndex>().topo;
+            let mask = grants
+                .iter()
+                .fold(0u64, |m, g| m | 1 << topo.model[g.server as usize]);
+            q.duration = ds.scale(job.duration, mask);
+        }
+    }
     let finish = now.saturating_add(q.duration);
     apply_job(world, grants, &q.req, true, finish);
     let mut job = world.get_mut::<Job>(q.job).expect("queued job");
+    job.duration = q.duration;
     job.start = Some(now);
+    let first = job.first_start.is_none();
+    if first {
+        job.first_start = Some(now);
+    }
+    let run = job.run;
     job.grants.clear();
     job.grants.extend_from_slice(grants);
     let submit = job.submit;
-    if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
-        times.0[q.id as usize].0 = Some(now);
+    if first && let Some(mut times) = world.get_resource_mut::<JobTimes>() {
+        times.0[q.id as usize].start = Some(now);
     }
     let mut c = world.resource_mut::<Counters>();
     if let Some(log) = c.log.as_mut() {
         let r = &mut log[q.id as usize];
-        r.start = Some(now);
+        r.start = r.start.or(Some(now));
         for g in grants {
             if r.servers.last() != Some(&g.server) {
                 r.servers.push(g.server);
@@ -671,14 +757,16 @@ fn start_job(world: &mut World, sched: &mut Scheduler<Event>, q: Queued, grants:
         r.servers.dedup();
     }
     c.running += 1;
-    c.waits_s.push((now - submit).as_secs_f64());
-    sched.at(finish, Event::Finish(q.job));
+    if first {
+        c.waits_s.push((now - submit).as_secs_f64());
+    }
+    sched.at(finish, Event::Finish(q.job, run).into());
 }
 
 /// Starts jobs from the head of the queue while they fit.
-fn start_heads(
+fn start_heads<E: From<Event>>(
     world: &mut World,
-    sched: &mut Scheduler<Event>,
+    sched: &mut Scheduler<E>,
     grants: &mut Vec<Grant>,
     easy: bool,
 ) {
@@ -975,7 +1063,11 @@ fn try_backfill(world: &mut World, q: &Queued, now: SimTime, grants: &mut Vec<Gr
 }
 
 /// A full scheduling pass: starts every job the queue policy allows now.
-fn schedule_pass(world: &mut World, sched: &mut Scheduler<Event>) {
+pub(crate) fn schedule_pass<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>) {
+    if world.resource::<Sched>().hold {
+        world.resource_mut::<Sched>().clean = false;
+        return;
+    }
     let now = sched.now();
     let (mut grants, queue) = {
         let mut st = world.resource_mut::<Sched>();
@@ -1029,7 +1121,11 @@ fn schedule_pass(world: &mut World, sched: &mut Scheduler<Event>) {
 }
 
 /// An arrival in the clean state: only the new job (at queue position `pos`) can be affected.
-fn schedule_arrival(world: &mut World, sched: &mut Scheduler<Event>, pos: usize) {
+fn schedule_arrival<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>, pos: usize) {
+    if world.resource::<Sched>().hold {
+        world.resource_mut::<Sched>().clean = false;
+        return;
+    }
     let now = sched.now();
     let (queue, reservation) = {
         let st = world.resource::<Sched>();
@@ -1082,7 +1178,7 @@ fn fragmented_gpus(world: &mut World) -> f64 {
     }
 }
 
-fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
+pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>, ev: Event) {
     let now = sched.now();
     world.resource_mut::<Meters>().advance(now);
     match ev {
@@ -1096,7 +1192,7 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
             let id = src.next_id;
             src.next_id += 1;
             if let Some(t) = src.jobs.peek_submit() {
-                sched.at(t.max(now), Event::Arrival);
+                sched.at(t.max(now), Event::Arrival.into());
             }
             let e = world
                 .spawn(Job {
@@ -1106,6 +1202,11 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
                     req,
                     start: None,
                     grants: Vec::with_capacity(req.gpus.max(1) as usize),
+                    run: 0,
+                    first_start: None,
+                    preemptions: 0,
+                    lost: SimDuration::ZERO,
+                    lost_steps: 0,
                 })
                 .id();
             let mut c = world.resource_mut::<Counters>();
@@ -1119,10 +1220,18 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
                     servers: Vec::new(),
                 });
             }
+            // Rescaled durations: the queue sees the slowest eligible model's (a safe estimate for EASY).
+            let duration = match world.get_resource::<DurationScale>() {
+                Some(ds) => ds.scale(
+                    spec.duration,
+                    req.model_mask & world.resource::<SiteIndex>().models,
+                ),
+                None => spec.duration,
+            };
             let q = Queued {
                 job: e,
                 id,
-                duration: spec.duration,
+                duration,
                 req,
             };
             let (queue_policy, clean) = {
@@ -1144,12 +1253,18 @@ fn handle(world: &mut World, sched: &mut Scheduler<Event>, ev: Event) {
                 schedule_pass(world, sched);
             }
         }
-        Event::Finish(e) => {
+        Event::Finish(e, run) => {
+            match world.get::<Job>(e) {
+                Some(j) if j.run == run && j.start.is_some() => {}
+                _ => return, // preempted since: stale
+            }
             let job = world.entity_mut(e).take::<Job>().expect("running job");
             apply_job(world, &job.grants, &job.req, false, now);
             world.despawn(e);
             if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
-                times.0[job.id as usize].1 = Some(now);
+                let t = &mut times.0[job.id as usize];
+                t.finish = Some(now);
+                t.ran_ns += (now - job.start.expect("running")).as_nanos();
             }
             world.resource_mut::<Sched>().clean = false;
             let mut c = world.resource_mut::<Counters>();
@@ -1221,14 +1336,29 @@ fn run_logged(
         next_id: 0,
     });
     if let Some(t) = &loaded.training {
-        world.insert_resource(JobTimes(vec![(None, None); t.len()]));
+        world.insert_resource(JobTimes(vec![JobTime::default(); t.len()]));
+    }
+    if let Workload::NativeTrace(t)
+    | Workload::AlibabaPods(t)
+    | Workload::PhillyLog(t)
+    | Workload::HeliosLog(t) = &sc.workload
+        && let Some(r) = &t.rescale
+    {
+        let cat = &loaded.catalog;
+        let rec = &cat.gpus[cat.index_of(&r.recorded_on).expect("validated")];
+        world.insert_resource(DurationScale(
+            cat.gpus.iter().map(|g| r.factor(rec, g)).collect(),
+        ));
     }
     if log {
         world.resource_mut::<Counters>().log = Some(Vec::new());
     }
-    let mut engine = Engine::new(world);
-    if let Some(t) = first.filter(|&t| t <= horizon) {
-        engine.schedule(t, Event::Arrival);
+    let mut serving_kv = 0;
+    if let Some(sv) = &sc.serving {
+        let (fleet, kv) = crate::inference::shared_fleet(loaded, &sv.inference, horizon);
+        world.insert_resource(fleet);
+        world.insert_resource(sharing::Holdings::new(loaded));
+        serving_kv = kv;
     }
 
     let mut telemetry = Schedule::default();
@@ -1236,46 +1366,90 @@ fn run_logged(
     let mut samples = Vec::with_capacity((sc.horizon_s / sc.reporting.interval_s) as usize + 2);
     let mut sampling = Sampling::new(SimTime::ZERO, every);
     let (mut frag_sum, mut frag_max) = (0.0f64, 0.0f64);
+    let mut on_sample = |world: &mut World, t: SimTime| {
+        world.resource_mut::<Meters>().advance(t);
+        telemetry.run(world);
+        let tel = *world.resource::<Telemetry>();
+        let frag = fragmented_gpus(world);
+        frag_sum += frag;
+        frag_max = frag_max.max(frag);
+        let serving_w = world
+            .get_resource::<serve::Fleet>()
+            .map_or(0.0, |f| f.it.power_w());
+        let c = world.resource::<Counters>();
+        samples.push(Sample {
+            time_s: t.as_secs_f64(),
+            it_power_w: tel.it_power_w + serving_w,
+            busy_gpus: tel.busy_gpus,
+            running_jobs: c.running,
+            queued_jobs: world.resource::<JobQueue>().0.len() as u64,
+        });
+    };
     let slices = 100u64;
-    for k in 1..=slices {
-        let until =
-            SimTime::from_nanos((horizon.as_nanos() as u128 * k as u128 / slices as u128) as u64);
-        engine.run_until_sampled(
-            until,
-            &mut sampling,
-            handle,
-            |world: &mut World, t: SimTime| {
-                world.resource_mut::<Meters>().advance(t);
-                telemetry.run(world);
-                let tel = *world.resource::<Telemetry>();
-                let frag = fragmented_gpus(world);
-                frag_sum += frag;
-                frag_max = frag_max.max(frag);
-                let c = world.resource::<Counters>();
-                samples.push(Sample {
-                    time_s: t.as_secs_f64(),
-                    it_power_w: tel.it_power_w,
-                    busy_gpus: tel.busy_gpus,
-                    running_jobs: c.running,
-                    queued_jobs: world.resource::<JobQueue>().0.len() as u64,
-                });
-            },
-        );
-        progress(k as f64 / slices as f64);
-    }
-    let events_processed = engine.events_processed();
-    let world = &mut engine.world;
+    let until = |k: u64| {
+        SimTime::from_nanos((horizon.as_nanos() as u128 * k as u128 / slices as u128) as u64)
+    };
+    let first = first.filter(|&t| t <= horizon);
+    let (events_processed, mut world) = if let Some(sv) = &sc.serving {
+        let mut engine = Engine::<SharedEvent>::new(world);
+        engine.schedule(SimTime::ZERO, SharedEvent::Start);
+        if let Some(t) = first {
+            engine.schedule(t, Event::Arrival.into());
+        }
+        let w = &sv.inference;
+        if let Some(t) = engine
+            .world
+            .resource::<serve::Fleet>()
+            .source
+            .peek_arrival()
+            .filter(|&t| t <= horizon)
+        {
+            engine.schedule(t, serve::Event::Arrival.into());
+        }
+        if let Some(a) = &w.autoscaling {
+            let t = SimTime::from_secs_f64(a.interval_s).expect("validated");
+            engine.schedule(t.min(horizon), serve::Event::Scale.into());
+        }
+        for k in 1..=slices {
+            engine.run_until_sampled(until(k), &mut sampling, sharing::handle, &mut on_sample);
+            progress(k as f64 / slices as f64);
+        }
+        (engine.events_processed(), engine.world)
+    } else {
+        let mut engine = Engine::<Event>::new(world);
+        if let Some(t) = first {
+            engine.schedule(t, Event::Arrival);
+        }
+        for k in 1..=slices {
+            engine.run_until_sampled(until(k), &mut sampling, handle, &mut on_sample);
+            progress(k as f64 / slices as f64);
+        }
+        (engine.events_processed(), engine.world)
+    };
+    let world = &mut world;
     world.resource_mut::<Meters>().advance(horizon);
+    // Shared fleet: the serving model's results, and its IT energy above idle GPUs.
+    let mut serving = None;
+    if let Some(mut fleet) = world.remove_resource::<serve::Fleet>() {
+        fleet.close(horizon);
+        let mut h = world
+            .remove_resource::<sharing::Holdings>()
+            .expect("shared fleet");
+        let held_gpu_s = h.held_gpu_s(horizon);
+        serving = Some((fleet, held_gpu_s, h.preemptions, h.waited));
+    }
 
     let horizon_s = horizon.as_secs_f64();
     let meters = world.resource::<Meters>();
     let gpus_total = loaded.site.gpus_total();
     let busy_gpu_h = meters.alloc_milli_ns as f64 / 1000.0 / 1e9 / 3600.0;
     let available_gpu_h = gpus_total as f64 * horizon_s / 3600.0;
+    let it = meters.combined.as_ref().unwrap_or(&meters.it);
+    let serving_gpu_j = serving.as_ref().map_or(0.0, |s| s.0.gpu.energy_j());
     let mut energy = EnergySummary {
-        it_j: meters.it.energy_j(),
-        gpu_j: meters.gpu.energy_j(),
-        server_overhead_j: meters.it.energy_j() - meters.gpu.energy_j(),
+        it_j: it.energy_j(),
+        gpu_j: meters.gpu.energy_j() + serving_gpu_j,
+        server_overhead_j: it.energy_j() - meters.gpu.energy_j() - serving_gpu_j,
         ..EnergySummary::default()
     };
     let facility = meters
@@ -1283,10 +1457,50 @@ fn run_logged(
         .as_ref()
         .map(|m| crate::facility::report::summarize(m, loaded, horizon_s, &mut energy));
     let power = PowerSummary {
-        it_peak_w: meters.it.peak_w(),
-        it_mean_w: meters.it.energy_j() / horizon_s,
-        it_min_w: meters.it.min_w(),
+        it_peak_w: it.peak_w(),
+        it_mean_w: it.energy_j() / horizon_s,
+        it_min_w: it.min_w(),
     };
+    let (inference, shared_fleet) = match (serving, &sc.serving) {
+        (Some((mut fleet, held_gpu_s, preempted, waited)), Some(sv)) => {
+            let w = &sv.inference;
+            let g = &loaded.catalog.gpus[loaded
+                .catalog
+                .index_of(&w.deployment.gpu_model)
+                .expect("validated")];
+            let psu = loaded.site.servers[0].host.psu_efficiency;
+            // Serving's IT energy: replica GPUs above idle through their power supplies (metered), plus the
+            // held GPUs' idle power through a typical supply (host power is not attributed).
+            let it_j = fleet.it.energy_j() + held_gpu_s * g.idle_power_w / psu;
+            let inf = crate::inference::summarize(&mut fleet, w, serving_kv, horizon, it_j);
+            let replica_gpu_h = held_gpu_s / 3600.0;
+            (
+                Some(inf),
+                Some(SharedFleetSummary {
+                    make_room: format!("{:?}", sv.make_room),
+                    replica_gpu_h,
+                    replica_gpu_share: if available_gpu_h > 0.0 {
+                        replica_gpu_h / available_gpu_h
+                    } else {
+                        0.0
+                    },
+                    jobs_preempted: preempted,
+                    replica_waits: waited,
+                }),
+            )
+        }
+        _ => (None, None),
+    };
+    // Training jobs running at the horizon: their current run so far.
+    let mut running_ns = vec![0u64; loaded.training.as_ref().map_or(0, |t| t.len())];
+    if !running_ns.is_empty() {
+        let mut q = world.query::<&Job>();
+        for j in q.iter(world) {
+            if let Some(s) = j.start {
+                running_ns[j.id as usize] = (horizon - s).as_nanos();
+            }
+        }
+    }
     let queued = world.resource::<JobQueue>().0.len() as u64;
     let not_arrived = world.resource::<Source>().jobs.remaining();
     let mut c = std::mem::take(&mut *world.resource_mut::<Counters>());
@@ -1307,6 +1521,8 @@ fn run_logged(
         fragmented_gpus_max: frag_max,
         backfilled: st.backfilled,
         backfill_late_heads: st.late_heads,
+        preemptions: c.preemptions,
+        lost_gpu_h: c.lost_milli_ns as f64 / 1000.0 / 1e9 / 3600.0,
     };
     let training = loaded.training.as_ref().map(|info| {
         let times = &world.resource::<JobTimes>().0;
@@ -1314,16 +1530,15 @@ fn run_logged(
             .iter()
             .zip(times)
             .zip(loaded.trace_jobs.iter().flatten())
-            .map(|((t, &(start, finish)), spec)| {
+            .zip(&running_ns)
+            .map(|(((t, jt), spec), &running)| {
+                let (start, finish) = (jt.start, jt.finish);
                 let gpu =
                     &loaded.catalog.gpus[loaded.catalog.index_of(&t.gpu_model).expect("validated")];
                 let a = t.activity_milli as f64 / 1000.0;
                 let p_w = t.gpus as f64
                     * crate::power::gpu_power_w(gpu.idle_power_w, gpu.board_power_w, a, 1.0);
-                let ran_s = match start {
-                    Some(s) => (finish.unwrap_or(horizon) - s).as_secs_f64(),
-                    None => 0.0,
-                };
+                let ran_s = (jt.ran_ns + running) as f64 * 1e-9;
                 let e = &t.estimate;
                 let gpu_energy_j = p_w * ran_s;
                 TrainingJobSummary {
@@ -1346,6 +1561,10 @@ fn run_logged(
                     finish_s: finish.map(|s| s.as_secs_f64()),
                     gpu_energy_j,
                     gpu_energy_per_token_j: finish.map(|_| gpu_energy_j / e.tokens as f64),
+                    ran_s,
+                    preemptions: jt.preemptions,
+                    lost_s: jt.lost_ns as f64 * 1e-9,
+                    lost_steps: jt.lost_steps,
                 }
             })
             .collect();
@@ -1375,8 +1594,9 @@ fn run_logged(
             available: available_gpu_h,
         },
         training,
-        inference: None,
+        inference,
         facility,
+        shared_fleet,
         not_modelled: {
             let mut v = crate::facility::report::not_modelled(loaded);
             v.push("network fabric: no link contention (training communication is priced by alpha-beta formulas)".into());

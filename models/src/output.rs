@@ -193,6 +193,11 @@ pub struct JobsSummary {
     /// EASY backfilling: queue heads that started later than the reservation first made for them (a check;
     /// expected 0, see docs/models.md §Scheduling policies).
     pub backfill_late_heads: u64,
+    /// Preemptions of running jobs (shared fleet: to make room for inference replicas); a job preempted twice
+    /// counts twice.
+    pub preemptions: u64,
+    /// Work those preemptions lost: GPU-hours run since each job's last checkpoint.
+    pub lost_gpu_h: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -235,6 +240,9 @@ pub struct Summary {
     /// Facility figures (scenarios with a `facility` section).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facility: Option<FacilitySummary>,
+    /// Inference and jobs sharing the cluster (scenarios with `serving`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_fleet: Option<SharedFleetSummary>,
     pub not_modelled: Vec<String>,
 }
 
@@ -383,4 +391,25 @@ pub struct TrainingJobSummary {
     pub gpu_energy_j: f64,
     /// `gpu_energy_j / tokens` for completed jobs, J/token.
     pub gpu_energy_per_token_j: Option<f64>,
+    /// Time the job held its GPUs within the horizon (all runs), s.
+    pub ran_s: f64,
+    /// Times preempted (shared fleet), run time lost (since the last checkpoint) and whole optimizer steps
+    /// lost with it.
+    pub preemptions: u32,
+    pub lost_s: f64,
+    pub lost_steps: u64,
+}
+
+/// How inference replicas and jobs shared the cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct SharedFleetSummary {
+    /// `Preempt` or `Wait`.
+    pub make_room: String,
+    /// Replica GPU-hours held (serving, warming or draining), and the share of the site's GPU-hours.
+    pub replica_gpu_h: f64,
+    pub replica_gpu_share: f64,
+    /// Jobs preempted to make room for replicas (also in `jobs.preemptions`).
+    pub jobs_preempted: u64,
+    /// Replica switch-ons that had to wait for GPUs (`Wait`; `Preempt` when no server could be freed at once).
+    pub replica_waits: u64,
 }

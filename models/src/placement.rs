@@ -710,13 +710,17 @@ fn plan_topology_multi<V: LoadView + ?Sized>(
     }
 }
 
+/// `JobReq::activity_milli` of GPUs held but idle (an inference replica's GPUs in a shared fleet: their
+/// power above idle is metered by the serving model).
+pub const HELD_IDLE: u16 = u16::MAX;
+
 /// Applies (`sign = +1`) or releases (`-1`) one grant's share on its server, and the job's host resources
 /// when `host` is set (single-server jobs: set on the job's first grant only).
 pub fn apply_grant(load: &mut ServerLoad, g: &Grant, req: &JobReq, allocate: bool, host: bool) {
-    let a = if req.activity_milli == 0 {
-        load.default_activity_milli
-    } else {
-        req.activity_milli
+    let a = match req.activity_milli {
+        0 => load.default_activity_milli,
+        HELD_IDLE => 0,
+        a => a,
     };
     let w = g.milli as u32 * a as u32;
     if allocate {

@@ -62,8 +62,23 @@ pub fn stdout_table(s: &Summary) -> String {
     let tail = rows.split_off(rows.len() - 2);
     if let Some(i) = &s.inference {
         rows.extend(inference_rows(i));
-    } else {
+    }
+    if s.inference.is_none() || s.shared_fleet.is_some() {
         rows.extend(job_rows(s));
+    }
+    if let Some(f) = &s.shared_fleet {
+        rows.push((
+            "shared fleet",
+            vec![format!(
+                "replicas held {:.1} % of GPU-hours; {} job preemption(s) ({}), {:.1} GPU-h of work lost; {} replica \
+                 wait(s)",
+                f.replica_gpu_share * 100.0,
+                f.jobs_preempted,
+                f.make_room,
+                s.jobs.lost_gpu_h,
+                f.replica_waits
+            )],
+        ));
     }
     if let Some(t) = &s.training {
         rows.push((

@@ -68,6 +68,7 @@ fn sample_summary() -> Summary {
         training: None,
         inference: None,
         facility: None,
+        shared_fleet: None,
         not_modelled: vec![
             "facility overhead (cooling, PUE)".into(),
             "network fabric".into(),

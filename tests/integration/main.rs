@@ -8,5 +8,6 @@ mod facility;
 mod gate;
 mod inference;
 mod scheduling;
+mod shared;
 mod sweep;
 mod training;

@@ -384,3 +384,41 @@ fn scheduler_config_is_validated() {
     .to_string();
     assert!(e.contains("scheduler") && e.contains("Inference"), "{e}");
 }
+
+/// Trace durations recorded on one GPU model are rescaled to the model a job runs on:
+/// `T' = T · (f · F_rec/F_run + (1 − f) · B_rec/B_run)` (docs/models.md §Traces).
+#[test]
+fn trace_durations_rescale_by_gpu_speed() {
+    use crate::common::{one_server_scenario, temp_dir, write};
+    let dir = temp_dir("rescale");
+    let trace = write(&dir, "t.csv", "submit_s,gpus,duration_s\n0,8,1000\n");
+    let base = one_server_scenario(8, 1200.0, 3400.0, 0.95, &trace, 7200.0);
+    let run = |tag: &str, rescale: &str| {
+        let text = base.replace(
+            &format!("NativeTrace(path: \"{}\")", trace.display()),
+            &format!("NativeTrace(path: \"{}\"{rescale})", trace.display()),
+        );
+        assert!(
+            rescale.is_empty() || text != base,
+            "{tag}: the workload line was not found"
+        );
+        let path = write(&dir, &format!("{tag}.ron"), &text);
+        let loaded = models::scenario::load_scenario(&path, &[], None).unwrap();
+        let (_, log) = models::datacenter::run_with_log(&loaded, &mut |_| {});
+        let j = &log[0];
+        (j.finish.unwrap() - j.start.unwrap()).as_secs_f64()
+    };
+    // A100 → H100: peak 312 → 989 TFLOP/s, memory 2.0 → 3.35 TB/s (shipped catalog).
+    let compute = run("compute", ", rescale: (recorded_on: \"A100\")");
+    assert!((compute - 1000.0 * 312.0 / 989.0).abs() < 1e-6, "{compute}");
+    let mixed = run(
+        "mixed",
+        ", rescale: (recorded_on: \"A100\", compute_fraction: 0.5)",
+    );
+    let expected = 1000.0 * (0.5 * 312.0 / 989.0 + 0.5 * 2.0 / 3.35);
+    assert!((mixed - expected).abs() < 1e-6, "{mixed} vs {expected}");
+    let same = run("same", ", rescale: (recorded_on: \"H100\")");
+    assert_eq!(same, 1000.0);
+    let none = run("none", "");
+    assert_eq!(none, 1000.0);
+}

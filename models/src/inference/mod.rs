@@ -126,17 +126,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         .collect();
     let tp = w.deployment.tp as f64;
 
-    let streams = RngStreams::new(sc.seed);
-    let source = match &loaded.inference_requests {
-        Some(reqs) => RequestStream::Trace {
-            reqs: reqs.clone(),
-            next: 0,
-        },
-        None => match &w.requests {
-            config::RequestSource::Synthetic(s) => RequestStream::synthetic(s, &streams),
-            config::RequestSource::AzureTrace { .. } => unreachable!("load_scenario reads traces"),
-        },
-    };
+    let source = request_stream(loaded, w);
     let first = source.peek_arrival();
     let fleet = Fleet::new(
         w,
@@ -209,6 +199,79 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     let mut fleet = engine.world.remove_resource::<Fleet>().expect("fleet");
     fleet.close(horizon);
     let horizon_s = horizon.as_secs_f64();
+    let it_j = fleet.it.energy_j();
+    let gpu_j = fleet.gpu.energy_j();
+    let inference = summarize(&mut fleet, w, kv_capacity, horizon, it_j);
+    let busy_replica_s = fleet.busy_replica_s();
+    let replica_gpu_busy_h = busy_replica_s * tp / 3600.0;
+    let gpus_total = loaded.site.gpus_total();
+    let available_gpu_h = gpus_total as f64 * horizon_s / 3600.0;
+    let mut energy = EnergySummary {
+        it_j,
+        gpu_j,
+        server_overhead_j: it_j - gpu_j,
+        ..EnergySummary::default()
+    };
+    let facility = fleet
+        .facility
+        .as_ref()
+        .map(|m| crate::facility::report::summarize(m, loaded, horizon_s, &mut energy));
+    let mut not_modelled = crate::facility::report::not_modelled(loaded);
+    not_modelled.extend([
+        "inference tensor parallelism across servers; prefix caching; speculative decoding"
+            .to_string(),
+        "network fabric (requests arrive at replicas without network delay)".to_string(),
+        "failures".to_string(),
+    ]);
+    let summary = Summary {
+        dctwin_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: sc.name.clone(),
+        seed: sc.seed,
+        horizon_s,
+        events_processed,
+        wall_time_s: wall.elapsed().as_secs_f64(),
+        site: site_summary(loaded),
+        energy,
+        power: PowerSummary {
+            it_peak_w: fleet.it.peak_w(),
+            it_mean_w: it_j / horizon_s,
+            it_min_w: fleet.it.min_w(),
+        },
+        jobs: JobsSummary::default(),
+        gpus: GpuSummary {
+            total: gpus_total,
+            utilization_mean: if available_gpu_h > 0.0 {
+                replica_gpu_busy_h / available_gpu_h
+            } else {
+                0.0
+            },
+        },
+        gpu_hours: GpuHoursSummary {
+            busy: replica_gpu_busy_h,
+            available: available_gpu_h,
+        },
+        training: None,
+        inference: Some(inference),
+        facility,
+        shared_fleet: None,
+        not_modelled,
+    };
+    RunOutput {
+        summary,
+        timeseries: samples,
+    }
+}
+
+/// The `inference` section of a summary from a closed fleet. `it_j`: the IT energy charged to serving (for the
+/// energy per generated token).
+pub(crate) fn summarize(
+    fleet: &mut Fleet,
+    w: &InferenceWorkload,
+    kv_capacity: u64,
+    horizon: SimTime,
+    it_j: f64,
+) -> InferenceSummary {
+    let horizon_s = horizon.as_secs_f64();
     let counts = fleet.counts();
     let t = &mut fleet.tally;
 
@@ -234,13 +297,8 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     let completed = t.completed;
     let serving_replica_s = t.serving_ns as f64 * 1e-9;
     let busy_replica_s = fleet.busy_replica_s();
-    let replica_gpu_busy_h = busy_replica_s * tp / 3600.0;
-    let gpus_total = loaded.site.gpus_total();
-    let available_gpu_h = gpus_total as f64 * horizon_s / 3600.0;
-    let it_j = fleet.it.energy_j();
-    let gpu_j = fleet.gpu.energy_j();
     let t = &mut fleet.tally;
-    let inference = InferenceSummary {
+    InferenceSummary {
         model: w.deployment.model.name.clone(),
         requests: RequestCounts {
             arrived: t.arrived,
@@ -299,58 +357,61 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
             mean_time_in_system_s: w_mean,
             relative_error: rel,
         },
-    };
-    let mut energy = EnergySummary {
-        it_j,
-        gpu_j,
-        server_overhead_j: it_j - gpu_j,
-        ..EnergySummary::default()
-    };
-    let facility = fleet
-        .facility
-        .as_ref()
-        .map(|m| crate::facility::report::summarize(m, loaded, horizon_s, &mut energy));
-    let mut not_modelled = crate::facility::report::not_modelled(loaded);
-    not_modelled.extend([
-        "inference tensor parallelism across servers; prefix caching; speculative decoding"
-            .to_string(),
-        "network fabric (requests arrive at replicas without network delay)".to_string(),
-        "failures".to_string(),
-    ]);
-    let summary = Summary {
-        dctwin_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: sc.name.clone(),
-        seed: sc.seed,
-        horizon_s,
-        events_processed,
-        wall_time_s: wall.elapsed().as_secs_f64(),
-        site: site_summary(loaded),
-        energy,
-        power: PowerSummary {
-            it_peak_w: fleet.it.peak_w(),
-            it_mean_w: it_j / horizon_s,
-            it_min_w: fleet.it.min_w(),
-        },
-        jobs: JobsSummary::default(),
-        gpus: GpuSummary {
-            total: gpus_total,
-            utilization_mean: if available_gpu_h > 0.0 {
-                replica_gpu_busy_h / available_gpu_h
-            } else {
-                0.0
-            },
-        },
-        gpu_hours: GpuHoursSummary {
-            busy: replica_gpu_busy_h,
-            available: available_gpu_h,
-        },
-        training: None,
-        inference: Some(inference),
-        facility,
-        not_modelled,
-    };
-    RunOutput {
-        summary,
-        timeseries: samples,
     }
+}
+
+/// The requests of `w`: the loaded trace, or its generator on the scenario's streams.
+fn request_stream(loaded: &LoadedScenario, w: &InferenceWorkload) -> RequestStream {
+    match &loaded.inference_requests {
+        Some(reqs) => RequestStream::Trace {
+            reqs: reqs.clone(),
+            next: 0,
+        },
+        None => match &w.requests {
+            config::RequestSource::Synthetic(s) => {
+                RequestStream::synthetic(s, &RngStreams::new(loaded.scenario.seed))
+            }
+            config::RequestSource::AzureTrace { .. } => unreachable!("load_scenario reads traces"),
+        },
+    }
+}
+
+/// A serving fleet for a cluster shared with jobs (docs/models.md §Shared fleet), and its KV capacity per
+/// replica. Slots start without GPUs: the initial replicas are in `claims`, for the cluster to grant at time
+/// zero. Replica GPU power is metered above idle (`it`, `gpu`); the cluster meters held GPUs at idle power.
+pub(crate) fn shared_fleet(
+    loaded: &LoadedScenario,
+    w: &InferenceWorkload,
+    horizon: SimTime,
+) -> (Fleet, u64) {
+    let gi = loaded
+        .catalog
+        .index_of(&w.deployment.gpu_model)
+        .expect("validated GPU model");
+    let gpu = &loaded.catalog.gpus[gi];
+    let perf = ReplicaPerf::new(
+        &w.deployment.model,
+        gpu,
+        w.deployment.tp,
+        &w.efficiency,
+        &w.batching,
+    )
+    .expect("validated fit");
+    let kv = perf.kv_capacity_tokens;
+    let tp = w.deployment.tp as f64;
+    let n = w.replica_slots() as usize;
+    let mut fleet = Fleet::new(
+        w,
+        perf,
+        request_stream(loaded, w),
+        horizon,
+        0.0,
+        tp * (gpu.board_power_w - gpu.idle_power_w),
+        vec![1.0; n],
+        0.0,
+        0.0,
+    );
+    fleet.gpu_base_w = tp * gpu.idle_power_w;
+    fleet.claims = Some((0..w.deployment.replicas).map(|i| (i, true)).collect());
+    (fleet, kv)
 }

@@ -117,10 +117,10 @@ pub struct ReplicaState {
 
 impl ReplicaState {
     /// Adds the iteration in flight, from its start to `until`, to the busy time and the phase energies.
-    fn account_busy(&mut self, until: SimTime, t: &mut Tally) {
+    fn account_busy(&mut self, until: SimTime, t: &mut Tally, base_w: f64) {
         let span = until.saturating_since(self.iter_start);
         self.busy_ns += span.as_nanos();
-        let e = self.gpu_w * span.as_secs_f64();
+        let e = (self.gpu_w + base_w) * span.as_secs_f64();
         t.prefill_j += e * self.iter_prefill_share;
         t.decode_j += e * (1.0 - self.iter_prefill_share);
     }
@@ -188,6 +188,13 @@ pub struct Fleet {
     pub facility: Option<crate::facility::meter::FacilityMeter>,
     pub gpu: EnergyMeter,
     pub tally: Tally,
+    /// Shared fleet only (docs/models.md §Shared fleet): slot switch-ons (`true`) and switch-offs (`false`)
+    /// since the last drain, for the cluster to grant or take back GPUs. A warming slot's `Ready` is then
+    /// scheduled by the cluster when its GPUs are granted.
+    pub claims: Option<Vec<(u32, bool)>>,
+    /// GPU power of a replica's GPUs not in `gpu_w` (shared fleet: their idle power, metered by the cluster),
+    /// W; counted in the prefill/decode energy split only.
+    pub gpu_base_w: f64,
 }
 
 impl Fleet {
@@ -242,6 +249,8 @@ impl Fleet {
                 serving: initial as u64,
                 ..Tally::default()
             },
+            claims: None,
+            gpu_base_w: 0.0,
         }
     }
 
@@ -310,7 +319,7 @@ impl Fleet {
     }
 
     /// An autoscaling decision at `now`.
-    fn scale(&mut self, now: SimTime, sched: &mut sim::Scheduler<'_, Event>) {
+    fn scale<E: From<Event>>(&mut self, now: SimTime, sched: &mut sim::Scheduler<'_, E>) {
         use super::config::ScalingPolicy;
         let Some(a) = self.autoscaling else { return };
         let busy = self.busy_ns_at(now);
@@ -349,11 +358,17 @@ impl Fleet {
                 if let Some(r) = self.replicas.iter_mut().find(|r| r.mode == Mode::Draining) {
                     r.mode = Mode::Serving;
                 } else if let Some(i) = self.replicas.iter().position(|r| r.mode == Mode::Off) {
-                    let at = now
-                        .saturating_add(SimDuration::from_secs_f64(a.warmup_s).expect("validated"));
                     self.replicas[i].mode = Mode::Warming;
-                    self.replicas[i].ready_at = at;
-                    sched.at(at, Event::Ready(i as u32));
+                    if let Some(c) = &mut self.claims {
+                        c.push((i as u32, true));
+                        self.replicas[i].ready_at = SimTime::MAX;
+                    } else {
+                        let at = now.saturating_add(
+                            SimDuration::from_secs_f64(a.warmup_s).expect("validated"),
+                        );
+                        self.replicas[i].ready_at = at;
+                        sched.at(at, Event::Ready(i as u32).into());
+                    }
                 }
                 self.tally.scale_ups += 1;
             }
@@ -363,6 +378,9 @@ impl Fleet {
                 // replica (at least `desired ≥ 1` keep serving).
                 if let Some(i) = self.replicas.iter().rposition(|r| r.mode == Mode::Warming) {
                     self.replicas[i].mode = Mode::Off;
+                    if let Some(c) = &mut self.claims {
+                        c.push((i as u32, false));
+                    }
                     self.tally.scale_downs += 1;
                     continue;
                 }
@@ -373,18 +391,26 @@ impl Fleet {
                 self.replicas[i].mode = if idle { Mode::Off } else { Mode::Draining };
                 if idle {
                     self.tally.serving -= 1;
+                    if let Some(c) = &mut self.claims {
+                        c.push((i as u32, false));
+                    }
                 }
                 self.tally.scale_downs += 1;
             }
         }
         let next = now.saturating_add(SimDuration::from_secs_f64(a.interval_s).expect("validated"));
         if next <= self.horizon {
-            sched.at(next, Event::Scale);
+            sched.at(next, Event::Scale.into());
         }
     }
 
     /// Plans and starts the next iteration of replica `r` at `now`; leaves it idle when there is nothing to do.
-    fn start_iteration(&mut self, r: usize, now: SimTime, sched: &mut sim::Scheduler<'_, Event>) {
+    fn start_iteration<E: From<Event>>(
+        &mut self,
+        r: usize,
+        now: SimTime,
+        sched: &mut sim::Scheduler<'_, E>,
+    ) {
         let cap = self.perf.kv_capacity_tokens;
         let max_req = self.batching.max_batch_requests as usize;
         let chunked = self.batching.chunked_prefill;
@@ -501,6 +527,9 @@ impl Fleet {
             if rep.mode == Mode::Draining {
                 rep.mode = Mode::Off;
                 self.tally.serving -= 1;
+                if let Some(c) = &mut self.claims {
+                    c.push((r as u32, false));
+                }
             }
             let idle = self.gpu_idle_w;
             self.set_replica_power(r, idle);
@@ -516,14 +545,22 @@ impl Fleet {
         rep.iter_prefill_share = cost.prefill_share;
         let p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
         self.set_replica_power(r, p);
-        sched.at(now.saturating_add(dt), Event::IterationDone(r as u32));
+        sched.at(
+            now.saturating_add(dt),
+            Event::IterationDone(r as u32).into(),
+        );
     }
 
     /// Applies the tokens of replica `r`'s finished iteration and starts the next one.
-    fn finish_iteration(&mut self, r: usize, now: SimTime, sched: &mut sim::Scheduler<'_, Event>) {
+    fn finish_iteration<E: From<Event>>(
+        &mut self,
+        r: usize,
+        now: SimTime,
+        sched: &mut sim::Scheduler<'_, E>,
+    ) {
         let t = &mut self.tally;
         let rep = &mut self.replicas[r];
-        rep.account_busy(now, t);
+        rep.account_busy(now, t, self.gpu_base_w);
         t.iterations += 1;
         let mut any_done = false;
         for s in &rep.batch {
@@ -578,7 +615,7 @@ impl Fleet {
 }
 
 /// The event handler.
-pub fn handle(world: &mut World, sched: &mut sim::Scheduler<'_, Event>, ev: Event) {
+pub fn handle<E: From<Event>>(world: &mut World, sched: &mut sim::Scheduler<'_, E>, ev: Event) {
     let now = sched.now();
     let mut fleet = world.resource_mut::<Fleet>();
     let f = &mut *fleet;
@@ -589,7 +626,7 @@ pub fn handle(world: &mut World, sched: &mut sim::Scheduler<'_, Event>, ev: Even
                 return;
             };
             if let Some(t) = f.source.peek_arrival().filter(|&t| t <= f.horizon) {
-                sched.at(t.max(now), Event::Arrival);
+                sched.at(t.max(now), Event::Arrival.into());
             }
             let id = f.reqs.len() as u32;
             f.reqs.push(ReqState {
@@ -650,9 +687,30 @@ impl Fleet {
         self.advance(horizon);
         for rep in &mut self.replicas {
             if rep.busy {
-                rep.account_busy(horizon, &mut self.tally);
+                rep.account_busy(horizon, &mut self.tally, self.gpu_base_w);
             }
         }
+    }
+
+    /// Shared fleet: slot `r`'s GPUs were granted at `now` on a server whose power supply has efficiency
+    /// `psu_efficiency`. A warming slot becomes ready `warmup` later (returned: schedule its `Ready`).
+    pub fn granted(
+        &mut self,
+        r: usize,
+        now: SimTime,
+        warmup: SimDuration,
+        psu_efficiency: f64,
+    ) -> Option<SimTime> {
+        debug_assert_eq!(
+            self.replicas[r].gpu_w, 0.0,
+            "a slot without GPUs draws nothing"
+        );
+        self.psu_inv[r] = 1.0 / psu_efficiency;
+        let rep = &mut self.replicas[r];
+        (rep.mode == Mode::Warming).then(|| {
+            rep.ready_at = now.saturating_add(warmup);
+            rep.ready_at
+        })
     }
 
     /// Whether replica `r` is running an iteration.

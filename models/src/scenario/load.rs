@@ -133,6 +133,8 @@ pub struct TrainingJobInfo {
     pub estimate: crate::training::TrainingEstimate,
     /// `estimate.run_gpu_activity` in thousandths (the resolution of the power model).
     pub activity_milli: u16,
+    /// The plan's checkpointing (what a preempted job keeps).
+    pub checkpoint: Option<crate::training::Checkpoint>,
 }
 
 impl LoadedScenario {
@@ -187,9 +189,29 @@ impl LoadedScenario {
             }
             _ => "trace".to_string(),
         };
+        let serving = match &s.serving {
+            Some(sv) => {
+                let d = &sv.inference.deployment;
+                format!(
+                    " Shared fleet: LLM inference ({} on up to {} replica(s) × {} {}) has priority over the jobs \
+                     ({:?} to make room).",
+                    d.model.name,
+                    sv.inference.replica_slots(),
+                    d.tp,
+                    d.gpu_model,
+                    sv.make_room
+                )
+            }
+            None => String::new(),
+        };
+        let facility = if self.facility.is_some() {
+            "Facility: power chain, cooling plant, water and carbon are simulated with the weather."
+        } else {
+            "Facility overhead (cooling, power-chain losses) is not modelled: reports give IT energy only."
+        };
         format!(
-            "Scenario `{}` (seed {}, horizon {:.2} h): {}. Workload: {}. Scheduler: {:?} queue, {:?} placement. \
-             Facility overhead (cooling, power-chain losses) is not modelled: reports give IT energy only.",
+            "Scenario `{}` (seed {}, horizon {:.2} h): {}. Workload: {}.{serving} Scheduler: {:?} queue, {:?} \
+             placement. {facility}",
             s.name,
             s.seed,
             s.horizon_s / 3600.0,
@@ -695,6 +717,26 @@ pub fn load_scenario(
         | Workload::PhillyLog(t)
         | Workload::HeliosLog(t) => {
             t.path = resolve(&base, &t.path);
+            if let Some(r) = &t.rescale {
+                if catalog.index_of(&r.recorded_on).is_none() {
+                    return Err(InputError::field(
+                        file,
+                        "workload.rescale.recorded_on",
+                        format!(
+                            "unknown GPU model `{}` (catalog has: {})",
+                            r.recorded_on,
+                            catalog.names().join(", ")
+                        ),
+                    ));
+                }
+                if !(0.0..=1.0).contains(&r.compute_fraction) {
+                    return Err(InputError::field(
+                        file,
+                        "workload.rescale.compute_fraction",
+                        format!("expected a fraction in 0..=1, found {}", r.compute_fraction),
+                    ));
+                }
+            }
             let jobs = match trace_kind {
                 0 => trace::read_native(&t.path)?,
                 1 => trace::read_alibaba_pods(&t.path)?,
@@ -729,7 +771,8 @@ pub fn load_scenario(
             Some(jobs)
         }
         Workload::Inference(w) => {
-            inference_requests = check_inference(file, &base, w, &catalog, &site)?;
+            inference_requests =
+                check_inference(file, &base, "workload.Inference", w, &catalog, &site)?;
             None
         }
         Workload::Training(t) => {
@@ -739,6 +782,33 @@ pub fn load_scenario(
             Some(jobs)
         }
     };
+    if let Some(sv) = &mut s.serving {
+        if inference_requests.is_some() || matches!(s.workload, Workload::Inference(_)) {
+            return Err(InputError::field(
+                file,
+                "serving",
+                "a shared fleet serves inference beside a job workload (Synthetic, a trace or Training); \
+                 with an `Inference` workload, remove `serving`",
+            ));
+        }
+        inference_requests = check_inference(
+            file,
+            &base,
+            "serving.inference",
+            &mut sv.inference,
+            &catalog,
+            &site,
+        )?;
+        if let Some(c) = sv.job_checkpoint_s
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(InputError::field(
+                file,
+                "serving.job_checkpoint_s",
+                format!("expected seconds > 0, found {c}"),
+            ));
+        }
+    }
     let facility = match &s.facility {
         Some(cfg) => Some(load_facility(file, &base, cfg, &site, &catalog)?),
         None => None,
@@ -857,6 +927,7 @@ fn check_training(
             gpus,
             estimate: est,
             activity_milli: ((est.run_gpu_activity * 1000.0).round() as u16).max(1),
+            checkpoint: j.plan.checkpoint.clone(),
         };
         out.push((spec, mask, info));
     }
@@ -877,12 +948,13 @@ fn check_training(
 fn check_inference(
     file: &Path,
     base: &Path,
+    prefix: &str,
     w: &mut crate::inference::InferenceWorkload,
     catalog: &Catalog,
     site: &SiteModel,
 ) -> Result<Option<Vec<trace::LlmRequest>>, InputError> {
     use crate::inference::config::RequestSource;
-    let field = |p: &str, m: String| InputError::field(file, &format!("workload.Inference.{p}"), m);
+    let field = |p: &str, m: String| InputError::field(file, &format!("{prefix}.{p}"), m);
     w.check().map_err(|(p, m)| field(&p, m))?;
     let Some(gi) = catalog.index_of(&w.deployment.gpu_model) else {
         return Err(field(
@@ -912,7 +984,8 @@ fn check_inference(
                 return Err(field(
                     "requests.Synthetic",
                     format!(
-                        "the largest request ({most} tokens of prompt + output) exceeds a replica's KV cache ({cap}                          tokens): lower the token maxima or add memory per replica"
+                        "the largest request ({most} tokens of prompt + output) exceeds a replica's KV cache \
+                         ({cap} tokens): lower the token maxima or add memory per replica"
                     ),
                 ));
             }

@@ -43,6 +43,38 @@ pub struct Scenario {
     /// reports IT energy only (no PUE is assumed).
     #[serde(default)]
     pub facility: Option<crate::facility::FacilityConfig>,
+    /// LLM inference served on the same cluster as `workload`'s jobs, with priority over them (docs/models.md
+    /// §Shared fleet). Absent: the cluster runs `workload` alone.
+    #[serde(default)]
+    pub serving: Option<Box<SharedServing>>,
+}
+
+/// Inference replicas sharing the cluster with jobs: a replica switched on takes GPUs first, from free
+/// capacity or, under [`MakeRoom::Preempt`], from running jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedServing {
+    /// The served model, its deployment, batching, router, SLO and autoscaling (as an `Inference` workload).
+    pub inference: crate::inference::InferenceWorkload,
+    /// What a replica does when no free GPUs fit it. Default `Preempt`.
+    #[serde(default)]
+    pub make_room: MakeRoom,
+    /// Checkpoint interval of preempted trace or synthetic jobs, s: a preempted job keeps its work up to its
+    /// last multiple of this interval since it started. Default none (they restart from scratch).
+    /// Model-driven training jobs use their plan's `checkpoint`.
+    #[serde(default)]
+    pub job_checkpoint_s: Option<f64>,
+}
+
+/// How an inference replica gets GPUs that jobs hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MakeRoom {
+    /// Preempt the running jobs whose loss (GPU·s since their last checkpoint) is smallest; they go back to
+    /// the queue with the work they kept.
+    #[default]
+    Preempt,
+    /// Wait for jobs to finish; no job starts while a replica waits.
+    Wait,
 }
 
 /// Host (non-GPU) power of a server and its power supply.
@@ -167,6 +199,36 @@ pub struct SyntheticJobs {
 pub struct TraceFile {
     /// Relative to the scenario file.
     pub path: PathBuf,
+    /// Rescale recorded durations to the GPU model a job runs on. Default none: jobs keep their recorded
+    /// durations.
+    #[serde(default)]
+    pub rescale: Option<Rescale>,
+}
+
+/// Recorded run times scaled by GPU speed (docs/models.md §Traces, duration rescaling):
+/// `T' = T · (f · F_rec / F_run + (1 − f) · B_rec / B_run)`, `F` the catalog's `peak_tflops`, `B` its
+/// `memory_bandwidth_tbs`, `f` the compute-bound fraction of the run time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rescale {
+    /// The GPU model the trace was recorded on (a catalog name).
+    pub recorded_on: String,
+    /// Compute-bound fraction `f` of a job's run time, 0..=1. Default 1.0 (run time scales with peak FLOP/s).
+    #[serde(default = "default_compute_fraction")]
+    pub compute_fraction: f64,
+}
+
+fn default_compute_fraction() -> f64 {
+    1.0
+}
+
+impl Rescale {
+    /// The factor `T'/T` for a job run on `run` when the trace was recorded on `rec`.
+    pub fn factor(&self, rec: &GpuModel, run: &GpuModel) -> f64 {
+        let f = self.compute_fraction;
+        f * rec.peak_tflops / run.peak_tflops
+            + (1.0 - f) * rec.memory_bandwidth_tbs / run.memory_bandwidth_tbs
+    }
 }
 
 /// What runs on the site.
