@@ -35,6 +35,7 @@ use crate::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerCon
 use crate::workload::JobSource;
 use crate::workload::source::SyntheticSource;
 
+mod preempt;
 mod sharing;
 pub use sharing::SharedEvent;
 
@@ -105,6 +106,8 @@ pub struct Job {
     pub lost: SimDuration,
     /// Training steps done since the last checkpoint and lost at preemptions, summed.
     pub lost_steps: u64,
+    /// Scheduling priority (`Priority` queue; higher first).
+    pub priority: u8,
 }
 
 const SLOTS: usize = MAX_GPUS_PER_SERVER as usize;
@@ -318,6 +321,7 @@ struct Queued {
     id: u64,
     duration: SimDuration,
     req: JobReq,
+    priority: u8,
 }
 
 /// Waiting jobs in queue order: submission order (FIFO, EASY) or (duration, submission) order (SJF).
@@ -1092,6 +1096,18 @@ pub(crate) fn schedule_pass<E: From<Event>>(world: &mut World, sched: &mut Sched
                 }
             }
         }
+        QueuePolicy::Priority => loop {
+            start_heads(world, sched, &mut grants, false);
+            let Some(&head) = world.resource::<JobQueue>().0.front() else {
+                break;
+            };
+            if !preempt::make_room_for(world, &head, now, &mut grants) {
+                break;
+            }
+            // Preempted jobs have lower priority: they queue behind the head.
+            world.resource_mut::<JobQueue>().0.pop_front();
+            start_job(world, sched, head, &grants);
+        },
         QueuePolicy::EasyBackfill => {
             start_heads(world, sched, &mut grants, true);
             if !world.resource::<JobQueue>().0.is_empty() {
@@ -1207,6 +1223,7 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
                     preemptions: 0,
                     lost: SimDuration::ZERO,
                     lost_steps: 0,
+                    priority: spec.priority,
                 })
                 .id();
             let mut c = world.resource_mut::<Counters>();
@@ -1233,19 +1250,11 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
                 id,
                 duration,
                 req,
+                priority: spec.priority,
             };
-            let (queue_policy, clean) = {
-                let st = world.resource::<Sched>();
-                (st.cfg.queue, st.clean)
-            };
-            let sjf = queue_policy == QueuePolicy::ShortestJobFirst;
+            let clean = world.resource::<Sched>().clean;
+            let pos = preempt::queue_position(world, &q);
             let mut queue = world.resource_mut::<JobQueue>();
-            let pos = if sjf {
-                let key = (q.duration, q.id);
-                queue.0.partition_point(|x| (x.duration, x.id) <= key)
-            } else {
-                queue.0.len()
-            };
             queue.0.insert(pos, q);
             if clean && !reference_mode() {
                 schedule_arrival(world, sched, pos);
@@ -1352,6 +1361,9 @@ fn run_logged(
     }
     if log {
         world.resource_mut::<Counters>().log = Some(Vec::new());
+    }
+    if sc.serving.is_some() || sc.scheduler.queue == QueuePolicy::Priority {
+        world.insert_resource(preempt::Checkpoints::new(loaded));
     }
     let mut serving_kv = 0;
     if let Some(sv) = &sc.serving {
@@ -1766,6 +1778,7 @@ mod tests {
                 cpu_milli: j.cpu,
                 memory_mib: j.mem,
                 gpu_models: Vec::new(),
+                priority: 0,
             };
             SiteCapacity::new(&loaded.site)
                 .check_fits(&spec, mask)
@@ -1805,6 +1818,7 @@ mod tests {
                 QueuePolicy::Fifo,
                 QueuePolicy::ShortestJobFirst,
                 QueuePolicy::EasyBackfill,
+                QueuePolicy::Priority,
             ] {
                 for placement in [
                     PlacementPolicy::FirstFit,
@@ -1812,7 +1826,11 @@ mod tests {
                     PlacementPolicy::TopologyAware,
                 ] {
                     let mut loaded = mixed_scenario(seed);
-                    loaded.scenario.scheduler = SchedulerConfig { queue, placement };
+                    loaded.scenario.scheduler = SchedulerConfig {
+                        queue,
+                        placement,
+                        job_checkpoint_s: None,
+                    };
                     let (mut fast, log) = run_with_log(&loaded, &mut |_| {});
                     REFERENCE_MODE.with(|c| c.set(true));
                     let (mut reference, ref_log) = run_with_log(&loaded, &mut |_| {});

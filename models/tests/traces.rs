@@ -108,6 +108,7 @@ fn native_fixture_maps_every_column() {
             cpu_milli: 64000,
             memory_mib: 524288,
             gpu_models: vec!["H100".into()],
+            priority: 0,
         }
     );
     assert_eq!(jobs[1].name.as_deref(), Some("notebook, shared"));
@@ -408,6 +409,7 @@ fn alibaba_pods_fixture() {
             cpu_milli: 6000,
             memory_mib: 12288,
             gpu_models: vec![],
+            priority: 0,
         }
     );
     // Run time = deletion − scheduled (the 100 s queueing delay is not part of it).
@@ -450,6 +452,7 @@ fn alibaba_pods_optional_columns_any_order() {
             cpu_milli: 3,
             memory_mib: 2,
             gpu_models: vec![],
+            priority: 0,
         }]
     );
 }

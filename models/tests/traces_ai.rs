@@ -681,6 +681,7 @@ fn helios_job(id: &str, submit: u64, duration: u64, gpus: u32, cpus: u64) -> Job
         cpu_milli: cpus * 1000,
         memory_mib: 0,
         gpu_models: Vec::new(),
+        priority: 0,
     }
 }
 

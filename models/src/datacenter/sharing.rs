@@ -22,13 +22,11 @@ use std::collections::VecDeque;
 use bevy_ecs::prelude::*;
 use sim::{Scheduler, SimDuration, SimTime};
 
-use super::{
-    Counters, Event, Job, JobQueue, Meters, Queued, Sched, SiteIndex, apply_job, schedule_pass,
-    try_plan,
-};
+use super::preempt::{cheapest_victims, preempt, reset_free_at};
+use super::{Event, Meters, Sched, SiteIndex, apply_job, schedule_pass, try_plan};
 use crate::inference::serve::{self, Fleet};
-use crate::placement::{Grant, HELD_IDLE, JobReq, ServerLoad, WHOLE_GPU_MILLI};
-use crate::scenario::{LoadedScenario, MakeRoom, QueuePolicy};
+use crate::placement::{Grant, HELD_IDLE, JobReq, WHOLE_GPU_MILLI};
+use crate::scenario::{LoadedScenario, MakeRoom};
 
 /// Events of a shared fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +59,6 @@ pub(super) struct Holdings {
     pending: VecDeque<u32>,
     make_room: MakeRoom,
     warmup: SimDuration,
-    /// Checkpoint period of each job by id (training jobs: `every_s + write_s`), else `default_period`.
-    period_by_id: Vec<Option<SimDuration>>,
-    default_period: Option<SimDuration>,
-    /// Training jobs by id: (training time between checkpoints, step time), for lost steps.
-    steps_by_id: Vec<Option<(SimDuration, SimDuration)>>,
     /// Replica GPUs held now, and ∫ held dt (GPU·ns), for the idle energy charged to serving.
     held_gpus: u64,
     held_gpu_ns: u128,
@@ -80,8 +73,6 @@ impl Holdings {
         let sv = loaded.scenario.serving.as_ref().expect("shared fleet");
         let d = &sv.inference.deployment;
         let model = loaded.catalog.index_of(&d.gpu_model).expect("validated");
-        let secs = |s: f64| SimDuration::from_secs_f64(s).filter(|d| !d.is_zero());
-        let training = loaded.training.as_deref().unwrap_or(&[]);
         Holdings {
             req: JobReq {
                 gpus: d.tp,
@@ -100,25 +91,6 @@ impl Holdings {
                 .autoscaling
                 .map(|a| SimDuration::from_secs_f64(a.warmup_s).expect("validated"))
                 .unwrap_or(SimDuration::ZERO),
-            period_by_id: training
-                .iter()
-                .map(|t| {
-                    t.checkpoint
-                        .as_ref()
-                        .and_then(|c| secs(c.every_s + c.write_s))
-                })
-                .collect(),
-            default_period: sv.job_checkpoint_s.and_then(secs),
-            steps_by_id: training
-                .iter()
-                .map(|t| {
-                    let every = t.checkpoint.as_ref().and_then(|c| secs(c.every_s));
-                    Some((
-                        every.unwrap_or(SimDuration::MAX),
-                        secs(t.estimate.step.total_s)?,
-                    ))
-                })
-                .collect(),
             held_gpus: 0,
             held_gpu_ns: 0,
             last: SimTime::ZERO,
@@ -136,30 +108,6 @@ impl Holdings {
     pub(super) fn held_gpu_s(&mut self, now: SimTime) -> f64 {
         self.advance(now);
         self.held_gpu_ns as f64 * 1e-9
-    }
-
-    /// (work kept, work lost) of a job of id `id` that has run `elapsed` since it (re)started.
-    fn split(&self, id: u64, elapsed: SimDuration) -> (SimDuration, SimDuration) {
-        let period = match self.period_by_id.get(id as usize) {
-            Some(p) => *p,
-            None => self.default_period,
-        };
-        let kept = match period {
-            Some(p) => SimDuration::from_nanos(elapsed.as_nanos() / p.as_nanos() * p.as_nanos()),
-            None => SimDuration::ZERO,
-        };
-        (
-            kept,
-            SimDuration::from_nanos(elapsed.as_nanos() - kept.as_nanos()),
-        )
-    }
-
-    /// Whole training steps done since the last checkpoint and lost with `lost` (0 for other jobs).
-    fn lost_steps(&self, id: u64, lost: SimDuration) -> u64 {
-        match self.steps_by_id.get(id as usize) {
-            Some(Some((every, step))) => lost.min(*every).as_nanos() / step.as_nanos(),
-            _ => 0,
-        }
     }
 }
 
@@ -256,7 +204,7 @@ fn make_room(world: &mut World, req: &JobReq, now: SimTime, grants: &mut Vec<Gra
     if world.resource::<Holdings>().make_room != MakeRoom::Preempt {
         return false;
     }
-    let Some(victims) = cheapest_victims(world, req, now) else {
+    let Some(victims) = cheapest_victims(world, req, now, 256) else {
         return false;
     };
     for v in victims {
@@ -316,17 +264,6 @@ fn release(world: &mut World, slot: u32, now: SimTime) -> bool {
     true
 }
 
-/// Whole GPUs released before the finish time recorded for them (EASY reservations) are free from `now`.
-fn reset_free_at(world: &mut World, grants: &[Grant], now: SimTime) {
-    let mut index = world.resource_mut::<SiteIndex>();
-    if index.slot_free_at.is_empty() {
-        return;
-    }
-    for g in grants.iter().filter(|g| g.milli == WHOLE_GPU_MILLI) {
-        index.slot_free_at[g.server as usize][g.slot as usize] = now;
-    }
-}
-
 /// Grants waiting slots in order while they fit; when none waits any more, jobs may start again.
 fn grant_pending(world: &mut World, sched: &mut Scheduler<SharedEvent>) {
     let now = sched.now();
@@ -344,126 +281,4 @@ fn grant_pending(world: &mut World, sched: &mut Scheduler<SharedEvent>) {
     st.hold = false;
     st.clean = false;
     schedule_pass(world, sched);
-}
-
-/// The running jobs to preempt so that `req` fits on one server, choosing the server where they lose the least
-/// work (GPU·ns since their last checkpoint; ties: the lowest server id). None when no server can be freed
-/// (jobs finishing at this instant are not preempted).
-fn cheapest_victims(world: &mut World, req: &JobReq, now: SimTime) -> Option<Vec<Entity>> {
-    let n_servers = world.resource::<SiteIndex>().servers.len();
-    // (job, cost) per server; a job spanning servers is listed on each.
-    let mut on_server: Vec<Vec<(Entity, u128)>> = vec![Vec::new(); n_servers];
-    let mut q = world.query::<(Entity, &Job)>();
-    {
-        let h = world.resource::<Holdings>();
-        for (e, job) in q.iter(world) {
-            let Some(start) = job.start else { continue };
-            if start.saturating_add(job.duration) <= now {
-                continue;
-            }
-            let (_, lost) = h.split(job.id, now - start);
-            let milli: u64 = job.grants.iter().map(|g| g.milli as u64).sum();
-            let cost = lost.as_nanos() as u128 * milli as u128;
-            let mut last = u32::MAX;
-            for g in &job.grants {
-                if g.server != last {
-                    on_server[g.server as usize].push((e, cost));
-                    last = g.server;
-                }
-            }
-        }
-    }
-    let index = world.resource::<SiteIndex>();
-    let mut best: Option<(u128, usize, Vec<Entity>)> = None;
-    for (s, jobs) in on_server.iter_mut().enumerate() {
-        let topo = &index.topo;
-        if (topo.gpus[s] as u32) < req.gpus || (req.model_mask >> topo.model[s]) & 1 == 0 {
-            continue;
-        }
-        let load = world
-            .get::<ServerLoad>(index.servers[s])
-            .expect("server entity");
-        let mut used = load.used_milli;
-        let slots = load.gpus as usize;
-        let free = |used: &[u16]| used[..slots].iter().filter(|&&u| u == 0).count() as u32;
-        if free(&used) >= req.gpus {
-            continue; // it fits already (placement policy said otherwise only for other reasons)
-        }
-        jobs.sort_by_key(|&(e, cost)| (cost, e.index()));
-        let mut total = 0u128;
-        let mut victims = Vec::new();
-        for &(e, cost) in jobs.iter() {
-            let job = world.get::<Job>(e).expect("job");
-            for g in job.grants.iter().filter(|g| g.server as usize == s) {
-                used[g.slot as usize] -= g.milli;
-            }
-            total += cost;
-            victims.push(e);
-            if free(&used) >= req.gpus {
-                break;
-            }
-        }
-        if free(&used) >= req.gpus && best.as_ref().is_none_or(|b| total < b.0) {
-            best = Some((total, s, victims));
-        }
-    }
-    best.map(|(_, _, v)| v)
-}
-
-/// Preempts running job `e` at `now`: its GPUs are released, the work since its last checkpoint is lost, and
-/// it goes back to the queue (in queue order) with the rest of its work.
-fn preempt(world: &mut World, e: Entity, now: SimTime) {
-    let mut job = world.get_mut::<Job>(e).expect("running job");
-    let start = job.start.take().expect("running job");
-    let id = job.id;
-    let elapsed = now - start;
-    let (kept, lost, steps) = {
-        let h = world.resource::<Holdings>();
-        let (kept, lost) = h.split(id, elapsed);
-        (kept, lost, h.lost_steps(id, lost))
-    };
-    let mut job = world.get_mut::<Job>(e).expect("running job");
-    job.duration = SimDuration::from_nanos(job.duration.as_nanos() - kept.as_nanos());
-    job.run += 1;
-    job.preemptions += 1;
-    job.lost = job.lost.saturating_add(lost);
-    job.lost_steps += steps;
-    let grants = std::mem::take(&mut job.grants);
-    let (req, duration) = (job.req, job.duration);
-    apply_job(world, &grants, &req, false, now);
-    reset_free_at(world, &grants, now);
-    let milli: u64 = grants.iter().map(|g| g.milli as u64).sum();
-    let mut job = world.get_mut::<Job>(e).expect("job");
-    job.grants = grants;
-    job.grants.clear();
-    if let Some(mut times) = world.get_resource_mut::<super::JobTimes>() {
-        let t = &mut times.0[id as usize];
-        t.ran_ns += elapsed.as_nanos();
-        t.preemptions += 1;
-        t.lost_ns += lost.as_nanos();
-        t.lost_steps += steps;
-    }
-    let mut c = world.resource_mut::<Counters>();
-    c.running -= 1;
-    c.preemptions += 1;
-    c.lost_milli_ns += lost.as_nanos() as u128 * milli as u128;
-    let q = Queued {
-        job: e,
-        id,
-        duration,
-        req,
-    };
-    let sjf = world.resource::<Sched>().cfg.queue == QueuePolicy::ShortestJobFirst;
-    let mut queue = world.resource_mut::<JobQueue>();
-    let pos = if sjf {
-        queue
-            .0
-            .partition_point(|x| (x.duration, x.id) <= (q.duration, q.id))
-    } else {
-        queue.0.partition_point(|x| x.id < q.id)
-    };
-    queue.0.insert(pos, q);
-    let mut st = world.resource_mut::<Sched>();
-    st.clean = false;
-    st.reservation = None;
 }

@@ -799,15 +799,15 @@ pub fn load_scenario(
             &catalog,
             &site,
         )?;
-        if let Some(c) = sv.job_checkpoint_s
-            && !(c.is_finite() && c > 0.0)
-        {
-            return Err(InputError::field(
-                file,
-                "serving.job_checkpoint_s",
-                format!("expected seconds > 0, found {c}"),
-            ));
-        }
+    }
+    if let Some(c) = s.scheduler.job_checkpoint_s
+        && !(c.is_finite() && c > 0.0)
+    {
+        return Err(InputError::field(
+            file,
+            "scheduler.job_checkpoint_s",
+            format!("expected seconds > 0, found {c}"),
+        ));
     }
     let facility = match &s.facility {
         Some(cfg) => Some(load_facility(file, &base, cfg, &site, &catalog)?),
@@ -913,6 +913,7 @@ fn check_training(
             cpu_milli: 0,
             memory_mib: 0,
             gpu_models: vec![j.gpu_model.clone()],
+            priority: 0,
         };
         let mask = 1u64 << gi;
         cap.check_fits(&spec, mask).map_err(|m| {

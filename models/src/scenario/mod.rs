@@ -59,11 +59,6 @@ pub struct SharedServing {
     /// What a replica does when no free GPUs fit it. Default `Preempt`.
     #[serde(default)]
     pub make_room: MakeRoom,
-    /// Checkpoint interval of preempted trace or synthetic jobs, s: a preempted job keeps its work up to its
-    /// last multiple of this interval since it started. Default none (they restart from scratch).
-    /// Model-driven training jobs use their plan's `checkpoint`.
-    #[serde(default)]
-    pub job_checkpoint_s: Option<f64>,
 }
 
 /// How an inference replica gets GPUs that jobs hold.
@@ -287,6 +282,10 @@ pub enum QueuePolicy {
     /// at the earliest time the running jobs' finishes free enough resources for it; later jobs start now if
     /// they fit and either finish by then or leave the head's reserved resources alone.
     EasyBackfill,
+    /// Highest `priority` first (ties: submission order), strictly: a blocked head holds back the jobs behind
+    /// it. A head that does not fit preempts running jobs of lower priority when that makes room (cheapest lost
+    /// work first); preempted jobs go back to the queue with the work up to their last checkpoint.
+    Priority,
 }
 
 /// Placement policy (docs/models.md §Scheduling policies).
@@ -304,13 +303,18 @@ pub enum PlacementPolicy {
 }
 
 /// How jobs are queued and placed: `scheduler: (queue: Fifo, placement: FirstFit)` (the defaults).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulerConfig {
     #[serde(default)]
     pub queue: QueuePolicy,
     #[serde(default)]
     pub placement: PlacementPolicy,
+    /// Checkpoint interval of preempted trace or synthetic jobs, s: a preempted job keeps its work up to its
+    /// last multiple of this interval since it (re)started. Default none (they restart from scratch).
+    /// Model-driven training jobs use their plan's `checkpoint`.
+    #[serde(default)]
+    pub job_checkpoint_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -196,6 +196,7 @@ fn read_pods<R: Read>(mut t: Table<'_, R>) -> Result<Vec<JobSpec>, InputError> {
             cpu_milli,
             memory_mib,
             gpu_models,
+            priority: 0,
         });
     }
     Ok(pods)

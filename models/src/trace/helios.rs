@@ -136,6 +136,7 @@ fn read<R: Read>(mut t: Table<'_, R>) -> Result<Vec<JobSpec>, InputError> {
             cpu_milli: cpus * 1000,
             memory_mib: 0,
             gpu_models: Vec::new(),
+            priority: 0,
         });
     }
     Ok(jobs)

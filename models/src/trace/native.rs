@@ -17,6 +17,7 @@ const NAME: usize = 3;
 const GPU_MODEL: usize = 4;
 const CPU_MILLI: usize = 5;
 const MEMORY_MIB: usize = 6;
+const PRIORITY: usize = 7;
 
 static FORMAT: Format = Format {
     what: "native job trace",
@@ -29,12 +30,13 @@ static FORMAT: Format = Format {
         opt("gpu_model"),
         opt("cpu_milli"),
         opt("memory_mib"),
+        opt("priority"),
     ],
     missing_note: "",
 };
 
 /// Reads a native job-trace CSV (columns `submit_s`, `gpus`, `duration_s`, and optionally `name`,
-/// `gpu_model`, `cpu_milli`, `memory_mib`; see the [trace module docs](super) for the mapping to [`JobSpec`]).
+/// `gpu_model`, `cpu_milli`, `memory_mib`, `priority` (0–255, higher first under the `Priority` queue); see the [trace module docs](super) for the mapping to [`JobSpec`]).
 ///
 /// Jobs come back in file order, which is non-decreasing submission order. Every problem is an
 /// [`InputError`] naming the file, the 1-based line and the column; a missing file is reported at
@@ -116,6 +118,7 @@ fn read<R: Read>(mut t: Table<'_, R>) -> Result<Vec<JobSpec>, InputError> {
         let gpu_models = t.model_list(GPU_MODEL)?;
         let cpu_milli = t.uint(CPU_MILLI, u64::MAX)?.unwrap_or(0);
         let memory_mib = t.uint(MEMORY_MIB, u64::MAX)?.unwrap_or(0);
+        let priority = t.uint(PRIORITY, u8::MAX as u64)?.unwrap_or(0) as u8;
         jobs.push(JobSpec {
             name,
             submit,
@@ -125,6 +128,7 @@ fn read<R: Read>(mut t: Table<'_, R>) -> Result<Vec<JobSpec>, InputError> {
             cpu_milli,
             memory_mib,
             gpu_models,
+            priority,
         });
     }
     Ok(jobs)

@@ -418,6 +418,7 @@ fn finish(c: Collected, path: &Path) -> Result<PhillyLog, InputError> {
             cpu_milli: 0,
             memory_mib: 0,
             gpu_models: Vec::new(),
+            priority: 0,
         })
         .collect();
     Ok(PhillyLog {

@@ -19,6 +19,8 @@ pub struct JobSpec {
     pub cpu_milli: u64,
     pub memory_mib: u64,
     pub gpu_models: Vec<String>,
+    /// Scheduling priority under the `Priority` queue (higher first; may preempt lower). Default 0.
+    pub priority: u8,
 }
 
 impl JobSpec {
@@ -33,6 +35,7 @@ impl JobSpec {
             cpu_milli: 0,
             memory_mib: 0,
             gpu_models: Vec::new(),
+            priority: 0,
         }
     }
 
