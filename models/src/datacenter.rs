@@ -1246,6 +1246,12 @@ fn run_logged(
             handle,
             |world: &mut World, t: SimTime| {
                 world.resource_mut::<Meters>().advance(t);
+                // facility hook (facility columns of timeseries.csv)
+                let facility = world
+                    .resource_mut::<Meters>()
+                    .facility
+                    .as_mut()
+                    .map(|f| f.sample(t));
                 telemetry.run(world);
                 let tel = *world.resource::<Telemetry>();
                 let frag = fragmented_gpus(world);
@@ -1258,6 +1264,7 @@ fn run_logged(
                     busy_gpus: tel.busy_gpus,
                     running_jobs: c.running,
                     queued_jobs: world.resource::<JobQueue>().0.len() as u64,
+                    facility,
                 });
             },
         );
