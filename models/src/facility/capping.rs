@@ -28,6 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{FieldError, fraction, positive};
 
+/// Relative tolerance of budget checks (rounding of the solved cap).
+pub const BUDGET_TOLERANCE: f64 = 1e-9;
+
 /// DVFS parameters (models.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -361,11 +364,15 @@ impl CappingController {
     fn check(&mut self, now_s: f64) {
         let (rows, feed) = self.level_powers();
         let b = &self.cfg;
-        let mut over = b.feed_budget_w.is_some_and(|x| feed > x);
+        // A cap solved to meet a budget exactly may sum a few ulps above it: not an excursion.
+        let above = |p: f64, x: f64| p > x * (1.0 + BUDGET_TOLERANCE);
+        let mut over = b.feed_budget_w.is_some_and(|x| above(feed, x));
         self.feed_over_now = over;
-        over |= b.row_budget_w.is_some_and(|x| rows.iter().any(|&p| p > x));
+        over |= b
+            .row_budget_w
+            .is_some_and(|x| rows.iter().any(|&p| above(p, x)));
         if let Some(x) = b.rack_budget_w {
-            over |= (0..self.racks.len()).any(|r| self.rack_power_w(r) > x);
+            over |= (0..self.racks.len()).any(|r| above(self.rack_power_w(r), x));
         }
         self.over_now = over;
         // Breakers: racks, then rows, then the feed.
