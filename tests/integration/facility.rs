@@ -141,9 +141,9 @@ fn run_with_load(tag: &str, horizon_s: f64, mean_interarrival_s: f64, facility: 
 }
 
 /// Property: over random scenarios — load level, weather file, UPS redundancy, cooling options (chilled-water
-/// temperature, air-side economizer, direct liquid cooling), cooling failures, horizons — feed energy equals IT
-/// + every power-chain loss + every cooling component + misc to 1e-9, and the sampled cumulative energies end
-/// at the summary's. Seeded: the same cases every run.
+/// temperature, air-side economizer, direct liquid cooling), cooling failures, horizons — feed energy equals
+/// IT plus every power-chain loss, every cooling component and misc to 1e-9, and the sampled cumulative
+/// energies end at the summary's. Seeded: the same cases every run.
 #[test]
 fn energy_is_conserved_over_random_scenarios() {
     use rand::{RngExt, SeedableRng};
