@@ -193,7 +193,7 @@ fn write_run_html(out_dir: &Path, output: &models::output::RunOutput) -> Result<
         })
         .collect();
     let gpus_total = Some(s.gpus.total).filter(|&n| n > 0);
-    let charts = vec![
+    let mut charts = vec![
         (
             "IT power".to_string(),
             reports::it_power_svg(&output.timeseries).map_err(internal)?,
@@ -203,6 +203,8 @@ fn write_run_html(out_dir: &Path, output: &models::output::RunOutput) -> Result<
             reports::utilization_queue_svg(&output.timeseries, gpus_total).map_err(internal)?,
         ),
     ];
+    // Facility charts (runs with a `facility` section; none otherwise).
+    charts.extend(reports::facility_charts(&output.timeseries).map_err(internal)?);
     let intro = vec![
         format!(
             "Scenario {} (seed {}), {:.2} h simulated, dctwin {}.",

@@ -1380,6 +1380,12 @@ fn run_logged(
     let (mut frag_sum, mut frag_max) = (0.0f64, 0.0f64);
     let mut on_sample = |world: &mut World, t: SimTime| {
         world.resource_mut::<Meters>().advance(t);
+        // facility hook (facility columns of timeseries.csv)
+        let facility = world
+            .resource_mut::<Meters>()
+            .facility
+            .as_mut()
+            .map(|f| f.sample(t));
         telemetry.run(world);
         let tel = *world.resource::<Telemetry>();
         let frag = fragmented_gpus(world);
@@ -1395,6 +1401,7 @@ fn run_logged(
             busy_gpus: tel.busy_gpus,
             running_jobs: c.running,
             queued_jobs: world.resource::<JobQueue>().0.len() as u64,
+            facility,
         });
     };
     let slices = 100u64;

@@ -112,6 +112,44 @@ pub struct FacilitySummary {
     pub cost: CostSummary,
     pub cooling: CoolingSummary,
     pub weather: WeatherSummary,
+    /// Rack inlet temperature of the cooling zone.
+    pub thermal: ThermalSummary,
+    /// Power budgets and breakers at the feed (scenarios with `capping` or a feed rating).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capping: Option<CappingSummary>,
+}
+
+/// Rack inlet temperature of the site's cooling zone (RC model, exact between events).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct ThermalSummary {
+    /// Highest inlet temperature, °C.
+    pub max_inlet_c: f64,
+    /// GPU-seconds with the inlet above the throttling limit (every GPU of the zone × time above it).
+    pub throttled_gpu_s: f64,
+    /// Time above the limit, s, and above the recommended maximum, s.
+    pub above_limit_s: f64,
+    pub above_recommended_s: f64,
+    /// The limit, °C.
+    pub limit_c: f64,
+    /// `C / G_d` (normal operation), s; `C`, J/K.
+    pub time_constant_s: f64,
+    pub heat_capacity_j_per_k: f64,
+    /// Cooling failures that started within the run.
+    pub cooling_failures: u64,
+}
+
+/// Feed power budget and breaker, as seen in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct CappingSummary {
+    /// The feed's IT budget, W (absent: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_budget_w: Option<f64>,
+    /// Time the site's IT power was above the feed budget, s.
+    pub time_over_budget_s: f64,
+    /// Feed breaker trips (utility input above `power_chain.ratings.feed_w`): 0 or 1, and when.
+    pub trips: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_trip_s: Option<f64>,
 }
 
 /// Carbon, kgCO2e.
@@ -254,6 +292,43 @@ pub struct Sample {
     pub busy_gpus: f64,
     pub running_jobs: u64,
     pub queued_jobs: u64,
+    /// Facility state at `time_s` (scenarios with a `facility`; `None` otherwise).
+    pub facility: Option<FacilitySample>,
+}
+
+/// The facility columns of a [`Sample`], read from the facility meter at the sample time: powers are the
+/// state at `time_s` (piecewise constant, after every event at or before it), energies are exact integrals
+/// from 0 to `time_s`, `pue_interval` is the exact PUE over the interval since the previous sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct FacilitySample {
+    /// Utility-feed power: IT + power-chain losses + cooling + misc, W.
+    pub facility_power_w: f64,
+    /// IT power the facility meter sees, W (equals the sample's `it_power_w`).
+    pub it_power_w: f64,
+    /// PDU + UPS + transformer losses, W.
+    pub power_chain_loss_w: f64,
+    /// Cooling plant total, W, and its components.
+    pub cooling_power_w: f64,
+    pub chiller_w: f64,
+    pub tower_fans_w: f64,
+    pub pumps_w: f64,
+    pub crah_fans_w: f64,
+    pub dry_coolers_w: f64,
+    /// Lighting, offices and other facility loads, W.
+    pub misc_w: f64,
+    /// `Δ facility energy / Δ IT energy` since the previous sample (the instantaneous PUE at the first
+    /// sample).
+    pub pue_interval: f64,
+    /// Outdoor weather in force at `time_s`, °C.
+    pub outdoor_dry_bulb_c: f64,
+    pub outdoor_wet_bulb_c: f64,
+    /// Rack inlet (cold-aisle) temperature of the cooling zone, °C.
+    pub inlet_c: f64,
+    /// Grid carbon intensity in force at `time_s`, gCO2/kWh (`None` without a carbon series).
+    pub carbon_intensity_g_per_kwh: Option<f64>,
+    /// IT and utility-feed energy from 0 to `time_s`, J (exact integrals).
+    pub it_energy_j: f64,
+    pub facility_energy_j: f64,
 }
 
 /// Everything a run hands to the reports.

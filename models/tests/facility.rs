@@ -722,3 +722,312 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Rack inlet temperature (RC model) and cooling failures.
+
+use models::facility::capping::{
+    CappingConfig, CappingController, Demand, RackInfo, clock_ratio, throughput_ratio,
+};
+use models::facility::meter::FacilityMeter;
+use models::facility::thermal::{CoolingFailure, FailedUnit, ThermalConfig, ThermalSpec};
+use models::facility::weather::WeatherSeries;
+use sim::SimTime;
+
+/// A 1 MW (design) site of 32 racks × 4 servers × 8 GPUs at constant IT power `it_w`, hot and humid
+/// outside (chillers carry everything), chillers tripping at `fail_s`.
+fn failing_meter(it_w: f64, fail_s: f64, restore_s: Option<f64>) -> (FacilityMeter, ThermalSpec) {
+    let cfg = FacilityConfig {
+        thermal: ThermalConfig {
+            failures: vec![CoolingFailure {
+                unit: FailedUnit::Chillers,
+                at_s: fail_s,
+                restore_s,
+            }],
+            ..ThermalConfig::default()
+        },
+        ..FacilityConfig::default()
+    };
+    cfg.check().unwrap();
+    let spec = ThermalSpec::new(&cfg.thermal, 128, 32, 1024, 1e6, 0.0);
+    let hot = WeatherSeries::constant(WeatherPoint::new(35.0, 60.0, STANDARD_PRESSURE_PA));
+    let m = FacilityMeter::new(
+        cfg.resolve(1e6),
+        hot,
+        None,
+        TariffConfig::default(),
+        spec.clone(),
+        None,
+        it_w,
+    );
+    (m, spec)
+}
+
+/// After a chiller trip the inlet follows `T∞ + (T₀ − T∞)·exp(−t/τ)` with `τ = C/G` of the failed state
+/// (checked at two points), and time above the limit starts exactly at the crossing.
+#[test]
+fn chiller_failure_inlet_follows_the_rc_exponential() {
+    let it_w = 8e5;
+    let fail_s = 3600.0;
+    let (mut m, spec) = failing_meter(it_w, fail_s, None);
+    let c = spec.heat_capacity_j_k;
+    let g_d = spec.design_conductance_w_k;
+    let cfg = &spec.config;
+    // Before: steady state at supply + Q/G_d = 22 + 0.8·3 = 24.4 °C.
+    let before = m.sample(SimTime::from_secs(3000));
+    let t0 = cfg.supply_c + it_w / g_d;
+    assert!((before.inlet_c - t0).abs() < 1e-9, "{}", before.inlet_c);
+    assert!((t0 - 24.4).abs() < 1e-9);
+    // Failed (mechanical mode, no free cooling): G = residual · G_d.
+    let g = cfg.residual_fraction * g_d;
+    let tau = c / g;
+    let t_inf = cfg.supply_c + it_w / g;
+    let expect = |t: f64| t_inf + (t0 - t_inf) * (-(t - fail_s) / tau).exp();
+    for frac in [0.5, 2.0] {
+        let t = fail_s + frac * tau;
+        let s = m.sample(SimTime::from_secs_f64(t).unwrap());
+        let t_ns = SimTime::from_secs_f64(t).unwrap().as_secs_f64();
+        assert!(
+            (s.inlet_c - expect(t_ns)).abs() < 1e-9,
+            "at τ·{frac}: {} vs {}",
+            s.inlet_c,
+            expect(t_ns)
+        );
+    }
+    println!(
+        "chiller trip at 80 % load: τ = {tau:.1} s (normal {:.1} s), T∞ = {t_inf:.2} °C",
+        c / g_d
+    );
+    // Minutes, not instantly: the limit is reached after a minute or more.
+    let cross = fail_s + tau * ((t0 - t_inf) / (cfg.limit_c - t_inf)).ln();
+    assert!(cross - fail_s > 60.0, "{}", cross - fail_s);
+    println!(
+        "time to the {} °C limit: {:.1} s",
+        cfg.limit_c,
+        cross - fail_s
+    );
+    let (mut m, _) = failing_meter(it_w, fail_s, None);
+    let just_before = SimTime::from_secs_f64(cross - 0.001).unwrap();
+    m.advance(just_before);
+    assert_eq!(
+        m.zone().above_limit_s(),
+        0.0,
+        "no throttling before the crossing"
+    );
+    assert!(!m.zone().throttled(just_before.as_secs_f64()));
+    let later = SimTime::from_secs_f64(cross + 100.0).unwrap();
+    m.advance(later);
+    assert!(m.zone().throttled(later.as_secs_f64()));
+    assert!(
+        (m.zone().above_limit_s() - (later.as_secs_f64() - cross)).abs() < 1e-6,
+        "{}",
+        m.zone().above_limit_s()
+    );
+    // The zone's own crossing time agrees with the closed form.
+    let (m2, _) = failing_meter(it_w, fail_s, None);
+    let mut z = m2.zone().clone();
+    z.set_conductance(fail_s, g);
+    assert!((z.time_until(fail_s, cfg.limit_c).unwrap() - (cross - fail_s)).abs() < 1e-9);
+}
+
+/// Chillers restored: the inlet falls back towards the normal steady state; the chillers draw nothing while
+/// tripped, and energy is still conserved.
+#[test]
+fn chiller_restore_cools_back_and_conserves_energy() {
+    let (mut m, spec) = failing_meter(6e5, 600.0, Some(900.0));
+    let during = m.sample(SimTime::from_secs(800));
+    assert_eq!(during.chiller_w, 0.0);
+    let peak = m.sample(SimTime::from_secs(900)).inlet_c;
+    let after = m.sample(SimTime::from_secs(4000));
+    assert!(after.chiller_w > 0.0);
+    let normal = spec.config.supply_c + 6e5 / spec.design_conductance_w_k;
+    assert!(peak > normal + 1.0 && (after.inlet_c - normal).abs() < 1e-3);
+    let t = m.totals();
+    let parts = t.it_j
+        + t.power_chain_loss_j
+        + t.chiller_j
+        + t.tower_fan_j
+        + t.pumps_j
+        + t.crah_fan_j
+        + t.dry_cooler_j
+        + t.misc_j;
+    assert!((t.facility_j - parts).abs() / t.facility_j < 1e-12);
+    assert!((m.zone().max_c() - peak).abs() < 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Power capping.
+
+fn cap_racks(n: u32) -> Vec<RackInfo> {
+    (0..n)
+        .map(|i| RackInfo {
+            row: i / 4,
+            gpus: 8,
+            gpu_board_w: 700.0,
+            psu_efficiency: 0.95,
+        })
+        .collect()
+}
+
+/// Random demand steps under a feed budget below the peak demand: the budget is never exceeded for longer
+/// than one control interval (each excursion starts with a demand rise and ends at the next decision), and
+/// without a controller the same demand stays over budget much longer.
+#[test]
+fn feed_budget_is_exceeded_for_at_most_one_interval() {
+    use rand::RngExt;
+    let racks = cap_racks(8); // 64 GPUs
+    let interval = 5.0;
+    let budget = 30_000.0; // demand at full load ≈ 64·650/0.95 + 8·1500 = 55.8 kW
+    let run = |controller: bool| {
+        let cfg = CappingConfig {
+            interval_s: interval,
+            feed_budget_w: Some(budget),
+            controller,
+            ..CappingConfig::default()
+        };
+        let mut c = CappingController::new(&cfg, racks.clone(), Default::default());
+        let mut rng = rand_chacha_like(7);
+        let mut gpu = vec![70.0; 64];
+        let other = vec![1500.0; 8];
+        let mut next_decision = 0.0;
+        let mut t: f64 = 0.0;
+        let mut over_since: Option<f64> = None;
+        let mut longest: f64 = 0.0;
+        let mut episodes = 0;
+        while t < 14_400.0 {
+            // Demand changes at random instants (exponential gaps, mean 60 s).
+            let gap = -60.0 * (1.0 - rng.random::<f64>()).ln();
+            let t_change = t + gap;
+            while next_decision <= t_change && next_decision < 14_400.0 {
+                c.decide(
+                    next_decision,
+                    &Demand {
+                        gpu_w: &gpu,
+                        rack_other_w: &other,
+                    },
+                );
+                track(
+                    &c,
+                    next_decision,
+                    budget,
+                    &mut over_since,
+                    &mut longest,
+                    &mut episodes,
+                );
+                next_decision += interval;
+            }
+            t = t_change;
+            for g in gpu.iter_mut() {
+                if rng.random::<f64>() < 0.2 {
+                    *g = if rng.random::<f64>() < 0.7 {
+                        650.0
+                    } else {
+                        70.0
+                    };
+                }
+            }
+            c.observe(
+                t,
+                &Demand {
+                    gpu_w: &gpu,
+                    rack_other_w: &other,
+                },
+            );
+            track(&c, t, budget, &mut over_since, &mut longest, &mut episodes);
+        }
+        c.advance(t);
+        if let Some(s) = over_since {
+            longest = longest.max(t - s);
+        }
+        (longest, episodes, *c.totals())
+    };
+    fn track(
+        c: &CappingController,
+        t: f64,
+        budget: f64,
+        over_since: &mut Option<f64>,
+        longest: &mut f64,
+        episodes: &mut u32,
+    ) {
+        let over = c.feed_power_w() > budget * (1.0 + 1e-9);
+        match (over, *over_since) {
+            (true, None) => {
+                *over_since = Some(t);
+                *episodes += 1;
+            }
+            (false, Some(s)) => {
+                *longest = longest.max(t - s);
+                *over_since = None;
+            }
+            _ => {}
+        }
+    }
+    let (longest, episodes, totals) = run(true);
+    println!(
+        "controlled: {episodes} excursions, longest {longest:.3} s, over budget {:.1} s, energy capped {:.1} kWh, \
+         throughput lost {:.1} GPU-s",
+        totals.feed_over_budget_s,
+        totals.energy_capped_j / 3.6e6,
+        totals.throughput_lost_gpu_s
+    );
+    assert!(
+        episodes > 10,
+        "the test must provoke excursions: {episodes}"
+    );
+    assert!(longest <= interval + 1e-9, "{longest}");
+    assert!(totals.energy_capped_j > 0.0 && totals.throughput_lost_gpu_s > 0.0);
+    let (free_longest, _, free_totals) = run(false);
+    println!(
+        "uncontrolled: longest excursion {free_longest:.1} s, over budget {:.1} s",
+        free_totals.feed_over_budget_s
+    );
+    assert!(free_totals.feed_over_budget_s > 5.0 * totals.feed_over_budget_s);
+    assert_eq!(free_totals.energy_capped_j, 0.0);
+}
+
+/// The test's random stream: ChaCha8 (the simulator's generator), fixed seed.
+fn rand_chacha_like(seed: u64) -> sim::SimRng {
+    sim::RngStreams::new(seed).stream("capping-test")
+}
+
+/// Constant compute-bound demand under a feed budget: the controller's throughput loss equals the DVFS model
+/// at the cap it chose, and the cap meets the budget.
+#[test]
+fn capping_throughput_loss_matches_the_dvfs_model() {
+    let racks = cap_racks(4); // 32 GPUs
+    let cfg = CappingConfig {
+        feed_budget_w: Some(20_000.0),
+        ..CappingConfig::default()
+    };
+    let mut c = CappingController::new(&cfg, racks, Default::default());
+    let gpu = vec![700.0; 32];
+    let other = vec![500.0; 4];
+    let d = Demand {
+        gpu_w: &gpu,
+        rack_other_w: &other,
+    };
+    let mut t = 0.0;
+    while t < 600.0 {
+        c.decide(t, &d);
+        t += cfg.interval_s;
+    }
+    c.advance(600.0);
+    // 2000 + 32·cap/0.95 = 20000 → cap = 534.375 W.
+    let cap = (20_000.0 - 2000.0) * 0.95 / 32.0;
+    assert!((c.caps_w()[0] - cap).abs() < 1e-9);
+    let r = clock_ratio(cap, 700.0, 100.0, 3.0);
+    assert!((r - ((cap - 100.0) / 600.0).cbrt()).abs() < 1e-12);
+    let t = c.totals();
+    assert!((t.throughput_lost_gpu_s - 32.0 * (1.0 - r) * 600.0).abs() < 1e-6);
+    assert!((t.energy_capped_j - 32.0 * (700.0 - cap) / 0.95 * 600.0).abs() < 1e-3);
+    assert_eq!(t.over_budget_s, 0.0);
+    assert!((c.rack_speeds()[0] - r).abs() < 1e-15);
+    // Memory-bound decode barely slows: β = 0.2 compute-bound share.
+    let decode = throughput_ratio(cap, 700.0, 100.0, 3.0, 0.2);
+    assert!(decode > 0.97 && decode < 1.0, "{decode}");
+    println!(
+        "cap {cap:.1} W of 700: compute-bound speed {r:.4}, energy capped {:.2} kWh, throughput lost {:.1} %",
+        t.energy_capped_j / 3.6e6,
+        100.0 * (1.0 - r)
+    );
+}

@@ -95,7 +95,7 @@ pub fn utilization_queue_svg(samples: &[Sample], gpus_total: Option<u64>) -> io:
 type DrawResult<T> = Result<T, DrawingAreaErrorKind<io::Error>>;
 
 /// Creates the canvas, fills it white, runs `draw`, and returns the finished SVG text.
-fn render(
+pub(crate) fn render(
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult<()>,
 ) -> io::Result<String> {
     let mut svg = String::new();
@@ -180,7 +180,7 @@ fn panel(
 }
 
 /// A tick label: at most 6 decimals, trailing zeros dropped (`20`, `0.25`, `1.5`).
-fn tick(v: &f64) -> String {
+pub(crate) fn tick(v: &f64) -> String {
     let s = format!("{v:.6}");
     let s = if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -238,7 +238,7 @@ fn decimate(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 }
 
 /// The time axis in hours: from the first to the last finite sample time.
-fn x_range(samples: &[Sample]) -> Range<f64> {
+pub(crate) fn x_range(samples: &[Sample]) -> Range<f64> {
     let (lo, hi) = bounds(
         samples
             .iter()
@@ -250,7 +250,7 @@ fn x_range(samples: &[Sample]) -> Range<f64> {
 }
 
 /// A value axis: always includes zero, with 5% headroom beyond the data.
-fn y_range(values: impl Iterator<Item = f64>) -> Range<f64> {
+pub(crate) fn y_range(values: impl Iterator<Item = f64>) -> Range<f64> {
     let (lo, hi) = bounds(values.filter(|v| v.is_finite())).unwrap_or((0.0, 0.0));
     let (lo, hi) = (lo.min(0.0), hi.max(0.0));
     let span = hi - lo;
@@ -270,7 +270,7 @@ fn bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// Makes `lo..hi` a usable axis range: a zero, too-narrow or infinite span (a constant series, a
 /// single sample, absurd values) becomes a range of width max(1, 1% of |lo|) starting at `lo`
 /// (ending at `lo` if it would overflow).
-fn widen(lo: f64, hi: f64) -> Range<f64> {
+pub(crate) fn widen(lo: f64, hi: f64) -> Range<f64> {
     let span = hi - lo;
     if span.is_finite() && span > lo.abs().max(hi.abs()) * 1e-9 {
         return lo..hi;

@@ -1,7 +1,8 @@
 //! dctwin's reports: what a run leaves on disk and prints.
 //!
 //! [`write_run`] writes four files into an output directory — `summary.json`, `timeseries.csv`,
-//! `it_power.svg` and `utilization_queue.svg` — each one atomically (temporary file in the same
+//! `it_power.svg` and `utilization_queue.svg` (and, for runs with a facility, `facility_power.svg` and
+//! `pue_wet_bulb.svg`) — each one atomically (temporary file in the same
 //! directory, `fsync`, rename over the target), so a reader never sees a half-written file.
 //! [`stdout_table`] renders the summary as a short aligned table for the terminal.
 //!
@@ -11,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod chart;
+pub mod facility_chart;
 pub mod figures;
 pub mod html;
 pub mod stats;
@@ -26,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use models::output::{RunOutput, Sample, Summary};
 
 pub use chart::{it_power_svg, utilization_queue_svg};
+pub use facility_chart::{facility_charts, facility_power_svg, pue_wet_bulb_svg};
 pub use table::stdout_table;
 
 /// File name of the run summary (pretty-printed JSON of [`Summary`]).
@@ -39,6 +42,12 @@ pub const UTILIZATION_QUEUE_SVG: &str = "utilization_queue.svg";
 
 /// The header line of `timeseries.csv` (without the line terminator).
 pub const TIMESERIES_HEADER: &str = "time_s,it_power_w,busy_gpus,running_jobs,queued_jobs";
+
+/// The facility columns appended to [`TIMESERIES_HEADER`] when the run has a facility (every sample then
+/// carries [`models::output::FacilitySample`]); `carbon_intensity_g_per_kwh` is empty without a carbon series.
+pub const TIMESERIES_FACILITY_COLUMNS: &str = "facility_power_w,power_chain_loss_w,cooling_power_w,\
+chiller_w,tower_fans_w,pumps_w,crah_fans_w,dry_coolers_w,misc_w,pue_interval,outdoor_dry_bulb_c,\
+outdoor_wet_bulb_c,inlet_c,carbon_intensity_g_per_kwh,it_energy_j,facility_energy_j";
 
 /// A failure to write a report file: which step failed, on which path, and the underlying I/O error.
 ///
@@ -92,7 +101,7 @@ impl std::error::Error for ReportError {
 /// Writes every report file of a run into `out_dir` (created, with its parents, if missing).
 ///
 /// Returns the paths written, in this order: `summary.json`, `timeseries.csv`, `it_power.svg`,
-/// `utilization_queue.svg`. Each file is written with [`write_atomic`]; existing files are
+/// `utilization_queue.svg`, then (runs with a facility) `facility_power.svg`, `pue_wet_bulb.svg`. Each file is written with [`write_atomic`]; existing files are
 /// replaced. If a write fails, the files before it have already been replaced and the ones after
 /// it are untouched.
 pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, ReportError> {
@@ -114,6 +123,16 @@ pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, Report
         UTILIZATION_QUEUE_SVG,
         utilization_queue_svg(&out.timeseries, gpus_total),
     )?;
+    if out.timeseries.iter().any(|s| s.facility.is_some()) {
+        write(
+            facility_chart::FACILITY_POWER_SVG,
+            facility_power_svg(&out.timeseries),
+        )?;
+        write(
+            facility_chart::PUE_WET_BULB_SVG,
+            pue_wet_bulb_svg(&out.timeseries),
+        )?;
+    }
     Ok(written)
 }
 
@@ -129,24 +148,62 @@ pub fn summary_json(s: &Summary) -> String {
     json
 }
 
-/// The time series as CSV: the header [`TIMESERIES_HEADER`], then one row per sample, in order,
-/// each line ending with `\n`.
+/// The time series as CSV: the header [`TIMESERIES_HEADER`] (followed by
+/// [`TIMESERIES_FACILITY_COLUMNS`] when any sample has facility columns), then one row per sample, in
+/// order, each line ending with `\n`. A sample without facility columns in a facility run leaves them empty.
 ///
 /// Floats use Rust's `Display` (shortest representation that round-trips, never an exponent:
 /// `1.5`, `0.1`, `3` for 3.0), so the text is deterministic and parses back to the same `f64`.
 pub fn timeseries_csv(samples: &[Sample]) -> String {
     use std::fmt::Write as _;
-    // ~60 bytes per row is typical; a good guess avoids repeated reallocation on long runs.
-    let mut csv = String::with_capacity(TIMESERIES_HEADER.len() + 1 + samples.len() * 64);
+    let facility = samples.iter().any(|s| s.facility.is_some());
+    // ~60 bytes per row is typical (~300 with facility columns); a good guess avoids reallocation.
+    let per_row = if facility { 320 } else { 64 };
+    let mut csv = String::with_capacity(TIMESERIES_HEADER.len() + 1 + samples.len() * per_row);
     csv.push_str(TIMESERIES_HEADER);
+    if facility {
+        csv.push(',');
+        csv.push_str(TIMESERIES_FACILITY_COLUMNS);
+    }
     csv.push('\n');
     for s in samples {
-        writeln!(
+        write!(
             csv,
             "{},{},{},{},{}",
             s.time_s, s.it_power_w, s.busy_gpus, s.running_jobs, s.queued_jobs
         )
         .expect("writing to a String cannot fail");
+        if facility {
+            match &s.facility {
+                Some(f) => {
+                    write!(
+                        csv,
+                        ",{},{},{},{},{},{},{},{},{},{},{},{},{},",
+                        f.facility_power_w,
+                        f.power_chain_loss_w,
+                        f.cooling_power_w,
+                        f.chiller_w,
+                        f.tower_fans_w,
+                        f.pumps_w,
+                        f.crah_fans_w,
+                        f.dry_coolers_w,
+                        f.misc_w,
+                        f.pue_interval,
+                        f.outdoor_dry_bulb_c,
+                        f.outdoor_wet_bulb_c,
+                        f.inlet_c,
+                    )
+                    .expect("writing to a String cannot fail");
+                    if let Some(ci) = f.carbon_intensity_g_per_kwh {
+                        write!(csv, "{ci}").expect("writing to a String cannot fail");
+                    }
+                    write!(csv, ",{},{}", f.it_energy_j, f.facility_energy_j)
+                        .expect("writing to a String cannot fail");
+                }
+                None => csv.push_str(&",".repeat(16)),
+            }
+        }
+        csv.push('\n');
     }
     csv
 }

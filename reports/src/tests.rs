@@ -84,6 +84,7 @@ fn samples(n: usize) -> Vec<Sample> {
             busy_gpus: (i % 256) as f64 * 0.5,
             running_jobs: (i % 13) as u64,
             queued_jobs: (i % 29) as u64,
+            facility: None,
         })
         .collect()
 }
@@ -96,6 +97,7 @@ fn constant(n: usize) -> Vec<Sample> {
             busy_gpus: 3.0,
             running_jobs: 1,
             queued_jobs: 0,
+            facility: None,
         })
         .collect()
 }
@@ -141,6 +143,7 @@ fn csv_floats_round_trip() {
             busy_gpus: v,
             running_jobs: u64::MAX,
             queued_jobs: 0,
+            facility: None,
         })
         .collect();
     let csv = timeseries_csv(&rows);
@@ -270,6 +273,7 @@ fn charts_render_for_empty_constant_single_and_non_finite_series() {
             busy_gpus: f64::NAN,
             running_jobs: 0,
             queued_jobs: 0,
+            facility: None,
         },
         Sample {
             time_s: 60.0,
@@ -277,6 +281,7 @@ fn charts_render_for_empty_constant_single_and_non_finite_series() {
             busy_gpus: 1.0,
             running_jobs: 0,
             queued_jobs: 3,
+            facility: None,
         },
     ];
     let cases: [(&str, Vec<Sample>); 5] = [
@@ -431,4 +436,95 @@ fn report_error_display_names_action_path_and_cause() {
         io::Error::new(io::ErrorKind::PermissionDenied, "denied"),
     );
     assert_eq!(e.to_string(), "writing out/summary.json: denied");
+}
+
+fn facility_samples(n: usize) -> Vec<Sample> {
+    // 10-minute samples; IT 1 MW + 0.1 MW per hour index, PUE 1.2 in hour h even, 1.3 odd.
+    let mut it_j = 0.0;
+    let mut fac_j = 0.0;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 * 600.0;
+            let h = (t / 3600.0).floor();
+            let it_w = 1e6 + 1e5 * h;
+            let pue = if h as i64 % 2 == 0 { 1.2 } else { 1.3 };
+            let s = Sample {
+                time_s: t,
+                it_power_w: it_w,
+                busy_gpus: 1.0,
+                running_jobs: 1,
+                queued_jobs: 0,
+                facility: Some(models::output::FacilitySample {
+                    facility_power_w: it_w * pue,
+                    it_power_w: it_w,
+                    power_chain_loss_w: it_w * 0.05,
+                    cooling_power_w: it_w * (pue - 1.06),
+                    chiller_w: it_w * (pue - 1.06),
+                    misc_w: it_w * 0.01,
+                    pue_interval: pue,
+                    outdoor_dry_bulb_c: h,
+                    outdoor_wet_bulb_c: h - 2.0,
+                    inlet_c: 25.0,
+                    carbon_intensity_g_per_kwh: if i == 1 { None } else { Some(56.0) },
+                    it_energy_j: it_j,
+                    facility_energy_j: fac_j,
+                    ..Default::default()
+                }),
+            };
+            it_j += it_w * 600.0;
+            fac_j += it_w * pue * 600.0;
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn facility_columns_appear_only_with_a_facility() {
+    let plain = timeseries_csv(&samples(3));
+    assert!(!plain.contains("facility_power_w"));
+    let s = facility_samples(13);
+    let csv = timeseries_csv(&s);
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert_eq!(
+        header,
+        format!("{TIMESERIES_HEADER},{TIMESERIES_FACILITY_COLUMNS}")
+    );
+    let n = header.split(',').count();
+    assert_eq!(n, 5 + 16);
+    for (i, l) in lines.enumerate() {
+        let cells: Vec<&str> = l.split(',').collect();
+        assert_eq!(cells.len(), n, "{l}");
+        let ci = &cells[5 + 13];
+        assert_eq!(ci.is_empty(), i == 1, "{l}");
+    }
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("0,1000000,1,1,0,1200000,50000,")
+    );
+}
+
+#[test]
+fn hourly_pue_is_the_exact_energy_ratio_per_hour() {
+    let s = facility_samples(6 * 5 + 1); // five full hours
+    let pts = facility_chart::hourly_pue_points(&s);
+    assert_eq!(pts.len(), 5);
+    for (h, (wb, pue)) in pts.iter().enumerate() {
+        assert_eq!(*wb, h as f64 - 2.0);
+        let want = if h % 2 == 0 { 1.2 } else { 1.3 };
+        assert!((pue - want).abs() < 1e-12, "hour {h}: {pue}");
+    }
+    let fp = facility_power_svg(&s).unwrap();
+    assert!(fp.starts_with("<svg") && fp.contains("chillers") && fp.contains("IT"));
+    assert!(
+        !fp.contains("dry coolers"),
+        "all-zero layers stay out of the legend"
+    );
+    let sc = pue_wet_bulb_svg(&s).unwrap();
+    assert_eq!(sc.matches("<circle").count(), 5);
+    assert_eq!(facility_charts(&s).unwrap().len(), 2);
+    assert!(facility_charts(&samples(3)).unwrap().is_empty());
+    assert_eq!(facility_power_svg(&s).unwrap(), fp, "deterministic");
 }

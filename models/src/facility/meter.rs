@@ -10,8 +10,10 @@ use sim::SimTime;
 
 use super::carbon::{CarbonSeries, TariffConfig, TariffMeter};
 use super::cooling::CoolingMode;
-use super::weather::WeatherSeries;
+use super::thermal::{ThermalSpec, ThermalZone, apply_failure, available_fraction};
+use super::weather::{WeatherPoint, WeatherSeries};
 use super::{Facility, FacilityPower};
+use crate::output::FacilitySample;
 
 /// Integrals kept by a [`FacilityMeter`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -36,6 +38,10 @@ pub struct FacilityTotals {
     pub facility_peak_w: f64,
     /// Wet-bulb temperature extremes seen, °C.
     pub wet_bulb_max_c: f64,
+    /// Time the site's IT power was above the capping feed budget, s (scenarios with `capping`).
+    pub feed_over_budget_s: f64,
+    /// When the utility input first exceeded `power_chain.ratings.feed_w` (the feed breaker's trip), s.
+    pub feed_trip_s: Option<f64>,
 }
 
 /// Integrates facility power, water, carbon and cost as IT power changes.
@@ -50,7 +56,14 @@ pub struct FacilityMeter {
     /// Last update, s.
     last_s: f64,
     current: FacilityPower,
+    weather_now: WeatherPoint,
     totals: FacilityTotals,
+    thermal: ThermalSpec,
+    zone: ThermalZone,
+    /// IT budget of the feed (capping), W.
+    feed_budget_w: Option<f64>,
+    /// (IT energy, facility energy) at the previous sample.
+    last_sample: Option<(f64, f64)>,
 }
 
 fn mode_index(m: CoolingMode) -> usize {
@@ -63,22 +76,28 @@ fn mode_index(m: CoolingMode) -> usize {
 }
 
 impl FacilityMeter {
-    /// A meter at time 0 with IT power `it_w`.
+    /// A meter at time 0 with IT power `it_w`; the cooling zone `thermal` starts in steady state.
     pub fn new(
         facility: Facility,
         weather: WeatherSeries,
         carbon: Option<CarbonSeries>,
         tariff: TariffConfig,
+        thermal: ThermalSpec,
+        feed_budget_w: Option<f64>,
         it_w: f64,
     ) -> Self {
         let w = weather.at(0.0);
-        let current = facility.power(it_w, &w);
+        let failure = thermal.config.failure_at(0.0).copied();
+        let mut current = facility.power(it_w, &w);
+        apply_failure(failure.as_ref(), &mut current.cooling);
+        Self::rebalance(&facility, &mut current);
+        let zone = thermal.zone(it_w, available_fraction(failure.as_ref(), &current.cooling));
         let totals = FacilityTotals {
             facility_peak_w: current.total_w,
             wet_bulb_max_c: w.wet_bulb_c,
             ..FacilityTotals::default()
         };
-        FacilityMeter {
+        let mut m = FacilityMeter {
             facility,
             weather,
             carbon,
@@ -87,7 +106,33 @@ impl FacilityMeter {
             it_w,
             last_s: 0.0,
             current,
+            weather_now: w,
             totals,
+            thermal,
+            zone,
+            feed_budget_w,
+            last_sample: None,
+        };
+        m.check_feed(0.0);
+        m
+    }
+
+    /// Recomputes the total and the water of `p` after [`apply_failure`] changed its cooling.
+    fn rebalance(facility: &Facility, p: &mut FacilityPower) {
+        p.total_w = p.chain.input_w() + p.cooling.total_w() + p.misc_w;
+        p.water = super::water::water_rates(p.cooling.tower_heat_w, &facility.water);
+    }
+
+    fn check_feed(&mut self, t_s: f64) {
+        if self.totals.feed_trip_s.is_none()
+            && self
+                .facility
+                .chain
+                .ratings
+                .feed_w
+                .is_some_and(|r| self.current.total_w > r)
+        {
+            self.totals.feed_trip_s = Some(t_s);
         }
     }
 
@@ -114,26 +159,45 @@ impl FacilityMeter {
         t.water_evaporation_l += p.water.evaporation_l_s * dt;
         t.water_blowdown_l += p.water.blowdown_l_s * dt;
         t.mode_s[mode_index(p.cooling.mode)] += dt;
+        if self.feed_budget_w.is_some_and(|b| p.it_w > b) {
+            t.feed_over_budget_s += dt;
+        }
         if let Some(c) = &self.carbon {
             t.co2_g += c.co2_g(p.total_w, t0, t1);
         }
         self.tariff_meter.add(&self.tariff, p.total_w, t0, t1);
+        self.zone.advance(t1);
     }
 
     fn refresh(&mut self, t_s: f64) {
         let w = self.weather.at(t_s);
+        let failure = self.thermal.config.failure_at(t_s).copied();
         self.current = self.facility.power(self.it_w, &w);
+        apply_failure(failure.as_ref(), &mut self.current.cooling);
+        Self::rebalance(&self.facility, &mut self.current);
+        self.weather_now = w;
+        let g = self
+            .thermal
+            .conductance_w_k(available_fraction(failure.as_ref(), &self.current.cooling));
+        self.zone
+            .set_heat(t_s, self.it_w * self.thermal.air_fraction);
+        self.zone.set_conductance(t_s, g);
         let t = &mut self.totals;
         t.facility_peak_w = t.facility_peak_w.max(self.current.total_w);
         t.wet_bulb_max_c = t.wet_bulb_max_c.max(w.wet_bulb_c);
+        self.check_feed(t_s);
     }
 
-    /// Integrates up to `now`, stepping across every weather change on the way (carbon and tariff steps
-    /// are integrated exactly inside the intervals by their own series).
+    /// Integrates up to `now`, stepping across every weather change and cooling failure or restore on the
+    /// way (carbon and tariff steps are integrated exactly inside the intervals by their own series; the
+    /// inlet temperature by its closed form).
     pub fn advance(&mut self, now: SimTime) {
         let now_s = now.as_secs_f64();
         while self.last_s < now_s {
-            let change = self.weather.next_change_s(self.last_s);
+            let change = self
+                .weather
+                .next_change_s(self.last_s)
+                .min(self.thermal.config.next_change_s(self.last_s));
             let end = change.min(now_s);
             self.integrate(self.last_s, end);
             self.last_s = end;
@@ -141,6 +205,49 @@ impl FacilityMeter {
                 self.refresh(end);
             }
         }
+    }
+
+    /// Advances to `now` and reads the facility columns of a sample there (see [`FacilitySample`]); the
+    /// interval PUE runs from the previous call.
+    pub fn sample(&mut self, now: SimTime) -> FacilitySample {
+        self.advance(now);
+        let t = &self.totals;
+        let p = &self.current;
+        let pue_interval = match self.last_sample {
+            Some((it0, f0)) if t.it_j > it0 => (t.facility_j - f0) / (t.it_j - it0),
+            _ => p.pue(),
+        };
+        self.last_sample = Some((t.it_j, t.facility_j));
+        let now_s = self.last_s;
+        FacilitySample {
+            facility_power_w: p.total_w,
+            it_power_w: p.it_w,
+            power_chain_loss_w: p.chain.loss_w(),
+            cooling_power_w: p.cooling.total_w(),
+            chiller_w: p.cooling.chiller_w,
+            tower_fans_w: p.cooling.tower_fan_w,
+            pumps_w: p.cooling.pumps_w,
+            crah_fans_w: p.cooling.crah_fan_w,
+            dry_coolers_w: p.cooling.dry_cooler_w,
+            misc_w: p.misc_w,
+            pue_interval,
+            outdoor_dry_bulb_c: self.weather_now.dry_bulb_c,
+            outdoor_wet_bulb_c: self.weather_now.wet_bulb_c,
+            inlet_c: self.zone.inlet_c(now_s),
+            carbon_intensity_g_per_kwh: self.carbon.as_ref().map(|c| c.at(now_s)),
+            it_energy_j: t.it_j,
+            facility_energy_j: t.facility_j,
+        }
+    }
+
+    /// The cooling zone's inlet temperature model (state at the last update).
+    pub fn zone(&self) -> &ThermalZone {
+        &self.zone
+    }
+
+    /// The zone's spec.
+    pub fn thermal(&self) -> &ThermalSpec {
+        &self.thermal
     }
 
     /// IT power changes to `it_w` at `now`.

@@ -14,16 +14,23 @@
 //!   water- and air-side economizers, direct-to-chip liquid to dry coolers.
 //! - [`water`]: tower evaporation and blowdown, WUE.
 //! - [`carbon`]: grid carbon intensity series, exact operational-carbon integrals, embodied carbon, tariffs.
+//! - [`thermal`]: rack inlet temperature of a cooling zone (RC model solved exactly), cooling failures,
+//!   the inlet limit above which GPUs throttle.
+//! - [`capping`]: DVFS throughput under a power cap, per-GPU caps and rack/row/feed budgets with a
+//!   controller acting at an interval, breaker trips.
+//! - [`meter`]: exact integration of all of the above during a run; [`report`]: the summary figures.
 //!
 //! [`FacilityConfig`] gathers them; [`Facility::power`] evaluates the whole chain for one IT power and
 //! one weather point.
 
+pub mod capping;
 pub mod carbon;
 pub mod cooling;
 pub mod meter;
 pub mod power_chain;
 pub mod psychro;
 pub mod report;
+pub mod thermal;
 pub mod water;
 pub mod weather;
 
@@ -157,6 +164,12 @@ pub struct FacilityConfig {
     /// Other facility loads (lighting, offices, security), as a fraction of IT power. Default 0.01 \[eng\].
     #[serde(default = "default_misc_fraction")]
     pub misc_fraction: f64,
+    /// Rack inlet temperature model and cooling failures; defaults apply when absent.
+    #[serde(default)]
+    pub thermal: thermal::ThermalConfig,
+    /// Power caps, budgets and the capping controller; default none.
+    #[serde(default)]
+    pub capping: Option<capping::CappingConfig>,
 }
 
 fn default_misc_fraction() -> f64 {
@@ -179,6 +192,10 @@ impl FacilityConfig {
         }
         self.embodied.check().map_err(|e| e.within("embodied"))?;
         self.tariff.check().map_err(|e| e.within("tariff"))?;
+        self.thermal.check().map_err(|e| e.within("thermal"))?;
+        if let Some(c) = &self.capping {
+            c.check().map_err(|e| e.within("capping"))?;
+        }
         fraction("misc_fraction", self.misc_fraction)
     }
 

@@ -3,8 +3,8 @@
 use super::carbon::{SiteInventory, embodied_kg};
 use super::meter::FacilityMeter;
 use crate::output::{
-    CarbonSummary, ChainLoss, CoolingEnergy, CoolingSummary, CostSummary, EnergySummary,
-    FacilitySummary, ModeHours, WaterSummary, WeatherSummary,
+    CappingSummary, CarbonSummary, ChainLoss, CoolingEnergy, CoolingSummary, CostSummary,
+    EnergySummary, FacilitySummary, ModeHours, ThermalSummary, WaterSummary, WeatherSummary,
 };
 use crate::scenario::LoadedScenario;
 
@@ -98,6 +98,37 @@ pub fn summarize(
             station: lf.weather.info().station.clone(),
             wet_bulb_max_c: t.wet_bulb_max_c,
         },
+        thermal: {
+            let z = meter.zone();
+            let spec = meter.thermal();
+            ThermalSummary {
+                max_inlet_c: z.max_c(),
+                throttled_gpu_s: spec.gpus as f64 * z.above_limit_s(),
+                above_limit_s: z.above_limit_s(),
+                above_recommended_s: z.above_recommended_s(),
+                limit_c: z.limit_c(),
+                time_constant_s: if spec.design_conductance_w_k > 0.0 {
+                    spec.heat_capacity_j_k / spec.design_conductance_w_k
+                } else {
+                    0.0
+                },
+                heat_capacity_j_per_k: spec.heat_capacity_j_k,
+                cooling_failures: spec
+                    .config
+                    .failures
+                    .iter()
+                    .filter(|f| f.at_s < horizon_s)
+                    .count() as u64,
+            }
+        },
+        capping: (lf.config.capping.is_some() || lf.facility.chain.ratings.feed_w.is_some()).then(
+            || CappingSummary {
+                feed_budget_w: lf.config.capping.as_ref().and_then(|c| c.feed_budget_w),
+                time_over_budget_s: t.feed_over_budget_s,
+                trips: t.feed_trip_s.is_some() as u64,
+                first_trip_s: t.feed_trip_s,
+            },
+        ),
     }
 }
 
@@ -110,8 +141,9 @@ pub fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
                 .into(),
         ],
         Some(_) => vec![
-            "rack inlet temperature dynamics and GPU thermal throttling; power capping, budgets and breaker trips \
-             (facility power follows the IT load at once)"
+            "feedback of the facility into the workload: GPU thermal throttling above the inlet limit, the capping \
+             controller's per-GPU caps (models::facility::capping) and breaker trips are computed but do not yet slow \
+             or stop jobs; IT power is the uncapped demand"
                 .into(),
         ],
     }

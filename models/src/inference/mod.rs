@@ -180,6 +180,12 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
             serve::handle,
             |world: &mut World, t: SimTime| {
                 world.resource_mut::<Fleet>().advance(t);
+                // facility hook (facility columns of timeseries.csv)
+                let facility = world
+                    .resource_mut::<Fleet>()
+                    .facility
+                    .as_mut()
+                    .map(|f| f.sample(t));
                 telemetry.run(world);
                 let busy = world.resource::<FleetTelemetry>().busy_gpus;
                 let f = world.resource::<Fleet>();
@@ -190,6 +196,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
                     busy_gpus: busy,
                     running_jobs: c.in_service,
                     queued_jobs: c.queued,
+                    facility,
                 });
             },
         );

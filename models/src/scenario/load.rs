@@ -76,6 +76,8 @@ pub struct LoadedFacility {
     /// Nameplate IT power the plant and power chain are sized for: every server at full GPU and host
     /// power, at its power-supply input, W.
     pub design_it_w: f64,
+    /// The site's cooling zone (rack inlet temperature model).
+    pub thermal: crate::facility::thermal::ThermalSpec,
 }
 
 impl LoadedFacility {
@@ -86,6 +88,8 @@ impl LoadedFacility {
             self.weather.clone(),
             self.carbon.clone(),
             self.config.tariff.clone(),
+            self.thermal.clone(),
+            self.config.capping.as_ref().and_then(|c| c.feed_budget_w),
             it_w,
         )
     }
@@ -115,12 +119,21 @@ fn load_facility(
             (s.gpus as f64 * g.board_power_w + s.host.max_w) / s.host.psu_efficiency
         })
         .sum();
+    let thermal = crate::facility::thermal::ThermalSpec::new(
+        &cfg.thermal,
+        site.servers.len() as u64,
+        site.racks as u64,
+        site.gpus_total(),
+        design_it_w,
+        cfg.cooling.liquid.as_ref().map_or(0.0, |l| l.fraction),
+    );
     Ok(LoadedFacility {
         facility: cfg.resolve(design_it_w),
         weather,
         carbon,
         config: cfg.clone(),
         design_it_w,
+        thermal,
     })
 }
 
