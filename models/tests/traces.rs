@@ -308,8 +308,8 @@ fn native_lines_count_multiline_cells_blank_lines_and_crlf() {
 
 #[test]
 fn native_header_problems() {
-    let err = native_err("submit_s,gpus,duration_s,priority\n0,1,1,5\n");
-    assert_cell(&err, 1, "priority", "unknown column `priority`");
+    let err = native_err("submit_s,gpus,duration_s,queue\n0,1,1,5\n");
+    assert_cell(&err, 1, "queue", "unknown column `queue`");
     for col in [
         "`submit_s`",
         "`gpus`",
@@ -318,6 +318,7 @@ fn native_header_problems() {
         "`gpu_model`",
         "`cpu_milli`",
         "`memory_mib`",
+        "`priority`",
     ] {
         assert!(err.message.contains(col), "{err} should list {col}");
     }
