@@ -12,10 +12,18 @@
 //! ```
 //! use models::network::{Fabric, FabricConfig, FabricServer, GpuRef, JobTraffic};
 //! use models::training::*;
-//! # let gpu = models::catalog::Catalog::builtin_h100_for_docs();
+//! # let gpu = models::catalog::GpuModel {
+//! #     name: "H100".into(), board_power_w: 700.0, idle_power_w: 70.0, peak_tflops: 989.0,
+//! #     precision: models::catalog::Precision::Bf16, memory_gb: 80.0, memory_bandwidth_tbs: 3.35,
+//! #     scaleup_link_gbs: 900.0, activity: Default::default(), source: String::new(),
+//! # };
 //! // 8 racks × 4 servers × 8 GPUs behind a 3:1 oversubscribed 2-tier Clos.
 //! let servers: Vec<FabricServer> = (0..32).map(|i| FabricServer { rack: i / 4, gpus: 8 }).collect();
-//! let cfg: FabricConfig = ron::from_str("(topology: TwoTierClos(oversubscription: 3.0))").unwrap();
+//! let mut cfg = FabricConfig::default();
+//! cfg.topology = models::network::TopologyConfig::TwoTierClos(models::network::TwoTierClos {
+//!     oversubscription: 3.0,
+//!     ..Default::default()
+//! });
 //! let fabric = Fabric::new(&cfg, &servers).unwrap();
 //! let plan = TrainingPlan {
 //!     model: TransformerModel { params: 8e9, layers: 32, hidden: 4096, seq_len: 8192, bytes_per_param: 2.0 },
