@@ -444,16 +444,18 @@ impl Fabric {
                 max_utilization: 0.0,
                 bytes_per_s: 0.0,
             };
-            for l in 0..n_links {
-                if topo.tier[l] != tier {
-                    continue;
-                }
-                let u = load[l] / topo.cap_bytes_per_s[l];
+            for ((&b, &cap), _) in load
+                .iter()
+                .zip(&topo.cap_bytes_per_s)
+                .zip(&topo.tier)
+                .filter(|(_, t)| **t == tier)
+            {
+                let u = b / cap;
                 t.links += 1;
-                t.active_links += (load[l] > 0.0) as u64;
+                t.active_links += (b > 0.0) as u64;
                 t.mean_utilization += u;
                 t.max_utilization = t.max_utilization.max(u);
-                t.bytes_per_s += load[l];
+                t.bytes_per_s += b;
             }
             if t.links > 0 {
                 t.mean_utilization /= t.links as f64;

@@ -426,8 +426,7 @@ impl FlowSim {
             }
         }
         self.now_s = self.now_s.max(t);
-        for k in 0..done.len() {
-            let f = done[k];
+        for &f in done.iter() {
             if self.net.active[f as usize] {
                 self.remaining[f as usize] = 0.0;
                 self.net.remove(f);
