@@ -7,6 +7,7 @@ pub mod datacenter;
 pub mod error;
 pub mod facility;
 pub mod inference;
+pub mod network;
 pub mod output;
 pub mod placement;
 pub mod power;

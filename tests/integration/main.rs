@@ -7,6 +7,7 @@ mod energy;
 mod facility;
 mod gate;
 mod inference;
+mod network;
 mod report_html;
 mod scheduling;
 mod shared;

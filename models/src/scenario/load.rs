@@ -852,6 +852,14 @@ fn check_training(
     t.comm
         .check()
         .map_err(|m| InputError::field(file, "workload.Training.comm", m))?;
+    // A fabric is generated for the site: jobs are estimated alone on it, packed on their GPU type's servers.
+    let fabric = match &t.comm {
+        crate::training::CommModel::Fabric(cfg) => Some(std::sync::Arc::new(
+            crate::network::Fabric::from_site(cfg, site)
+                .map_err(|m| InputError::field(file, "workload.Training.comm.Fabric", m))?,
+        )),
+        crate::training::CommModel::AlphaBeta(_) => None,
+    };
     if t.jobs.is_empty() {
         return Err(InputError::field(
             file,
@@ -905,7 +913,19 @@ fn check_training(
                 ),
             ));
         }
-        let est = crate::training::estimate(&j.plan, gpu, per_server, &t.comm);
+        let est = match &fabric {
+            Some(f) => {
+                let servers = (0..site.servers.len() as u32)
+                    .filter(|&s| {
+                        site.servers[s as usize].gpu_model == gi
+                            && site.servers[s as usize].gpus >= per_server
+                    })
+                    .collect();
+                let cost = crate::training::FabricCost::packed(f.clone(), servers, per_server);
+                crate::training::estimate_with(&j.plan, gpu, per_server, &cost)
+            }
+            None => crate::training::estimate(&j.plan, gpu, per_server, &t.comm),
+        };
         let duration = sim::SimDuration::from_secs_f64(est.time_to_finish_s).ok_or_else(|| {
             field(
                 "plan",

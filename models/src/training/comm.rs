@@ -1,9 +1,9 @@
 //! Collective-communication cost: the seam between the training model and the network fabric.
 //!
 //! [`CommCost`] answers "how long does this collective take on this group of GPUs"; the training
-//! model ([`super::step_time_with`]) only ever asks through it. The shipped implementation is the
-//! alpha-beta model ([`AlphaBeta`], configured in scenarios through [`CommModel`]); the network-fabric
-//! work replaces it by implementing [`CommCost`] (and adding a [`CommModel`] variant).
+//! model ([`super::step_time_with`]) only ever asks through it. Two implementations: the alpha-beta
+//! formulas ([`AlphaBeta`], quick studies) and the network fabric ([`FabricCost`]: collectives as
+//! flows on a generated topology, `crate::network`); scenarios choose with [`CommModel`].
 //!
 //! Formulas (docs/models.md §Training, `../shared/reference/models.md` §5) — `p` ranks, `S` bytes,
 //! `α` per-step latency (s), `B` per-direction bandwidth (bytes/s):
@@ -15,9 +15,16 @@
 //!   intra-server reduce-scatter of `S` over `g` + inter-server all-reduce of `S/g` over `n`
 //!   + intra-server all-gather of `S` over `g`.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::GpuModel;
+use crate::network::{
+    AllReduceAlgo, CollectiveKind, Fabric, FabricConfig, FabricServer, GpuRef, Timing,
+    TopologyConfig,
+};
 
 /// A group of ranks taking part in one collective, and how they sit on servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,12 +136,15 @@ pub fn bus_bandwidth(kind: Collective, algbw: f64, n: u32) -> f64 {
     algbw * kind.bus_factor(n)
 }
 
-/// Scenario-facing choice of communication model (externally tagged; one variant today).
+/// Scenario-facing choice of communication model (externally tagged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum CommModel {
     /// Alpha-beta (latency-bandwidth) model with ring and hierarchical collectives.
     AlphaBeta(AlphaBeta),
+    /// Collectives priced as flows on a network fabric (docs/models.md §Network fabric), e.g.
+    /// `Fabric(topology: TwoTierClos(oversubscription: 3.0))`.
+    Fabric(FabricConfig),
 }
 
 impl Default for CommModel {
@@ -144,10 +154,19 @@ impl Default for CommModel {
 }
 
 impl CommModel {
-    /// The cost model for GPUs of type `gpu` (the intra-server link comes from the catalog).
+    /// The cost model for GPUs of type `gpu` on 8-GPU servers (see [`CommModel::cost_for`]).
     pub fn cost(&self, gpu: &GpuModel) -> Box<dyn CommCost> {
+        self.cost_for(gpu, 8)
+    }
+
+    /// The cost model for GPUs of type `gpu` on servers of `gpus_per_server` GPUs (the alpha-beta
+    /// intra-server link comes from the catalog). The fabric variant prices each collective on a
+    /// fabric generated for just enough servers, the job packed from the first one
+    /// ([`FabricCost::synthetic`]); with a site at hand use [`FabricCost::packed`].
+    pub fn cost_for(&self, gpu: &GpuModel, gpus_per_server: u32) -> Box<dyn CommCost> {
         match self {
             CommModel::AlphaBeta(ab) => Box::new(ab.links(gpu)),
+            CommModel::Fabric(cfg) => Box::new(FabricCost::synthetic(cfg.clone(), gpus_per_server)),
         }
     }
 
@@ -155,6 +174,7 @@ impl CommModel {
     pub fn check(&self) -> Result<(), String> {
         match self {
             CommModel::AlphaBeta(ab) => ab.check(),
+            CommModel::Fabric(cfg) => cfg.check(),
         }
     }
 }
@@ -310,5 +330,138 @@ impl CommCost for AlphaBetaCost {
 
     fn p2p_s(&self, bytes: f64, group: &CommGroup) -> f64 {
         p2p_s(bytes, self.flat_link(group))
+    }
+}
+
+/// Collectives priced on a network fabric for one job alone, packed in rank order on a list of
+/// servers (Megatron layout): a group of `ranks` with `per_server` members per server occupies
+/// `⌈ranks / per_server⌉` consecutive servers, and the `gpus_per_server / per_server` sibling
+/// groups of the same collective (e.g. the data-parallel rings of the other tensor-parallel ranks)
+/// run concurrently on the other slots — slot `(r mod per_server) · siblings + j` for member `r` of
+/// sibling `j`. Timed with the max-min flow model on an otherwise idle fabric
+/// ([`crate::network::collective`], aggregated timing). A group needing more servers than given costs
+/// `f64::INFINITY`.
+#[derive(Debug)]
+pub struct FabricCost {
+    source: FabricSource,
+    gpus_per_server: u32,
+    algo: AllReduceAlgo,
+}
+
+#[derive(Debug)]
+enum FabricSource {
+    Site {
+        fabric: Arc<Fabric>,
+        servers: Vec<u32>,
+    },
+    /// Built on demand: (servers, fabric) of the largest size asked for so far.
+    Synthetic {
+        cfg: FabricConfig,
+        built: RefCell<Option<(u32, Arc<Fabric>)>>,
+    },
+}
+
+/// Servers per rack of a synthetic fabric when the topology puts one leaf per rack. \[eng\]
+pub const SYNTHETIC_SERVERS_PER_RACK: u32 = 4;
+
+impl FabricCost {
+    /// A job packed on `servers` (server indices in site order) of `fabric`.
+    pub fn packed(fabric: Arc<Fabric>, servers: Vec<u32>, gpus_per_server: u32) -> Self {
+        let algo = fabric.config().all_reduce;
+        FabricCost {
+            source: FabricSource::Site { fabric, servers },
+            gpus_per_server: gpus_per_server.max(1),
+            algo,
+        }
+    }
+
+    /// A job alone on a fabric generated from `cfg` for as many `gpus_per_server`-GPU servers as
+    /// each collective needs, in racks of [`SYNTHETIC_SERVERS_PER_RACK`] servers. A configuration
+    /// that does not fit (e.g. a fat-tree too small) prices collectives at `f64::INFINITY`.
+    pub fn synthetic(cfg: FabricConfig, gpus_per_server: u32) -> Self {
+        let algo = cfg.all_reduce;
+        FabricCost {
+            source: FabricSource::Synthetic {
+                cfg,
+                built: RefCell::new(None),
+            },
+            gpus_per_server: gpus_per_server.max(1),
+            algo,
+        }
+    }
+
+    /// The fabric and servers to place `n` servers' worth of GPUs on.
+    fn fabric_for(&self, n: u32) -> Option<(Arc<Fabric>, Vec<u32>)> {
+        match &self.source {
+            FabricSource::Site { fabric, servers } => (servers.len() >= n as usize)
+                .then(|| (fabric.clone(), servers[..n as usize].to_vec())),
+            FabricSource::Synthetic { cfg, built } => {
+                let mut b = built.borrow_mut();
+                if b.as_ref().is_none_or(|(have, _)| *have < n) {
+                    let mut cfg = cfg.clone();
+                    match &mut cfg.topology {
+                        TopologyConfig::TwoTierClos(c) => {
+                            c.servers_per_leaf.get_or_insert(SYNTHETIC_SERVERS_PER_RACK);
+                        }
+                        TopologyConfig::ThreeTierClos(c) => {
+                            c.servers_per_leaf.get_or_insert(SYNTHETIC_SERVERS_PER_RACK);
+                        }
+                        TopologyConfig::RailOptimized(_) | TopologyConfig::FatTree(_) => {}
+                    }
+                    let servers: Vec<FabricServer> = (0..n)
+                        .map(|i| FabricServer {
+                            rack: i / SYNTHETIC_SERVERS_PER_RACK,
+                            gpus: self.gpus_per_server,
+                        })
+                        .collect();
+                    *b = Some((n, Arc::new(Fabric::new(&cfg, &servers).ok()?)));
+                }
+                b.as_ref().map(|(_, f)| (f.clone(), (0..n).collect()))
+            }
+        }
+    }
+
+    fn price(&self, kind: CollectiveKind, bytes: f64, group: &CommGroup) -> f64 {
+        let ranks = group.ranks.max(1);
+        if ranks < 2 || bytes <= 0.0 {
+            return 0.0;
+        }
+        let per = group.per_server.clamp(1, ranks);
+        let siblings = if self.gpus_per_server.is_multiple_of(per) {
+            self.gpus_per_server / per
+        } else {
+            1
+        };
+        let Some((fabric, servers)) = self.fabric_for(ranks.div_ceil(per)) else {
+            return f64::INFINITY;
+        };
+        let groups: Vec<Vec<GpuRef>> = (0..siblings)
+            .map(|j| {
+                (0..ranks)
+                    .map(|r| GpuRef {
+                        server: servers[(r / per) as usize],
+                        slot: (r % per) * siblings + j,
+                    })
+                    .collect()
+            })
+            .collect();
+        fabric
+            .collective(kind, bytes, &groups, 0, Timing::Aggregated)
+            .map_or(f64::INFINITY, |t| t.time_s)
+    }
+}
+
+impl CommCost for FabricCost {
+    fn all_reduce_s(&self, bytes: f64, group: &CommGroup) -> f64 {
+        self.price(CollectiveKind::AllReduce(self.algo), bytes, group)
+    }
+    fn reduce_scatter_s(&self, bytes: f64, group: &CommGroup) -> f64 {
+        self.price(CollectiveKind::ReduceScatter, bytes, group)
+    }
+    fn all_gather_s(&self, bytes: f64, group: &CommGroup) -> f64 {
+        self.price(CollectiveKind::AllGather, bytes, group)
+    }
+    fn p2p_s(&self, bytes: f64, group: &CommGroup) -> f64 {
+        self.price(CollectiveKind::P2p, bytes, group)
     }
 }

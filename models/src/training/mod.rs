@@ -23,8 +23,8 @@ use crate::catalog::GpuModel;
 use crate::power::gpu_power_w;
 
 pub use comm::{
-    AlphaBeta, AlphaBetaCost, Collective, CommCost, CommGroup, CommModel, Link, alg_bandwidth,
-    bus_bandwidth, ring_all_reduce_s, ring_gather_scatter_s,
+    AlphaBeta, AlphaBetaCost, Collective, CommCost, CommGroup, CommModel, FabricCost, Link,
+    alg_bandwidth, bus_bandwidth, ring_all_reduce_s, ring_gather_scatter_s,
 };
 
 /// A dense decoder-only transformer.
@@ -311,7 +311,12 @@ pub fn step_time(
     gpus_per_server: u32,
     comm: &CommModel,
 ) -> StepTime {
-    step_time_with(plan, gpu, gpus_per_server, comm.cost(gpu).as_ref())
+    step_time_with(
+        plan,
+        gpu,
+        gpus_per_server,
+        comm.cost_for(gpu, gpus_per_server).as_ref(),
+    )
 }
 
 /// Step time of `plan` on `gpu` with servers of `gpus_per_server` GPUs, asking `cost` for every
@@ -414,7 +419,12 @@ pub fn estimate(
     gpus_per_server: u32,
     comm: &CommModel,
 ) -> TrainingEstimate {
-    estimate_with(plan, gpu, gpus_per_server, comm.cost(gpu).as_ref())
+    estimate_with(
+        plan,
+        gpu,
+        gpus_per_server,
+        comm.cost_for(gpu, gpus_per_server).as_ref(),
+    )
 }
 
 /// [`estimate`] with any [`CommCost`].

@@ -519,7 +519,9 @@ fn ron_defaults_and_unknown_fields() {
     assert_eq!(comm, CommModel::default());
     let comm: CommModel =
         ron::from_str("AlphaBeta((inter_node_bw_gbs: 100.0, intra_bw_gbs: Some(400.0)))").unwrap();
-    let CommModel::AlphaBeta(ab) = &comm;
+    let CommModel::AlphaBeta(ab) = &comm else {
+        panic!("the default is alpha-beta")
+    };
     assert_eq!(ab.inter_node_bw_gbs, 100.0);
     assert_eq!(ab.intra_bw_gbs, Some(400.0));
     assert_eq!(ab.inter_alpha_s, 14e-6);
