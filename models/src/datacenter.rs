@@ -35,6 +35,7 @@ use crate::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerCon
 use crate::workload::JobSource;
 use crate::workload::source::SyntheticSource;
 
+mod network;
 mod preempt;
 mod sharing;
 pub use sharing::SharedEvent;
@@ -108,6 +109,12 @@ pub struct Job {
     pub lost_steps: u64,
     /// Scheduling priority (`Priority` queue; higher first).
     pub priority: u8,
+    /// Progress of the current run: work left (ns of run time at rate 1, i.e. at the job's `duration`
+    /// pace), the wall-time-per-work multiplier now (network fabric: contended ÷ predicted step time), and
+    /// since when it holds.
+    pub work_left_ns: f64,
+    pub rate: f64,
+    pub rate_since: SimTime,
 }
 
 const SLOTS: usize = MAX_GPUS_PER_SERVER as usize;
@@ -736,6 +743,13 @@ fn start_job<E: From<Event>>(
     apply_job(world, grants, &q.req, true, finish);
     let mut job = world.get_mut::<Job>(q.job).expect("queued job");
     job.duration = q.duration;
+    job.work_left_ns = q.duration.as_nanos() as f64;
+    job.rate = 1.0;
+    job.rate_since = now;
+    if let Some(mut f) = world.get_resource_mut::<network::FabricRun>() {
+        f.dirty = true;
+    }
+    let mut job = world.get_mut::<Job>(q.job).expect("queued job");
     job.start = Some(now);
     let first = job.first_start.is_none();
     if first {
@@ -765,6 +779,29 @@ fn start_job<E: From<Event>>(
         c.waits_s.push((now - submit).as_secs_f64());
     }
     sched.at(finish, Event::Finish(q.job, run).into());
+}
+
+/// Running job `e` progresses from now on at `rate` wall seconds per second of its predicted run time: the
+/// work done so far at the old rate is booked and its `Finish` is rescheduled (the old one goes stale).
+pub(crate) fn set_job_rate<E: From<Event>>(
+    world: &mut World,
+    sched: &mut Scheduler<E>,
+    e: Entity,
+    rate: f64,
+) {
+    let now = sched.now();
+    let mut job = world.get_mut::<Job>(e).expect("running job");
+    if job.start.is_none() || job.rate == rate {
+        return;
+    }
+    let done = (now - job.rate_since).as_nanos() as f64 / job.rate;
+    job.work_left_ns = (job.work_left_ns - done).max(0.0);
+    job.rate = rate;
+    job.rate_since = now;
+    job.run += 1;
+    let run = job.run;
+    let left = SimDuration::from_nanos((job.work_left_ns * rate).ceil() as u64);
+    sched.at(now.saturating_add(left), Event::Finish(e, run).into());
 }
 
 /// Starts jobs from the head of the queue while they fit.
@@ -1224,6 +1261,9 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
                     lost: SimDuration::ZERO,
                     lost_steps: 0,
                     priority: spec.priority,
+                    work_left_ns: 0.0,
+                    rate: 1.0,
+                    rate_since: SimTime::ZERO,
                 })
                 .id();
             let mut c = world.resource_mut::<Counters>();
@@ -1269,6 +1309,9 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
             }
             let job = world.entity_mut(e).take::<Job>().expect("running job");
             apply_job(world, &job.grants, &job.req, false, now);
+            if let Some(mut f) = world.get_resource_mut::<network::FabricRun>() {
+                f.dirty = true;
+            }
             world.despawn(e);
             if let Some(mut times) = world.get_resource_mut::<JobTimes>() {
                 let t = &mut times.0[job.id as usize];
@@ -1286,6 +1329,7 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
             schedule_pass(world, sched);
         }
     }
+    network::reprice_if_dirty(world, sched);
 }
 
 /// Runs a loaded scenario. `progress` is called with the simulated fraction done (0..=1) a hundred times.
@@ -1361,6 +1405,29 @@ fn run_logged(
     }
     if log {
         world.resource_mut::<Counters>().log = Some(Vec::new());
+    }
+    if let Workload::Training(t) = &sc.workload
+        && let crate::training::CommModel::Fabric(cfg) = &t.comm
+    {
+        let fr = network::FabricRun::new(loaded, cfg);
+        let p = world.resource::<Meters>().it.power_w() + fr.switch_power_w();
+        let mut m = world.resource_mut::<Meters>();
+        m.it = EnergyMeter::new(SimTime::ZERO, p);
+        if let Some(c) = &mut m.combined {
+            *c = EnergyMeter::new(SimTime::ZERO, p);
+        }
+        if let Some(f) = &mut m.facility {
+            f.set_it_power(SimTime::ZERO, p);
+        }
+        world.insert_resource(fr);
+        world.insert_resource(network::Plans(
+            loaded
+                .training
+                .iter()
+                .flatten()
+                .map(|t| (t.plan.clone(), t.gpus_per_server))
+                .collect(),
+        ));
     }
     if sc.serving.is_some() || sc.scheduler.queue == QueuePolicy::Priority {
         world.insert_resource(preempt::Checkpoints::new(loaded));
@@ -1510,6 +1577,13 @@ fn run_logged(
         }
         _ => (None, None),
     };
+    let (network, run_steps) = match world.get_resource_mut::<network::FabricRun>() {
+        Some(mut f) => {
+            let (n, per_job) = network::summarize(&mut f, horizon);
+            (Some(n), per_job)
+        }
+        None => (None, Vec::new()),
+    };
     // Training jobs running at the horizon: their current run so far.
     let mut running_ns = vec![0u64; loaded.training.as_ref().map_or(0, |t| t.len())];
     if !running_ns.is_empty() {
@@ -1550,7 +1624,8 @@ fn run_logged(
             .zip(times)
             .zip(loaded.trace_jobs.iter().flatten())
             .zip(&running_ns)
-            .map(|(((t, jt), spec), &running)| {
+            .enumerate()
+            .map(|(i, (((t, jt), spec), &running))| {
                 let (start, finish) = (jt.start, jt.finish);
                 let gpu =
                     &loaded.catalog.gpus[loaded.catalog.index_of(&t.gpu_model).expect("validated")];
@@ -1584,6 +1659,8 @@ fn run_logged(
                     preemptions: jt.preemptions,
                     lost_s: jt.lost_ns as f64 * 1e-9,
                     lost_steps: jt.lost_steps,
+                    run_step_s: run_steps.get(i).copied().flatten().map(|x| x.0),
+                    run_comm_exposed_s: run_steps.get(i).copied().flatten().map(|x| x.1),
                 }
             })
             .collect();
@@ -1616,9 +1693,14 @@ fn run_logged(
         inference,
         facility,
         shared_fleet,
+        network,
         not_modelled: {
             let mut v = crate::facility::report::not_modelled(loaded);
-            v.push("network fabric: no link contention (training communication is priced by alpha-beta formulas)".into());
+            v.push(if matches!(&sc.workload, Workload::Training(t) if matches!(t.comm, crate::training::CommModel::Fabric(_))) {
+                "network fabric: flow level (no packets, congestion control or NCCL channels); job power does not follow contended communication".into()
+            } else {
+                "network fabric: no link contention (training communication is priced by alpha-beta formulas)".into()
+            });
             v.push("failures".into());
             v
         },

@@ -281,6 +281,9 @@ pub struct Summary {
     /// Inference and jobs sharing the cluster (scenarios with `serving`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_fleet: Option<SharedFleetSummary>,
+    /// The network fabric in the run (training workloads with `comm: Fabric(...)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSummary>,
     pub not_modelled: Vec<String>,
 }
 
@@ -473,6 +476,12 @@ pub struct TrainingJobSummary {
     pub preemptions: u32,
     pub lost_s: f64,
     pub lost_steps: u64,
+    /// With a network fabric: the step time and exposed communication as run (contended, as placed),
+    /// time-weighted over the job's running time, s; `step_s` etc. above are the prediction (packed, alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_step_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_comm_exposed_s: Option<f64>,
 }
 
 /// How inference replicas and jobs shared the cluster.
@@ -487,4 +496,26 @@ pub struct SharedFleetSummary {
     pub jobs_preempted: u64,
     /// Replica switch-ons that had to wait for GPUs (`Wait`; `Preempt` when no server could be freed at once).
     pub replica_waits: u64,
+}
+
+/// The network fabric over a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct NetworkSummary {
+    pub switches: u64,
+    /// Switch and optics energy (part of `energy.it_j`), J, and its mean power, W.
+    pub switch_energy_j: f64,
+    pub switch_power_mean_w: f64,
+    /// Times the running training jobs were priced together (each start, finish or preemption).
+    pub pricings: u64,
+    pub tiers: Vec<TierSummary>,
+}
+
+/// Link use of one fabric tier: links, time-weighted mean utilisation over the horizon (mean over the tier's
+/// links), and the highest single-link utilisation seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct TierSummary {
+    pub tier: String,
+    pub links: u64,
+    pub mean_utilization: f64,
+    pub max_utilization: f64,
 }

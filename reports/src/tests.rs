@@ -69,6 +69,7 @@ fn sample_summary() -> Summary {
         inference: None,
         facility: None,
         shared_fleet: None,
+        network: None,
         not_modelled: vec![
             "facility overhead (cooling, PUE)".into(),
             "network fabric".into(),

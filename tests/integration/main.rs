@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod energy;
+mod fabric_run;
 mod facility;
 mod gate;
 mod inference;

@@ -182,7 +182,18 @@ pub(super) fn preempt(world: &mut World, e: Entity, now: SimTime) {
         (kept, lost, h.lost_steps(id, lost))
     };
     let mut job = world.get_mut::<Job>(e).expect("running job");
-    job.duration = SimDuration::from_nanos(job.duration.as_nanos() - kept.as_nanos());
+    // Work kept: the wall time kept at rate 1; otherwise the same share of the work done (rates change only
+    // with a network fabric).
+    let kept_work = if job.rate == 1.0 && job.rate_since == start {
+        kept.as_nanos()
+    } else {
+        let done_now = (now - job.rate_since).as_nanos() as f64 / job.rate;
+        let done = job.duration.as_nanos() as f64 - (job.work_left_ns - done_now).max(0.0);
+        let e_ns = elapsed.as_nanos().max(1) as f64;
+        ((done * kept.as_nanos() as f64 / e_ns).floor() as u64).min(job.duration.as_nanos())
+    };
+    job.duration = SimDuration::from_nanos(job.duration.as_nanos() - kept_work);
+    job.rate = 1.0;
     job.run += 1;
     job.preemptions += 1;
     job.lost = job.lost.saturating_add(lost);
@@ -191,6 +202,9 @@ pub(super) fn preempt(world: &mut World, e: Entity, now: SimTime) {
     let (req, duration, priority) = (job.req, job.duration, job.priority);
     apply_job(world, &grants, &req, false, now);
     reset_free_at(world, &grants, now);
+    if let Some(mut f) = world.get_resource_mut::<super::network::FabricRun>() {
+        f.dirty = true;
+    }
     let milli: u64 = grants.iter().map(|g| g.milli as u64).sum();
     let mut job = world.get_mut::<Job>(e).expect("job");
     job.grants = grants;

@@ -131,6 +131,7 @@ pub(super) fn handle(world: &mut World, sched: &mut Scheduler<SharedEvent>, ev: 
             apply_claims(world, sched);
         }
     }
+    super::network::reprice_if_dirty(world, sched);
     sync_power(world, now);
 }
 

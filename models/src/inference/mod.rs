@@ -261,6 +261,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         inference: Some(inference),
         facility,
         shared_fleet: None,
+        network: None,
         not_modelled,
     };
     RunOutput {

@@ -148,6 +148,9 @@ pub struct TrainingJobInfo {
     pub activity_milli: u16,
     /// The plan's checkpointing (what a preempted job keeps).
     pub checkpoint: Option<crate::training::Checkpoint>,
+    /// The plan, and the GPUs per server of its GPU model (the fabric prices it as placed).
+    pub plan: crate::training::TrainingPlan,
+    pub gpus_per_server: u32,
 }
 
 impl LoadedScenario {
@@ -962,6 +965,8 @@ fn check_training(
             estimate: est,
             activity_milli: ((est.run_gpu_activity * 1000.0).round() as u16).max(1),
             checkpoint: j.plan.checkpoint.clone(),
+            plan: j.plan.clone(),
+            gpus_per_server: per_server,
         };
         out.push((spec, mask, info));
     }
