@@ -89,6 +89,25 @@ pub(super) fn queue_position(world: &World, q: &Queued) -> usize {
     }
 }
 
+/// Running jobs that may be preempted now: priority below `below` and not finishing at this instant; with
+/// their priority and the work preempting them would lose (thousandths of a GPU × ns).
+fn candidates(world: &mut World, now: SimTime, below: u16) -> Vec<(Entity, u8, u128)> {
+    let mut q = world.query::<(Entity, &Job)>();
+    let h = world.resource::<Checkpoints>();
+    q.iter(world)
+        .filter_map(|(e, job)| {
+            let start = job.start?;
+            let left_ns = job.work_left_ns - (now - job.rate_since).as_nanos() as f64 / job.rate;
+            if left_ns <= 0.0 || job.priority as u16 >= below {
+                return None;
+            }
+            let (_, lost) = h.split(job.id, now - start);
+            let milli: u64 = job.grants.iter().map(|g| g.milli as u64).sum();
+            Some((e, job.priority, lost.as_nanos() as u128 * milli as u128))
+        })
+        .collect()
+}
+
 /// The running jobs to preempt so that `req` fits on one server, choosing the server where they lose the least
 /// work (GPU·ns since their last checkpoint; ties: the lowest server id). None when no server can be freed
 /// (jobs finishing at this instant are not preempted). Only jobs of priority below `below` are candidates
@@ -102,23 +121,13 @@ pub(super) fn cheapest_victims(
     let n_servers = world.resource::<SiteIndex>().servers.len();
     // (job, cost) per server; a job spanning servers is listed on each.
     let mut on_server: Vec<Vec<(Entity, u128)>> = vec![Vec::new(); n_servers];
-    let mut q = world.query::<(Entity, &Job)>();
-    {
-        let h = world.resource::<Checkpoints>();
-        for (e, job) in q.iter(world) {
-            let Some(start) = job.start else { continue };
-            if start.saturating_add(job.duration) <= now || job.priority as u16 >= below {
-                continue;
-            }
-            let (_, lost) = h.split(job.id, now - start);
-            let milli: u64 = job.grants.iter().map(|g| g.milli as u64).sum();
-            let cost = lost.as_nanos() as u128 * milli as u128;
-            let mut last = u32::MAX;
-            for g in &job.grants {
-                if g.server != last {
-                    on_server[g.server as usize].push((e, cost));
-                    last = g.server;
-                }
+    for (e, _, cost) in candidates(world, now, below) {
+        let job = world.get::<Job>(e).expect("job");
+        let mut last = u32::MAX;
+        for g in &job.grants {
+            if g.server != last {
+                on_server[g.server as usize].push((e, cost));
+                last = g.server;
             }
         }
     }
@@ -271,24 +280,14 @@ pub(super) fn make_room_for(
         return super::try_plan(world, &req, None, grants);
     }
     // Multi-server: whole GPUs of eligible servers that are free, or held only by lower-priority jobs.
-    let mut candidates: Vec<(u8, u128, Entity)> = Vec::new();
+    let mut candidates_sorted: Vec<(u8, u128, Entity)> = Vec::new();
     let n_servers = world.resource::<SiteIndex>().servers.len();
     let mut freed_milli: Vec<[u16; crate::placement::MAX_GPUS_PER_SERVER as usize]> =
         vec![[0; crate::placement::MAX_GPUS_PER_SERVER as usize]; n_servers];
-    {
-        let mut q = world.query::<(Entity, &Job)>();
-        let h = world.resource::<Checkpoints>();
-        for (e, job) in q.iter(world) {
-            let Some(start) = job.start else { continue };
-            if start.saturating_add(job.duration) <= now || job.priority as u16 >= below {
-                continue;
-            }
-            let (_, lost) = h.split(job.id, now - start);
-            let milli: u64 = job.grants.iter().map(|g| g.milli as u64).sum();
-            candidates.push((job.priority, lost.as_nanos() as u128 * milli as u128, e));
-            for g in &job.grants {
-                freed_milli[g.server as usize][g.slot as usize] += g.milli;
-            }
+    for (e, priority, cost) in candidates(world, now, below) {
+        candidates_sorted.push((priority, cost, e));
+        for g in &world.get::<Job>(e).expect("job").grants {
+            freed_milli[g.server as usize][g.slot as usize] += g.milli;
         }
     }
     let index = world.resource::<SiteIndex>();
@@ -308,8 +307,8 @@ pub(super) fn make_room_for(
     if whole < req.gpus as u64 {
         return false;
     }
-    candidates.sort_by_key(|&(p, cost, e)| (p, cost, e.index()));
-    for (_, _, e) in candidates {
+    candidates_sorted.sort_by_key(|&(p, cost, e)| (p, cost, e.index()));
+    for (_, _, e) in candidates_sorted {
         preempt(world, e, now);
         if super::try_plan(world, &req, None, grants) {
             return true;

@@ -84,19 +84,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
     };
     let horizon = SimTime::from_secs_f64(sc.horizon_s).expect("validated horizon");
     let every = SimDuration::from_secs_f64(sc.reporting.interval_s).expect("validated interval");
-    let gi = loaded
-        .catalog
-        .index_of(&w.deployment.gpu_model)
-        .expect("validated GPU model");
-    let gpu = &loaded.catalog.gpus[gi];
-    let perf = ReplicaPerf::new(
-        &w.deployment.model,
-        gpu,
-        w.deployment.tp,
-        &w.efficiency,
-        &w.batching,
-    )
-    .expect("validated fit");
+    let (gi, gpu, perf) = replica_perf(loaded, w);
     let kv_capacity = perf.kv_capacity_tokens;
     let placement =
         place_replicas(&loaded.site, gi, w.deployment.tp, w.replica_slots()).expect("validated");
@@ -392,19 +380,7 @@ pub(crate) fn shared_fleet(
     w: &InferenceWorkload,
     horizon: SimTime,
 ) -> (Fleet, u64) {
-    let gi = loaded
-        .catalog
-        .index_of(&w.deployment.gpu_model)
-        .expect("validated GPU model");
-    let gpu = &loaded.catalog.gpus[gi];
-    let perf = ReplicaPerf::new(
-        &w.deployment.model,
-        gpu,
-        w.deployment.tp,
-        &w.efficiency,
-        &w.batching,
-    )
-    .expect("validated fit");
+    let (_, gpu, perf) = replica_perf(loaded, w);
     let kv = perf.kv_capacity_tokens;
     let tp = w.deployment.tp as f64;
     let n = w.replica_slots() as usize;
@@ -422,4 +398,25 @@ pub(crate) fn shared_fleet(
     fleet.gpu_base_w = tp * gpu.idle_power_w;
     fleet.claims = Some((0..w.deployment.replicas).map(|i| (i, true)).collect());
     (fleet, kv)
+}
+
+/// The deployment's GPU model (catalog index and entry) and replica performance model (validated at load).
+fn replica_perf<'a>(
+    loaded: &'a LoadedScenario,
+    w: &InferenceWorkload,
+) -> (usize, &'a crate::catalog::GpuModel, ReplicaPerf) {
+    let gi = loaded
+        .catalog
+        .index_of(&w.deployment.gpu_model)
+        .expect("validated GPU model");
+    let gpu = &loaded.catalog.gpus[gi];
+    let perf = ReplicaPerf::new(
+        &w.deployment.model,
+        gpu,
+        w.deployment.tp,
+        &w.efficiency,
+        &w.batching,
+    )
+    .expect("validated fit");
+    (gi, gpu, perf)
 }
