@@ -18,6 +18,8 @@ pub const KEY_FIGURES: &[&str] = &[
     "jobs.wait_s.mean",
     "jobs.wait_s.p99",
     "jobs.turnaround_s.mean",
+    "jobs.preemptions",
+    "jobs.lost_gpu_h",
     "gpus.utilization_mean",
     "gpu_hours.busy",
     "inference.requests.completed",
@@ -32,10 +34,18 @@ pub const KEY_FIGURES: &[&str] = &[
 ];
 
 /// Per-job training figures (for each index `i` of `training.jobs`).
-const TRAINING_JOB_FIGURES: &[&str] = &["achieved_mfu", "tokens_per_s", "finish_s", "gpu_energy_j"];
+const TRAINING_JOB_FIGURES: &[&str] = &[
+    "achieved_mfu",
+    "tokens_per_s",
+    "finish_s",
+    "gpu_energy_j",
+    "run_step_s",
+    "lost_steps",
+];
 
-/// Top-level objects whose every number is a key figure (added by the facility and carbon models).
-const OPEN_FAMILIES: &[&str] = &["facility", "carbon"];
+/// Top-level objects whose every number is a key figure (added by the facility and carbon models, the
+/// network fabric and the shared fleet).
+const OPEN_FAMILIES: &[&str] = &["facility", "carbon", "network", "shared_fleet"];
 
 /// The value at a dotted path (`jobs.wait_s.p99`; list entries by index, `training.jobs.0.steps`).
 pub fn lookup<'a>(summary: &'a Value, path: &str) -> Option<&'a Value> {

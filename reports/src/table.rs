@@ -66,6 +66,33 @@ pub fn stdout_table(s: &Summary) -> String {
     if s.inference.is_none() || s.shared_fleet.is_some() {
         rows.extend(job_rows(s));
     }
+    if let Some(n) = &s.network {
+        let tiers: Vec<String> = n
+            .tiers
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {:.1} % mean / {:.1} % max",
+                    t.tier,
+                    t.mean_utilization * 100.0,
+                    t.max_utilization * 100.0
+                )
+            })
+            .collect();
+        rows.push((
+            "network fabric",
+            vec![
+                format!(
+                    "{} switches, {:.1} kW mean, {:.2} MWh; priced {} time(s)",
+                    n.switches,
+                    n.switch_power_mean_w / 1e3,
+                    n.switch_energy_j / 3.6e9,
+                    n.pricings
+                ),
+                format!("link utilisation: {}", tiers.join("; ")),
+            ],
+        ));
+    }
     if let Some(f) = &s.shared_fleet {
         rows.push((
             "shared fleet",
@@ -87,11 +114,15 @@ pub fn stdout_table(s: &Summary) -> String {
                 .iter()
                 .map(|j| {
                     format!(
-                        "{}: {} GPUs, step {:.2} s ({:.0} % exposed comm), MFU {:.3}, {:.0} tokens/s, {}",
+                        "{}: {} GPUs, step {:.2} s ({:.0} % exposed comm){}, MFU {:.3}, {:.0} tokens/s, {}",
                         j.name,
                         j.gpus,
                         j.step_s,
                         j.comm_share * 100.0,
+                        match (j.run_step_s, j.run_comm_exposed_s) {
+                            (Some(s), Some(c)) => format!("; as run {s:.2} s ({:.0} % comm)", c / s * 100.0),
+                            _ => String::new(),
+                        },
                         j.achieved_mfu,
                         j.tokens_per_s,
                         match (j.start_s, j.finish_s) {
