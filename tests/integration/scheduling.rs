@@ -560,3 +560,50 @@ fn priority_preemption_conserves_jobs_and_work() {
         "{preempted} preemptions, {exact} fully drained cases"
     );
 }
+
+/// Bad preemption, rescaling and priority input gets a clear error naming the field or cell, never a default.
+#[test]
+fn bad_priority_rescale_and_checkpoint_input_is_rejected() {
+    use crate::common::{one_server_scenario, temp_dir, write};
+    let dir = temp_dir("bad-priority");
+    let trace = write(
+        &dir,
+        "t.csv",
+        "submit_s,gpus,duration_s,priority\n0,8,100,300\n",
+    );
+    let base = one_server_scenario(8, 1200.0, 3400.0, 0.95, &trace, 3600.0);
+    let err = |tag: &str, text: String| {
+        let path = write(&dir, &format!("{tag}.ron"), &text);
+        models::scenario::load_scenario(&path, &[], None)
+            .expect_err(tag)
+            .to_string()
+    };
+    let e = err("priority", base.clone());
+    assert!(e.contains("priority") && e.contains("300"), "{e}");
+    let ok_trace = write(&dir, "ok.csv", "submit_s,gpus,duration_s\n0,8,100\n");
+    let base = one_server_scenario(8, 1200.0, 3400.0, 0.95, &ok_trace, 3600.0);
+    let e = err(
+        "rescale",
+        base.replace(".csv\")", ".csv\", rescale: (recorded_on: \"Z9000\"))"),
+    );
+    assert!(
+        e.contains("workload.rescale.recorded_on") && e.contains("Z9000"),
+        "{e}"
+    );
+    let e = err(
+        "fraction",
+        base.replace(
+            ".csv\")",
+            ".csv\", rescale: (recorded_on: \"A100\", compute_fraction: 1.5))",
+        ),
+    );
+    assert!(e.contains("compute_fraction"), "{e}");
+    let e = err(
+        "checkpoint",
+        base.replace(
+            "reporting:",
+            "scheduler: (job_checkpoint_s: -5.0),\n    reporting:",
+        ),
+    );
+    assert!(e.contains("scheduler.job_checkpoint_s"), "{e}");
+}
