@@ -35,6 +35,7 @@ use crate::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerCon
 use crate::workload::JobSource;
 use crate::workload::source::SyntheticSource;
 
+mod capping_run;
 mod network;
 mod preempt;
 mod sharing;
@@ -47,6 +48,8 @@ pub enum Event {
     Arrival,
     /// A running job finishes, if it is still in run `.1` (a preempted job's old `Finish` is stale).
     Finish(Entity, u32),
+    /// A decision of the power-capping controller (scenarios with `facility.capping`).
+    Capping,
 }
 
 /// A hall (stable id = index in site order).
@@ -115,6 +118,9 @@ pub struct Job {
     pub work_left_ns: f64,
     pub rate: f64,
     pub rate_since: SimTime,
+    /// The factors of `rate`: network contention and power capping (`rate = fabric_rate · cap_rate`).
+    pub fabric_rate: f64,
+    pub cap_rate: f64,
 }
 
 const SLOTS: usize = MAX_GPUS_PER_SERVER as usize;
@@ -645,10 +651,11 @@ fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool, 
         d_milli += server_milli;
         let load = load.clone();
         let summary = FreeSummary::of(&load);
-        let new = em
-            .get::<ServerPowerModel>()
-            .expect("server entity")
-            .power_w(&load);
+        let model = em.get::<ServerPowerModel>().expect("server entity");
+        let new = match em.get::<capping_run::GpuCaps>() {
+            Some(c) => model.power_capped_w(&load, &c.0),
+            None => model.power_w(&load),
+        };
         let mut p = em.get_mut::<ServerPower>().expect("server entity");
         d_it += new.input_w - p.input_w;
         d_gpu += new.gpu_w - p.gpu_w;
@@ -680,6 +687,10 @@ fn apply_job(world: &mut World, grants: &[Grant], req: &JobReq, allocate: bool, 
                 *t = (*t).max(finish);
             }
         }
+    }
+    if let Some(mut c) = world.get_resource_mut::<capping_run::CappingRun>() {
+        c.dirty = true;
+        c.stale = true;
     }
     let mut m = world.resource_mut::<Meters>();
     m.it.add(d_it);
@@ -746,6 +757,8 @@ fn start_job<E: From<Event>>(
     job.work_left_ns = q.duration.as_nanos() as f64;
     job.rate = 1.0;
     job.rate_since = now;
+    job.fabric_rate = 1.0;
+    job.cap_rate = 1.0;
     if let Some(mut f) = world.get_resource_mut::<network::FabricRun>() {
         f.dirty = true;
     }
@@ -779,19 +792,33 @@ fn start_job<E: From<Event>>(
         c.waits_s.push((now - submit).as_secs_f64());
     }
     sched.at(finish, Event::Finish(q.job, run).into());
+    capping_run::on_start(world, sched, q.job);
 }
 
 /// Running job `e` progresses from now on at `rate` wall seconds per second of its predicted run time: the
 /// work done so far at the old rate is booked and its `Finish` is rescheduled (the old one goes stale).
-pub(crate) fn set_job_rate<E: From<Event>>(
+///
+/// `fabric` and `cap` replace the network and power-capping factors of the rate (None: keep).
+pub(crate) fn set_job_rates<E: From<Event>>(
     world: &mut World,
     sched: &mut Scheduler<E>,
     e: Entity,
-    rate: f64,
+    fabric: Option<f64>,
+    cap: Option<f64>,
 ) {
     let now = sched.now();
     let mut job = world.get_mut::<Job>(e).expect("running job");
-    if job.start.is_none() || job.rate == rate {
+    if job.start.is_none() {
+        return;
+    }
+    if let Some(f) = fabric {
+        job.fabric_rate = f;
+    }
+    if let Some(c) = cap {
+        job.cap_rate = c;
+    }
+    let rate = job.fabric_rate * job.cap_rate;
+    if job.rate == rate {
         return;
     }
     let done = (now - job.rate_since).as_nanos() as f64 / job.rate;
@@ -1235,6 +1262,7 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
     let now = sched.now();
     world.resource_mut::<Meters>().advance(now);
     match ev {
+        Event::Capping => capping_run::decide(world, sched),
         Event::Arrival => {
             let mut src = world.resource_mut::<Source>();
             let Some((spec, mask, activity_milli)) = src.jobs.next_job() else {
@@ -1264,6 +1292,8 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
                     work_left_ns: 0.0,
                     rate: 1.0,
                     rate_since: SimTime::ZERO,
+                    fabric_rate: 1.0,
+                    cap_rate: 1.0,
                 })
                 .id();
             let mut c = world.resource_mut::<Counters>();
@@ -1330,6 +1360,7 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
         }
     }
     network::reprice_if_dirty(world, sched);
+    capping_run::observe_if_stale(world, now);
 }
 
 /// Runs a loaded scenario. `progress` is called with the simulated fraction done (0..=1) a hundred times.
@@ -1432,6 +1463,11 @@ fn run_logged(
     if sc.serving.is_some() || sc.scheduler.queue == QueuePolicy::Priority {
         world.insert_resource(preempt::Checkpoints::new(loaded));
     }
+    let capping = capping_run::CappingRun::new(loaded, horizon);
+    let capping_on = capping.is_some();
+    if let Some(c) = capping {
+        world.insert_resource(c);
+    }
     let mut serving_kv = 0;
     if let Some(sv) = &sc.serving {
         let (fleet, kv) = crate::inference::shared_fleet(loaded, &sv.inference, horizon);
@@ -1479,6 +1515,9 @@ fn run_logged(
     let (events_processed, mut world) = if let Some(sv) = &sc.serving {
         let mut engine = Engine::<SharedEvent>::new(world);
         engine.schedule(SimTime::ZERO, SharedEvent::Start);
+        if capping_on {
+            engine.schedule(SimTime::ZERO, Event::Capping.into());
+        }
         if let Some(t) = first {
             engine.schedule(t, Event::Arrival.into());
         }
@@ -1503,6 +1542,9 @@ fn run_logged(
         (engine.events_processed(), engine.world)
     } else {
         let mut engine = Engine::<Event>::new(world);
+        if capping_on {
+            engine.schedule(SimTime::ZERO, Event::Capping);
+        }
         if let Some(t) = first {
             engine.schedule(t, Event::Arrival);
         }
@@ -1538,10 +1580,26 @@ fn run_logged(
         server_overhead_j: it.energy_j() - meters.gpu.energy_j() - serving_gpu_j,
         ..EnergySummary::default()
     };
-    let facility = meters
+    let mut facility = meters
         .facility
         .as_ref()
         .map(|m| crate::facility::report::summarize(m, loaded, horizon_s, &mut energy));
+    if let Some(run) = world.get_resource::<capping_run::CappingRun>()
+        && let Some(c) = facility.as_mut().and_then(|f| f.capping.as_mut())
+    {
+        let mut ctl = run.ctl.clone();
+        ctl.advance(horizon_s);
+        let t = ctl.totals();
+        c.controller = Some(crate::output::CappingControllerSummary {
+            decisions: t.decisions,
+            over_budget_s: t.over_budget_s,
+            energy_capped_j: t.energy_capped_j,
+            throughput_lost_gpu_s: t.throughput_lost_gpu_s,
+            capped_gpu_s: t.capped_gpu_s,
+        });
+    }
+    let meters = world.resource::<Meters>();
+    let it = meters.combined.as_ref().unwrap_or(&meters.it);
     let power = PowerSummary {
         it_peak_w: it.peak_w(),
         it_mean_w: it.energy_j() / horizon_s,

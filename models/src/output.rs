@@ -150,6 +150,22 @@ pub struct CappingSummary {
     pub trips: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_trip_s: Option<f64>,
+    /// The capping controller acting on the jobs (cluster runs with `capping.controller`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller: Option<CappingControllerSummary>,
+}
+
+/// What the capping controller did over a run (exact integrals between its decisions).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct CappingControllerSummary {
+    /// Decisions taken (demand had changed), and time any budget was exceeded, s.
+    pub decisions: u64,
+    pub over_budget_s: f64,
+    /// ∫ (demand − capped) IT power dt at the wall, J.
+    pub energy_capped_j: f64,
+    /// ∫ Σ (1 − clock ratio) dt over capped GPUs, GPU·s, and ∫ capped GPUs dt, GPU·s.
+    pub throughput_lost_gpu_s: f64,
+    pub capped_gpu_s: f64,
 }
 
 /// Carbon, kgCO2e.

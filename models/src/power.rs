@@ -46,15 +46,36 @@ impl ServerPowerModel {
         }
     }
 
-    /// (server input power, GPU power), W, for the server's current allocation.
-    pub fn power_w(&self, load: &ServerLoad) -> ServerPower {
+    /// [`Self::power_w`] with each GPU's power limited to `caps_w[slot]` (power capping; DC W).
+    pub fn power_capped_w(&self, load: &ServerLoad, caps_w: &[f64]) -> ServerPower {
         let n = load.gpus as usize;
         let mut gpu_w = 0.0;
-        for &active in &load.active_micro[..n] {
-            // Σ share·a over the jobs on this GPU (exact integer ÷ 10⁶).
+        for (&active, &cap) in load.active_micro[..n].iter().zip(caps_w) {
             let weighted = active as f64 / 1e6;
-            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, weighted, 1.0);
+            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, weighted, 1.0).min(cap);
         }
+        let host_w = self.host_w(load);
+        ServerPower {
+            input_w: (gpu_w + host_w) / self.host.psu_efficiency,
+            gpu_w,
+        }
+    }
+
+    /// Full-clock power of each GPU of the server, W (DC).
+    pub fn gpu_demand_w(&self, load: &ServerLoad, out: &mut Vec<f64>) {
+        for &active in &load.active_micro[..load.gpus as usize] {
+            out.push(gpu_power_w(
+                self.gpu_idle_w,
+                self.gpu_board_w,
+                active as f64 / 1e6,
+                1.0,
+            ));
+        }
+    }
+
+    /// Host power, W (DC), at the server's allocation fraction (the larger of GPUs and CPUs).
+    pub fn host_w(&self, load: &ServerLoad) -> f64 {
+        let n = load.gpus as usize;
         let gpu_frac = if n == 0 {
             0.0
         } else {
@@ -65,7 +86,19 @@ impl ServerPowerModel {
         } else {
             1.0 - load.free_cpu_milli as f64 / self.cpu_milli_total as f64
         };
-        let host_w = host_power_w(&self.host, gpu_frac.max(cpu_frac));
+        host_power_w(&self.host, gpu_frac.max(cpu_frac))
+    }
+
+    /// (server input power, GPU power), W, for the server's current allocation.
+    pub fn power_w(&self, load: &ServerLoad) -> ServerPower {
+        let n = load.gpus as usize;
+        let mut gpu_w = 0.0;
+        for &active in &load.active_micro[..n] {
+            // Σ share·a over the jobs on this GPU (exact integer ÷ 10⁶).
+            let weighted = active as f64 / 1e6;
+            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, weighted, 1.0);
+        }
+        let host_w = self.host_w(load);
         ServerPower {
             input_w: (gpu_w + host_w) / self.host.psu_efficiency,
             gpu_w,

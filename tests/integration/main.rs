@@ -1,6 +1,7 @@
 //! dctwin's integration tests: one binary (modules below) so the workspace links once.
 mod alibaba;
 mod bad_input;
+mod capping;
 mod cli;
 mod common;
 mod energy;

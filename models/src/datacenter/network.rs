@@ -3,14 +3,14 @@
 //! With `workload: Training(comm: Fabric(...))`, whenever the set of running training jobs changes (a start, a
 //! finish, a preemption) the running jobs are priced together on the fabric as placed
 //! ([`crate::network::Fabric::contended_step_comm`]); each job then progresses at `step_contended / step_predicted`
-//! wall seconds per predicted second ([`super::set_job_rate`]), its `Finish` moving accordingly. Per-tier link
+//! wall seconds per predicted second ([`super::set_job_rates`]), its `Finish` moving accordingly. Per-tier link
 //! utilisation and switch power are integrated exactly between re-pricings; switch power is IT power (it reaches
 //! the facility meter).
 
 use bevy_ecs::prelude::*;
 use sim::{Scheduler, SimTime};
 
-use super::{Event, Job, Meters, set_job_rate};
+use super::{Event, Job, Meters, set_job_rates};
 use crate::catalog::GpuModel;
 use crate::network::{AllReduceAlgo, Fabric, FabricConfig, GpuRef, JobTraffic, Tier};
 use crate::output::{NetworkSummary, TierSummary};
@@ -161,7 +161,7 @@ pub(super) fn reprice_if_dirty<E: From<Event>>(world: &mut World, sched: &mut Sc
         d
     };
     for (e, r) in rates {
-        set_job_rate(world, sched, e, r);
+        set_job_rates(world, sched, e, Some(r), None);
     }
     if d_w != 0.0 {
         let mut m = world.resource_mut::<Meters>();

@@ -203,6 +203,8 @@ pub(super) fn preempt(world: &mut World, e: Entity, now: SimTime) {
     };
     job.duration = SimDuration::from_nanos(job.duration.as_nanos() - kept_work);
     job.rate = 1.0;
+    job.fabric_rate = 1.0;
+    job.cap_rate = 1.0;
     job.run += 1;
     job.preemptions += 1;
     job.lost = job.lost.saturating_add(lost);

@@ -132,6 +132,7 @@ pub(super) fn handle(world: &mut World, sched: &mut Scheduler<SharedEvent>, ev: 
         }
     }
     super::network::reprice_if_dirty(world, sched);
+    super::capping_run::observe_if_stale(world, now);
     sync_power(world, now);
 }
 

@@ -159,7 +159,10 @@ impl FacilityMeter {
         t.water_evaporation_l += p.water.evaporation_l_s * dt;
         t.water_blowdown_l += p.water.blowdown_l_s * dt;
         t.mode_s[mode_index(p.cooling.mode)] += dt;
-        if self.feed_budget_w.is_some_and(|b| p.it_w > b) {
+        if self
+            .feed_budget_w
+            .is_some_and(|b| p.it_w > b * (1.0 + super::capping::BUDGET_TOLERANCE))
+        {
             t.feed_over_budget_s += dt;
         }
         if let Some(c) = &self.carbon {

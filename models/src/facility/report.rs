@@ -127,6 +127,7 @@ pub fn summarize(
                 time_over_budget_s: t.feed_over_budget_s,
                 trips: t.feed_trip_s.is_some() as u64,
                 first_trip_s: t.feed_trip_s,
+                controller: None,
             },
         ),
     }
@@ -141,9 +142,9 @@ pub fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
                 .into(),
         ],
         Some(_) => vec![
-            "feedback of the facility into the workload: GPU thermal throttling above the inlet limit, the capping \
-             controller's per-GPU caps (models::facility::capping) and breaker trips are computed but do not yet slow \
-             or stop jobs; IT power is the uncapped demand"
+            "feedback of the facility into the workload: GPU thermal throttling above the inlet limit and breaker \
+             trips are computed but do not slow or stop jobs; the capping controller acts on cluster runs' jobs and \
+             GPU power, not on inference replicas"
                 .into(),
         ],
     }
