@@ -6,24 +6,7 @@ use crate::common::{root, shared, temp_dir, write};
 
 /// The quickstart cluster with a facility section; `facility` is the body of `facility: (...)`.
 fn run(tag: &str, horizon_s: f64, facility: &str) -> RunOutput {
-    let dir = temp_dir(&format!("facility-{tag}"));
-    let base = std::fs::read_to_string(root().join("scenarios/quickstart.ron")).unwrap();
-    let text = base
-        .replace(
-            "catalog: \"catalog/gpus.ron\"",
-            &format!(
-                "catalog: \"{}\"",
-                root().join("scenarios/catalog/gpus.ron").display()
-            ),
-        )
-        .replace(
-            "    reporting: (interval_s: 600.0),",
-            &format!("    reporting: (interval_s: 3600.0),\n    facility: ({facility}),"),
-        );
-    let path = write(&dir, "s.ron", &text);
-    let o = Override::parse(&format!("horizon_s={horizon_s}")).unwrap();
-    let loaded = load_scenario(&path, &[o], None).unwrap_or_else(|e| panic!("{e}"));
-    models::datacenter::run(&loaded, &mut |_| {})
+    run_with_load(tag, horizon_s, 120.0, facility)
 }
 
 fn shared_path(rel: &str) -> String {
