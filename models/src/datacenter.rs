@@ -36,6 +36,7 @@ use crate::workload::JobSource;
 use crate::workload::source::SyntheticSource;
 
 mod capping_run;
+mod facility_run;
 mod network;
 mod preempt;
 mod sharing;
@@ -50,7 +51,15 @@ pub enum Event {
     Finish(Entity, u32),
     /// A decision of the power-capping controller (scenarios with `facility.capping`).
     Capping,
+    /// The facility may change state (inlet crossing a throttle threshold, weather step, cooling failure),
+    /// if it is still wake-up `.0` (a later wake-up replaces it).
+    Facility(u32),
 }
+
+/// A server taken down by a breaker trip (for the rest of the run): it draws nothing and holds all its
+/// capacity so that nothing is placed on it.
+#[derive(Component, Debug, Clone, Copy)]
+pub(crate) struct Down;
 
 /// A hall (stable id = index in site order).
 #[derive(Component, Debug, Clone, Copy)]
@@ -1263,6 +1272,7 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
     world.resource_mut::<Meters>().advance(now);
     match ev {
         Event::Capping => capping_run::decide(world, sched),
+        Event::Facility(wake) => facility_run::on_wake(world, wake),
         Event::Arrival => {
             let mut src = world.resource_mut::<Source>();
             let Some((spec, mask, activity_milli)) = src.jobs.next_job() else {
@@ -1361,6 +1371,23 @@ pub(crate) fn handle<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>
     }
     network::reprice_if_dirty(world, sched);
     capping_run::observe_if_stale(world, now);
+    facility_run::after_event(world, sched);
+}
+
+/// IT power changes by `d_it_w` (of which `d_gpu_w` GPUs) at `now`: the energy meters and the facility meter
+/// follow.
+pub(crate) fn add_it_power(world: &mut World, now: SimTime, d_it_w: f64, d_gpu_w: f64) {
+    let mut m = world.resource_mut::<Meters>();
+    m.advance(now);
+    m.it.add(d_it_w);
+    m.gpu.add(d_gpu_w);
+    if let Some(c) = &mut m.combined {
+        c.add(d_it_w);
+    }
+    let total = m.it.power_w() + m.extra_it_w;
+    if let Some(f) = &mut m.facility {
+        f.set_it_power(now, total);
+    }
 }
 
 /// Runs a loaded scenario. `progress` is called with the simulated fraction done (0..=1) a hundred times.
@@ -1460,8 +1487,15 @@ fn run_logged(
                 .collect(),
         ));
     }
-    if sc.serving.is_some() || sc.scheduler.queue == QueuePolicy::Priority {
+    let ratings = loaded.facility.as_ref().map(|f| f.facility.chain.ratings);
+    let breakers =
+        ratings.is_some_and(|r| r.rack_w.is_some() || r.row_w.is_some() || r.feed_w.is_some());
+    if sc.serving.is_some() || sc.scheduler.queue == QueuePolicy::Priority || breakers {
         world.insert_resource(preempt::Checkpoints::new(loaded));
+    }
+    if let Some(f) = facility_run::FacilityRun::new(loaded, horizon) {
+        world.insert_resource(f);
+        world.insert_resource(capping_run::PowerLimits::new(loaded));
     }
     let capping = capping_run::CappingRun::new(loaded, horizon);
     let capping_on = capping.is_some();
@@ -1584,7 +1618,12 @@ fn run_logged(
         .facility
         .as_ref()
         .map(|m| crate::facility::report::summarize(m, loaded, horizon_s, &mut energy));
-    if let Some(run) = world.get_resource::<capping_run::CappingRun>()
+    if let Some(f) = &mut facility {
+        facility_run::summarize(world, horizon, f);
+    }
+    if let Some(run) = world
+        .get_resource::<capping_run::CappingRun>()
+        .filter(|r| r.ctl.config().controller)
         && let Some(c) = facility.as_mut().and_then(|f| f.capping.as_mut())
     {
         let mut ctl = run.ctl.clone();

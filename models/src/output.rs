@@ -117,6 +117,9 @@ pub struct FacilitySummary {
     /// Power budgets and breakers at the feed (scenarios with `capping` or a feed rating).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capping: Option<CappingSummary>,
+    /// Breaker trips acted on by a cluster run (scenarios with breaker ratings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakers: Option<BreakerSummary>,
 }
 
 /// Rack inlet temperature of the site's cooling zone (RC model, exact between events).
@@ -124,7 +127,8 @@ pub struct FacilitySummary {
 pub struct ThermalSummary {
     /// Highest inlet temperature, °C.
     pub max_inlet_c: f64,
-    /// GPU-seconds with the inlet above the throttling limit (every GPU of the zone × time above it).
+    /// GPU-seconds throttled: in cluster runs ∫ GPUs up dt while the throttle is on (from the limit down to
+    /// the release temperature); in inference runs (no feedback) every GPU of the zone × time above the limit.
     pub throttled_gpu_s: f64,
     /// Time above the limit, s, and above the recommended maximum, s.
     pub above_limit_s: f64,
@@ -136,6 +140,28 @@ pub struct ThermalSummary {
     pub heat_capacity_j_per_k: f64,
     /// Cooling failures that started within the run.
     pub cooling_failures: u64,
+    /// Times the GPUs were throttled (cluster runs: the inlet reached the limit; the throttle slows jobs).
+    pub throttle_episodes: u64,
+}
+
+/// Breaker trips and what they took down (cluster runs with rack, row or feed ratings).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct BreakerSummary {
+    /// Every trip, in time order.
+    pub trips: Vec<TripRecord>,
+    /// Servers and GPUs down at the end (down for the rest of the run after their breaker tripped).
+    pub servers_down: u64,
+    pub gpus_down: u64,
+    /// Running jobs interrupted by trips (back to the queue with their work up to the last checkpoint;
+    /// counted among `jobs.preemptions` too).
+    pub jobs_interrupted: u64,
+}
+
+/// One breaker trip.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TripRecord {
+    pub time_s: f64,
+    pub level: crate::facility::capping::Level,
 }
 
 /// Feed power budget and breaker, as seen in the run.

@@ -217,7 +217,8 @@ fn energy_is_conserved_over_random_scenarios() {
 }
 
 /// A chiller trip in a run: the inlet column rises over minutes after the trip (not at once), the summary
-/// records the time above the limit and the GPU-seconds that would throttle.
+/// records the time above the limit and the GPU-seconds throttled (from the crossing until the inlet is 1 K
+/// below the limit again).
 #[test]
 fn chiller_trip_in_a_run_heats_the_inlet_over_minutes() {
     let f = "weather: Constant(dry_bulb_c: 32.0, rh_pct: 60.0), \
@@ -242,7 +243,12 @@ fn chiller_trip_in_a_run_heats_the_inlet_over_minutes() {
     );
     assert!(before < 27.0 && after_hour > th.limit_c);
     assert!(th.above_limit_s > 0.0 && th.above_limit_s < 3600.0);
-    assert_eq!(th.throttled_gpu_s, 1024.0 * th.above_limit_s);
+    assert!(th.throttle_episodes >= 1);
+    assert!(
+        th.throttled_gpu_s >= 1024.0 * th.above_limit_s
+            && th.throttled_gpu_s < 1024.0 * (th.above_limit_s + 600.0),
+        "{th:?}"
+    );
     assert_eq!(th.cooling_failures, 1);
     assert!(inlet(86_400.0) < 27.0, "cooled back after the restore");
 }

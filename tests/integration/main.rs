@@ -7,6 +7,7 @@ mod common;
 mod energy;
 mod fabric_run;
 mod facility;
+mod facility_feedback;
 mod gate;
 mod inference;
 mod network;

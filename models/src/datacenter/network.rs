@@ -10,7 +10,7 @@
 use bevy_ecs::prelude::*;
 use sim::{Scheduler, SimTime};
 
-use super::{Event, Job, Meters, set_job_rates};
+use super::{Event, Job, set_job_rates};
 use crate::catalog::GpuModel;
 use crate::network::{AllReduceAlgo, Fabric, FabricConfig, GpuRef, JobTraffic, Tier};
 use crate::output::{NetworkSummary, TierSummary};
@@ -164,16 +164,7 @@ pub(super) fn reprice_if_dirty<E: From<Event>>(world: &mut World, sched: &mut Sc
         set_job_rates(world, sched, e, Some(r), None);
     }
     if d_w != 0.0 {
-        let mut m = world.resource_mut::<Meters>();
-        m.advance(now);
-        m.it.add(d_w);
-        if let Some(c) = &mut m.combined {
-            c.add(d_w);
-        }
-        let total = m.it.power_w() + m.extra_it_w;
-        if let Some(fm) = &mut m.facility {
-            fm.set_it_power(now, total);
-        }
+        super::add_it_power(world, now, d_w, 0.0);
     }
 }
 

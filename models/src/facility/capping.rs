@@ -42,6 +42,10 @@ pub struct DvfsConfig {
     /// 700 W) \[eng, models.md §1 example\].
     #[serde(default = "d_static")]
     pub static_fraction: f64,
+    /// Compute-bound share β of jobs that carry no roofline (trace and synthetic jobs; training jobs use
+    /// their plan's compute share of the step). Default 1: fully compute-bound, the largest slowdown \[eng\].
+    #[serde(default = "d_job_beta")]
+    pub job_compute_fraction: f64,
 }
 
 fn d_gamma() -> f64 {
@@ -50,12 +54,16 @@ fn d_gamma() -> f64 {
 fn d_static() -> f64 {
     1.0 / 7.0
 }
+fn d_job_beta() -> f64 {
+    1.0
+}
 
 impl Default for DvfsConfig {
     fn default() -> Self {
         DvfsConfig {
             gamma: d_gamma(),
             static_fraction: d_static(),
+            job_compute_fraction: d_job_beta(),
         }
     }
 }
@@ -130,6 +138,7 @@ impl CappingConfig {
         }
         fraction("min_cap_fraction", self.min_cap_fraction)?;
         positive("dvfs.gamma", self.dvfs.gamma)?;
+        fraction("dvfs.job_compute_fraction", self.dvfs.job_compute_fraction)?;
         let s = self.dvfs.static_fraction;
         if !(0.0..1.0).contains(&s) {
             return Err(FieldError::new(

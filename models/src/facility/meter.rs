@@ -42,6 +42,8 @@ pub struct FacilityTotals {
     pub feed_over_budget_s: f64,
     /// When the utility input first exceeded `power_chain.ratings.feed_w` (the feed breaker's trip), s.
     pub feed_trip_s: Option<f64>,
+    /// Time the site was dark after the run loop acted on a feed trip ([`FacilityMeter::shut_down`]), s.
+    pub dark_s: f64,
 }
 
 /// Integrates facility power, water, carbon and cost as IT power changes.
@@ -64,6 +66,8 @@ pub struct FacilityMeter {
     feed_budget_w: Option<f64>,
     /// (IT energy, facility energy) at the previous sample.
     last_sample: Option<(f64, f64)>,
+    /// The feed breaker tripped and the run loop took the site down: everything draws nothing.
+    dark: bool,
 }
 
 fn mode_index(m: CoolingMode) -> usize {
@@ -112,6 +116,7 @@ impl FacilityMeter {
             zone,
             feed_budget_w,
             last_sample: None,
+            dark: false,
         };
         m.check_feed(0.0);
         m
@@ -144,6 +149,11 @@ impl FacilityMeter {
         }
         let p = &self.current;
         let t = &mut self.totals;
+        if self.dark {
+            t.dark_s += dt;
+            self.zone.advance(t1);
+            return;
+        }
         t.it_j += p.it_w * dt;
         t.facility_j += p.total_w * dt;
         t.power_chain_loss_j += p.chain.loss_w() * dt;
@@ -173,6 +183,9 @@ impl FacilityMeter {
     }
 
     fn refresh(&mut self, t_s: f64) {
+        if self.dark {
+            return;
+        }
         let w = self.weather.at(t_s);
         let failure = self.thermal.config.failure_at(t_s).copied();
         self.current = self.facility.power(self.it_w, &w);
@@ -258,6 +271,44 @@ impl FacilityMeter {
         self.advance(now);
         self.it_w = it_w;
         self.refresh(self.last_s);
+    }
+
+    /// The feed breaker tripped: from `now` the whole site (IT, power chain, cooling, misc) draws nothing
+    /// and uses no water; the zone gets no heat and no cooling.
+    pub fn shut_down(&mut self, now: SimTime) {
+        self.advance(now);
+        let t = self.last_s;
+        self.it_w = 0.0;
+        self.zone.set_heat(t, 0.0);
+        self.zone.set_conductance(t, 0.0);
+        let p = &mut self.current;
+        p.it_w = 0.0;
+        p.chain = Default::default();
+        let c = &mut p.cooling;
+        (
+            c.chiller_w,
+            c.tower_fan_w,
+            c.pumps_w,
+            c.crah_fan_w,
+            c.dry_cooler_w,
+        ) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        (c.tower_heat_w, c.dry_cooler_heat_w, c.outside_air_heat_w) = (0.0, 0.0, 0.0);
+        p.misc_w = 0.0;
+        p.total_w = 0.0;
+        p.water = Default::default();
+        self.dark = true;
+    }
+
+    /// Whether the site is dark after a feed trip.
+    pub fn is_dark(&self) -> bool {
+        self.dark
+    }
+
+    /// The next weather step or cooling failure/restore strictly after `t_s`, s (∞ if none).
+    pub fn next_change_s(&self, t_s: f64) -> f64 {
+        self.weather
+            .next_change_s(t_s)
+            .min(self.thermal.config.next_change_s(t_s))
     }
 
     /// Facility power now.

@@ -119,6 +119,7 @@ pub fn summarize(
                     .iter()
                     .filter(|f| f.at_s < horizon_s)
                     .count() as u64,
+                throttle_episodes: 0,
             }
         },
         capping: (lf.config.capping.is_some() || lf.facility.chain.ratings.feed_w.is_some()).then(
@@ -130,6 +131,7 @@ pub fn summarize(
                 controller: None,
             },
         ),
+        breakers: None,
     }
 }
 
@@ -141,11 +143,25 @@ pub fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
              IT energy at the server inlets; no PUE"
                 .into(),
         ],
-        Some(_) => vec![
-            "feedback of the facility into the workload: GPU thermal throttling above the inlet limit and breaker \
-             trips are computed but do not slow or stop jobs; the capping controller acts on cluster runs' jobs and \
-             GPU power, not on inference replicas"
+        Some(_) if matches!(loaded.scenario.workload, crate::scenario::Workload::Inference(_)) => vec![
+            "feedback of the facility into inference replicas: the inlet model and the breakers are computed but \
+             do not throttle or stop replicas, and the capping controller's budgets do not act on them"
                 .into(),
         ],
+        Some(_) => {
+            let mut v = vec![
+                "per-rack inlet temperatures: one cooling zone per site, so throttling acts on every GPU at once; \
+                 tripped breakers are not reset"
+                    .into(),
+            ];
+            if loaded.scenario.serving.is_some() {
+                v.push(
+                    "facility feedback into the shared fleet's replicas: throttling, capping and breaker trips act \
+                     on jobs only"
+                        .into(),
+                );
+            }
+            v
+        }
     }
 }

@@ -87,6 +87,10 @@ pub struct ThermalConfig {
     /// [`super::capping::throughput_ratio`]). Default 0.6 \[eng\].
     #[serde(default = "d_throttle")]
     pub throttle_power_fraction: f64,
+    /// In cluster runs GPUs throttle when the inlet reaches `limit_c` and recover when it has fallen this
+    /// far below it, K. Default 1 \[eng; hysteresis keeps the throttle from chattering\].
+    #[serde(default = "d_hysteresis")]
+    pub throttle_hysteresis_k: f64,
     /// Cooling failures, in time order; default none.
     #[serde(default)]
     pub failures: Vec<CoolingFailure>,
@@ -122,6 +126,9 @@ fn d_recommended() -> f64 {
 fn d_throttle() -> f64 {
     0.6
 }
+fn d_hysteresis() -> f64 {
+    1.0
+}
 
 impl Default for ThermalConfig {
     fn default() -> Self {
@@ -136,6 +143,7 @@ impl Default for ThermalConfig {
             limit_c: d_limit(),
             recommended_c: d_recommended(),
             throttle_power_fraction: d_throttle(),
+            throttle_hysteresis_k: d_hysteresis(),
             failures: Vec::new(),
         }
     }
@@ -172,6 +180,7 @@ impl ThermalConfig {
                 format!("must be in (0, 1], found {t}"),
             ));
         }
+        positive("throttle_hysteresis_k", self.throttle_hysteresis_k)?;
         let mut prev_end = 0.0f64;
         for (i, f) in self.failures.iter().enumerate() {
             let p = format!("failures[{i}]");
