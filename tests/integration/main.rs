@@ -9,6 +9,7 @@ mod fabric_run;
 mod facility;
 mod gate;
 mod inference;
+mod inference_capping;
 mod network;
 mod report_html;
 mod scheduling;
