@@ -144,7 +144,7 @@ pub fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
         Some(_) => vec![
             "feedback of the facility into the workload: GPU thermal throttling above the inlet limit and breaker \
              trips are computed but do not slow or stop jobs; the capping controller acts on cluster runs' jobs and \
-             GPU power, not on inference replicas"
+             GPU power, not on inference replicas (only the static gpu_cap_w slows those)"
                 .into(),
         ],
     }
