@@ -401,6 +401,26 @@ pub struct InferenceSummary {
     pub replicas: ReplicaSummary,
     pub energy: InferenceEnergy,
     pub little_law: LittleLaw,
+    /// Replicas under a static per-GPU power cap (scenarios with `facility.capping.gpu_cap_w`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capping: Option<InferenceCapping>,
+}
+
+/// What a static per-GPU power cap did to the replicas (docs/models.md §Power capping, "Inference replicas").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct InferenceCapping {
+    /// The cap, W per GPU (DC).
+    pub gpu_cap_w: f64,
+    /// Finished iterations whose full-clock GPU demand exceeded the cap (of `replicas.iterations`).
+    pub capped_iterations: u64,
+    /// Time the cap added to those iterations (`t_iter' − t_iter`, summed), replica-s.
+    pub added_iteration_s: f64,
+    /// GPU time spent in capped iterations (to the horizon), GPU-s.
+    pub capped_gpu_s: f64,
+    /// Mean DVFS clock ratio over `capped_gpu_s` (1 when nothing was capped).
+    pub clock_ratio_mean: f64,
+    /// Highest power one replica GPU drew while iterating, W (at most `gpu_cap_w`; 0 without iterations).
+    pub peak_gpu_w: f64,
 }
 
 /// Request conservation: `arrived = completed + in_service_at_end + queued_at_end`.

@@ -10,6 +10,7 @@ mod facility;
 mod facility_feedback;
 mod gate;
 mod inference;
+mod inference_capping;
 mod network;
 mod report_html;
 mod scheduling;

@@ -145,7 +145,8 @@ pub fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
         ],
         Some(_) if matches!(loaded.scenario.workload, crate::scenario::Workload::Inference(_)) => vec![
             "feedback of the facility into inference replicas: the inlet model and the breakers are computed but \
-             do not throttle or stop replicas, and the capping controller's budgets do not act on them"
+             do not throttle or stop replicas, and the capping controller's budgets do not act on them (only the \
+             static gpu_cap_w slows replicas)"
                 .into(),
         ],
         Some(_) => {

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod perf;
+pub mod power_cap;
 pub mod serve;
 pub mod source;
 
@@ -15,14 +16,15 @@ use sim::{Engine, RngStreams, Sampling, SimDuration, SimTime};
 
 pub use config::InferenceWorkload;
 use perf::ReplicaPerf;
+use power_cap::GpuPowerCap;
 use serve::{Event, Fleet, Replica};
 use source::RequestStream;
 
 use crate::datacenter::site_summary;
 use crate::output::{
-    EnergySummary, GpuHoursSummary, GpuSummary, InferenceEnergy, InferenceSummary, JobsSummary,
-    LittleLaw, PowerSummary, ReplicaSummary, RequestCounts, RunOutput, Sample, SloSummary, Stats,
-    Summary, TokenCounts,
+    EnergySummary, GpuHoursSummary, GpuSummary, InferenceCapping, InferenceEnergy,
+    InferenceSummary, JobsSummary, LittleLaw, PowerSummary, ReplicaSummary, RequestCounts,
+    RunOutput, Sample, SloSummary, Stats, Summary, TokenCounts,
 };
 use crate::power::{gpu_power_w, host_power_w};
 use crate::scenario::{LoadedScenario, Workload};
@@ -128,6 +130,7 @@ pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput 
         other_gpu_w,
     );
     let mut fleet = fleet;
+    fleet.cap = gpu_cap(loaded, gpu);
     fleet.facility = loaded
         .facility
         .as_ref()
@@ -353,7 +356,25 @@ pub(crate) fn summarize(
             mean_time_in_system_s: w_mean,
             relative_error: rel,
         },
+        capping: fleet.cap.map(|c| InferenceCapping {
+            gpu_cap_w: c.cap_w(),
+            capped_iterations: t.capped_iterations,
+            added_iteration_s: t.capped_added_s,
+            capped_gpu_s: t.capped_gpu_s,
+            clock_ratio_mean: if t.capped_gpu_s > 0.0 {
+                t.capped_clock_gpu_s / t.capped_gpu_s
+            } else {
+                1.0
+            },
+            peak_gpu_w: t.peak_gpu_w,
+        }),
     }
+}
+
+/// The static per-GPU power cap of the scenario's facility on the replicas' GPU model (validated at load).
+fn gpu_cap(loaded: &LoadedScenario, gpu: &crate::catalog::GpuModel) -> Option<GpuPowerCap> {
+    let cfg = loaded.facility.as_ref()?.config.capping.as_ref()?;
+    GpuPowerCap::new(cfg, gpu).expect("cap validated at load")
 }
 
 /// The requests of `w`: the loaded trace, or its generator on the scenario's streams.
@@ -396,6 +417,7 @@ pub(crate) fn shared_fleet(
         0.0,
     );
     fleet.gpu_base_w = tp * gpu.idle_power_w;
+    fleet.cap = gpu_cap(loaded, gpu);
     fleet.claims = Some((0..w.deployment.replicas).map(|i| (i, true)).collect());
     (fleet, kv)
 }

@@ -56,6 +56,8 @@ pub struct IterationCost {
     pub compute_s: f64,
     pub memory_s: f64,
     pub tp_comm_s: f64,
+    /// Fixed per-iteration overhead (scheduling, kernel launches), s.
+    pub overhead_s: f64,
     pub total_s: f64,
     /// GPU activity factor during the iteration.
     pub activity: f64,
@@ -176,6 +178,7 @@ impl ReplicaPerf {
             compute_s,
             memory_s,
             tp_comm_s,
+            overhead_s: self.overhead_s,
             total_s,
             activity,
             prefill_share,

@@ -13,6 +13,7 @@ use sim::{SimDuration, SimTime};
 
 use super::config::{Batching, InferenceWorkload, KvPolicy, Router, Slo};
 use super::perf::{BatchShape, ReplicaPerf};
+use super::power_cap::{GpuPowerCap, capped_iteration};
 use super::source::RequestStream;
 use crate::power::EnergyMeter;
 
@@ -109,6 +110,10 @@ pub struct ReplicaState {
     /// Energy and time of the iteration in flight (applied when it ends).
     iter_start: SimTime,
     iter_prefill_share: f64,
+    /// Clock ratio of the iteration in flight under the GPU power cap (1: not slowed), and the time the cap
+    /// added to it, s.
+    iter_clock_ratio: f64,
+    iter_added_s: f64,
     busy_ns: u64,
     pub mode: Mode,
     /// When a warming replica is due to serve (a `Ready` event at another time is stale).
@@ -116,13 +121,19 @@ pub struct ReplicaState {
 }
 
 impl ReplicaState {
-    /// Adds the iteration in flight, from its start to `until`, to the busy time and the phase energies.
-    fn account_busy(&mut self, until: SimTime, t: &mut Tally, base_w: f64) {
+    /// Adds the iteration in flight, from its start to `until`, to the busy time, the phase energies and the
+    /// capped GPU time (`tp` GPUs).
+    fn account_busy(&mut self, until: SimTime, t: &mut Tally, base_w: f64, tp: f64) {
         let span = until.saturating_since(self.iter_start);
         self.busy_ns += span.as_nanos();
         let e = (self.gpu_w + base_w) * span.as_secs_f64();
         t.prefill_j += e * self.iter_prefill_share;
         t.decode_j += e * (1.0 - self.iter_prefill_share);
+        if self.iter_clock_ratio < 1.0 {
+            let gpu_s = tp * span.as_secs_f64();
+            t.capped_gpu_s += gpu_s;
+            t.capped_clock_gpu_s += self.iter_clock_ratio * gpu_s;
+        }
     }
 }
 
@@ -161,6 +172,14 @@ pub struct Tally {
     pub scale_downs: u64,
     pub in_system: u64,
     pub last: SimTime,
+    /// Under a GPU power cap: finished iterations slowed by it, the time it added to them (s), ∫ GPUs of
+    /// capped iterations dt (GPU·s, in-flight iterations to the horizon) and ∫ r · GPUs dt over them, and the
+    /// highest power one replica GPU drew (W).
+    pub capped_iterations: u64,
+    pub capped_added_s: f64,
+    pub capped_gpu_s: f64,
+    pub capped_clock_gpu_s: f64,
+    pub peak_gpu_w: f64,
 }
 
 /// Everything the serving model mutates, in one resource (the hot path touches it once per event).
@@ -195,6 +214,11 @@ pub struct Fleet {
     /// GPU power of a replica's GPUs not in `gpu_w` (shared fleet: their idle power, metered by the cluster),
     /// W; counted in the prefill/decode energy split only.
     pub gpu_base_w: f64,
+    /// The static per-GPU power cap (`facility.capping.gpu_cap_w`), if any: iterations stretch and draw at most
+    /// the cap ([`capped_iteration`]).
+    pub cap: Option<GpuPowerCap>,
+    /// GPUs per replica.
+    tp: f64,
 }
 
 impl Fleet {
@@ -251,6 +275,8 @@ impl Fleet {
             },
             claims: None,
             gpu_base_w: 0.0,
+            cap: None,
+            tp: w.deployment.tp as f64,
         }
     }
 
@@ -536,14 +562,28 @@ impl Fleet {
             return;
         }
         let cost = self.perf.iteration(&shape);
-        let dt = SimDuration::from_secs_f64(cost.total_s)
+        let mut total_s = cost.total_s;
+        let mut p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
+        let mut clock_ratio = 1.0;
+        if let Some(c) = &self.cap {
+            let k = capped_iteration(&cost, c);
+            self.tally.peak_gpu_w = self.tally.peak_gpu_w.max(k.gpu_w);
+            if k.clock_ratio < 1.0 {
+                total_s = k.total_s;
+                clock_ratio = k.clock_ratio;
+                // Every GPU at the cap; the part metered elsewhere (shared fleet: idle power) left out.
+                p = self.tp * k.gpu_w - self.gpu_base_w;
+            }
+        }
+        let dt = SimDuration::from_secs_f64(total_s)
             .expect("finite iteration time")
             .max(SimDuration::from_nanos(1));
         let rep = &mut self.replicas[r];
         rep.busy = true;
         rep.iter_start = now;
         rep.iter_prefill_share = cost.prefill_share;
-        let p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
+        rep.iter_clock_ratio = clock_ratio;
+        rep.iter_added_s = total_s - cost.total_s;
         self.set_replica_power(r, p);
         sched.at(
             now.saturating_add(dt),
@@ -560,8 +600,12 @@ impl Fleet {
     ) {
         let t = &mut self.tally;
         let rep = &mut self.replicas[r];
-        rep.account_busy(now, t, self.gpu_base_w);
+        rep.account_busy(now, t, self.gpu_base_w, self.tp);
         t.iterations += 1;
+        if rep.iter_clock_ratio < 1.0 {
+            t.capped_iterations += 1;
+            t.capped_added_s += rep.iter_added_s;
+        }
         let mut any_done = false;
         for s in &rep.batch {
             let q = &mut self.reqs[s.req as usize];
@@ -687,7 +731,7 @@ impl Fleet {
         self.advance(horizon);
         for rep in &mut self.replicas {
             if rep.busy {
-                rep.account_busy(horizon, &mut self.tally, self.gpu_base_w);
+                rep.account_busy(horizon, &mut self.tally, self.gpu_base_w, self.tp);
             }
         }
     }

@@ -829,6 +829,20 @@ pub fn load_scenario(
         Some(cfg) => Some(load_facility(file, &base, cfg, &site, &catalog)?),
         None => None,
     };
+    // A static per-GPU cap slows inference replicas by the DVFS model: it must leave their GPUs a clock.
+    let deployment = match (&s.workload, &s.serving) {
+        (Workload::Inference(w), _) => Some(&w.deployment),
+        (_, Some(sv)) => Some(&sv.inference.deployment),
+        _ => None,
+    };
+    if let (Some(d), Some(c)) = (
+        deployment,
+        s.facility.as_ref().and_then(|f| f.capping.as_ref()),
+    ) && let Some(gi) = catalog.index_of(&d.gpu_model)
+    {
+        crate::inference::power_cap::GpuPowerCap::new(c, &catalog.gpus[gi])
+            .map_err(|m| InputError::field(file, "facility.capping.gpu_cap_w", m))?;
+    }
 
     Ok(LoadedScenario {
         file: file.to_path_buf(),
