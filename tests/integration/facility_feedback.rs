@@ -2,21 +2,41 @@
 //! down.
 use crate::common::{one_server_scenario, shared, temp_dir, write};
 
-/// One 8-GPU H100 server, one 3,000 s job, air handlers failing at 600 s: the inlet climbs towards a steady
-/// state far above the 32 °C limit. `facility` is spliced in after `reporting`.
-fn throttle_scenario(tag: &str, horizon_s: f64, thermal: &str) -> models::scenario::LoadedScenario {
+/// Racks of one 8-GPU H100 server each running the trace `csv`, in Greensboro weather, with `facility` (fields
+/// after `weather`) spliced in after `reporting`.
+fn with_facility(
+    tag: &str,
+    csv: &str,
+    racks: u32,
+    horizon_s: f64,
+    facility: &str,
+) -> models::scenario::LoadedScenario {
     let dir = temp_dir(tag);
-    let trace = write(&dir, "t.csv", "submit_s,gpus,duration_s\n0,8,3000\n");
+    let trace = write(&dir, "t.csv", csv);
     let weather = shared().join("weather/tmy3-723170-greensboro-nc.csv");
-    let text = one_server_scenario(8, 1200.0, 3400.0, 0.95, &trace, horizon_s).replace(
-        "reporting: (interval_s: 60.0),",
-        &format!(
-            "reporting: (interval_s: 60.0),\n    facility: (weather: Tmy3(path: \"{}\"), thermal: (failures: [(unit: Crahs, at_s: 600.0)]{thermal})),",
-            weather.display()
-        ),
-    );
+    let text = one_server_scenario(8, 1200.0, 3400.0, 0.95, &trace, horizon_s)
+        .replace("RackGroup(count: 1", &format!("RackGroup(count: {racks}"))
+        .replace(
+            "reporting: (interval_s: 60.0),",
+            &format!(
+                "reporting: (interval_s: 60.0),\n    facility: (weather: Tmy3(path: \"{}\"), {facility}),",
+                weather.display()
+            ),
+        );
     let path = write(&dir, "s.ron", &text);
     models::scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One server, one 3,000 s job, air handlers failing at 600 s: the inlet climbs towards a steady state far
+/// above the 32 °C limit.
+fn throttle_scenario(tag: &str, horizon_s: f64, thermal: &str) -> models::scenario::LoadedScenario {
+    with_facility(
+        tag,
+        "submit_s,gpus,duration_s\n0,8,3000\n",
+        1,
+        horizon_s,
+        &format!("thermal: (failures: [(unit: Crahs, at_s: 600.0)]{thermal})"),
+    )
 }
 
 /// Throttling starts exactly when the inlet reaches the limit (the same instant as in a run whose throttle
@@ -80,19 +100,13 @@ fn thermal_throttling_starts_at_the_crossing_and_slows_jobs_by_dvfs() {
 /// default hysteresis) below the limit — about a minute later — for good.
 #[test]
 fn throttle_releases_below_the_hysteresis_band() {
-    let dir = temp_dir("throttle-release");
-    let trace = write(&dir, "t.csv", "submit_s,gpus,duration_s\n0,8,5000\n");
-    let weather = shared().join("weather/tmy3-723170-greensboro-nc.csv");
-    let text = one_server_scenario(8, 1200.0, 3400.0, 0.95, &trace, 8000.0).replace(
-        "reporting: (interval_s: 60.0),",
-        &format!(
-            "reporting: (interval_s: 60.0),\n    facility: (weather: Tmy3(path: \"{}\"), thermal: (failures: [(unit: Crahs, at_s: 600.0, restore_s: 2400.0)])),",
-            weather.display()
-        ),
+    let loaded = with_facility(
+        "throttle-release",
+        "submit_s,gpus,duration_s\n0,8,5000\n",
+        1,
+        8000.0,
+        "thermal: (failures: [(unit: Crahs, at_s: 600.0, restore_s: 2400.0)])",
     );
-    let path = write(&dir, "s.ron", &text);
-    let loaded =
-        models::scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"));
     let (out, log) = models::datacenter::run_with_log(&loaded, &mut |_| {});
     let th = out.summary.facility.as_ref().unwrap().thermal;
     assert_eq!(th.throttle_episodes, 1);
@@ -122,26 +136,14 @@ fn throttle_releases_below_the_hysteresis_band() {
 /// 100 s: no job completes, IT power is zero, and the report lists both trips.
 #[test]
 fn rack_breaker_trips_take_servers_and_jobs_down() {
-    let dir = temp_dir("rack-trip");
-    let trace = write(
-        &dir,
-        "t.csv",
-        "submit_s,gpus,duration_s\n0,4,1000\n100,4,1000\n",
-    );
-    let weather = shared().join("weather/tmy3-723170-greensboro-nc.csv");
     // Idle 1200 + 8·70 = 1760 W DC; 4 busy GPUs (605.5 W) and host at half: ≈ 4.6 kW; 8 busy ≈ 7.5 kW.
-    let text = one_server_scenario(8, 1200.0, 3400.0, 0.95, &trace, 3600.0)
-        .replace("RackGroup(count: 1", "RackGroup(count: 2")
-        .replace(
-            "reporting: (interval_s: 60.0),",
-            &format!(
-                "reporting: (interval_s: 60.0),\n    facility: (weather: Tmy3(path: \"{}\"), power_chain: (ratings: (rack_w: 6000.0))),",
-                weather.display()
-            ),
-        );
-    let path = write(&dir, "s.ron", &text);
-    let loaded =
-        models::scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = with_facility(
+        "rack-trip",
+        "submit_s,gpus,duration_s\n0,4,1000\n100,4,1000\n",
+        2,
+        3600.0,
+        "power_chain: (ratings: (rack_w: 6000.0))",
+    );
     let (out, _) = models::datacenter::run_with_log(&loaded, &mut |_| {});
     let b = out
         .summary
@@ -184,19 +186,13 @@ fn rack_breaker_trips_take_servers_and_jobs_down() {
 /// then on the facility draws nothing, and the trip is reported where the feed's figures are.
 #[test]
 fn feed_breaker_trip_takes_the_site_dark() {
-    let dir = temp_dir("feed-trip");
-    let trace = write(&dir, "t.csv", "submit_s,gpus,duration_s\n100,8,1000\n");
-    let weather = shared().join("weather/tmy3-723170-greensboro-nc.csv");
-    let text = one_server_scenario(8, 1200.0, 3400.0, 0.95, &trace, 3600.0).replace(
-        "reporting: (interval_s: 60.0),",
-        &format!(
-            "reporting: (interval_s: 60.0),\n    facility: (weather: Tmy3(path: \"{}\"), power_chain: (ratings: (feed_w: 18000.0))),",
-            weather.display()
-        ),
+    let loaded = with_facility(
+        "feed-trip",
+        "submit_s,gpus,duration_s\n100,8,1000\n",
+        1,
+        3600.0,
+        "power_chain: (ratings: (feed_w: 18000.0))",
     );
-    let path = write(&dir, "s.ron", &text);
-    let loaded =
-        models::scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"));
     let (out, log) = models::datacenter::run_with_log(&loaded, &mut |_| {});
     let f = out.summary.facility.as_ref().unwrap();
     let b = f.breakers.clone().expect("breakers section");
