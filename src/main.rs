@@ -180,7 +180,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
 }
 
 /// Writes `report.html`: the site description, the key figures and both charts, inlined.
-fn write_run_html(out_dir: &Path, output: &models::output::RunOutput) -> Result<PathBuf, Failure> {
+fn write_run_html(out_dir: &Path, output: &output::RunOutput) -> Result<PathBuf, Failure> {
     let internal = |e: std::io::Error| Failure::Internal(format!("rendering report.html: {e}"));
     let s = &output.summary;
     let json = serde_json::to_value(s).map_err(|e| Failure::Internal(e.to_string()))?;

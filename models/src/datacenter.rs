@@ -22,10 +22,6 @@ use bevy_ecs::schedule::Schedule;
 use sim::{Engine, RngStreams, Sampling, Scheduler, SimDuration, SimTime};
 
 use crate::inference::serve;
-use crate::output::{
-    EnergySummary, GpuHoursSummary, GpuSummary, JobsSummary, PowerSummary, RunOutput, Sample,
-    SharedFleetSummary, SiteSummary, Stats, Summary, TrainingJobSummary, TrainingSummary,
-};
 use crate::placement::{
     self, FreeSummary, Grant, JobReq, LoadView, MAX_GPU_MODELS, MAX_GPUS_PER_SERVER, ServerLoad,
     SiteCapacity, Topology, WHOLE_GPU_MILLI,
@@ -34,6 +30,10 @@ use crate::power::{EnergyMeter, ServerPower, ServerPowerModel};
 use crate::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerConfig, Workload};
 use crate::workload::JobSource;
 use crate::workload::source::SyntheticSource;
+use output::{
+    EnergySummary, GpuHoursSummary, GpuSummary, JobsSummary, PowerSummary, RunOutput, Sample,
+    SharedFleetSummary, SiteSummary, Stats, Summary, TrainingJobSummary, TrainingSummary,
+};
 
 mod capping_run;
 mod facility_run;
@@ -1629,7 +1629,7 @@ fn run_logged(
         let mut ctl = run.ctl.clone();
         ctl.advance(horizon_s);
         let t = ctl.totals();
-        c.controller = Some(crate::output::CappingControllerSummary {
+        c.controller = Some(output::CappingControllerSummary {
             decisions: t.decisions,
             over_budget_s: t.over_budget_s,
             energy_capped_j: t.energy_capped_j,

@@ -8,7 +8,6 @@ pub mod error;
 pub mod facility;
 pub mod inference;
 pub mod network;
-pub mod output;
 pub mod placement;
 pub mod power;
 pub mod scenario;

@@ -8,7 +8,7 @@
 use std::io;
 use std::ops::Range;
 
-use models::output::Sample;
+use output::Sample;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

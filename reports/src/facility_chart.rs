@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use models::output::{FacilitySample, Sample};
+use output::{FacilitySample, Sample};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 

@@ -25,7 +25,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use models::output::{RunOutput, Sample, Summary};
+use output::{RunOutput, Sample, Summary};
 
 pub use chart::{it_power_svg, utilization_queue_svg};
 pub use facility_chart::{facility_charts, facility_power_svg, pue_wet_bulb_svg};
@@ -44,7 +44,7 @@ pub const UTILIZATION_QUEUE_SVG: &str = "utilization_queue.svg";
 pub const TIMESERIES_HEADER: &str = "time_s,it_power_w,busy_gpus,running_jobs,queued_jobs";
 
 /// The facility columns appended to [`TIMESERIES_HEADER`] when the run has a facility (every sample then
-/// carries [`models::output::FacilitySample`]); `carbon_intensity_g_per_kwh` is empty without a carbon series.
+/// carries [`output::FacilitySample`]); `carbon_intensity_g_per_kwh` is empty without a carbon series.
 pub const TIMESERIES_FACILITY_COLUMNS: &str = "facility_power_w,power_chain_loss_w,cooling_power_w,\
 chiller_w,tower_fans_w,pumps_w,crah_fans_w,dry_coolers_w,misc_w,pue_interval,outdoor_dry_bulb_c,\
 outdoor_wet_bulb_c,inlet_c,carbon_intensity_g_per_kwh,it_energy_j,facility_energy_j";

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use models::output::{InferenceSummary, Summary};
+use output::{InferenceSummary, Summary};
 
 /// Lines are wrapped to this many columns (labels included) where the text allows.
 const LINE_WIDTH: usize = 100;

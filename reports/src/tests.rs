@@ -1,5 +1,5 @@
 use super::*;
-use models::output::{EnergySummary, GpuSummary, JobsSummary, PowerSummary, SiteSummary, Stats};
+use output::{EnergySummary, GpuSummary, JobsSummary, PowerSummary, SiteSummary, Stats};
 
 /// A fresh, empty directory under the workspace's `target/test-tmp/`.
 fn test_dir(name: &str) -> PathBuf {
@@ -61,7 +61,7 @@ fn sample_summary() -> Summary {
             total: 256,
             utilization_mean: 0.634,
         },
-        gpu_hours: models::output::GpuHoursSummary {
+        gpu_hours: output::GpuHoursSummary {
             busy: 27_267.0,
             available: 43_008.0,
         },
@@ -455,7 +455,7 @@ fn facility_samples(n: usize) -> Vec<Sample> {
                 busy_gpus: 1.0,
                 running_jobs: 1,
                 queued_jobs: 0,
-                facility: Some(models::output::FacilitySample {
+                facility: Some(output::FacilitySample {
                     facility_power_w: it_w * pue,
                     it_power_w: it_w,
                     power_chain_loss_w: it_w * 0.05,

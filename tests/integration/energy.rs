@@ -3,7 +3,7 @@ use models::scenario::load_scenario;
 
 use crate::common::{one_server_scenario, temp_dir, write};
 
-fn run(scenario: &str, trace: &str, tag: &str) -> models::output::RunOutput {
+fn run(scenario: &str, trace: &str, tag: &str) -> output::RunOutput {
     let dir = temp_dir(tag);
     let t = write(&dir, "jobs.csv", trace);
     let s = write(

@@ -1,6 +1,6 @@
 //! Training jobs on the network fabric inside a cluster run: step times follow placement and contention.
-use models::output::RunOutput;
 use models::scenario::load_scenario;
+use output::RunOutput;
 
 use crate::common::{catalog, temp_dir, write};
 

@@ -154,7 +154,7 @@ fn rack_breaker_trips_take_servers_and_jobs_down() {
         .clone()
         .expect("breakers section");
     let levels: Vec<_> = b.trips.iter().map(|t| (t.time_s, t.level)).collect();
-    use models::facility::capping::Level;
+    use output::TripLevel as Level;
     assert_eq!(
         levels,
         vec![(100.0, Level::Rack(0)), (100.0, Level::Rack(1))]
@@ -196,7 +196,7 @@ fn feed_breaker_trip_takes_the_site_dark() {
     let (out, log) = models::datacenter::run_with_log(&loaded, &mut |_| {});
     let f = out.summary.facility.as_ref().unwrap();
     let b = f.breakers.clone().expect("breakers section");
-    use models::facility::capping::Level;
+    use output::TripLevel as Level;
     assert_eq!(b.trips.len(), 1);
     assert_eq!((b.trips[0].time_s, b.trips[0].level), (100.0, Level::Feed));
     assert_eq!((b.servers_down, b.jobs_interrupted), (1, 1));

@@ -1,8 +1,8 @@
 //! LLM inference serving: queueing closed forms, Little's law, conservation, real Azure traces.
 use models::inference::config::{Batching, Efficiency, LlmModel};
 use models::inference::perf::{BatchShape, ReplicaPerf};
-use models::output::{InferenceSummary, RunOutput};
 use models::scenario::load_scenario;
+use output::{InferenceSummary, RunOutput};
 
 use crate::common::{catalog, root, shared, temp_dir, write};
 

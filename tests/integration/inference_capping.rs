@@ -4,8 +4,8 @@
 use models::inference::config::{Batching, Efficiency, LlmModel};
 use models::inference::perf::{BatchShape, ReplicaPerf};
 use models::inference::power_cap::{GpuPowerCap, capped_iteration};
-use models::output::{InferenceSummary, RunOutput};
 use models::scenario::load_scenario;
+use output::{InferenceSummary, RunOutput};
 use sim::SimDuration;
 
 use crate::common::{catalog, root, temp_dir, write};

@@ -1,8 +1,8 @@
 //! Queue and placement policies (docs/models.md §Scheduling policies): hand-worked cases with exact start
 //! times and servers, the fragmentation report, conservation for every policy pair, and validation.
 use models::datacenter::{JobRecord, run_with_log};
-use models::output::RunOutput;
 use models::scenario::{Override, load_scenario};
+use output::RunOutput;
 
 use crate::common::{catalog, root, temp_dir, write};
 

@@ -1,6 +1,6 @@
 //! Shared fleet: inference replicas and training jobs on one cluster, inference first.
-use models::output::{RunOutput, TrainingJobSummary};
 use models::scenario::load_scenario;
+use output::{RunOutput, TrainingJobSummary};
 
 use crate::common::{catalog, temp_dir, write};
 

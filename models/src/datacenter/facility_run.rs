@@ -24,10 +24,10 @@ use super::{
     Down, Event, Job, Meters, SiteIndex, add_it_power, apply_job, network, preempt, schedule_pass,
 };
 use crate::facility::capping::Level;
-use crate::output::{BreakerSummary, FacilitySummary, TripRecord};
 use crate::placement::{ANY_MODEL, Grant, HELD_IDLE, JobReq, ServerLoad, WHOLE_GPU_MILLI};
 use crate::power::ServerPower;
 use crate::scenario::LoadedScenario;
+use output::{BreakerSummary, FacilitySummary, TripLevel, TripRecord};
 
 /// A state flip is taken when the inlet is within this of its threshold, K (rounding of the crossing time to
 /// whole nanoseconds).
@@ -133,6 +133,15 @@ fn breakers<E: From<Event>>(world: &mut World, sched: &mut Scheduler<E>, fr: &mu
     while breakers_once(world, sched, fr) {}
 }
 
+/// The summary's name for a level of the power hierarchy.
+fn trip_level(level: Level) -> TripLevel {
+    match level {
+        Level::Rack(r) => TripLevel::Rack(r),
+        Level::Row(r) => TripLevel::Row(r),
+        Level::Feed => TripLevel::Feed,
+    }
+}
+
 fn breakers_once<E: From<Event>>(
     world: &mut World,
     sched: &mut Scheduler<E>,
@@ -144,7 +153,10 @@ fn breakers_once<E: From<Event>>(
         let trips = run.ctl.trips();
         if trips.len() > fr.seen_trips {
             for &(t, level) in &trips[fr.seen_trips..] {
-                fr.trips.push(TripRecord { time_s: t, level });
+                fr.trips.push(TripRecord {
+                    time_s: t,
+                    level: trip_level(level),
+                });
             }
             fr.seen_trips = trips.len();
             take.extend((0..run.rack_of.len()).filter(|&i| run.ctl.tripped(run.rack_of[i])));
@@ -167,7 +179,7 @@ fn breakers_once<E: From<Event>>(
             .feed_trip_s;
         fr.trips.push(TripRecord {
             time_s: t.unwrap_or(now.as_secs_f64()),
-            level: Level::Feed,
+            level: trip_level(Level::Feed),
         });
         take = (0..world.resource::<SiteIndex>().servers.len()).collect();
     }

@@ -13,8 +13,8 @@ use sim::{Scheduler, SimTime};
 use super::{Event, Job, set_job_rates};
 use crate::catalog::GpuModel;
 use crate::network::{AllReduceAlgo, Fabric, FabricConfig, GpuRef, JobTraffic, Tier};
-use crate::output::{NetworkSummary, TierSummary};
 use crate::scenario::LoadedScenario;
+use output::{NetworkSummary, TierSummary};
 
 /// The fabric of a run and what it has measured.
 #[derive(Resource)]

@@ -13,7 +13,7 @@ use super::cooling::CoolingMode;
 use super::thermal::{ThermalSpec, ThermalZone, apply_failure, available_fraction};
 use super::weather::{WeatherPoint, WeatherSeries};
 use super::{Facility, FacilityPower};
-use crate::output::FacilitySample;
+use output::FacilitySample;
 
 /// Integrals kept by a [`FacilityMeter`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -2,11 +2,11 @@
 
 use super::carbon::{SiteInventory, embodied_kg};
 use super::meter::FacilityMeter;
-use crate::output::{
+use crate::scenario::LoadedScenario;
+use output::{
     CappingSummary, CarbonSummary, ChainLoss, CoolingEnergy, CoolingSummary, CostSummary,
     EnergySummary, FacilitySummary, ModeHours, ThermalSummary, WaterSummary, WeatherSummary,
 };
-use crate::scenario::LoadedScenario;
 
 /// Fills the facility fields of `energy` and returns the facility section, for a run of `horizon_s`.
 pub fn summarize(

@@ -21,14 +21,14 @@ use serve::{Event, Fleet, Replica};
 use source::RequestStream;
 
 use crate::datacenter::site_summary;
-use crate::output::{
+use crate::power::{gpu_power_w, host_power_w};
+use crate::scenario::{LoadedScenario, Workload};
+use crate::site::SiteModel;
+use output::{
     EnergySummary, GpuHoursSummary, GpuSummary, InferenceCapping, InferenceEnergy,
     InferenceSummary, JobsSummary, LittleLaw, PowerSummary, ReplicaSummary, RequestCounts,
     RunOutput, Sample, SloSummary, Stats, Summary, TokenCounts,
 };
-use crate::power::{gpu_power_w, host_power_w};
-use crate::scenario::{LoadedScenario, Workload};
-use crate::site::SiteModel;
 
 /// First-fit placement of `replicas` groups of `tp` GPUs, each inside one server of GPU model `model`.
 /// Returns the server index of each replica.

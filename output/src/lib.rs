@@ -161,7 +161,15 @@ pub struct BreakerSummary {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct TripRecord {
     pub time_s: f64,
-    pub level: crate::facility::capping::Level,
+    pub level: TripLevel,
+}
+
+/// The level of the power hierarchy whose breaker tripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum TripLevel {
+    Rack(u32),
+    Row(u32),
+    Feed,
 }
 
 /// Feed power budget and breaker, as seen in the run.
