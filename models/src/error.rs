@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::check::FieldError;
+
 /// Where in an input file a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -74,3 +76,15 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// A model's [`FieldError`] placed in an input file.
+pub trait FieldErrorExt {
+    /// An [`InputError`] at this field of `file` (the scenario).
+    fn into_input_error(self, file: impl AsRef<Path>) -> InputError;
+}
+
+impl FieldErrorExt for FieldError {
+    fn into_input_error(self, file: impl AsRef<Path>) -> InputError {
+        InputError::field(file, &self.path, self.message)
+    }
+}

@@ -16,9 +16,9 @@
 //! the largest eligible server (the scale-up domain) do.
 
 use bevy_ecs::component::Component;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::scenario::PlacementPolicy;
 use crate::site::{ServerSpec, SiteModel};
 use crate::workload::JobSpec;
 
@@ -30,6 +30,20 @@ pub const MAX_GPU_MODELS: usize = 64;
 pub const ANY_MODEL: u64 = u64::MAX;
 /// A whole GPU, in thousandths.
 pub const WHOLE_GPU_MILLI: u16 = 1000;
+
+/// Placement policy (docs/models.md §Scheduling policies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum PlacementPolicy {
+    /// Scan servers in site order (hall, row, rack, server) and take the first that fit.
+    #[default]
+    FirstFit,
+    /// The server (or GPU share) that leaves the least free capacity; multi-server jobs fill the fullest
+    /// servers first.
+    BestFit,
+    /// Multi-server jobs packed into one rack, else one row, else one hall, over the fewest servers;
+    /// single-server jobs as `BestFit`.
+    TopologyAware,
+}
 
 /// Allocation state of one server.
 #[derive(Component, Debug, Clone, PartialEq)]
@@ -751,7 +765,7 @@ mod tests {
         loads.iter().enumerate().map(|(i, l)| (i as u32, l))
     }
     use super::*;
-    use crate::scenario::HostPower;
+    use crate::site::HostPower;
 
     fn server(gpus: u32, cpu: u64, model: usize) -> ServerSpec {
         ServerSpec {

@@ -4,11 +4,33 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
-use crate::scenario::{HostPower, Layout, NodeListSite};
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{Layout, NodeListSite};
 use crate::workload::NodeSpec;
 
 /// Upper bound on servers in one site, to turn a typo (`count: 1000000000`) into an error, not an OOM.
 pub const MAX_SERVERS: u64 = 2_000_000;
+
+/// Host (non-GPU) power of a server and its power supply.
+///
+/// `P_host = idle_w + (max_w − idle_w) · u` where `u` is the fraction of the server's GPU capacity
+/// allocated; server input `P_in = (P_gpus + P_host) / psu_efficiency` (docs/models.md §Server power).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostPower {
+    /// CPUs, memory, NICs, fans, storage with no GPU allocated, W (DC side).
+    pub idle_w: f64,
+    /// The same with every GPU allocated, W.
+    pub max_w: f64,
+    /// Power-supply efficiency (AC in → DC out), 0 < η ≤ 1. Default 0.95.
+    #[serde(default = "default_psu_efficiency")]
+    pub psu_efficiency: f64,
+}
+
+fn default_psu_efficiency() -> f64 {
+    0.95
+}
 
 /// One server.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use models::error::FieldErrorExt;
 use models::facility::carbon::{
     CarbonConfig, CarbonSeries, EmbodiedConfig, SiteInventory, TariffConfig, TariffMeter,
     embodied_kg, operational_co2_g, parse_carbon_csv, read_carbon_csv,

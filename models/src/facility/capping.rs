@@ -26,7 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, fraction, positive};
+use crate::check::{FieldError, fraction, positive};
 
 /// Relative tolerance of budget checks (rounding of the solved cap).
 pub const BUDGET_TOLERANCE: f64 = 1e-9;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::text::{
     DATETIME, Lines, columns, found, parse_datetime, read_text, split_into, width_error,
 };
-use super::{FieldError, non_negative, positive};
+use crate::check::{FieldError, non_negative, positive};
 use crate::error::{InputError, Location};
 
 /// Joules per kWh.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::psychro::dew_point_c;
 use super::weather::WeatherPoint;
-use super::{FieldError, fraction, non_negative, positive};
+use crate::check::{FieldError, fraction, non_negative, positive};
 
 /// 0 °C in kelvin.
 pub const ZERO_C_K: f64 = 273.15;
@@ -333,7 +333,7 @@ impl Default for CoolingConfig {
 impl CoolingConfig {
     /// Checks the values; paths like `crah.fan_efficiency`, `liquid.fraction`.
     pub fn check(&self) -> Result<(), FieldError> {
-        super::finite("chws_c", self.chws_c)?;
+        crate::check::finite("chws_c", self.chws_c)?;
         if self.carnot_eta <= 0.0 || self.carnot_eta > 1.0 {
             return Err(FieldError::new(
                 "carnot_eta",
@@ -360,10 +360,10 @@ impl CoolingConfig {
             ));
         }
         if let Some(a) = &self.air_economizer {
-            super::finite("air_economizer.supply_c", a.supply_c)?;
+            crate::check::finite("air_economizer.supply_c", a.supply_c)?;
             non_negative("air_economizer.approach_k", a.approach_k)?;
-            super::finite("air_economizer.dew_point_min_c", a.dew_point_min_c)?;
-            super::finite("air_economizer.dew_point_max_c", a.dew_point_max_c)?;
+            crate::check::finite("air_economizer.dew_point_min_c", a.dew_point_min_c)?;
+            crate::check::finite("air_economizer.dew_point_max_c", a.dew_point_max_c)?;
             if a.dew_point_min_c > a.dew_point_max_c {
                 return Err(FieldError::new(
                     "air_economizer.dew_point_min_c",
@@ -379,7 +379,7 @@ impl CoolingConfig {
         }
         if let Some(l) = &self.liquid {
             fraction("liquid.fraction", l.fraction)?;
-            super::finite("liquid.supply_c", l.supply_c)?;
+            crate::check::finite("liquid.supply_c", l.supply_c)?;
             non_negative("liquid.dry_cooler_approach_k", l.dry_cooler_approach_k)?;
             non_negative("liquid.dry_cooler_fan_w_per_w", l.dry_cooler_fan_w_per_w)?;
             non_negative("liquid.pump_w_per_w", l.pump_w_per_w)?;

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, non_negative, positive};
+use crate::check::{FieldError, non_negative, positive};
 
 /// One loss level's coefficients, each a fraction of the level's rating.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -24,7 +24,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::cooling::{CoolingMode, CoolingPower};
-use super::{FieldError, finite, fraction, non_negative, positive};
+use crate::check::{FieldError, finite, fraction, non_negative, positive};
 
 /// Which cooling units a failure takes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, positive};
+use crate::check::{FieldError, positive};
 
 /// Joules per kWh.
 pub const J_PER_KWH: f64 = 3.6e6;

@@ -21,7 +21,7 @@ use super::text::{
     DATETIME, Lines, columns, days_in_month, found, number, parse_datetime, read_text, split_into,
     width_error,
 };
-use super::{FieldError, finite, positive};
+use crate::check::{FieldError, finite, positive};
 use crate::error::{InputError, Location};
 
 /// Standard sea-level pressure, Pa (ISO 2533).

@@ -4,7 +4,9 @@
 
 pub mod config;
 pub mod perf;
+pub mod placement;
 pub mod power_cap;
+pub mod request;
 pub mod serve;
 pub mod source;
 
@@ -16,6 +18,7 @@ use sim::{Engine, RngStreams, Sampling, SimDuration, SimTime};
 
 pub use config::InferenceWorkload;
 use perf::ReplicaPerf;
+pub use placement::place_replicas;
 use power_cap::GpuPowerCap;
 use serve::{Event, Fleet, Replica};
 use source::RequestStream;
@@ -23,43 +26,11 @@ use source::RequestStream;
 use crate::datacenter::site_summary;
 use crate::power::{gpu_power_w, host_power_w};
 use crate::scenario::{LoadedScenario, Workload};
-use crate::site::SiteModel;
 use output::{
     EnergySummary, GpuHoursSummary, GpuSummary, InferenceCapping, InferenceEnergy,
     InferenceSummary, JobsSummary, LittleLaw, PowerSummary, ReplicaSummary, RequestCounts,
     RunOutput, Sample, SloSummary, Stats, Summary, TokenCounts,
 };
-
-/// First-fit placement of `replicas` groups of `tp` GPUs, each inside one server of GPU model `model`.
-/// Returns the server index of each replica.
-pub fn place_replicas(
-    site: &SiteModel,
-    model: usize,
-    tp: u32,
-    replicas: u32,
-) -> Result<Vec<usize>, String> {
-    let mut out = Vec::with_capacity(replicas as usize);
-    let mut fitting = 0u64;
-    for (i, s) in site.servers.iter().enumerate() {
-        if s.gpus == 0 || s.gpu_model != model {
-            continue;
-        }
-        let k = s.gpus / tp;
-        fitting += k as u64;
-        for _ in 0..k {
-            if out.len() < replicas as usize {
-                out.push(i);
-            }
-        }
-    }
-    if out.len() < replicas as usize {
-        return Err(format!(
-            "{replicas} replica(s) of tp = {tp} need {replicas} groups of {tp} GPUs inside one server each; the site \
-             has room for {fitting}"
-        ));
-    }
-    Ok(out)
-}
 
 /// Schedule label-free telemetry: what the sample hook reads.
 #[derive(Resource, Default, Clone, Copy)]

@@ -6,7 +6,7 @@ use rand_distr::{Distribution, Exp1, Gamma, LogNormal};
 use sim::{RngStreams, SimRng, SimTime};
 
 use super::config::{ArrivalProcess, SyntheticRequests, TokenDist};
-use crate::trace::LlmRequest;
+use super::request::LlmRequest;
 
 /// Random stream names (docs/models.md §Randomness).
 pub const STREAM_ARRIVALS: &str = "requests.arrivals";

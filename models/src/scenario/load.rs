@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::{Scenario, Site, Workload};
 use crate::catalog::{self, Catalog};
-use crate::error::{InputError, Location};
+use crate::error::{FieldErrorExt, InputError, Location};
 use crate::placement;
 use crate::site::{self, SiteModel};
 use crate::trace;

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::GpuModel;
-use crate::workload::dist::{CountDist, DurationDist};
+pub use crate::placement::PlacementPolicy;
+pub use crate::site::HostPower;
+pub use crate::workload::SyntheticJobs;
 
 pub use load::{LoadedScenario, Override, load_scenario};
 
@@ -70,26 +72,6 @@ pub enum MakeRoom {
     Preempt,
     /// Wait for jobs to finish; no job starts while a replica waits.
     Wait,
-}
-
-/// Host (non-GPU) power of a server and its power supply.
-///
-/// `P_host = idle_w + (max_w − idle_w) · u` where `u` is the fraction of the server's GPU capacity
-/// allocated; server input `P_in = (P_gpus + P_host) / psu_efficiency` (docs/models.md §Server power).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HostPower {
-    /// CPUs, memory, NICs, fans, storage with no GPU allocated, W (DC side).
-    pub idle_w: f64,
-    /// The same with every GPU allocated, W.
-    pub max_w: f64,
-    /// Power-supply efficiency (AC in → DC out), 0 < η ≤ 1. Default 0.95.
-    #[serde(default = "default_psu_efficiency")]
-    pub psu_efficiency: f64,
-}
-
-fn default_psu_efficiency() -> f64 {
-    0.95
 }
 
 /// A server model.
@@ -171,21 +153,6 @@ pub struct NodeListSite {
 pub enum Site {
     Layout(Layout),
     AlibabaNodes(NodeListSite),
-}
-
-/// A stream of synthetic jobs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyntheticJobs {
-    /// Time between submissions, s (random stream `arrivals`).
-    pub interarrival_s: DurationDist,
-    /// Job run time, s (random stream `durations`).
-    pub duration_s: DurationDist,
-    /// GPUs per job (random stream `sizes`).
-    pub gpus: CountDist,
-    /// Restrict jobs to one GPU model (default: any).
-    #[serde(default)]
-    pub gpu_model: Option<String>,
 }
 
 /// A job trace file.
@@ -286,20 +253,6 @@ pub enum QueuePolicy {
     /// it. A head that does not fit preempts running jobs of lower priority when that makes room (cheapest lost
     /// work first); preempted jobs go back to the queue with the work up to their last checkpoint.
     Priority,
-}
-
-/// Placement policy (docs/models.md §Scheduling policies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum PlacementPolicy {
-    /// Scan servers in site order (hall, row, rack, server) and take the first that fit.
-    #[default]
-    FirstFit,
-    /// The server (or GPU share) that leaves the least free capacity; multi-server jobs fill the fullest
-    /// servers first.
-    BestFit,
-    /// Multi-server jobs packed into one rack, else one row, else one hall, over the fewest servers;
-    /// single-server jobs as `BestFit`.
-    TopologyAware,
 }
 
 /// How jobs are queued and placed: `scheduler: (queue: Fifo, placement: FirstFit)` (the defaults).

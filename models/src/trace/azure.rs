@@ -10,6 +10,7 @@ use sim::SimTime;
 use super::datetime;
 use super::table::{Format, Table, found, req};
 use crate::error::InputError;
+use crate::inference::request::LlmRequest;
 
 const TIMESTAMP: usize = 0;
 const CONTEXT: usize = 1;
@@ -25,17 +26,6 @@ static FORMAT: Format = Format {
     ],
     missing_note: "",
 };
-
-/// One LLM inference request of a trace: when it arrives and how many tokens it reads and writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LlmRequest {
-    /// Arrival, relative to the trace's first request (which arrives at [`SimTime::ZERO`]).
-    pub arrival: SimTime,
-    /// Tokens of the prompt (the context the model reads before generating); at least 1.
-    pub prompt_tokens: u32,
-    /// Tokens generated in reply; at least 1.
-    pub output_tokens: u32,
-}
 
 /// Reads an Azure LLM inference trace (header `TIMESTAMP,ContextTokens,GeneratedTokens`, columns in any
 /// order; see the [trace module docs](super)) as requests in file order.

@@ -205,8 +205,9 @@ mod native;
 mod philly;
 mod table;
 
+pub use crate::inference::request::LlmRequest;
 pub use alibaba::{parse_alibaba_nodes, parse_alibaba_pods, read_alibaba_nodes, read_alibaba_pods};
-pub use azure::{LlmRequest, parse_azure_llm, read_azure_llm};
+pub use azure::{parse_azure_llm, read_azure_llm};
 pub use helios::{parse_helios, read_helios};
 pub use native::{parse_native, read_native};
 pub use philly::{PhillyLog, parse_philly, read_philly};

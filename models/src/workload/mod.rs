@@ -3,4 +3,4 @@ pub mod dist;
 pub mod job;
 pub mod source;
 pub use job::{JobSpec, NodeSpec};
-pub use source::JobSource;
+pub use source::{JobSource, SyntheticJobs};

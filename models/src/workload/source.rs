@@ -3,14 +3,30 @@
 
 use sim::{RngStreams, SimDuration, SimRng, SimTime};
 
-use super::JobSpec;
-use super::dist::{CountSampler, DurationSampler};
-use crate::scenario::SyntheticJobs;
+use serde::{Deserialize, Serialize};
+
+use super::dist::{CountDist, CountSampler, DurationDist, DurationSampler};
+use super::job::JobSpec;
 
 /// Random stream names used by the synthetic generator (see `docs/models.md` §Randomness).
 pub const STREAM_ARRIVALS: &str = "arrivals";
 pub const STREAM_DURATIONS: &str = "durations";
 pub const STREAM_SIZES: &str = "sizes";
+
+/// A stream of synthetic jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticJobs {
+    /// Time between submissions, s (random stream `arrivals`).
+    pub interarrival_s: DurationDist,
+    /// Job run time, s (random stream `durations`).
+    pub duration_s: DurationDist,
+    /// GPUs per job (random stream `sizes`).
+    pub gpus: CountDist,
+    /// Restrict jobs to one GPU model (default: any).
+    #[serde(default)]
+    pub gpu_model: Option<String>,
+}
 
 /// A synthetic job stream.
 #[derive(Debug)]
