@@ -11,6 +11,7 @@ pub mod inference;
 pub mod network;
 pub mod placement;
 pub mod power;
+pub mod readers;
 pub mod scenario;
 pub mod site;
 pub mod trace;

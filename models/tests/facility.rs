@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use models::error::FieldErrorExt;
 use models::facility::carbon::{
     CarbonConfig, CarbonSeries, EmbodiedConfig, SiteInventory, TariffConfig, TariffMeter,
-    embodied_kg, operational_co2_g, parse_carbon_csv, read_carbon_csv,
+    embodied_kg, operational_co2_g,
 };
 use models::facility::cooling::{
     CoolingConfig, CoolingMode, CrahConfig, LiquidConfig, affinity_power_w, chiller_cop,
@@ -17,11 +17,12 @@ use models::facility::cooling::{
 use models::facility::power_chain::{LossCoeffs, PowerChainConfig, Redundancy};
 use models::facility::psychro::wet_bulb_stull_c;
 use models::facility::water::{WaterConfig, water_rates, wue_l_per_kwh};
-use models::facility::weather::{
-    STANDARD_PRESSURE_PA, WeatherConfig, WeatherPoint, parse_epw, parse_nyc_weather, parse_tmy3,
-    parse_weather_csv, read_epw, read_nyc_weather, read_tmy3, read_weather_csv,
-};
+use models::facility::weather::{STANDARD_PRESSURE_PA, WeatherConfig, WeatherPoint};
 use models::facility::{FacilityConfig, pue};
+use models::readers::{
+    load_carbon, load_weather, parse_carbon_csv, parse_epw, parse_nyc_weather, parse_tmy3,
+    parse_weather_csv, read_carbon_csv, read_epw, read_nyc_weather, read_tmy3, read_weather_csv,
+};
 use models::{InputError, Location};
 use proptest::prelude::*;
 
@@ -284,7 +285,10 @@ fn weather_config_serde_and_check() {
         path: "weather/tmy3-703165-sand-point-ak.csv".into(),
     };
     assert_eq!(
-        c.load(Path::new("../../shared")).unwrap().points().len(),
+        load_weather(&c, Path::new("../../shared"))
+            .unwrap()
+            .points()
+            .len(),
         8760
     );
 }
@@ -615,7 +619,7 @@ fn entsoe_real_files() {
         path: "carbon/entsoe-2020-gb-carbon-intensity.csv".into(),
         start: Some("2020-10-31 00:00:00".into()),
     };
-    let from_oct = c.load(Path::new("../../shared")).unwrap();
+    let from_oct = load_carbon(&c, Path::new("../../shared")).unwrap();
     assert_eq!(from_oct.next_change_s(0.0), 900.0);
     assert_eq!(from_oct.at(0.0), gb.at(from_oct.origin_s()));
 }

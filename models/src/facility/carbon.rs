@@ -5,15 +5,12 @@
 //! give grams. Everything is piecewise constant (power between events, intensity between samples), so
 //! the integrals are exact sums.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{
-    DATETIME, Lines, columns, found, parse_datetime, read_text, split_into, width_error,
-};
+use super::calendar::{DATETIME, parse_datetime};
 use crate::check::{FieldError, non_negative, positive};
-use crate::error::{InputError, Location};
 
 /// Joules per kWh.
 pub const J_PER_KWH: f64 = 3.6e6;
@@ -75,7 +72,25 @@ impl CarbonSeries {
         Ok(s)
     }
 
-    fn push(&mut self, t: f64, v: f64) {
+    /// An empty series, for a reader to [`push`](Self::push) samples into.
+    pub fn empty() -> Self {
+        CarbonSeries {
+            times_s: Vec::new(),
+            g_per_kwh: Vec::new(),
+            cum: Vec::new(),
+            start_unix_s: None,
+            origin_s: 0.0,
+        }
+    }
+
+    /// The same series with its first sample at `start_unix_s` (s since 1970-01-01 on the file's clock).
+    pub fn with_start_unix_s(mut self, start_unix_s: Option<i64>) -> Self {
+        self.start_unix_s = start_unix_s;
+        self
+    }
+
+    /// Appends a sample at `t` s from the first sample (`t` above the last sample's time; unchecked).
+    pub fn push(&mut self, t: f64, v: f64) {
         let c = match (self.times_s.last(), self.g_per_kwh.last(), self.cum.last()) {
             (Some(&pt), Some(&pv), Some(&pc)) => pc + (t - pt) * pv,
             _ => 0.0,
@@ -168,93 +183,6 @@ pub fn operational_co2_g(steps: &[(f64, f64)], end_s: f64, ci: &CarbonSeries) ->
     g
 }
 
-/// Reads a carbon-intensity CSV `Time,Carbon Intensity` (`YYYY-MM-DD HH:MM:SS`, gCO2/kWh), as in
-/// `../shared/carbon/entsoe-2020-*.csv` ("Let's Wait Awhile", Wiesner et al., Middleware 2021). Steps may
-/// vary (the GB and German files mix 15- and 30-minute steps); times must strictly increase and are
-/// taken as written, without a zone. Values must be finite and ≥ 0.
-pub fn read_carbon_csv(path: &Path) -> Result<CarbonSeries, InputError> {
-    parse_carbon_csv(&read_text(path, "carbon-intensity CSV")?, path)
-}
-
-/// [`read_carbon_csv`] of text in memory; `path` names it in errors.
-pub fn parse_carbon_csv(text: &str, path: &Path) -> Result<CarbonSeries, InputError> {
-    const WHAT: &str = "carbon-intensity CSV";
-    let mut lines = Lines::new(text);
-    let Some((lh, head)) = lines.next_nonblank() else {
-        return Err(InputError::file(
-            path,
-            "the carbon-intensity CSV is empty: expected a header `Time,Carbon Intensity`",
-        ));
-    };
-    let mut header = Vec::new();
-    split_into(head, &mut header);
-    let [c_t, c_v] = columns(path, lh, &header, ["Time", "Carbon Intensity"], WHAT)?;
-    let width = header.len();
-    let mut f = Vec::new();
-    let mut s = CarbonSeries {
-        times_s: Vec::new(),
-        g_per_kwh: Vec::new(),
-        cum: Vec::new(),
-        start_unix_s: None,
-        origin_s: 0.0,
-    };
-    let mut prev: Option<(i64, usize)> = None;
-    for (ln, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        split_into(line, &mut f);
-        if f.len() != width {
-            return Err(width_error(path, ln, width, f.len()));
-        }
-        let Some(t) = parse_datetime(f[c_t]) else {
-            return Err(InputError::line_field(
-                path,
-                ln,
-                "Time",
-                format!("expected {DATETIME}, found {}", found(f[c_t])),
-            ));
-        };
-        if let Some((pt, pl)) = prev
-            && t <= pt
-        {
-            return Err(InputError::line_field(
-                path,
-                ln,
-                "Time",
-                format!(
-                    "times must increase: {} is not after line {pl}",
-                    found(f[c_t])
-                ),
-            ));
-        }
-        prev = Some((t, ln));
-        let v = match f[c_v].parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 => v,
-            _ => {
-                return Err(InputError::line_field(
-                    path,
-                    ln,
-                    "Carbon Intensity",
-                    format!(
-                        "expected a finite number of gCO2/kWh ≥ 0, found {}",
-                        found(f[c_v])
-                    ),
-                ));
-            }
-        };
-        let t0 = *s.start_unix_s.get_or_insert(t);
-        s.push((t - t0) as f64, v);
-    }
-    if s.is_empty() {
-        return Err(InputError::file(
-            path,
-            "the carbon-intensity CSV has a header but no rows",
-        ));
-    }
-    Ok(s)
-}
-
 /// The grid carbon signal a scenario uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -262,7 +190,7 @@ pub enum CarbonConfig {
     /// A constant intensity, gCO2/kWh (annual averages, Ember 2022/23: France 56, Great Britain 238,
     /// Germany 381, USA 386, world 486 [models.md §4]).
     Constant { g_per_kwh: f64 },
-    /// A `Time,Carbon Intensity` CSV ([`read_carbon_csv`]); run time 0 at `start`
+    /// A `Time,Carbon Intensity` CSV (`scenario::readers::read_carbon_csv`); run time 0 at `start`
     /// (`YYYY-MM-DD HH:MM:SS` on the file's clock), default the first row.
     Csv {
         path: PathBuf,
@@ -280,36 +208,6 @@ impl CarbonConfig {
                 FieldError::new("Csv.start", format!("expected {DATETIME}, found `{s}`")),
             ),
             CarbonConfig::Csv { .. } => Ok(()),
-        }
-    }
-
-    /// Reads the series; relative paths from `base` (the scenario's directory). A `start` outside the
-    /// file's span is an error naming the file.
-    pub fn load(&self, base: &Path) -> Result<CarbonSeries, InputError> {
-        match self {
-            CarbonConfig::Constant { g_per_kwh } => Ok(CarbonSeries::constant(*g_per_kwh)),
-            CarbonConfig::Csv { path, start } => {
-                let full = base.join(path);
-                let s = read_carbon_csv(&full)?;
-                let Some(start) = start else { return Ok(s) };
-                let Some(t) = parse_datetime(start) else {
-                    return Err(InputError::file(
-                        &full,
-                        format!("the start `{start}` is not {DATETIME}"),
-                    ));
-                };
-                let first = s.start_unix_s.unwrap_or(0);
-                let origin = (t - first) as f64;
-                let last = s.times_s.last().copied().unwrap_or(0.0);
-                if !(0.0..=last).contains(&origin) {
-                    return Err(InputError::new(
-                        &full,
-                        Location::File,
-                        format!("the start `{start}` is outside the series"),
-                    ));
-                }
-                Ok(s.with_origin(origin))
-            }
         }
     }
 }

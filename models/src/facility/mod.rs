@@ -6,8 +6,8 @@
 //! allocation-free physics functions the simulation can call at every hourly weather event and at every
 //! power change. Formulas, units, defaults and sources: `docs/models.md` (facility section).
 //!
-//! - [`weather`]: TMY3, EPW, simple CSV and NYC 2013 readers into a [`weather::WeatherSeries`] replayed
-//!   step-hold and looped over its length.
+//! - [`weather`]: a [`weather::WeatherSeries`] replayed step-hold and looped over its length (its file readers
+//!   are in the scenario crate).
 //! - [`psychro`]: wet bulb (Stull 2011), relative humidity from dew point (Magnus).
 //! - [`power_chain`]: UPS and PDU/transformer losses with redundancy; rack/row/feed rating flags.
 //! - [`cooling`]: chiller (Carnot fraction), towers, pumps and fans (affinity laws), CRAH airflow,
@@ -23,6 +23,7 @@
 //! [`FacilityConfig`] gathers them; [`Facility::power`] evaluates the whole chain for one IT power and
 //! one weather point.
 
+pub mod calendar;
 pub mod capping;
 pub mod carbon;
 pub mod cooling;
@@ -34,7 +35,5 @@ pub mod report;
 pub mod thermal;
 pub mod water;
 pub mod weather;
-
-mod text;
 
 pub use plant::{Facility, FacilityConfig, FacilityPower, pue};

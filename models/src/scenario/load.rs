@@ -105,12 +105,16 @@ fn load_facility(
     cfg.check()
         .map_err(|e| e.within("facility").into_input_error(file))?;
     let weather = match &cfg.weather {
-        Some(w) => w.load(base)?,
+        Some(w) => crate::readers::load_weather(w, base)?,
         None => crate::facility::weather::WeatherSeries::constant(
             crate::facility::weather::WeatherPoint::STANDARD,
         ),
     };
-    let carbon = cfg.carbon.as_ref().map(|c| c.load(base)).transpose()?;
+    let carbon = cfg
+        .carbon
+        .as_ref()
+        .map(|c| crate::readers::load_carbon(c, base))
+        .transpose()?;
     let design_it_w: f64 = site
         .servers
         .iter()
