@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::FieldError;
+
 /// Numeric precision the `peak_tflops` figure is quoted at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Precision {
@@ -111,33 +113,35 @@ impl Catalog {
     }
 }
 
-/// Checks one model's figures; returns a message naming the first bad field.
-pub fn check_model(m: &GpuModel) -> Result<(), String> {
-    let pos = |v: f64, f: &str| -> Result<(), String> {
+/// Checks one model's figures; the error's message names the first bad field.
+pub fn check_model(m: &GpuModel) -> Result<(), FieldError> {
+    let pos = |v: f64, f: &str| -> Result<(), FieldError> {
         if v.is_finite() && v > 0.0 {
             Ok(())
         } else {
-            Err(format!("`{f}` must be a finite number > 0, found {v}"))
+            Err(FieldError::whole(format!(
+                "`{f}` must be a finite number > 0, found {v}"
+            )))
         }
     };
     if m.name.trim().is_empty() {
-        return Err("`name` must not be empty".into());
+        return Err(FieldError::whole("`name` must not be empty"));
     }
     pos(m.board_power_w, "board_power_w")?;
     pos(m.peak_tflops, "peak_tflops")?;
     pos(m.memory_gb, "memory_gb")?;
     pos(m.memory_bandwidth_tbs, "memory_bandwidth_tbs")?;
     if !(m.idle_power_w.is_finite() && m.idle_power_w >= 0.0 && m.idle_power_w <= m.board_power_w) {
-        return Err(format!(
+        return Err(FieldError::whole(format!(
             "`idle_power_w` must be between 0 and board_power_w ({}), found {}",
             m.board_power_w, m.idle_power_w
-        ));
+        )));
     }
     if !(m.scaleup_link_gbs.is_finite() && m.scaleup_link_gbs >= 0.0) {
-        return Err(format!(
+        return Err(FieldError::whole(format!(
             "`scaleup_link_gbs` must be ≥ 0, found {}",
             m.scaleup_link_gbs
-        ));
+        )));
     }
     let a = &m.activity;
     for (v, f) in [
@@ -147,7 +151,9 @@ pub fn check_model(m: &GpuModel) -> Result<(), String> {
         (a.decode, "activity.decode"),
     ] {
         if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-            return Err(format!("`{f}` must be between 0 and 1, found {v}"));
+            return Err(FieldError::whole(format!(
+                "`{f}` must be between 0 and 1, found {v}"
+            )));
         }
     }
     Ok(())

@@ -19,6 +19,11 @@ impl FieldError {
         }
     }
 
+    /// An error about the config checked as a whole (an empty path); the message names the bad field.
+    pub fn whole(message: impl Into<String>) -> Self {
+        FieldError::new("", message)
+    }
+
     /// The same error below `prefix` (`"ups"` + `"c0"` → `"ups.c0"`).
     pub fn within(self, prefix: &str) -> Self {
         let path = if self.path.is_empty() {

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::FieldError;
+
 /// An inference workload: where requests come from, how the model is deployed, how replicas batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -301,8 +303,8 @@ fn positive(x: f64) -> bool {
 
 impl InferenceWorkload {
     /// Semantic checks; errors name the offending field (dotted path below `workload.Inference`).
-    pub fn check(&self) -> Result<(), (String, String)> {
-        let err = |p: &str, m: String| Err((p.to_string(), m));
+    pub fn check(&self) -> Result<(), FieldError> {
+        let err = |p: &str, m: String| Err(FieldError::new(p, m));
         if let RequestSource::Synthetic(s) = &self.requests {
             let (rate, cv) = match s.arrivals {
                 ArrivalProcess::Poisson { rate_per_s } => (rate_per_s, 1.0),
@@ -349,10 +351,10 @@ impl InferenceWorkload {
             }
             s.prompt_tokens
                 .check()
-                .map_err(|m| ("requests.Synthetic.prompt_tokens".to_string(), m))?;
+                .map_err(|e| e.within("requests.Synthetic.prompt_tokens"))?;
             s.output_tokens
                 .check()
-                .map_err(|m| ("requests.Synthetic.output_tokens".to_string(), m))?;
+                .map_err(|e| e.within("requests.Synthetic.output_tokens"))?;
         }
         let m = &self.deployment.model;
         if !positive(m.params) {
@@ -471,18 +473,18 @@ impl InferenceWorkload {
 
 impl TokenDist {
     /// Parameter checks.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FieldError> {
         match *self {
-            TokenDist::Constant { value: 0 } => Err("a token count must be ≥ 1".into()),
-            TokenDist::Uniform { min, max } if min == 0 || max < min => {
-                Err(format!("need 1 ≤ min ≤ max, found min {min}, max {max}"))
-            }
+            TokenDist::Constant { value: 0 } => Err(FieldError::whole("a token count must be ≥ 1")),
+            TokenDist::Uniform { min, max } if min == 0 || max < min => Err(FieldError::whole(
+                format!("need 1 ≤ min ≤ max, found min {min}, max {max}"),
+            )),
             TokenDist::LogNormal { mu, sigma, max }
                 if !mu.is_finite() || !sigma.is_finite() || sigma < 0.0 || max == 0 =>
             {
-                Err(format!(
+                Err(FieldError::whole(format!(
                     "need finite mu, sigma ≥ 0 and max ≥ 1, found mu {mu}, sigma {sigma}, max {max}"
-                ))
+                )))
             }
             _ => Ok(()),
         }

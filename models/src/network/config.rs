@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::FieldError;
+
 /// The network fabric of a site: scale-up domains, the scale-out topology, link speeds and
 /// latencies, switch power and the all-reduce algorithm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,42 +313,48 @@ impl Default for FatTree {
     }
 }
 
-fn positive(v: f64, field: &str) -> Result<(), String> {
+fn positive(v: f64, field: &str) -> Result<(), FieldError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(format!("`{field}` must be a finite number > 0, found {v}"))
+        Err(FieldError::whole(format!(
+            "`{field}` must be a finite number > 0, found {v}"
+        )))
     }
 }
 
-fn non_negative(v: f64, field: &str) -> Result<(), String> {
+fn non_negative(v: f64, field: &str) -> Result<(), FieldError> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
-        Err(format!("`{field}` must be a finite number ≥ 0, found {v}"))
+        Err(FieldError::whole(format!(
+            "`{field}` must be a finite number ≥ 0, found {v}"
+        )))
     }
 }
 
-fn at_least_one(v: f64, field: &str) -> Result<(), String> {
+fn at_least_one(v: f64, field: &str) -> Result<(), FieldError> {
     if v.is_finite() && v >= 1.0 {
         Ok(())
     } else {
-        Err(format!("`{field}` must be a finite number ≥ 1, found {v}"))
+        Err(FieldError::whole(format!(
+            "`{field}` must be a finite number ≥ 1, found {v}"
+        )))
     }
 }
 
-fn count(v: u32, field: &str) -> Result<(), String> {
+fn count(v: u32, field: &str) -> Result<(), FieldError> {
     if v >= 1 {
         Ok(())
     } else {
-        Err(format!("`{field}` must be ≥ 1, found 0"))
+        Err(FieldError::whole(format!("`{field}` must be ≥ 1, found 0")))
     }
 }
 
 impl FabricConfig {
     /// Checks the parameters that do not depend on the site; returns a message naming the first
     /// bad field (site-dependent checks are in [`super::Fabric::new`]).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FieldError> {
         positive(self.nic_gbs, "nic_gbs")?;
         positive(self.port_gbs, "port_gbs")?;
         positive(self.scale_up.bw_gbs, "scale_up.bw_gbs")?;
@@ -400,13 +408,16 @@ impl FabricConfig {
             }
             TopologyConfig::FatTree(c) => {
                 if c.k < 2 || !c.k.is_multiple_of(2) {
-                    return Err(format!(
+                    return Err(FieldError::whole(format!(
                         "`topology.FatTree.k` must be an even number ≥ 2, found {}",
                         c.k
-                    ));
+                    )));
                 }
                 if c.k > 256 {
-                    return Err(format!("`topology.FatTree.k` must be ≤ 256, found {}", c.k));
+                    return Err(FieldError::whole(format!(
+                        "`topology.FatTree.k` must be ≤ 256, found {}",
+                        c.k
+                    )));
                 }
             }
         }

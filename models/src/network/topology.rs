@@ -96,7 +96,7 @@ impl Topology {
     /// Builds the topology; a message naming the offending field when the config does not fit the
     /// servers.
     pub fn build(cfg: &FabricConfig, servers: &[FabricServer]) -> Result<Topology, String> {
-        cfg.check()?;
+        cfg.check().map_err(|e| e.message)?;
         let mut gpu_first = Vec::with_capacity(servers.len());
         let mut total: u64 = 0;
         for s in servers {

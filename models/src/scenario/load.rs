@@ -499,11 +499,11 @@ pub fn load_scenario(
     let mut catalog: Catalog = parse_ron(&s.catalog, &catalog_text)?;
     for (i, m) in catalog.gpus.iter().enumerate() {
         catalog::check_model(m)
-            .map_err(|msg| InputError::field(&s.catalog, &format!("gpus[{i}]"), msg))?;
+            .map_err(|e| e.within(&format!("gpus[{i}]")).into_input_error(&s.catalog))?;
     }
     for (i, m) in s.extra_gpus.iter().enumerate() {
         catalog::check_model(m)
-            .map_err(|msg| InputError::field(file, &format!("extra_gpus[{i}]"), msg))?;
+            .map_err(|e| e.within(&format!("extra_gpus[{i}]")).into_input_error(file))?;
         catalog.upsert(m.clone());
     }
     if catalog.gpus.len() > placement::MAX_GPU_MODELS {
@@ -681,12 +681,14 @@ pub fn load_scenario(
     };
     let trace_jobs = match &mut s.workload {
         Workload::Synthetic(w) => {
-            w.interarrival_s
-                .check()
-                .map_err(|m| InputError::field(file, "workload.Synthetic.interarrival_s", m))?;
-            w.duration_s
-                .check()
-                .map_err(|m| InputError::field(file, "workload.Synthetic.duration_s", m))?;
+            w.interarrival_s.check().map_err(|e| {
+                e.within("workload.Synthetic.interarrival_s")
+                    .into_input_error(file)
+            })?;
+            w.duration_s.check().map_err(|e| {
+                e.within("workload.Synthetic.duration_s")
+                    .into_input_error(file)
+            })?;
             if let super::super::workload::dist::DurationDist::Constant { value_s } =
                 w.interarrival_s
                 && value_s <= 0.0
@@ -699,7 +701,7 @@ pub fn load_scenario(
             }
             w.gpus
                 .check()
-                .map_err(|m| InputError::field(file, "workload.Synthetic.gpus", m))?;
+                .map_err(|e| e.within("workload.Synthetic.gpus").into_input_error(file))?;
             let mask = match &w.gpu_model {
                 None => placement::ANY_MODEL,
                 Some(m) => match catalog.index_of(m) {
@@ -872,7 +874,7 @@ fn check_training(
 ) -> Result<(Vec<JobSpec>, Vec<u64>, Vec<TrainingJobInfo>), InputError> {
     t.comm
         .check()
-        .map_err(|m| InputError::field(file, "workload.Training.comm", m))?;
+        .map_err(|e| e.within("workload.Training.comm").into_input_error(file))?;
     // A fabric is generated for the site: jobs are estimated alone on it, packed on their GPU type's servers.
     let fabric = match &t.comm {
         crate::training::CommModel::Fabric(cfg) => Some(std::sync::Arc::new(
@@ -894,7 +896,10 @@ fn check_training(
         let field = |p: &str, m: String| {
             InputError::field(file, &format!("workload.Training.jobs.{i}.{p}"), m)
         };
-        j.plan.check().map_err(|m| field("plan", m))?;
+        j.plan.check().map_err(|e| {
+            e.within(&format!("workload.Training.jobs.{i}.plan"))
+                .into_input_error(file)
+        })?;
         let submit = sim::SimTime::from_secs_f64(j.submit_s).ok_or_else(|| {
             field(
                 "submit_s",
@@ -1012,7 +1017,8 @@ fn check_inference(
 ) -> Result<Option<Vec<trace::LlmRequest>>, InputError> {
     use crate::inference::config::RequestSource;
     let field = |p: &str, m: String| InputError::field(file, &format!("{prefix}.{p}"), m);
-    w.check().map_err(|(p, m)| field(&p, m))?;
+    w.check()
+        .map_err(|e| e.within(prefix).into_input_error(file))?;
     let Some(gi) = catalog.index_of(&w.deployment.gpu_model) else {
         return Err(field(
             "deployment.gpu_model",

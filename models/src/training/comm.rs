@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::GpuModel;
+use crate::check::FieldError;
 use crate::network::{
     AllReduceAlgo, CollectiveKind, Fabric, FabricConfig, FabricServer, GpuRef, Timing,
     TopologyConfig,
@@ -170,8 +171,8 @@ impl CommModel {
         }
     }
 
-    /// Checks the parameters; returns a message naming the first bad field.
-    pub fn check(&self) -> Result<(), String> {
+    /// Checks the parameters; the error's message names the first bad field.
+    pub fn check(&self) -> Result<(), FieldError> {
         match self {
             CommModel::AlphaBeta(ab) => ab.check(),
             CommModel::Fabric(cfg) => cfg.check(),
@@ -243,28 +244,30 @@ impl AlphaBeta {
         AlphaBetaCost { intra, inter }
     }
 
-    /// Checks the parameters; returns a message naming the first bad field.
-    pub fn check(&self) -> Result<(), String> {
+    /// Checks the parameters; the error's message names the first bad field.
+    pub fn check(&self) -> Result<(), FieldError> {
         for (v, f) in [
             (self.intra_alpha_s, "intra_alpha_s"),
             (self.inter_alpha_s, "inter_alpha_s"),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("`{f}` must be a finite number ≥ 0, found {v}"));
+                return Err(FieldError::whole(format!(
+                    "`{f}` must be a finite number ≥ 0, found {v}"
+                )));
             }
         }
         let bw = self.inter_node_bw_gbs;
         if !(bw.is_finite() && bw > 0.0) {
-            return Err(format!(
+            return Err(FieldError::whole(format!(
                 "`inter_node_bw_gbs` must be a finite number > 0, found {bw}"
-            ));
+            )));
         }
         if let Some(bw) = self.intra_bw_gbs
             && !(bw.is_finite() && bw > 0.0)
         {
-            return Err(format!(
+            return Err(FieldError::whole(format!(
                 "`intra_bw_gbs` must be a finite number > 0, found {bw}"
-            ));
+            )));
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ pub mod comm;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::GpuModel;
+use crate::check::FieldError;
 use crate::power::gpu_power_w;
 
 pub use comm::{
@@ -157,21 +158,21 @@ impl TrainingPlan {
         }
     }
 
-    /// Checks the plan; returns a message naming the first bad field.
-    pub fn check(&self) -> Result<(), String> {
+    /// Checks the plan; the error's message names the first bad field.
+    pub fn check(&self) -> Result<(), FieldError> {
         let m = &self.model;
         let p = &self.parallelism;
         if !(m.params.is_finite() && m.params > 0.0) {
-            return Err(format!(
+            return Err(FieldError::whole(format!(
                 "`model.params` must be a finite number > 0, found {}",
                 m.params
-            ));
+            )));
         }
         if !(m.bytes_per_param.is_finite() && m.bytes_per_param > 0.0) {
-            return Err(format!(
+            return Err(FieldError::whole(format!(
                 "`model.bytes_per_param` must be a finite number > 0, found {}",
                 m.bytes_per_param
-            ));
+            )));
         }
         for (v, f) in [
             (m.layers, "model.layers"),
@@ -183,58 +184,67 @@ impl TrainingPlan {
             (p.micro_batches, "parallelism.micro_batches"),
         ] {
             if v == 0 {
-                return Err(format!("`{f}` must be ≥ 1, found 0"));
+                return Err(FieldError::whole(format!("`{f}` must be ≥ 1, found 0")));
             }
         }
         if p.pp > m.layers {
-            return Err(format!(
+            return Err(FieldError::whole(format!(
                 "`parallelism.pp` ({}) must not exceed `model.layers` ({}): every stage needs a layer",
                 p.pp, m.layers
-            ));
+            )));
         }
         if !m.hidden.is_multiple_of(p.tp) {
-            return Err(format!(
+            return Err(FieldError::whole(format!(
                 "`model.hidden` ({}) must be divisible by `parallelism.tp` ({})",
                 m.hidden, p.tp
-            ));
+            )));
         }
         if self.global_batch_tokens == 0 {
-            return Err("`global_batch_tokens` must be ≥ 1, found 0".into());
+            return Err(FieldError::whole(
+                "`global_batch_tokens` must be ≥ 1, found 0",
+            ));
         }
         let per_micro = m.seq_len as u64 * p.dp as u64 * p.micro_batches as u64;
         if !self.global_batch_tokens.is_multiple_of(per_micro) {
-            return Err(format!(
+            return Err(FieldError::whole(format!(
                 "`global_batch_tokens` ({}) must be divisible by seq_len · dp · micro_batches \
                  ({} · {} · {} = {per_micro}) so each micro-batch is a whole number of sequences",
                 self.global_batch_tokens, m.seq_len, p.dp, p.micro_batches
-            ));
+            )));
         }
         match self.budget {
-            Budget::Tokens(0) => return Err("`budget`: Tokens must be ≥ 1, found 0".into()),
-            Budget::Steps(0) => return Err("`budget`: Steps must be ≥ 1, found 0".into()),
+            Budget::Tokens(0) => {
+                return Err(FieldError::whole("`budget`: Tokens must be ≥ 1, found 0"));
+            }
+            Budget::Steps(0) => {
+                return Err(FieldError::whole("`budget`: Steps must be ≥ 1, found 0"));
+            }
             _ => {}
         }
         if !(self.mfu.is_finite() && self.mfu > 0.0 && self.mfu <= 1.0) {
-            return Err(format!("`mfu` must be in (0, 1], found {}", self.mfu));
+            return Err(FieldError::whole(format!(
+                "`mfu` must be in (0, 1], found {}",
+                self.mfu
+            )));
         }
         if !(self.overlap.is_finite() && (0.0..=1.0).contains(&self.overlap)) {
-            return Err(format!(
+            return Err(FieldError::whole(format!(
                 "`overlap` must be in [0, 1], found {}",
                 self.overlap
-            ));
+            )));
         }
         if let Some(c) = &self.checkpoint {
             if !(c.every_s.is_finite() && c.every_s > 0.0) {
-                return Err(format!(
+                return Err(FieldError::whole(format!(
                     "`checkpoint.every_s` must be a finite number > 0, found {}",
                     c.every_s
-                ));
+                )));
             }
             if !(c.write_s.is_finite() && c.write_s >= 0.0) {
-                return Err(format!(
+                return Err(FieldError::whole(format!(
                     "`checkpoint.write_s` must be a finite number ≥ 0, found {}",
                     c.write_s
-                ));
+                )));
             }
         }
         Ok(())

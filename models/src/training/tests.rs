@@ -410,7 +410,7 @@ fn check_errors() {
     let err = |f: &dyn Fn(&mut TrainingPlan)| {
         let mut p = llama70b();
         f(&mut p);
-        p.check().unwrap_err()
+        p.check().unwrap_err().message
     };
     assert!(err(&|p| p.parallelism.tp = 0).contains("`parallelism.tp` must be ≥ 1"));
     assert!(err(&|p| p.parallelism.pp = 0).contains("`parallelism.pp` must be ≥ 1"));
@@ -453,17 +453,22 @@ fn check_errors() {
         inter_node_bw_gbs: 0.0,
         ..AlphaBeta::default()
     });
-    assert!(bad.check().unwrap_err().contains("`inter_node_bw_gbs`"));
+    assert!(
+        bad.check()
+            .unwrap_err()
+            .message
+            .contains("`inter_node_bw_gbs`")
+    );
     let bad = CommModel::AlphaBeta(AlphaBeta {
         intra_alpha_s: -1.0,
         ..AlphaBeta::default()
     });
-    assert!(bad.check().unwrap_err().contains("`intra_alpha_s`"));
+    assert!(bad.check().unwrap_err().message.contains("`intra_alpha_s`"));
     let bad = CommModel::AlphaBeta(AlphaBeta {
         intra_bw_gbs: Some(f64::INFINITY),
         ..AlphaBeta::default()
     });
-    assert!(bad.check().unwrap_err().contains("`intra_bw_gbs`"));
+    assert!(bad.check().unwrap_err().message.contains("`intra_bw_gbs`"));
     assert!(CommModel::default().check().is_ok());
 }
 

@@ -5,6 +5,8 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Uniform, Weibull, weighted::WeightedIndex};
 use serde::{Deserialize, Serialize};
 
+use crate::check::FieldError;
+
 /// A distribution of durations in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,47 +25,53 @@ pub enum DurationDist {
     Weibull { shape: f64, scale_s: f64 },
 }
 
-fn finite_pos(v: f64, name: &str) -> Result<(), String> {
+fn finite_pos(v: f64, name: &str) -> Result<(), FieldError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(format!("`{name}` must be a finite number > 0, found {v}"))
+        Err(FieldError::whole(format!(
+            "`{name}` must be a finite number > 0, found {v}"
+        )))
     }
 }
 
 impl DurationDist {
     /// Checks the parameters; the message names the bad one.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FieldError> {
         match *self {
             DurationDist::Constant { value_s } => {
                 if value_s.is_finite() && value_s >= 0.0 {
                     Ok(())
                 } else {
-                    Err(format!(
+                    Err(FieldError::whole(format!(
                         "`value_s` must be a finite number ≥ 0, found {value_s}"
-                    ))
+                    )))
                 }
             }
             DurationDist::Exponential { mean_s } => finite_pos(mean_s, "mean_s"),
             DurationDist::LogNormal { mu, sigma } => {
                 if !mu.is_finite() || mu > 40.0 {
-                    return Err(format!("`mu` must be a finite number ≤ 40, found {mu}"));
+                    return Err(FieldError::whole(format!(
+                        "`mu` must be a finite number ≤ 40, found {mu}"
+                    )));
                 }
                 if !(sigma.is_finite() && (0.0..=10.0).contains(&sigma)) {
-                    return Err(format!("`sigma` must be between 0 and 10, found {sigma}"));
+                    return Err(FieldError::whole(format!(
+                        "`sigma` must be between 0 and 10, found {sigma}"
+                    )));
                 }
                 Ok(())
             }
             DurationDist::Uniform { min_s, max_s } => {
                 if !(min_s.is_finite() && min_s >= 0.0) {
-                    return Err(format!(
+                    return Err(FieldError::whole(format!(
                         "`min_s` must be a finite number ≥ 0, found {min_s}"
-                    ));
+                    )));
                 }
                 if !(max_s.is_finite() && max_s > min_s) {
-                    return Err(format!(
+                    return Err(FieldError::whole(format!(
                         "`max_s` must be finite and > min_s ({min_s}), found {max_s}"
-                    ));
+                    )));
                 }
                 Ok(())
             }
@@ -157,23 +165,25 @@ pub enum CountDist {
 }
 
 impl CountDist {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FieldError> {
         match self {
             CountDist::Constant { .. } => Ok(()),
             CountDist::Choice { options } => {
                 if options.is_empty() {
-                    return Err("`options` must not be empty".into());
+                    return Err(FieldError::whole("`options` must not be empty"));
                 }
                 for (i, o) in options.iter().enumerate() {
                     if !(o.weight.is_finite() && o.weight >= 0.0) {
-                        return Err(format!(
+                        return Err(FieldError::whole(format!(
                             "`options[{i}].weight` must be a finite number ≥ 0, found {}",
                             o.weight
-                        ));
+                        )));
                     }
                 }
                 if options.iter().all(|o| o.weight == 0.0) {
-                    return Err("at least one weight in `options` must be > 0".into());
+                    return Err(FieldError::whole(
+                        "at least one weight in `options` must be > 0",
+                    ));
                 }
                 Ok(())
             }
@@ -299,6 +309,7 @@ mod tests {
             DurationDist::Exponential { mean_s: 0.0 }
                 .check()
                 .unwrap_err()
+                .message
                 .contains("mean_s")
         );
         assert!(
@@ -313,6 +324,7 @@ mod tests {
             }
             .check()
             .unwrap_err()
+            .message
             .contains("max_s")
         );
         assert!(CountDist::Choice { options: vec![] }.check().is_err());
