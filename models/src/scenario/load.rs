@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use ron::extensions::Extensions;
 use serde::de::DeserializeOwned;
 
-use super::{Scenario, Site, Workload};
+use super::{
+    Layout, NodeListSite, Scenario, SharedServing, Site, SyntheticJobs, TraceFile, Workload,
+};
 use crate::catalog::{self, Catalog};
 use crate::error::{FieldErrorExt, InputError, Location};
 use crate::placement;
@@ -431,14 +433,74 @@ pub fn load_scenario(
     overrides: &[Override],
     seed: Option<u64>,
 ) -> Result<LoadedScenario, InputError> {
+    let mut s = read_scenario(file, overrides, seed)?;
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    check_scalars(file, &s)?;
+    let catalog = load_catalog(file, &base, &mut s)?;
+    let site = build_site(file, &base, &mut s.site, &catalog)?;
+    let WorkloadParts {
+        trace_jobs,
+        trace_masks,
+        synthetic_mask,
+        mut inference_requests,
+        training,
+    } = load_workload(file, &base, &mut s.workload, &catalog, &site)?;
+    if let Some(sv) = &mut s.serving {
+        inference_requests = load_serving(
+            file,
+            &base,
+            sv,
+            inference_requests.is_some() || matches!(s.workload, Workload::Inference(_)),
+            &catalog,
+            &site,
+        )?;
+    }
+    if let Some(c) = s.scheduler.job_checkpoint_s
+        && !(c.is_finite() && c > 0.0)
+    {
+        return Err(InputError::field(
+            file,
+            "scheduler.job_checkpoint_s",
+            format!("expected seconds > 0, found {c}"),
+        ));
+    }
+    let facility = match &s.facility {
+        Some(cfg) => Some(load_facility(file, &base, cfg, &site, &catalog)?),
+        None => None,
+    };
+    check_inference_cap(file, &s, &catalog)?;
+
+    Ok(LoadedScenario {
+        file: file.to_path_buf(),
+        scenario: s,
+        catalog,
+        site,
+        trace_jobs,
+        trace_masks,
+        synthetic_mask,
+        inference_requests,
+        training,
+        facility,
+    })
+}
+
+/// Reads and parses the scenario file, applies the `--set` overrides and the seed.
+fn read_scenario(
+    file: &Path,
+    overrides: &[Override],
+    seed: Option<u64>,
+) -> Result<Scenario, InputError> {
     let text = read_text(file)?;
     let parsed: Scenario = parse_ron(file, &text)?;
     let mut s = apply_overrides(file, parsed, overrides)?;
     if let Some(seed) = seed {
         s.seed = seed;
     }
-    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(s)
+}
 
+/// Checks the name, horizon, reporting interval and that the scheduler is not set for inference.
+fn check_scalars(file: &Path, s: &Scenario) -> Result<(), InputError> {
     // Scalar fields.
     if s.name.trim().is_empty() {
         return Err(InputError::field(file, "name", "must not be empty"));
@@ -492,9 +554,12 @@ pub fn load_scenario(
             ),
         ));
     }
+    Ok(())
+}
 
-    // Catalog.
-    s.catalog = resolve(&base, &s.catalog);
+/// Reads the catalog the scenario names (path resolved in place), checks it and adds `extra_gpus`.
+fn load_catalog(file: &Path, base: &Path, s: &mut Scenario) -> Result<Catalog, InputError> {
+    s.catalog = resolve(base, &s.catalog);
     let catalog_text = read_text(&s.catalog)?;
     let mut catalog: Catalog = parse_ron(&s.catalog, &catalog_text)?;
     for (i, m) in catalog.gpus.iter().enumerate() {
@@ -515,327 +580,391 @@ pub fn load_scenario(
             ),
         ));
     }
+    Ok(catalog)
+}
 
-    // Site.
-    let site = match &mut s.site {
+/// Checks the site section and expands it into servers (a node list is read; its path resolved in place).
+fn build_site(
+    file: &Path,
+    base: &Path,
+    site: &mut Site,
+    catalog: &Catalog,
+) -> Result<SiteModel, InputError> {
+    let site = match site {
         Site::Layout(layout) => {
-            for (name, t) in &layout.server_templates {
-                let f = format!("site.Layout.server_templates.{name}");
-                if t.gpus > 0 && catalog.index_of(&t.gpu_model).is_none() {
-                    return Err(InputError::field(
-                        file,
-                        &format!("{f}.gpu_model"),
-                        format!(
-                            "unknown GPU model `{}` (catalog has: {})",
-                            t.gpu_model,
-                            catalog.names().join(", ")
-                        ),
-                    ));
-                }
-                if t.gpus > placement::MAX_GPUS_PER_SERVER {
-                    return Err(InputError::field(
-                        file,
-                        &format!("{f}.gpus"),
-                        format!(
-                            "at most {} GPUs per server, found {}",
-                            placement::MAX_GPUS_PER_SERVER,
-                            t.gpus
-                        ),
-                    ));
-                }
-                check_host(file, &format!("{f}.host"), &t.host)?;
-            }
-            if layout.halls.is_empty() {
-                return Err(InputError::field(
-                    file,
-                    "site.Layout.halls",
-                    "must not be empty",
-                ));
-            }
-            for (hi, h) in layout.halls.iter().enumerate() {
-                let hp = format!("site.Layout.halls.{hi}");
-                if h.count == 0 {
-                    return Err(InputError::field(
-                        file,
-                        &format!("{hp}.count"),
-                        "must be ≥ 1, found 0",
-                    ));
-                }
-                if h.rows.is_empty() {
-                    return Err(InputError::field(
-                        file,
-                        &format!("{hp}.rows"),
-                        "must not be empty",
-                    ));
-                }
-                for (ri, r) in h.rows.iter().enumerate() {
-                    let rp = format!("{hp}.rows.{ri}");
-                    if r.count == 0 {
-                        return Err(InputError::field(
-                            file,
-                            &format!("{rp}.count"),
-                            "must be ≥ 1, found 0",
-                        ));
-                    }
-                    if r.racks.is_empty() {
-                        return Err(InputError::field(
-                            file,
-                            &format!("{rp}.racks"),
-                            "must not be empty",
-                        ));
-                    }
-                    for (ki, k) in r.racks.iter().enumerate() {
-                        let kp = format!("{rp}.racks.{ki}");
-                        if k.count == 0 {
-                            return Err(InputError::field(
-                                file,
-                                &format!("{kp}.count"),
-                                "must be ≥ 1, found 0",
-                            ));
-                        }
-                        if k.servers.is_empty() {
-                            return Err(InputError::field(
-                                file,
-                                &format!("{kp}.servers"),
-                                "must not be empty",
-                            ));
-                        }
-                        for (si, g) in k.servers.iter().enumerate() {
-                            let sp = format!("{kp}.servers.{si}");
-                            if g.count == 0 {
-                                return Err(InputError::field(
-                                    file,
-                                    &format!("{sp}.count"),
-                                    "must be ≥ 1, found 0",
-                                ));
-                            }
-                            if !layout.server_templates.contains_key(&g.template) {
-                                let known: Vec<&str> =
-                                    layout.server_templates.keys().map(|k| k.as_str()).collect();
-                                return Err(InputError::field(
-                                    file,
-                                    &format!("{sp}.template"),
-                                    format!(
-                                        "unknown server template `{}` (defined: {})",
-                                        g.template,
-                                        known.join(", ")
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-            site::expand_layout(layout, &catalog)
+            check_layout(file, layout, catalog)?;
+            site::expand_layout(layout, catalog)
                 .map_err(|m| InputError::field(file, "site.Layout", m))?
         }
-        Site::AlibabaNodes(cfg) => {
-            for (v, f) in [
-                (cfg.servers_per_rack, "servers_per_rack"),
-                (cfg.racks_per_row, "racks_per_row"),
-                (cfg.rows_per_hall, "rows_per_hall"),
-            ] {
-                if v == 0 {
-                    return Err(InputError::field(
-                        file,
-                        &format!("site.AlibabaNodes.{f}"),
-                        "must be ≥ 1, found 0",
-                    ));
-                }
-            }
-            check_host(file, "site.AlibabaNodes.host", &cfg.host)?;
-            cfg.path = resolve(&base, &cfg.path);
-            let nodes = trace::read_alibaba_nodes(&cfg.path)?;
-            if nodes
-                .iter()
-                .any(|n| n.gpus > placement::MAX_GPUS_PER_SERVER)
-            {
-                return Err(InputError::file(
-                    &cfg.path,
-                    format!(
-                        "a node has more than {} GPUs",
-                        placement::MAX_GPUS_PER_SERVER
-                    ),
-                ));
-            }
-            site::from_node_list(&nodes, cfg, &catalog).map_err(|(i, m)| {
-                // Node i is on line i + 2 (header on line 1, no multi-line fields in node lists).
-                InputError::line_field(&cfg.path, i + 2, "model", m)
-            })?
-        }
+        Site::AlibabaNodes(cfg) => node_list_site(file, base, cfg, catalog)?,
     };
     if site.servers.is_empty() {
         return Err(InputError::field(file, "site", "the site has no servers"));
     }
+    Ok(site)
+}
 
-    // Workload.
-    let mut trace_masks = Vec::new();
-    let mut synthetic_mask = placement::ANY_MODEL;
-    let mut inference_requests = None;
-    let mut training = None;
-    let trace_kind = match &s.workload {
+/// Checks a template layout: known GPU models and templates, host power, no empty or zero-count level.
+fn check_layout(file: &Path, layout: &Layout, catalog: &Catalog) -> Result<(), InputError> {
+    for (name, t) in &layout.server_templates {
+        let f = format!("site.Layout.server_templates.{name}");
+        if t.gpus > 0 && catalog.index_of(&t.gpu_model).is_none() {
+            return Err(InputError::field(
+                file,
+                &format!("{f}.gpu_model"),
+                format!(
+                    "unknown GPU model `{}` (catalog has: {})",
+                    t.gpu_model,
+                    catalog.names().join(", ")
+                ),
+            ));
+        }
+        if t.gpus > placement::MAX_GPUS_PER_SERVER {
+            return Err(InputError::field(
+                file,
+                &format!("{f}.gpus"),
+                format!(
+                    "at most {} GPUs per server, found {}",
+                    placement::MAX_GPUS_PER_SERVER,
+                    t.gpus
+                ),
+            ));
+        }
+        check_host(file, &format!("{f}.host"), &t.host)?;
+    }
+    if layout.halls.is_empty() {
+        return Err(InputError::field(
+            file,
+            "site.Layout.halls",
+            "must not be empty",
+        ));
+    }
+    for (hi, h) in layout.halls.iter().enumerate() {
+        let hp = format!("site.Layout.halls.{hi}");
+        if h.count == 0 {
+            return Err(InputError::field(
+                file,
+                &format!("{hp}.count"),
+                "must be ≥ 1, found 0",
+            ));
+        }
+        if h.rows.is_empty() {
+            return Err(InputError::field(
+                file,
+                &format!("{hp}.rows"),
+                "must not be empty",
+            ));
+        }
+        for (ri, r) in h.rows.iter().enumerate() {
+            let rp = format!("{hp}.rows.{ri}");
+            if r.count == 0 {
+                return Err(InputError::field(
+                    file,
+                    &format!("{rp}.count"),
+                    "must be ≥ 1, found 0",
+                ));
+            }
+            if r.racks.is_empty() {
+                return Err(InputError::field(
+                    file,
+                    &format!("{rp}.racks"),
+                    "must not be empty",
+                ));
+            }
+            for (ki, k) in r.racks.iter().enumerate() {
+                let kp = format!("{rp}.racks.{ki}");
+                if k.count == 0 {
+                    return Err(InputError::field(
+                        file,
+                        &format!("{kp}.count"),
+                        "must be ≥ 1, found 0",
+                    ));
+                }
+                if k.servers.is_empty() {
+                    return Err(InputError::field(
+                        file,
+                        &format!("{kp}.servers"),
+                        "must not be empty",
+                    ));
+                }
+                for (si, g) in k.servers.iter().enumerate() {
+                    let sp = format!("{kp}.servers.{si}");
+                    if g.count == 0 {
+                        return Err(InputError::field(
+                            file,
+                            &format!("{sp}.count"),
+                            "must be ≥ 1, found 0",
+                        ));
+                    }
+                    if !layout.server_templates.contains_key(&g.template) {
+                        let known: Vec<&str> =
+                            layout.server_templates.keys().map(|k| k.as_str()).collect();
+                        return Err(InputError::field(
+                            file,
+                            &format!("{sp}.template"),
+                            format!(
+                                "unknown server template `{}` (defined: {})",
+                                g.template,
+                                known.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a node-list site and packs its servers into racks, rows and halls.
+fn node_list_site(
+    file: &Path,
+    base: &Path,
+    cfg: &mut NodeListSite,
+    catalog: &Catalog,
+) -> Result<SiteModel, InputError> {
+    for (v, f) in [
+        (cfg.servers_per_rack, "servers_per_rack"),
+        (cfg.racks_per_row, "racks_per_row"),
+        (cfg.rows_per_hall, "rows_per_hall"),
+    ] {
+        if v == 0 {
+            return Err(InputError::field(
+                file,
+                &format!("site.AlibabaNodes.{f}"),
+                "must be ≥ 1, found 0",
+            ));
+        }
+    }
+    check_host(file, "site.AlibabaNodes.host", &cfg.host)?;
+    cfg.path = resolve(base, &cfg.path);
+    let nodes = trace::read_alibaba_nodes(&cfg.path)?;
+    if nodes
+        .iter()
+        .any(|n| n.gpus > placement::MAX_GPUS_PER_SERVER)
+    {
+        return Err(InputError::file(
+            &cfg.path,
+            format!(
+                "a node has more than {} GPUs",
+                placement::MAX_GPUS_PER_SERVER
+            ),
+        ));
+    }
+    site::from_node_list(&nodes, cfg, catalog).map_err(|(i, m)| {
+        // Node i is on line i + 2 (header on line 1, no multi-line fields in node lists).
+        InputError::line_field(&cfg.path, i + 2, "model", m)
+    })
+}
+
+/// The jobs or requests of a scenario's workload, with their GPU model masks and training estimates.
+struct WorkloadParts {
+    trace_jobs: Option<Vec<JobSpec>>,
+    trace_masks: Vec<u64>,
+    synthetic_mask: u64,
+    inference_requests: Option<Vec<trace::LlmRequest>>,
+    training: Option<Vec<TrainingJobInfo>>,
+}
+
+/// Checks the workload and reads the trace it names (path resolved in place).
+fn load_workload(
+    file: &Path,
+    base: &Path,
+    workload: &mut Workload,
+    catalog: &Catalog,
+    site: &SiteModel,
+) -> Result<WorkloadParts, InputError> {
+    let mut parts = WorkloadParts {
+        trace_jobs: None,
+        trace_masks: Vec::new(),
+        synthetic_mask: placement::ANY_MODEL,
+        inference_requests: None,
+        training: None,
+    };
+    let trace_kind = match workload {
         Workload::NativeTrace(_) => 0,
         Workload::AlibabaPods(_) => 1,
         Workload::PhillyLog(_) => 2,
         _ => 3,
     };
-    let trace_jobs = match &mut s.workload {
-        Workload::Synthetic(w) => {
-            w.interarrival_s.check().map_err(|e| {
-                e.within("workload.Synthetic.interarrival_s")
-                    .into_input_error(file)
-            })?;
-            w.duration_s.check().map_err(|e| {
-                e.within("workload.Synthetic.duration_s")
-                    .into_input_error(file)
-            })?;
-            if let super::super::workload::dist::DurationDist::Constant { value_s } =
-                w.interarrival_s
-                && value_s <= 0.0
-            {
-                return Err(InputError::field(
-                    file,
-                    "workload.Synthetic.interarrival_s",
-                    "a constant interarrival time must be > 0",
-                ));
-            }
-            w.gpus
-                .check()
-                .map_err(|e| e.within("workload.Synthetic.gpus").into_input_error(file))?;
-            let mask = match &w.gpu_model {
-                None => placement::ANY_MODEL,
-                Some(m) => match catalog.index_of(m) {
-                    Some(i) => 1u64 << i,
-                    None => {
-                        return Err(InputError::field(
-                            file,
-                            "workload.Synthetic.gpu_model",
-                            format!(
-                                "unknown GPU model `{m}` (catalog has: {})",
-                                catalog.names().join(", ")
-                            ),
-                        ));
-                    }
-                },
-            };
-            let biggest = JobSpec::whole_gpus(
-                sim::SimTime::ZERO,
-                sim::SimDuration::ZERO,
-                w.gpus.max_value(),
-            );
-            let cap = placement::SiteCapacity::new(&site);
-            cap.check_fits(&biggest, mask).map_err(|m| {
-                InputError::field(
-                    file,
-                    "workload.Synthetic.gpus",
-                    format!("the largest job cannot run on this site: {m}"),
-                )
-            })?;
-            synthetic_mask = mask;
-            None
-        }
+    match workload {
+        Workload::Synthetic(w) => parts.synthetic_mask = check_synthetic(file, w, catalog, site)?,
         Workload::NativeTrace(t)
         | Workload::AlibabaPods(t)
         | Workload::PhillyLog(t)
         | Workload::HeliosLog(t) => {
-            t.path = resolve(&base, &t.path);
-            if let Some(r) = &t.rescale {
-                if catalog.index_of(&r.recorded_on).is_none() {
-                    return Err(InputError::field(
-                        file,
-                        "workload.rescale.recorded_on",
-                        format!(
-                            "unknown GPU model `{}` (catalog has: {})",
-                            r.recorded_on,
-                            catalog.names().join(", ")
-                        ),
-                    ));
-                }
-                if !(0.0..=1.0).contains(&r.compute_fraction) {
-                    return Err(InputError::field(
-                        file,
-                        "workload.rescale.compute_fraction",
-                        format!("expected a fraction in 0..=1, found {}", r.compute_fraction),
-                    ));
-                }
-            }
-            let jobs = match trace_kind {
-                0 => trace::read_native(&t.path)?,
-                1 => trace::read_alibaba_pods(&t.path)?,
-                2 => trace::read_philly(&t.path)?.jobs,
-                _ => trace::read_helios(&t.path)?,
-            };
-            let cap = placement::SiteCapacity::new(&site);
-            trace_masks.reserve(jobs.len());
-            for (i, j) in jobs.iter().enumerate() {
-                let mask = placement::model_mask(&j.gpu_models, &catalog).map_err(|m| {
-                    InputError::file(
-                        &t.path,
-                        format!(
-                            "job #{} ({}): {m}",
-                            i + 1,
-                            j.name.as_deref().unwrap_or("unnamed")
-                        ),
-                    )
-                })?;
-                cap.check_fits(j, mask).map_err(|m| {
-                    InputError::file(
-                        &t.path,
-                        format!(
-                            "job #{} ({}) can never run on this site: {m}",
-                            i + 1,
-                            j.name.as_deref().unwrap_or("unnamed")
-                        ),
-                    )
-                })?;
-                trace_masks.push(mask);
-            }
-            Some(jobs)
+            let (jobs, masks) = load_trace(file, base, t, trace_kind, catalog, site)?;
+            parts.trace_jobs = Some(jobs);
+            parts.trace_masks = masks;
         }
         Workload::Inference(w) => {
-            inference_requests =
-                check_inference(file, &base, "workload.Inference", w, &catalog, &site)?;
-            None
+            parts.inference_requests =
+                check_inference(file, base, "workload.Inference", w, catalog, site)?;
         }
         Workload::Training(t) => {
-            let (jobs, masks, info) = check_training(file, t, &catalog, &site)?;
-            trace_masks = masks;
-            training = Some(info);
-            Some(jobs)
+            let (jobs, masks, info) = check_training(file, t, catalog, site)?;
+            parts.trace_jobs = Some(jobs);
+            parts.trace_masks = masks;
+            parts.training = Some(info);
         }
-    };
-    if let Some(sv) = &mut s.serving {
-        if inference_requests.is_some() || matches!(s.workload, Workload::Inference(_)) {
-            return Err(InputError::field(
-                file,
-                "serving",
-                "a shared fleet serves inference beside a job workload (Synthetic, a trace or Training); \
-                 with an `Inference` workload, remove `serving`",
-            ));
-        }
-        inference_requests = check_inference(
-            file,
-            &base,
-            "serving.inference",
-            &mut sv.inference,
-            &catalog,
-            &site,
-        )?;
     }
-    if let Some(c) = s.scheduler.job_checkpoint_s
-        && !(c.is_finite() && c > 0.0)
+    Ok(parts)
+}
+
+/// Checks a synthetic job stream; returns the GPU model mask of its jobs.
+fn check_synthetic(
+    file: &Path,
+    w: &SyntheticJobs,
+    catalog: &Catalog,
+    site: &SiteModel,
+) -> Result<u64, InputError> {
+    w.interarrival_s.check().map_err(|e| {
+        e.within("workload.Synthetic.interarrival_s")
+            .into_input_error(file)
+    })?;
+    w.duration_s.check().map_err(|e| {
+        e.within("workload.Synthetic.duration_s")
+            .into_input_error(file)
+    })?;
+    if let super::super::workload::dist::DurationDist::Constant { value_s } = w.interarrival_s
+        && value_s <= 0.0
     {
         return Err(InputError::field(
             file,
-            "scheduler.job_checkpoint_s",
-            format!("expected seconds > 0, found {c}"),
+            "workload.Synthetic.interarrival_s",
+            "a constant interarrival time must be > 0",
         ));
     }
-    let facility = match &s.facility {
-        Some(cfg) => Some(load_facility(file, &base, cfg, &site, &catalog)?),
-        None => None,
+    w.gpus
+        .check()
+        .map_err(|e| e.within("workload.Synthetic.gpus").into_input_error(file))?;
+    let mask = match &w.gpu_model {
+        None => placement::ANY_MODEL,
+        Some(m) => match catalog.index_of(m) {
+            Some(i) => 1u64 << i,
+            None => {
+                return Err(InputError::field(
+                    file,
+                    "workload.Synthetic.gpu_model",
+                    format!(
+                        "unknown GPU model `{m}` (catalog has: {})",
+                        catalog.names().join(", ")
+                    ),
+                ));
+            }
+        },
     };
-    // A static per-GPU cap slows inference replicas by the DVFS model: it must leave their GPUs a clock.
+    let biggest = JobSpec::whole_gpus(
+        sim::SimTime::ZERO,
+        sim::SimDuration::ZERO,
+        w.gpus.max_value(),
+    );
+    let cap = placement::SiteCapacity::new(site);
+    cap.check_fits(&biggest, mask).map_err(|m| {
+        InputError::field(
+            file,
+            "workload.Synthetic.gpus",
+            format!("the largest job cannot run on this site: {m}"),
+        )
+    })?;
+    Ok(mask)
+}
+
+/// Checks a trace workload's rescaling, reads its jobs (kind 0 native, 1 Alibaba pods, 2 Philly, 3 Helios)
+/// and checks each fits the site; returns the jobs and their GPU model masks.
+fn load_trace(
+    file: &Path,
+    base: &Path,
+    t: &mut TraceFile,
+    trace_kind: u8,
+    catalog: &Catalog,
+    site: &SiteModel,
+) -> Result<(Vec<JobSpec>, Vec<u64>), InputError> {
+    t.path = resolve(base, &t.path);
+    if let Some(r) = &t.rescale {
+        if catalog.index_of(&r.recorded_on).is_none() {
+            return Err(InputError::field(
+                file,
+                "workload.rescale.recorded_on",
+                format!(
+                    "unknown GPU model `{}` (catalog has: {})",
+                    r.recorded_on,
+                    catalog.names().join(", ")
+                ),
+            ));
+        }
+        if !(0.0..=1.0).contains(&r.compute_fraction) {
+            return Err(InputError::field(
+                file,
+                "workload.rescale.compute_fraction",
+                format!("expected a fraction in 0..=1, found {}", r.compute_fraction),
+            ));
+        }
+    }
+    let jobs = match trace_kind {
+        0 => trace::read_native(&t.path)?,
+        1 => trace::read_alibaba_pods(&t.path)?,
+        2 => trace::read_philly(&t.path)?.jobs,
+        _ => trace::read_helios(&t.path)?,
+    };
+    let cap = placement::SiteCapacity::new(site);
+    let mut trace_masks = Vec::with_capacity(jobs.len());
+    for (i, j) in jobs.iter().enumerate() {
+        let mask = placement::model_mask(&j.gpu_models, catalog).map_err(|m| {
+            InputError::file(
+                &t.path,
+                format!(
+                    "job #{} ({}): {m}",
+                    i + 1,
+                    j.name.as_deref().unwrap_or("unnamed")
+                ),
+            )
+        })?;
+        cap.check_fits(j, mask).map_err(|m| {
+            InputError::file(
+                &t.path,
+                format!(
+                    "job #{} ({}) can never run on this site: {m}",
+                    i + 1,
+                    j.name.as_deref().unwrap_or("unnamed")
+                ),
+            )
+        })?;
+        trace_masks.push(mask);
+    }
+    Ok((jobs, trace_masks))
+}
+
+/// Checks the shared fleet's inference (none beside an `Inference` workload: `beside_inference`) and reads
+/// its request trace.
+fn load_serving(
+    file: &Path,
+    base: &Path,
+    sv: &mut SharedServing,
+    beside_inference: bool,
+    catalog: &Catalog,
+    site: &SiteModel,
+) -> Result<Option<Vec<trace::LlmRequest>>, InputError> {
+    if beside_inference {
+        return Err(InputError::field(
+            file,
+            "serving",
+            "a shared fleet serves inference beside a job workload (Synthetic, a trace or Training); \
+             with an `Inference` workload, remove `serving`",
+        ));
+    }
+    check_inference(
+        file,
+        base,
+        "serving.inference",
+        &mut sv.inference,
+        catalog,
+        site,
+    )
+}
+
+/// A static per-GPU cap slows inference replicas by the DVFS model: it must leave their GPUs a clock.
+fn check_inference_cap(file: &Path, s: &Scenario, catalog: &Catalog) -> Result<(), InputError> {
     let deployment = match (&s.workload, &s.serving) {
         (Workload::Inference(w), _) => Some(&w.deployment),
         (_, Some(sv)) => Some(&sv.inference.deployment),
@@ -849,19 +978,7 @@ pub fn load_scenario(
         crate::inference::power_cap::GpuPowerCap::new(c, &catalog.gpus[gi])
             .map_err(|m| InputError::field(file, "facility.capping.gpu_cap_w", m))?;
     }
-
-    Ok(LoadedScenario {
-        file: file.to_path_buf(),
-        scenario: s,
-        catalog,
-        site,
-        trace_jobs,
-        trace_masks,
-        synthetic_mask,
-        inference_requests,
-        training,
-        facility,
-    })
+    Ok(())
 }
 
 /// Semantic checks of a training workload; estimates every job and turns it into a job request.
