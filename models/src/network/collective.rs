@@ -46,8 +46,8 @@ pub enum CollectiveKind {
 
 impl CollectiveKind {
     /// The nccl-tests kind (for bus bandwidth).
-    pub fn nccl(self) -> crate::training::Collective {
-        use crate::training::Collective as C;
+    pub fn nccl(self) -> crate::training::cost::Collective {
+        use crate::training::cost::Collective as C;
         match self {
             CollectiveKind::AllReduce(_) => C::AllReduce,
             CollectiveKind::ReduceScatter => C::ReduceScatter,

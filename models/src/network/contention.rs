@@ -17,33 +17,15 @@
 
 use serde::Serialize;
 
-use super::Fabric;
 use super::collective::{self, BACKGROUND_TAG, CollectiveKind, Phase, Routes, Timing, time_phase};
 use super::config::AllReduceAlgo;
+use super::fabric::{Fabric, GpuRef};
 use super::flows::FlowSim;
 use super::switch_power::switch_power_w;
 use super::topology::Tier;
 use crate::catalog::GpuModel;
-use crate::training::{
-    Collective, CommCost, CommGroup, Recompute, StepTime, TrainingPlan, step_time_with,
-};
-
-/// One GPU of a placement: server index in site order and GPU slot in the server (a placement
-/// `Grant`'s `server` and `slot`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GpuRef {
-    pub server: u32,
-    pub slot: u32,
-}
-
-impl From<&crate::placement::Grant> for GpuRef {
-    fn from(g: &crate::placement::Grant) -> Self {
-        GpuRef {
-            server: g.server,
-            slot: g.slot as u32,
-        }
-    }
-}
+use crate::training::cost::{Collective, CommCost, CommGroup};
+use crate::training::plan::{Recompute, StepTime, TrainingPlan, step_time_with};
 
 /// One collective a job issues every step, on every group of `group_size` ranks at stride
 /// `group_stride` (all such groups run it concurrently). Groups partition the job's ranks:

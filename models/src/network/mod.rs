@@ -3,7 +3,7 @@
 //!
 //! Modules: [`config`] (scenario structs), [`topology`] (link table), [`routing`] (ECMP),
 //! [`flows`] (max-min fair sharing, incremental), [`collective`] (collectives → phases of flows),
-//! [`contention`] (concurrent jobs), [`switch_power`].
+//! [`fabric`] (the generated fabric), [`contention`] (concurrent jobs), [`switch_power`].
 //!
 //! # Run-loop integration
 //! Build the [`Fabric`] once per run, then price the concurrently running training jobs whenever the
@@ -47,6 +47,7 @@
 pub mod collective;
 pub mod config;
 pub mod contention;
+pub mod fabric;
 pub mod flows;
 pub mod routing;
 pub mod switch_power;
@@ -57,117 +58,8 @@ pub use config::{
     AllReduceAlgo, FabricConfig, FatTree, LatencyConfig, RailOptimized, ScaleUpConfig,
     SwitchPowerConfig, ThreeTierClos, TopologyConfig, TwoTierClos,
 };
-pub use contention::{CommOp, ContentionResult, GpuRef, JobComm, JobTraffic, OpTime, TierUse};
+pub use contention::{CommOp, ContentionResult, JobComm, JobTraffic, OpTime, TierUse};
+pub use fabric::{CollectiveTime, Fabric, GpuRef};
 pub use flows::{FlowNet, FlowSim};
 pub use switch_power::switch_power_w;
 pub use topology::{FabricServer, Tier, Topology};
-
-use crate::site::SiteModel;
-
-/// A generated fabric: the topology plus its configuration.
-#[derive(Debug, Clone)]
-pub struct Fabric {
-    topo: Topology,
-    cfg: FabricConfig,
-}
-
-/// Time of one collective on the fabric.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CollectiveTime {
-    /// Wall time of the collective, s.
-    pub time_s: f64,
-    /// nccl-tests algorithm bandwidth `S / t`, bytes/s.
-    pub alg_bw_bytes_per_s: f64,
-    /// nccl-tests bus bandwidth `algbw · factor(p)`, bytes/s.
-    pub bus_bw_bytes_per_s: f64,
-    /// Completion batches simulated.
-    pub events: u64,
-}
-
-impl Fabric {
-    /// Builds the fabric for `servers` (site order). Errors name the offending config field.
-    pub fn new(cfg: &FabricConfig, servers: &[FabricServer]) -> Result<Fabric, String> {
-        Ok(Fabric {
-            topo: Topology::build(cfg, servers)?,
-            cfg: cfg.clone(),
-        })
-    }
-
-    /// Builds the fabric for an expanded site (servers with their rack ids and GPU counts).
-    pub fn from_site(cfg: &FabricConfig, site: &SiteModel) -> Result<Fabric, String> {
-        let servers: Vec<FabricServer> = site
-            .servers
-            .iter()
-            .map(|s| FabricServer {
-                rack: s.rack,
-                gpus: s.gpus,
-            })
-            .collect();
-        Fabric::new(cfg, &servers)
-    }
-
-    /// The topology (links, attachments).
-    pub fn topology(&self) -> &Topology {
-        &self.topo
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &FabricConfig {
-        &self.cfg
-    }
-
-    /// Global GPU index of `g`, or an error naming it.
-    pub fn gpu(&self, g: GpuRef) -> Result<u32, String> {
-        self.topo.gpu(g.server, g.slot).ok_or_else(|| {
-            format!(
-                "GPU (server {}, slot {}) is not in the fabric",
-                g.server, g.slot
-            )
-        })
-    }
-
-    /// Switches (leaf + spine + core).
-    pub fn switches(&self) -> u64 {
-        let (l, s, c) = self.topo.switches;
-        l as u64 + s as u64 + c as u64
-    }
-
-    /// Switch power with no traffic, W.
-    pub fn idle_power_w(&self) -> f64 {
-        switch_power_w(self.switches(), 0, &self.cfg.switch_power)
-    }
-
-    /// Time of one collective of `bytes` (nccl-tests sizes) over `groups` (each in rank order) running
-    /// concurrently on an otherwise idle fabric. `salt` feeds ECMP.
-    pub fn collective(
-        &self,
-        kind: CollectiveKind,
-        bytes: f64,
-        groups: &[Vec<GpuRef>],
-        salt: u64,
-        timing: Timing,
-    ) -> Result<CollectiveTime, String> {
-        let ids = groups
-            .iter()
-            .map(|g| {
-                g.iter()
-                    .map(|&r| self.gpu(r))
-                    .collect::<Result<Vec<u32>, String>>()
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        let phases = collective::lower(&self.topo, kind, bytes, &ids);
-        let (time_s, events) = collective::time_collective(&self.topo, &phases, salt, timing);
-        let p = groups.iter().map(|g| g.len()).max().unwrap_or(1) as u32;
-        let alg = if time_s > 0.0 {
-            bytes / time_s
-        } else {
-            f64::INFINITY
-        };
-        Ok(CollectiveTime {
-            time_s,
-            alg_bw_bytes_per_s: alg,
-            bus_bw_bytes_per_s: crate::training::bus_bandwidth(kind.nccl(), alg, p),
-            events,
-        })
-    }
-}

@@ -1,7 +1,7 @@
 //! Tests against hand arithmetic (written out in the comments).
 
 use super::*;
-use crate::catalog::{PhaseActivity, Precision};
+use crate::catalog::{GpuModel, PhaseActivity, Precision};
 
 /// H100 SXM as in `scenarios/catalog/gpus.ron`.
 fn h100() -> GpuModel {
