@@ -24,7 +24,7 @@ fn main() {
         let t0 = Instant::now();
         let loaded =
             models::scenario::load_scenario(&scen, &[o], None).unwrap_or_else(|e| panic!("{e}"));
-        let out = models::datacenter::run(&loaded, &mut |_| {});
+        let out = twin::run(&loaded, &mut |_| {});
         let wall = t0.elapsed().as_secs_f64();
         let i = out.summary.inference.as_ref().expect("inference run");
         println!(

@@ -157,7 +157,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     let wants_bar = show_progress(quiet);
     let started = Instant::now();
     let mut shown = false;
-    let output = models::datacenter::run(&loaded, &mut |frac| {
+    let output = twin::run(&loaded, &mut |frac| {
         if wants_bar && !shown && started.elapsed() > Duration::from_secs(1) {
             bar.set_draw_target(ProgressDrawTarget::stderr());
             shown = true;

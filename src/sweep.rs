@@ -384,7 +384,7 @@ impl Sweep {
         let o = self.overrides(point).map_err(Failure::Input)?;
         let loaded = load_scenario(&self.scenario, &o, Some(seed))
             .map_err(|e| Failure::Input(e.to_string()))?;
-        let output = models::datacenter::run(&loaded, &mut |_| {});
+        let output = twin::run(&loaded, &mut |_| {});
         let mut summary = serde_json::to_value(&output.summary)
             .map_err(|e| Failure::Internal(format!("serialising the summary: {e}")))?;
         drop(output);

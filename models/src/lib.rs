@@ -4,7 +4,6 @@
 //! Each module models one thing; formulas, units and sources are in `docs/models.md`.
 pub mod catalog;
 pub mod check;
-pub mod datacenter;
 pub mod error;
 pub mod facility;
 pub mod inference;

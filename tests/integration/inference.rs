@@ -50,7 +50,7 @@ fn run(tag: &str, text: &str, sets: &[&str]) -> RunOutput {
         .map(|s| models::scenario::Override::parse(s).unwrap())
         .collect();
     let loaded = load_scenario(&path, &overrides, None).unwrap_or_else(|e| panic!("{e}"));
-    models::datacenter::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {})
 }
 
 fn inf(out: &RunOutput) -> &InferenceSummary {
@@ -212,7 +212,7 @@ fn azure_traces_replay_completely() {
             None,
         )
         .unwrap();
-        let out = models::datacenter::run(&loaded, &mut |_| {});
+        let out = twin::run(&loaded, &mut |_| {});
         let i = inf(&out);
         assert_conserved(i);
         assert_eq!(i.requests.arrived, n, "{file}");
@@ -242,7 +242,7 @@ fn inference_runs_are_deterministic() {
     let go = |seed: u64| {
         let o = models::scenario::Override::parse("horizon_s=7200").unwrap();
         let loaded = load_scenario(&scen, &[o], Some(seed)).unwrap();
-        let mut out = models::datacenter::run(&loaded, &mut |_| {});
+        let mut out = twin::run(&loaded, &mut |_| {});
         out.summary.wall_time_s = 0.0;
         (
             serde_json::to_string(&out.summary).unwrap(),

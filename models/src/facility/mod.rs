@@ -18,7 +18,9 @@
 //!   the inlet limit above which GPUs throttle.
 //! - [`capping`]: DVFS throughput under a power cap, per-GPU caps and rack/row/feed budgets with a
 //!   controller acting at an interval, breaker trips.
-//! - [`meter`]: exact integration of all of the above during a run; [`report`]: the summary figures.
+//! - [`calendar`]: date arithmetic for the date-times facility inputs carry.
+//!
+//! Their exact integration during a run (the facility meter) and the summary figures are in the `twin` crate.
 //!
 //! [`FacilityConfig`] gathers them; [`Facility::power`] evaluates the whole chain for one IT power and
 //! one weather point.
@@ -27,11 +29,9 @@ pub mod calendar;
 pub mod capping;
 pub mod carbon;
 pub mod cooling;
-pub mod meter;
 pub mod plant;
 pub mod power_chain;
 pub mod psychro;
-pub mod report;
 pub mod thermal;
 pub mod water;
 pub mod weather;

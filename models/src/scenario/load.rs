@@ -82,21 +82,6 @@ pub struct LoadedFacility {
     pub thermal: crate::facility::thermal::ThermalSpec,
 }
 
-impl LoadedFacility {
-    /// A meter starting at IT power `it_w`.
-    pub fn meter(&self, it_w: f64) -> crate::facility::meter::FacilityMeter {
-        crate::facility::meter::FacilityMeter::new(
-            self.facility.clone(),
-            self.weather.clone(),
-            self.carbon.clone(),
-            self.config.tariff.clone(),
-            self.thermal.clone(),
-            self.config.capping.as_ref().and_then(|c| c.feed_budget_w),
-            it_w,
-        )
-    }
-}
-
 fn load_facility(
     file: &Path,
     base: &Path,

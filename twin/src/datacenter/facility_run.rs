@@ -23,10 +23,10 @@ use super::capping_run::{CappingRun, PowerLimits, apply_limits, observe_if_stale
 use super::{
     Down, Event, Job, Meters, SiteIndex, add_it_power, apply_job, network, preempt, schedule_pass,
 };
-use crate::facility::capping::Level;
-use crate::placement::{ANY_MODEL, Grant, HELD_IDLE, JobReq, ServerLoad, WHOLE_GPU_MILLI};
-use crate::power::ServerPower;
-use crate::scenario::LoadedScenario;
+use models::facility::capping::Level;
+use models::placement::{ANY_MODEL, Grant, HELD_IDLE, JobReq, ServerLoad, WHOLE_GPU_MILLI};
+use models::power::ServerPower;
+use models::scenario::LoadedScenario;
 use output::{BreakerSummary, FacilitySummary, TripLevel, TripRecord};
 
 /// A state flip is taken when the inlet is within this of its threshold, K (rounding of the crossing time to

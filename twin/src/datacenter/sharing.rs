@@ -25,8 +25,8 @@ use sim::{Scheduler, SimDuration, SimTime};
 use super::preempt::{cheapest_victims, preempt, reset_free_at};
 use super::{Event, Meters, Sched, SiteIndex, apply_job, schedule_pass, try_plan};
 use crate::inference::serve::{self, Fleet};
-use crate::placement::{Grant, HELD_IDLE, JobReq, WHOLE_GPU_MILLI};
-use crate::scenario::{LoadedScenario, MakeRoom};
+use models::placement::{Grant, HELD_IDLE, JobReq, WHOLE_GPU_MILLI};
+use models::scenario::{LoadedScenario, MakeRoom};
 
 /// Events of a shared fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,7 +225,7 @@ fn grant(world: &mut World, sched: &mut Scheduler<SharedEvent>, slot: u32, grant
     let psu = {
         let e = world.resource::<SiteIndex>().servers[server];
         world
-            .get::<crate::power::ServerPowerModel>(e)
+            .get::<models::power::ServerPowerModel>(e)
             .expect("server entity")
             .host
             .psu_efficiency

@@ -18,12 +18,12 @@ use bevy_ecs::prelude::*;
 use sim::{Scheduler, SimDuration, SimTime};
 
 use super::{Down, Event, Job, SiteIndex, add_it_power, set_job_rates};
-use crate::facility::capping::{
+use models::facility::capping::{
     CappingConfig, CappingController, Demand, DvfsConfig, RackInfo, throughput_ratio,
 };
-use crate::placement::{Grant, MAX_GPUS_PER_SERVER, ServerLoad};
-use crate::power::{ServerPower, ServerPowerModel};
-use crate::scenario::LoadedScenario;
+use models::placement::{Grant, MAX_GPUS_PER_SERVER, ServerLoad};
+use models::power::{ServerPower, ServerPowerModel};
+use models::scenario::LoadedScenario;
 
 /// Per-GPU power limits of a server, W (DC); absent: unlimited.
 #[derive(Component, Debug, Clone, Copy)]
@@ -155,7 +155,7 @@ impl CappingRun {
             n += s.gpus as usize;
         }
         let other = vec![0.0; racks.len()];
-        let ratings = crate::facility::power_chain::Ratings {
+        let ratings = models::facility::power_chain::Ratings {
             feed_w: None,
             ..ratings
         };

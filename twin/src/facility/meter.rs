@@ -8,11 +8,12 @@
 
 use sim::SimTime;
 
-use super::carbon::{CarbonSeries, TariffConfig, TariffMeter};
-use super::cooling::CoolingMode;
-use super::thermal::{ThermalSpec, ThermalZone, apply_failure, available_fraction};
-use super::weather::{WeatherPoint, WeatherSeries};
-use super::{Facility, FacilityPower};
+use models::facility::carbon::{CarbonSeries, TariffConfig, TariffMeter};
+use models::facility::cooling::CoolingMode;
+use models::facility::thermal::{ThermalSpec, ThermalZone, apply_failure, available_fraction};
+use models::facility::weather::{WeatherPoint, WeatherSeries};
+use models::facility::{Facility, FacilityPower};
+use models::scenario::load::LoadedFacility;
 use output::FacilitySample;
 
 /// Integrals kept by a [`FacilityMeter`].
@@ -79,6 +80,19 @@ fn mode_index(m: CoolingMode) -> usize {
     }
 }
 
+/// A meter for a scenario's facility, starting at IT power `it_w`.
+pub fn meter_for(f: &LoadedFacility, it_w: f64) -> FacilityMeter {
+    FacilityMeter::new(
+        f.facility.clone(),
+        f.weather.clone(),
+        f.carbon.clone(),
+        f.config.tariff.clone(),
+        f.thermal.clone(),
+        f.config.capping.as_ref().and_then(|c| c.feed_budget_w),
+        it_w,
+    )
+}
+
 impl FacilityMeter {
     /// A meter at time 0 with IT power `it_w`; the cooling zone `thermal` starts in steady state.
     pub fn new(
@@ -125,7 +139,7 @@ impl FacilityMeter {
     /// Recomputes the total and the water of `p` after [`apply_failure`] changed its cooling.
     fn rebalance(facility: &Facility, p: &mut FacilityPower) {
         p.total_w = p.chain.input_w() + p.cooling.total_w() + p.misc_w;
-        p.water = super::water::water_rates(p.cooling.tower_heat_w, &facility.water);
+        p.water = models::facility::water::water_rates(p.cooling.tower_heat_w, &facility.water);
     }
 
     fn check_feed(&mut self, t_s: f64) {
@@ -171,7 +185,7 @@ impl FacilityMeter {
         t.mode_s[mode_index(p.cooling.mode)] += dt;
         if self
             .feed_budget_w
-            .is_some_and(|b| p.it_w > b * (1.0 + super::capping::BUDGET_TOLERANCE))
+            .is_some_and(|b| p.it_w > b * (1.0 + models::facility::capping::BUDGET_TOLERANCE))
         {
             t.feed_over_budget_s += dt;
         }
@@ -322,7 +336,7 @@ impl FacilityMeter {
     }
 
     /// Energy cost so far (energy and demand charges).
-    pub fn cost(&self) -> super::carbon::TariffCost {
+    pub fn cost(&self) -> models::facility::carbon::TariffCost {
         self.tariff_meter.cost(&self.tariff)
     }
 

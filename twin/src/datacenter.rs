@@ -4,7 +4,7 @@
 //!
 //! Events: `Arrival` (the next job of the source is submitted) and `Finish(job)`. After each event the
 //! scheduler starts the jobs its policy allows (docs/models.md §Scheduling policies). Power changes only at
-//! events, so energy is integrated exactly (see [`crate::power`]). Periodic samples run a bevy `Schedule` that
+//! events, so energy is integrated exactly (see [`models::power`]). Periodic samples run a bevy `Schedule` that
 //! aggregates server power and GPU allocation with a `Query` — an independent check of the incrementally kept
 //! totals.
 //!
@@ -22,14 +22,14 @@ use bevy_ecs::schedule::Schedule;
 use sim::{Engine, RngStreams, Sampling, Scheduler, SimDuration, SimTime};
 
 use crate::inference::serve;
-use crate::placement::{
+use models::placement::{
     self, FreeSummary, Grant, JobReq, LoadView, MAX_GPU_MODELS, MAX_GPUS_PER_SERVER, ServerLoad,
     SiteCapacity, Topology, WHOLE_GPU_MILLI,
 };
-use crate::power::{EnergyMeter, ServerPower, ServerPowerModel};
-use crate::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerConfig, Workload};
-use crate::workload::JobSource;
-use crate::workload::source::SyntheticSource;
+use models::power::{EnergyMeter, ServerPower, ServerPowerModel};
+use models::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerConfig, Workload};
+use models::workload::JobSource;
+use models::workload::source::SyntheticSource;
 use output::{
     EnergySummary, GpuHoursSummary, GpuSummary, JobsSummary, PowerSummary, RunOutput, Sample,
     SharedFleetSummary, SiteSummary, Stats, Summary, TrainingJobSummary, TrainingSummary,
@@ -593,7 +593,10 @@ fn build_world(loaded: &LoadedScenario) -> World {
         alloc_milli: 0,
         alloc_milli_ns: 0,
         last: SimTime::ZERO,
-        facility: loaded.facility.as_ref().map(|f| f.meter(it_w)),
+        facility: loaded
+            .facility
+            .as_ref()
+            .map(|f| crate::facility::meter_for(f, it_w)),
         extra_it_w: 0.0,
         combined: loaded
             .scenario
@@ -1465,7 +1468,7 @@ fn run_logged(
         world.resource_mut::<Counters>().log = Some(Vec::new());
     }
     if let Workload::Training(t) = &sc.workload
-        && let crate::training::CommModel::Fabric(cfg) = &t.comm
+        && let models::training::CommModel::Fabric(cfg) = &t.comm
     {
         let fr = network::FabricRun::new(loaded, cfg);
         let p = world.resource::<Meters>().it.power_w() + fr.switch_power_w();
@@ -1728,7 +1731,7 @@ fn run_logged(
                     &loaded.catalog.gpus[loaded.catalog.index_of(&t.gpu_model).expect("validated")];
                 let a = t.activity_milli as f64 / 1000.0;
                 let p_w = t.gpus as f64
-                    * crate::power::gpu_power_w(gpu.idle_power_w, gpu.board_power_w, a, 1.0);
+                    * models::power::gpu_power_w(gpu.idle_power_w, gpu.board_power_w, a, 1.0);
                 let ran_s = (jt.ran_ns + running) as f64 * 1e-9;
                 let e = &t.estimate;
                 let gpu_energy_j = p_w * ran_s;
@@ -1793,7 +1796,7 @@ fn run_logged(
         network,
         not_modelled: {
             let mut v = crate::facility::report::not_modelled(loaded);
-            v.push(if matches!(&sc.workload, Workload::Training(t) if matches!(t.comm, crate::training::CommModel::Fabric(_))) {
+            v.push(if matches!(&sc.workload, Workload::Training(t) if matches!(t.comm, models::training::CommModel::Fabric(_))) {
                 "network fabric: flow level (no packets, congestion control or NCCL channels); job power does not follow contended communication".into()
             } else {
                 "network fabric: no link contention (training communication is priced by alpha-beta formulas)".into()
@@ -1828,7 +1831,7 @@ pub(crate) fn site_summary(loaded: &LoadedScenario) -> SiteSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Override, PlacementPolicy, load_scenario};
+    use models::scenario::{Override, PlacementPolicy, load_scenario};
 
     fn run_quickstart(queue: &str, placement: &str, mean_s: &str, reference: bool) -> RunOutput {
         let file =
@@ -1955,7 +1958,7 @@ mod tests {
                     j.mem = 1000 * rnd(100);
                 }
             }
-            let spec = crate::workload::JobSpec {
+            let spec = models::workload::JobSpec {
                 name: None,
                 submit,
                 duration,

@@ -8,8 +8,8 @@ use bevy_ecs::prelude::*;
 use sim::{SimDuration, SimTime};
 
 use super::{Counters, Job, JobQueue, JobTimes, Queued, Sched, SiteIndex, apply_job};
-use crate::placement::{Grant, JobReq, ServerLoad, WHOLE_GPU_MILLI};
-use crate::scenario::{LoadedScenario, QueuePolicy};
+use models::placement::{Grant, JobReq, ServerLoad, WHOLE_GPU_MILLI};
+use models::scenario::{LoadedScenario, QueuePolicy};
 
 /// How much of its work a preempted job keeps.
 #[derive(Resource)]
@@ -284,8 +284,8 @@ pub(super) fn make_room_for(
     // Multi-server: whole GPUs of eligible servers that are free, or held only by lower-priority jobs.
     let mut candidates_sorted: Vec<(u8, u128, Entity)> = Vec::new();
     let n_servers = world.resource::<SiteIndex>().servers.len();
-    let mut freed_milli: Vec<[u16; crate::placement::MAX_GPUS_PER_SERVER as usize]> =
-        vec![[0; crate::placement::MAX_GPUS_PER_SERVER as usize]; n_servers];
+    let mut freed_milli: Vec<[u16; models::placement::MAX_GPUS_PER_SERVER as usize]> =
+        vec![[0; models::placement::MAX_GPUS_PER_SERVER as usize]; n_servers];
     for (e, priority, cost) in candidates(world, now, below) {
         candidates_sorted.push((priority, cost, e));
         for g in &world.get::<Job>(e).expect("job").grants {

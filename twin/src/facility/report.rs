@@ -1,8 +1,8 @@
 //! Turns a [`FacilityMeter`]'s integrals into the summary's facility figures.
 
-use super::carbon::{SiteInventory, embodied_kg};
 use super::meter::FacilityMeter;
-use crate::scenario::LoadedScenario;
+use models::facility::carbon::{SiteInventory, embodied_kg};
+use models::scenario::LoadedScenario;
 use output::{
     CappingSummary, CarbonSummary, ChainLoss, CoolingEnergy, CoolingSummary, CostSummary,
     EnergySummary, FacilitySummary, ModeHours, ThermalSummary, WaterSummary, WeatherSummary,
@@ -143,7 +143,7 @@ pub fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
              IT energy at the server inlets; no PUE"
                 .into(),
         ],
-        Some(_) if matches!(loaded.scenario.workload, crate::scenario::Workload::Inference(_)) => vec![
+        Some(_) if matches!(loaded.scenario.workload, models::scenario::Workload::Inference(_)) => vec![
             "feedback of the facility into inference replicas: the inlet model and the breakers are computed but \
              do not throttle or stop replicas, and the capping controller's budgets do not act on them (only the \
              static gpu_cap_w slows replicas)"

@@ -11,11 +11,11 @@ use std::collections::VecDeque;
 use bevy_ecs::prelude::*;
 use sim::{SimDuration, SimTime};
 
-use super::config::{Batching, InferenceWorkload, KvPolicy, Router, Slo};
-use super::perf::{BatchShape, ReplicaPerf};
-use super::power_cap::{GpuPowerCap, capped_iteration};
-use super::source::RequestStream;
-use crate::power::EnergyMeter;
+use models::inference::config::{Batching, InferenceWorkload, KvPolicy, Router, Slo};
+use models::inference::perf::{BatchShape, ReplicaPerf};
+use models::inference::power_cap::{GpuPowerCap, capped_iteration};
+use models::inference::source::RequestStream;
+use models::power::EnergyMeter;
 
 /// Events of the serving model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +193,7 @@ pub struct Fleet {
     pub slo: Slo,
     pub source: RequestStream,
     pub horizon: SimTime,
-    pub autoscaling: Option<super::config::Autoscaling>,
+    pub autoscaling: Option<models::inference::config::Autoscaling>,
     /// Busy and serving integrals at the last scaling decision (for the interval's utilisation).
     last_busy_ns: u64,
     last_serving_ns: u128,
@@ -346,7 +346,7 @@ impl Fleet {
 
     /// An autoscaling decision at `now`.
     fn scale<E: From<Event>>(&mut self, now: SimTime, sched: &mut sim::Scheduler<'_, E>) {
-        use super::config::ScalingPolicy;
+        use models::inference::config::ScalingPolicy;
         let Some(a) = self.autoscaling else { return };
         let busy = self.busy_ns_at(now);
         let serving_ns = self.tally.serving_ns;

@@ -2,7 +2,7 @@
 //!
 //! With `workload: Training(comm: Fabric(...))`, whenever the set of running training jobs changes (a start, a
 //! finish, a preemption) the running jobs are priced together on the fabric as placed
-//! ([`crate::network::Fabric::contended_step_comm`]); each job then progresses at `step_contended / step_predicted`
+//! ([`models::network::Fabric::contended_step_comm`]); each job then progresses at `step_contended / step_predicted`
 //! wall seconds per predicted second ([`super::set_job_rates`]), its `Finish` moving accordingly. Per-tier link
 //! utilisation and switch power are integrated exactly between re-pricings; switch power is IT power (it reaches
 //! the facility meter).
@@ -11,9 +11,9 @@ use bevy_ecs::prelude::*;
 use sim::{Scheduler, SimTime};
 
 use super::{Event, Job, set_job_rates};
-use crate::catalog::GpuModel;
-use crate::network::{AllReduceAlgo, Fabric, FabricConfig, GpuRef, JobTraffic, Tier};
-use crate::scenario::LoadedScenario;
+use models::catalog::GpuModel;
+use models::network::{AllReduceAlgo, Fabric, FabricConfig, GpuRef, JobTraffic, Tier};
+use models::scenario::LoadedScenario;
 use output::{NetworkSummary, TierSummary};
 
 /// The fabric of a run and what it has measured.
@@ -170,7 +170,7 @@ pub(super) fn reprice_if_dirty<E: From<Event>>(world: &mut World, sched: &mut Sc
 
 /// Training plans by job id, with the GPUs per server of their model.
 #[derive(Resource)]
-pub(super) struct Plans(pub Vec<(crate::training::TrainingPlan, u32)>);
+pub(super) struct Plans(pub Vec<(models::training::TrainingPlan, u32)>);
 
 /// The `network` summary section, and per job (mean contended step, mean exposed communication) while running.
 pub(super) fn summarize(
