@@ -20,10 +20,9 @@ fn main() {
             "workload.Inference.requests.AzureTrace.path={}",
             traces.join(file).display()
         );
-        let o = models::scenario::Override::parse(&set).expect("override");
+        let o = scenario::Override::parse(&set).expect("override");
         let t0 = Instant::now();
-        let loaded =
-            models::scenario::load_scenario(&scen, &[o], None).unwrap_or_else(|e| panic!("{e}"));
+        let loaded = scenario::load_scenario(&scen, &[o], None).unwrap_or_else(|e| panic!("{e}"));
         let out = twin::run(&loaded, &mut |_| {});
         let wall = t0.elapsed().as_secs_f64();
         let i = out.summary.inference.as_ref().expect("inference run");

@@ -65,7 +65,7 @@ fn main() {
     std::fs::write(&path, scenario).expect("write scenario");
 
     let t0 = Instant::now();
-    let loaded = models::scenario::load_scenario(&path, &[], None).expect("valid scenario");
+    let loaded = scenario::load_scenario(&path, &[], None).expect("valid scenario");
     let load_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let out = twin::run(&loaded, &mut |_| {});

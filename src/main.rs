@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use models::scenario::{LoadedScenario, Override, load_scenario};
+use scenario::{LoadedScenario, Override, load_scenario};
 
 #[derive(Parser)]
 #[command(

@@ -15,12 +15,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use models::InputError;
-use models::scenario::load::parse_ron;
-use models::scenario::{Override, load_scenario};
 use rand::Rng as _;
 use rayon::prelude::*;
 use reports::sweep::{PlotSpec, SweepRun};
+use scenario::InputError;
+use scenario::parse_ron;
+use scenario::{Override, load_scenario};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

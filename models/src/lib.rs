@@ -1,20 +1,18 @@
-//! dctwin's datacenter models: the hardware catalog, the site layout, server power, placement, workloads
-//! and traces, the scenario format, and the datacenter simulation that ties them to the `sim` engine.
+//! dctwin's datacenter models: pure physics and the configs that parameterise it — the hardware catalog,
+//! the site's servers, server power, placement, workloads (jobs, distributions, synthetic streams), training
+//! step time, the network fabric, LLM inference performance and power caps, and the facility (weather,
+//! psychrometrics, power chain, cooling, water, carbon and cost, rack inlet temperature, power capping).
 //!
-//! Each module models one thing; formulas, units and sources are in `docs/models.md`.
+//! Nothing here reads files or runs a simulation: the `scenario` crate loads configs and data into these
+//! types, the `twin` crate runs them on the `sim` engine. Each module models one thing; a config's `check`
+//! names a bad field with a [`check::FieldError`]. Formulas, units and sources are in `docs/models.md`.
 pub mod catalog;
 pub mod check;
-pub mod error;
 pub mod facility;
 pub mod inference;
 pub mod network;
 pub mod placement;
 pub mod power;
-pub mod readers;
-pub mod scenario;
 pub mod site;
-pub mod trace;
 pub mod training;
 pub mod workload;
-
-pub use error::{InputError, Location};

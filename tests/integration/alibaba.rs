@@ -1,5 +1,5 @@
 //! Replay of the Alibaba GPU 2023 trace on its own node list: conservation checks.
-use models::scenario::load_scenario;
+use scenario::load_scenario;
 
 use crate::common::root;
 

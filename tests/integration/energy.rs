@@ -1,5 +1,5 @@
 //! Energy = ∫P dt on cases with exact answers.
-use models::scenario::load_scenario;
+use scenario::load_scenario;
 
 use crate::common::{one_server_scenario, temp_dir, write};
 

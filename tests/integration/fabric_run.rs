@@ -1,6 +1,6 @@
 //! Training jobs on the network fabric inside a cluster run: step times follow placement and contention.
-use models::scenario::load_scenario;
 use output::RunOutput;
+use scenario::load_scenario;
 
 use crate::common::{catalog, temp_dir, write};
 

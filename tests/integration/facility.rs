@@ -1,6 +1,6 @@
 //! Facility physics in the run: conservation of energy through the chain, climate and grid comparisons.
-use models::scenario::{Override, load_scenario};
 use output::RunOutput;
+use scenario::{Override, load_scenario};
 
 use crate::common::{root, shared, temp_dir, write};
 

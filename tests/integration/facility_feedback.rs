@@ -10,7 +10,7 @@ fn with_facility(
     racks: u32,
     horizon_s: f64,
     facility: &str,
-) -> models::scenario::LoadedScenario {
+) -> scenario::LoadedScenario {
     let dir = temp_dir(tag);
     let trace = write(&dir, "t.csv", csv);
     let weather = shared().join("weather/tmy3-723170-greensboro-nc.csv");
@@ -24,12 +24,12 @@ fn with_facility(
             ),
         );
     let path = write(&dir, "s.ron", &text);
-    models::scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"))
+    scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One server, one 3,000 s job, air handlers failing at 600 s: the inlet climbs towards a steady state far
 /// above the 32 °C limit.
-fn throttle_scenario(tag: &str, horizon_s: f64, thermal: &str) -> models::scenario::LoadedScenario {
+fn throttle_scenario(tag: &str, horizon_s: f64, thermal: &str) -> scenario::LoadedScenario {
     with_facility(
         tag,
         "submit_s,gpus,duration_s\n0,8,3000\n",

@@ -1,8 +1,8 @@
 //! LLM inference serving: queueing closed forms, Little's law, conservation, real Azure traces.
 use models::inference::config::{Batching, Efficiency, LlmModel};
 use models::inference::perf::{BatchShape, ReplicaPerf};
-use models::scenario::load_scenario;
 use output::{InferenceSummary, RunOutput};
+use scenario::load_scenario;
 
 use crate::common::{catalog, root, shared, temp_dir, write};
 
@@ -47,7 +47,7 @@ fn run(tag: &str, text: &str, sets: &[&str]) -> RunOutput {
     let path = write(&dir, "s.ron", text);
     let overrides: Vec<_> = sets
         .iter()
-        .map(|s| models::scenario::Override::parse(s).unwrap())
+        .map(|s| scenario::Override::parse(s).unwrap())
         .collect();
     let loaded = load_scenario(&path, &overrides, None).unwrap_or_else(|e| panic!("{e}"));
     twin::run(&loaded, &mut |_| {})
@@ -123,7 +123,7 @@ fn single_replica_batch_one_is_md1() {
 }
 
 fn catalog_h100() -> models::catalog::GpuModel {
-    let cat: models::catalog::Catalog = models::scenario::load::parse_ron(
+    let cat: models::catalog::Catalog = scenario::parse_ron(
         &root().join("scenarios/catalog/gpus.ron"),
         &std::fs::read_to_string(root().join("scenarios/catalog/gpus.ron")).unwrap(),
     )
@@ -206,12 +206,8 @@ fn azure_traces_replay_completely() {
             "workload.Inference.requests.AzureTrace.path={}",
             azure(file)
         );
-        let loaded = load_scenario(
-            &scen,
-            &[models::scenario::Override::parse(&set).unwrap()],
-            None,
-        )
-        .unwrap();
+        let loaded =
+            load_scenario(&scen, &[scenario::Override::parse(&set).unwrap()], None).unwrap();
         let out = twin::run(&loaded, &mut |_| {});
         let i = inf(&out);
         assert_conserved(i);
@@ -240,7 +236,7 @@ fn azure_traces_replay_completely() {
 fn inference_runs_are_deterministic() {
     let scen = root().join("scenarios/inference-day.ron");
     let go = |seed: u64| {
-        let o = models::scenario::Override::parse("horizon_s=7200").unwrap();
+        let o = scenario::Override::parse("horizon_s=7200").unwrap();
         let loaded = load_scenario(&scen, &[o], Some(seed)).unwrap();
         let mut out = twin::run(&loaded, &mut |_| {});
         out.summary.wall_time_s = 0.0;

@@ -4,8 +4,8 @@
 use models::inference::config::{Batching, Efficiency, LlmModel};
 use models::inference::perf::{BatchShape, ReplicaPerf};
 use models::inference::power_cap::{GpuPowerCap, capped_iteration};
-use models::scenario::load_scenario;
 use output::{InferenceSummary, RunOutput};
+use scenario::load_scenario;
 use sim::SimDuration;
 
 use crate::common::{catalog, root, temp_dir, write};
@@ -30,7 +30,7 @@ fn llama8b() -> LlmModel {
 fn h100() -> models::catalog::GpuModel {
     let path = root().join("scenarios/catalog/gpus.ron");
     let cat: models::catalog::Catalog =
-        models::scenario::load::parse_ron(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
+        scenario::parse_ron(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
     cat.gpus.into_iter().find(|g| g.name == "H100").unwrap()
 }
 

@@ -557,14 +557,14 @@ fn topologies_route_as_designed() {
 #[test]
 fn shipped_fabric_scenario_uses_the_fabric() {
     let path = crate::common::root().join("scenarios/llm-training-fabric.ron");
-    let loaded = models::scenario::load_scenario(&path, &[], None).unwrap();
+    let loaded = scenario::load_scenario(&path, &[], None).unwrap();
     let jobs = loaded.training.as_ref().unwrap();
     let big = jobs.iter().find(|j| j.name == "pretrain-70b").unwrap();
     let grad = 70e9 / (8.0 * 4.0) * 2.0;
     let nic_bound = ring_formula(32, 13e-6, grad, 50e9);
     let got = big.estimate.step.dp_comm_s;
     let cfg = match &loaded.scenario.workload {
-        models::scenario::Workload::Training(t) => match &t.comm {
+        scenario::Workload::Training(t) => match &t.comm {
             models::training::CommModel::Fabric(cfg) => cfg.clone(),
             other => panic!("expected a fabric, found {other:?}"),
         },

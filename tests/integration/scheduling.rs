@@ -1,7 +1,7 @@
 //! Queue and placement policies (docs/models.md §Scheduling policies): hand-worked cases with exact start
 //! times and servers, the fragmentation report, conservation for every policy pair, and validation.
-use models::scenario::{Override, load_scenario};
 use output::RunOutput;
+use scenario::{Override, load_scenario};
 use twin::{JobRecord, run_with_log};
 
 use crate::common::{catalog, root, temp_dir, write};
@@ -371,7 +371,7 @@ fn scheduler_config_is_validated() {
     let loaded = load_scenario(&p, &[], None).unwrap();
     assert_eq!(
         loaded.scenario.scheduler.placement,
-        models::scenario::PlacementPolicy::FirstFit
+        scenario::PlacementPolicy::FirstFit
     );
     // Inference workloads are not placed by the job scheduler: a non-default choice is an error.
     let inference = root().join("scenarios/inference-day.ron");
@@ -403,7 +403,7 @@ fn trace_durations_rescale_by_gpu_speed() {
             "{tag}: the workload line was not found"
         );
         let path = write(&dir, &format!("{tag}.ron"), &text);
-        let loaded = models::scenario::load_scenario(&path, &[], None).unwrap();
+        let loaded = scenario::load_scenario(&path, &[], None).unwrap();
         let (_, log) = twin::run_with_log(&loaded, &mut |_| {});
         let j = &log[0];
         (j.finish.unwrap() - j.start.unwrap()).as_secs_f64()
@@ -438,7 +438,7 @@ fn priority_queue_preempts_lower_priority_jobs() {
             )
             .replace("count: 1)])", &format!("count: {servers})])"));
         let path = write(&dir, &format!("{tag}.ron"), &text);
-        let loaded = models::scenario::load_scenario(&path, &[], None).unwrap();
+        let loaded = scenario::load_scenario(&path, &[], None).unwrap();
         let (out, log) = twin::run_with_log(&loaded, &mut |_| {});
         let times: Vec<(f64, f64)> = log
             .iter()
@@ -516,7 +516,7 @@ fn priority_preemption_conserves_jobs_and_work() {
             )
             .replace("count: 1)])", "count: 4)])");
         let path = write(&dir, &format!("c{case}.ron"), &text);
-        let loaded = models::scenario::load_scenario(&path, &[], None).unwrap();
+        let loaded = scenario::load_scenario(&path, &[], None).unwrap();
         let (out, log) = twin::run_with_log(&loaded, &mut |_| {});
         let j = &out.summary.jobs;
         assert_eq!(j.submitted, 60, "case {case}");
@@ -531,7 +531,7 @@ fn priority_preemption_conserves_jobs_and_work() {
         );
         // GPU-time of completed jobs = Σ gpus · duration + lost work of those jobs (all jobs: running ones
         // may still be charged; check the busy integral is at least the completed work).
-        let jobs = models::trace::read_native(&trace).unwrap();
+        let jobs = scenario::trace::read_native(&trace).unwrap();
         let done_gpu_h: f64 = log
             .iter()
             .zip(&jobs)
@@ -574,7 +574,7 @@ fn bad_priority_rescale_and_checkpoint_input_is_rejected() {
     let base = one_server_scenario(8, 1200.0, 3400.0, 0.95, &trace, 3600.0);
     let err = |tag: &str, text: String| {
         let path = write(&dir, &format!("{tag}.ron"), &text);
-        models::scenario::load_scenario(&path, &[], None)
+        scenario::load_scenario(&path, &[], None)
             .expect_err(tag)
             .to_string()
     };

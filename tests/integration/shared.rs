@@ -1,6 +1,6 @@
 //! Shared fleet: inference replicas and training jobs on one cluster, inference first.
-use models::scenario::load_scenario;
 use output::{RunOutput, TrainingJobSummary};
+use scenario::load_scenario;
 
 use crate::common::{catalog, temp_dir, write};
 

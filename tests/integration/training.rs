@@ -1,5 +1,5 @@
 //! Model-driven training jobs in the cluster simulation: step-time arithmetic, energy, queueing.
-use models::scenario::load_scenario;
+use scenario::load_scenario;
 
 use crate::common::{catalog, root, temp_dir, write};
 

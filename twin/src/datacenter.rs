@@ -27,13 +27,13 @@ use models::placement::{
     SiteCapacity, Topology, WHOLE_GPU_MILLI,
 };
 use models::power::{EnergyMeter, ServerPower, ServerPowerModel};
-use models::scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerConfig, Workload};
 use models::workload::JobSource;
 use models::workload::source::SyntheticSource;
 use output::{
     EnergySummary, GpuHoursSummary, GpuSummary, JobsSummary, PowerSummary, RunOutput, Sample,
     SharedFleetSummary, SiteSummary, Stats, Summary, TrainingJobSummary, TrainingSummary,
 };
+use scenario::{LoadedScenario, PlacementPolicy, QueuePolicy, SchedulerConfig, Workload};
 
 mod capping_run;
 mod facility_run;
@@ -1831,7 +1831,7 @@ pub(crate) fn site_summary(loaded: &LoadedScenario) -> SiteSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use models::scenario::{Override, PlacementPolicy, load_scenario};
+    use scenario::{Override, PlacementPolicy, load_scenario};
 
     fn run_quickstart(queue: &str, placement: &str, mean_s: &str, reference: bool) -> RunOutput {
         let file =

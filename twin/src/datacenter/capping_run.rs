@@ -23,7 +23,7 @@ use models::facility::capping::{
 };
 use models::placement::{Grant, MAX_GPUS_PER_SERVER, ServerLoad};
 use models::power::{ServerPower, ServerPowerModel};
-use models::scenario::LoadedScenario;
+use scenario::LoadedScenario;
 
 /// Per-GPU power limits of a server, W (DC); absent: unlimited.
 #[derive(Component, Debug, Clone, Copy)]

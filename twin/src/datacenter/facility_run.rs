@@ -26,8 +26,8 @@ use super::{
 use models::facility::capping::Level;
 use models::placement::{ANY_MODEL, Grant, HELD_IDLE, JobReq, ServerLoad, WHOLE_GPU_MILLI};
 use models::power::ServerPower;
-use models::scenario::LoadedScenario;
 use output::{BreakerSummary, FacilitySummary, TripLevel, TripRecord};
+use scenario::LoadedScenario;
 
 /// A state flip is taken when the inlet is within this of its threshold, K (rounding of the crossing time to
 /// whole nanoseconds).

@@ -13,8 +13,8 @@ use sim::{Scheduler, SimTime};
 use super::{Event, Job, set_job_rates};
 use models::catalog::GpuModel;
 use models::network::{AllReduceAlgo, Fabric, FabricConfig, GpuRef, JobTraffic, Tier};
-use models::scenario::LoadedScenario;
 use output::{NetworkSummary, TierSummary};
+use scenario::LoadedScenario;
 
 /// The fabric of a run and what it has measured.
 #[derive(Resource)]

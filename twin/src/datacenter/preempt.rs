@@ -9,7 +9,7 @@ use sim::{SimDuration, SimTime};
 
 use super::{Counters, Job, JobQueue, JobTimes, Queued, Sched, SiteIndex, apply_job};
 use models::placement::{Grant, JobReq, ServerLoad, WHOLE_GPU_MILLI};
-use models::scenario::{LoadedScenario, QueuePolicy};
+use scenario::{LoadedScenario, QueuePolicy};
 
 /// How much of its work a preempted job keeps.
 #[derive(Resource)]

@@ -26,7 +26,7 @@ use super::preempt::{cheapest_victims, preempt, reset_free_at};
 use super::{Event, Meters, Sched, SiteIndex, apply_job, schedule_pass, try_plan};
 use crate::inference::serve::{self, Fleet};
 use models::placement::{Grant, HELD_IDLE, JobReq, WHOLE_GPU_MILLI};
-use models::scenario::{LoadedScenario, MakeRoom};
+use scenario::{LoadedScenario, MakeRoom};
 
 /// Events of a shared fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

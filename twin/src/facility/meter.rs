@@ -13,8 +13,8 @@ use models::facility::cooling::CoolingMode;
 use models::facility::thermal::{ThermalSpec, ThermalZone, apply_failure, available_fraction};
 use models::facility::weather::{WeatherPoint, WeatherSeries};
 use models::facility::{Facility, FacilityPower};
-use models::scenario::load::LoadedFacility;
 use output::FacilitySample;
+use scenario::LoadedFacility;
 
 /// Integrals kept by a [`FacilityMeter`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

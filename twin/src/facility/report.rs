@@ -2,11 +2,11 @@
 
 use super::meter::FacilityMeter;
 use models::facility::carbon::{SiteInventory, embodied_kg};
-use models::scenario::LoadedScenario;
 use output::{
     CappingSummary, CarbonSummary, ChainLoss, CoolingEnergy, CoolingSummary, CostSummary,
     EnergySummary, FacilitySummary, ModeHours, ThermalSummary, WaterSummary, WeatherSummary,
 };
+use scenario::LoadedScenario;
 
 /// Fills the facility fields of `energy` and returns the facility section, for a run of `horizon_s`.
 pub fn summarize(
@@ -143,7 +143,7 @@ pub fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
              IT energy at the server inlets; no PUE"
                 .into(),
         ],
-        Some(_) if matches!(loaded.scenario.workload, models::scenario::Workload::Inference(_)) => vec![
+        Some(_) if matches!(loaded.scenario.workload, scenario::Workload::Inference(_)) => vec![
             "feedback of the facility into inference replicas: the inlet model and the breakers are computed but \
              do not throttle or stop replicas, and the capping controller's budgets do not act on them (only the \
              static gpu_cap_w slows replicas)"

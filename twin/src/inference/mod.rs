@@ -20,12 +20,12 @@ use serve::{Event, Fleet, Replica};
 
 use crate::datacenter::site_summary;
 use models::power::{gpu_power_w, host_power_w};
-use models::scenario::{LoadedScenario, Workload};
 use output::{
     EnergySummary, GpuHoursSummary, GpuSummary, InferenceCapping, InferenceEnergy,
     InferenceSummary, JobsSummary, LittleLaw, PowerSummary, ReplicaSummary, RequestCounts,
     RunOutput, Sample, SloSummary, Stats, Summary, TokenCounts,
 };
+use scenario::{LoadedScenario, Workload};
 
 /// Schedule label-free telemetry: what the sample hook reads.
 #[derive(Resource, Default, Clone, Copy)]

@@ -2,7 +2,7 @@
 //! typed cells and uniform error messages.
 //!
 //! Rows are read into one reused [`ByteRecord`]; cells are trimmed and parsed in place, so the only per-row
-//! allocations are the strings a [`crate::workload::JobSpec`] keeps (names, GPU models).
+//! allocations are the strings a [`models::workload::JobSpec`] keeps (names, GPU models).
 //!
 //! Line numbers: csv's own `Position::line()` is the line *after* the previous record, which is wrong for CRLF
 //! files and after blank lines. Errors are rare, so on an error the reader recounts the newlines up to the

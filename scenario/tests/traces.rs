@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use models::trace::{
+use models::workload::JobSpec;
+use proptest::prelude::*;
+use scenario::trace::{
     parse_alibaba_nodes, parse_alibaba_pods, parse_native, read_alibaba_nodes, read_alibaba_pods,
     read_native,
 };
-use models::workload::JobSpec;
-use models::{InputError, Location};
-use proptest::prelude::*;
+use scenario::{InputError, Location};
 use sim::{SimDuration, SimTime};
 
 fn fixture(name: &str) -> PathBuf {

@@ -5,17 +5,17 @@
 
 use std::path::{Path, PathBuf};
 
-use models::error::FieldErrorExt;
 use models::facility::FacilityConfig;
 use models::facility::carbon::{CarbonConfig, CarbonSeries, operational_co2_g};
 use models::facility::psychro::wet_bulb_stull_c;
 use models::facility::weather::{STANDARD_PRESSURE_PA, WeatherConfig, WeatherPoint};
-use models::readers::{
+use proptest::prelude::*;
+use scenario::FieldErrorExt;
+use scenario::readers::{
     load_carbon, load_weather, parse_carbon_csv, parse_epw, parse_nyc_weather, parse_tmy3,
     parse_weather_csv, read_carbon_csv, read_epw, read_nyc_weather, read_tmy3, read_weather_csv,
 };
-use models::{InputError, Location};
-use proptest::prelude::*;
+use scenario::{InputError, Location};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new("tests/fixtures/facility").join(name)

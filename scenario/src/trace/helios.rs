@@ -10,7 +10,7 @@ use sim::{SimDuration, SimTime};
 use super::datetime;
 use super::table::{Format, Table, found, opt, req};
 use crate::error::InputError;
-use crate::workload::JobSpec;
+use models::workload::JobSpec;
 
 const JOB_ID: usize = 0;
 const USER: usize = 1;

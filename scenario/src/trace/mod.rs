@@ -21,7 +21,7 @@
 //! bytes of a trace held in memory.
 //!
 //! Readers stream the file through one reused record, so a trace of a million rows costs little more than
-//! the [`JobSpec`](crate::workload::JobSpec)s it yields.
+//! the [`JobSpec`](models::workload::JobSpec)s it yields.
 //!
 //! # Native job trace ([`read_native`])
 //!
@@ -205,9 +205,9 @@ mod native;
 mod philly;
 mod table;
 
-pub use crate::inference::request::LlmRequest;
 pub use alibaba::{parse_alibaba_nodes, parse_alibaba_pods, read_alibaba_nodes, read_alibaba_pods};
 pub use azure::{parse_azure_llm, read_azure_llm};
 pub use helios::{parse_helios, read_helios};
+pub use models::inference::request::LlmRequest;
 pub use native::{parse_native, read_native};
 pub use philly::{PhillyLog, parse_philly, read_philly};

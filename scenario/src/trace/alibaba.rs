@@ -10,7 +10,7 @@ use sim::{SimDuration, SimTime};
 
 use super::table::{Format, Table, found, opt, req};
 use crate::error::InputError;
-use crate::workload::{JobSpec, NodeSpec};
+use models::workload::{JobSpec, NodeSpec};
 
 const NAME: usize = 0;
 const CPU_MILLI: usize = 1;

@@ -1,20 +1,15 @@
 //! The scenario file format (RON). Every struct denies unknown fields; enums are externally tagged.
 //! Documented field by field in `docs/scenarios.md`. Loading, `--set` overrides, path resolution and
-//! semantic validation are in [`load`].
-
-pub mod load;
+//! semantic validation are in [`load`](crate::load).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use models::catalog::GpuModel;
+pub use models::placement::PlacementPolicy;
+pub use models::site::HostPower;
+pub use models::workload::SyntheticJobs;
 use serde::{Deserialize, Serialize};
-
-use crate::catalog::GpuModel;
-pub use crate::placement::PlacementPolicy;
-pub use crate::site::HostPower;
-pub use crate::workload::SyntheticJobs;
-
-pub use load::{LoadedScenario, Override, load_scenario};
 
 /// A whole scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,7 +39,7 @@ pub struct Scenario {
     /// Everything around the IT load: power chain, cooling, weather, water, carbon, cost. Absent: the run
     /// reports IT energy only (no PUE is assumed).
     #[serde(default)]
-    pub facility: Option<crate::facility::FacilityConfig>,
+    pub facility: Option<models::facility::FacilityConfig>,
     /// LLM inference served on the same cluster as `workload`'s jobs, with priority over them (docs/models.md
     /// §Shared fleet). Absent: the cluster runs `workload` alone.
     #[serde(default)]
@@ -57,7 +52,7 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct SharedServing {
     /// The served model, its deployment, batching, router, SLO and autoscaling (as an `Inference` workload).
-    pub inference: crate::inference::InferenceWorkload,
+    pub inference: models::inference::InferenceWorkload,
     /// What a replica does when no free GPUs fit it. Default `Preempt`.
     #[serde(default)]
     pub make_room: MakeRoom,
@@ -207,7 +202,7 @@ pub enum Workload {
     /// SenseTime Helios `cluster_log.csv` (Hu et al., SC 2021).
     HeliosLog(TraceFile),
     /// LLM inference serving (requests to replicas of a model).
-    Inference(Box<crate::inference::InferenceWorkload>),
+    Inference(Box<models::inference::InferenceWorkload>),
     /// Model-driven training jobs: run time and GPU power follow from the model, the plan and the hardware.
     Training(TrainingJobs),
 }
@@ -220,7 +215,7 @@ pub struct TrainingJobs {
     pub jobs: Vec<TrainingJob>,
     /// How communication is priced (default: alpha-beta over NVLink and the per-GPU network).
     #[serde(default)]
-    pub comm: crate::training::comm::CommModel,
+    pub comm: models::training::comm::CommModel,
 }
 
 /// One training job.
@@ -233,7 +228,7 @@ pub struct TrainingJob {
     pub submit_s: f64,
     /// Catalog GPU model the job runs on.
     pub gpu_model: String,
-    pub plan: crate::training::TrainingPlan,
+    pub plan: models::training::TrainingPlan,
 }
 
 /// Queue discipline (docs/models.md §Scheduling policies).

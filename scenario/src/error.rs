@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::check::FieldError;
+use models::check::FieldError;
 
 /// Where in an input file a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,18 +3,19 @@
 
 use std::path::{Path, PathBuf};
 
+use models::catalog::{self, Catalog};
+use models::placement;
+use models::site::SiteModel;
+use models::workload::JobSpec;
 use ron::extensions::Extensions;
 use serde::de::DeserializeOwned;
 
-use super::{
+use crate::error::{FieldErrorExt, InputError, Location};
+use crate::format::{
     Layout, NodeListSite, Scenario, SharedServing, Site, SyntheticJobs, TraceFile, Workload,
 };
-use crate::catalog::{self, Catalog};
-use crate::error::{FieldErrorExt, InputError, Location};
-use crate::placement;
-use crate::site::{self, SiteModel};
+use crate::site;
 use crate::trace;
-use crate::workload::JobSpec;
 
 /// Longest horizon accepted: 100 years (SimTime holds 584).
 pub const MAX_HORIZON_S: f64 = 100.0 * 365.25 * 86_400.0;
@@ -71,21 +72,21 @@ pub struct LoadedScenario {
 /// A scenario's facility, resolved for its site and with its data files read.
 #[derive(Debug, Clone)]
 pub struct LoadedFacility {
-    pub facility: crate::facility::Facility,
-    pub weather: crate::facility::weather::WeatherSeries,
-    pub carbon: Option<crate::facility::carbon::CarbonSeries>,
-    pub config: crate::facility::FacilityConfig,
+    pub facility: models::facility::Facility,
+    pub weather: models::facility::weather::WeatherSeries,
+    pub carbon: Option<models::facility::carbon::CarbonSeries>,
+    pub config: models::facility::FacilityConfig,
     /// Nameplate IT power the plant and power chain are sized for: every server at full GPU and host
     /// power, at its power-supply input, W.
     pub design_it_w: f64,
     /// The site's cooling zone (rack inlet temperature model).
-    pub thermal: crate::facility::thermal::ThermalSpec,
+    pub thermal: models::facility::thermal::ThermalSpec,
 }
 
 fn load_facility(
     file: &Path,
     base: &Path,
-    cfg: &crate::facility::FacilityConfig,
+    cfg: &models::facility::FacilityConfig,
     site: &SiteModel,
     catalog: &Catalog,
 ) -> Result<LoadedFacility, InputError> {
@@ -93,8 +94,8 @@ fn load_facility(
         .map_err(|e| e.within("facility").into_input_error(file))?;
     let weather = match &cfg.weather {
         Some(w) => crate::readers::load_weather(w, base)?,
-        None => crate::facility::weather::WeatherSeries::constant(
-            crate::facility::weather::WeatherPoint::STANDARD,
+        None => models::facility::weather::WeatherSeries::constant(
+            models::facility::weather::WeatherPoint::STANDARD,
         ),
     };
     let carbon = cfg
@@ -110,7 +111,7 @@ fn load_facility(
             (s.gpus as f64 * g.board_power_w + s.host.max_w) / s.host.psu_efficiency
         })
         .sum();
-    let thermal = crate::facility::thermal::ThermalSpec::new(
+    let thermal = models::facility::thermal::ThermalSpec::new(
         &cfg.thermal,
         site.servers.len() as u64,
         site.racks as u64,
@@ -134,13 +135,13 @@ pub struct TrainingJobInfo {
     pub name: String,
     pub gpu_model: String,
     pub gpus: u64,
-    pub estimate: crate::training::TrainingEstimate,
+    pub estimate: models::training::TrainingEstimate,
     /// `estimate.run_gpu_activity` in thousandths (the resolution of the power model).
     pub activity_milli: u16,
     /// The plan's checkpointing (what a preempted job keeps).
-    pub checkpoint: Option<crate::training::Checkpoint>,
+    pub checkpoint: Option<models::training::Checkpoint>,
     /// The plan, and the GPUs per server of its GPU model (the fabric prices it as placed).
-    pub plan: crate::training::TrainingPlan,
+    pub plan: models::training::TrainingPlan,
     pub gpus_per_server: u32,
 }
 
@@ -178,7 +179,7 @@ impl LoadedScenario {
                 let d = &w.deployment;
                 let reqs = match (&w.requests, &self.inference_requests) {
                     (_, Some(r)) => format!("{} requests replayed from a trace", r.len()),
-                    (crate::inference::config::RequestSource::Synthetic(_), _) => {
+                    (models::inference::config::RequestSource::Synthetic(_), _) => {
                         "synthetic requests".to_string()
                     }
                     _ => "requests".to_string(),
@@ -384,7 +385,7 @@ fn check_finite_pos(file: &Path, field: &str, v: f64) -> Result<(), InputError> 
     }
 }
 
-fn check_host(file: &Path, field: &str, h: &super::HostPower) -> Result<(), InputError> {
+fn check_host(file: &Path, field: &str, h: &crate::format::HostPower) -> Result<(), InputError> {
     if !(h.idle_w.is_finite() && h.idle_w >= 0.0) {
         return Err(InputError::field(
             file,
@@ -528,7 +529,7 @@ fn check_scalars(file: &Path, s: &Scenario) -> Result<(), InputError> {
 
     // The job scheduler does not place inference replicas; say so rather than ignore a chosen policy.
     if matches!(s.workload, Workload::Inference(_))
-        && s.scheduler != super::SchedulerConfig::default()
+        && s.scheduler != crate::format::SchedulerConfig::default()
     {
         return Err(InputError::field(
             file,
@@ -811,7 +812,7 @@ fn check_synthetic(
         e.within("workload.Synthetic.duration_s")
             .into_input_error(file)
     })?;
-    if let super::super::workload::dist::DurationDist::Constant { value_s } = w.interarrival_s
+    if let models::workload::dist::DurationDist::Constant { value_s } = w.interarrival_s
         && value_s <= 0.0
     {
         return Err(InputError::field(
@@ -960,7 +961,7 @@ fn check_inference_cap(file: &Path, s: &Scenario, catalog: &Catalog) -> Result<(
         s.facility.as_ref().and_then(|f| f.capping.as_ref()),
     ) && let Some(gi) = catalog.index_of(&d.gpu_model)
     {
-        crate::inference::power_cap::GpuPowerCap::new(c, &catalog.gpus[gi])
+        models::inference::power_cap::GpuPowerCap::new(c, &catalog.gpus[gi])
             .map_err(|m| InputError::field(file, "facility.capping.gpu_cap_w", m))?;
     }
     Ok(())
@@ -970,7 +971,7 @@ fn check_inference_cap(file: &Path, s: &Scenario, catalog: &Catalog) -> Result<(
 #[allow(clippy::type_complexity)]
 fn check_training(
     file: &Path,
-    t: &super::TrainingJobs,
+    t: &crate::format::TrainingJobs,
     catalog: &Catalog,
     site: &SiteModel,
 ) -> Result<(Vec<JobSpec>, Vec<u64>, Vec<TrainingJobInfo>), InputError> {
@@ -979,11 +980,11 @@ fn check_training(
         .map_err(|e| e.within("workload.Training.comm").into_input_error(file))?;
     // A fabric is generated for the site: jobs are estimated alone on it, packed on their GPU type's servers.
     let fabric = match &t.comm {
-        crate::training::CommModel::Fabric(cfg) => Some(std::sync::Arc::new(
-            crate::network::Fabric::from_site(cfg, site)
+        models::training::CommModel::Fabric(cfg) => Some(std::sync::Arc::new(
+            models::network::Fabric::from_site(cfg, site)
                 .map_err(|m| InputError::field(file, "workload.Training.comm.Fabric", m))?,
         )),
-        crate::training::CommModel::AlphaBeta(_) => None,
+        models::training::CommModel::AlphaBeta(_) => None,
     };
     if t.jobs.is_empty() {
         return Err(InputError::field(
@@ -1049,10 +1050,10 @@ fn check_training(
                             && site.servers[s as usize].gpus >= per_server
                     })
                     .collect();
-                let cost = crate::training::FabricCost::packed(f.clone(), servers, per_server);
-                crate::training::estimate_with(&j.plan, gpu, per_server, &cost)
+                let cost = models::training::FabricCost::packed(f.clone(), servers, per_server);
+                models::training::estimate_with(&j.plan, gpu, per_server, &cost)
             }
-            None => crate::training::estimate(&j.plan, gpu, per_server, &t.comm),
+            None => models::training::estimate(&j.plan, gpu, per_server, &t.comm),
         };
         let duration = sim::SimDuration::from_secs_f64(est.time_to_finish_s).ok_or_else(|| {
             field(
@@ -1113,11 +1114,11 @@ fn check_inference(
     file: &Path,
     base: &Path,
     prefix: &str,
-    w: &mut crate::inference::InferenceWorkload,
+    w: &mut models::inference::InferenceWorkload,
     catalog: &Catalog,
     site: &SiteModel,
 ) -> Result<Option<Vec<trace::LlmRequest>>, InputError> {
-    use crate::inference::config::RequestSource;
+    use models::inference::config::RequestSource;
     let field = |p: &str, m: String| InputError::field(file, &format!("{prefix}.{p}"), m);
     w.check()
         .map_err(|e| e.within(prefix).into_input_error(file))?;
@@ -1131,7 +1132,7 @@ fn check_inference(
             ),
         ));
     };
-    let perf = crate::inference::perf::ReplicaPerf::new(
+    let perf = models::inference::perf::ReplicaPerf::new(
         &w.deployment.model,
         &catalog.gpus[gi],
         w.deployment.tp,
@@ -1139,7 +1140,7 @@ fn check_inference(
         &w.batching,
     )
     .map_err(|m| field("deployment", m))?;
-    crate::inference::place_replicas(site, gi, w.deployment.tp, w.replica_slots())
+    models::inference::place_replicas(site, gi, w.deployment.tp, w.replica_slots())
         .map_err(|m| field("deployment.replicas", m))?;
     let cap = perf.kv_capacity_tokens;
     match &mut w.requests {

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use crate::facility::calendar::{DATETIME, days_in_month, parse_datetime};
-use crate::facility::psychro::{f_to_c, rh_from_dew_point_pct};
-use crate::facility::weather::{
+use models::facility::calendar::{DATETIME, days_in_month, parse_datetime};
+use models::facility::psychro::{f_to_c, rh_from_dew_point_pct};
+use models::facility::weather::{
     STANDARD_PRESSURE_PA, WeatherConfig, WeatherInfo, WeatherPoint, WeatherSeries,
 };
 

@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use models::trace::{
+use models::workload::JobSpec;
+use proptest::prelude::*;
+use scenario::trace::{
     LlmRequest, PhillyLog, parse_azure_llm, parse_helios, parse_philly, read_azure_llm,
     read_helios, read_philly,
 };
-use models::workload::JobSpec;
-use models::{InputError, Location};
-use proptest::prelude::*;
+use scenario::{InputError, Location};
 use sim::{SimDuration, SimTime};
 
 const NS: u64 = 1_000_000_000;

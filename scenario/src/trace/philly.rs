@@ -19,7 +19,7 @@ use sim::{SimDuration, SimTime};
 
 use super::datetime;
 use crate::error::{InputError, Location};
-use crate::workload::JobSpec;
+use models::workload::JobSpec;
 
 /// The jobs of a Philly log that can be replayed, and how many were left out and why.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::facility::calendar::{DATETIME, parse_datetime};
-use crate::facility::carbon::{CarbonConfig, CarbonSeries};
+use models::facility::calendar::{DATETIME, parse_datetime};
+use models::facility::carbon::{CarbonConfig, CarbonSeries};
 
 use super::text::{Lines, columns, found, read_text, split_into, width_error};
 use crate::error::{InputError, Location};

@@ -8,7 +8,7 @@ use sim::{SimDuration, SimTime};
 
 use super::table::{Format, Table, found, opt, req};
 use crate::error::InputError;
-use crate::workload::JobSpec;
+use models::workload::JobSpec;
 
 const SUBMIT: usize = 0;
 const GPUS: usize = 1;

@@ -10,7 +10,7 @@ use sim::SimTime;
 use super::datetime;
 use super::table::{Format, Table, found, req};
 use crate::error::InputError;
-use crate::inference::request::LlmRequest;
+use models::inference::request::LlmRequest;
 
 const TIMESTAMP: usize = 0;
 const CONTEXT: usize = 1;

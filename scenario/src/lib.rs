@@ -1,0 +1,21 @@
+//! dctwin's scenario files: the RON format ([`format`]), loading with `--set` overrides, path resolution and
+//! semantic validation ([`load`]), and the files a scenario names — the GPU catalog, node lists and job
+//! traces ([`trace`]), LLM request traces, weather and carbon series ([`readers`]) — read into the models'
+//! types. Every malformed input is an [`InputError`] with its file and position ([`error`]).
+pub mod error;
+pub mod format;
+pub mod load;
+pub mod readers;
+pub mod site;
+pub mod trace;
+
+pub use error::{FieldErrorExt, InputError, Location};
+pub use format::{
+    HallGroup, HostPower, Layout, MakeRoom, NodeListSite, PlacementPolicy, QueuePolicy, RackGroup,
+    Reporting, Rescale, RowGroup, Scenario, SchedulerConfig, ServerGroup, ServerTemplate,
+    SharedServing, Site, SyntheticJobs, TraceFile, TrainingJob, TrainingJobs, Workload,
+};
+pub use load::{
+    LoadedFacility, LoadedScenario, Override, TrainingJobInfo, apply_overrides, load_scenario,
+    parse_ron,
+};
