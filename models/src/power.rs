@@ -15,7 +15,7 @@ use sim::SimTime;
 
 use crate::catalog::GpuModel;
 use crate::placement::{ServerLoad, WHOLE_GPU_MILLI};
-use crate::site::HostPower;
+pub use crate::site::HostPower;
 
 /// GPU power, W, at allocated share `share` (0..=1) with activity factor `activity`.
 pub fn gpu_power_w(idle_w: f64, board_w: f64, activity: f64, share: f64) -> f64 {

@@ -1,7 +1,7 @@
-//! dctwin's scenario files: the RON format ([`format`]), loading with `--set` overrides, path resolution and
-//! semantic validation ([`load`]), and the files a scenario names — the GPU catalog, node lists and job
-//! traces ([`trace`]), LLM request traces, weather and carbon series ([`readers`]) — read into the models'
-//! types. Every malformed input is an [`InputError`] with its file and position ([`error`]).
+//! dctwin's scenario files: the RON format ([`format`](mod@format)), loading with `--set` overrides, path
+//! resolution and semantic validation ([`load`]), and the files a scenario names — the GPU catalog, node
+//! lists and job traces ([`trace`]), LLM request traces, weather and carbon series ([`readers`]) — read into
+//! the models' types. Every malformed input is an [`InputError`] with its file and position ([`error`]).
 pub mod error;
 pub mod format;
 pub mod load;
