@@ -74,10 +74,10 @@ fn run(variant: &str, text: String, gpus: u64) -> f64 {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(format!("capping-day-{variant}.ron"));
     std::fs::write(&path, text).expect("write scenario");
-    let loaded = models::scenario::load_scenario(&path, &[], None).expect("valid scenario");
+    let loaded = scenario::load_scenario(&path, &[], None).expect("valid scenario");
     let _ = std::fs::remove_dir_all(&dir);
     let t = Instant::now();
-    let out = models::datacenter::run(&loaded, &mut |_| {});
+    let out = twin::run(&loaded, &mut |_| {});
     let wall_s = t.elapsed().as_secs_f64();
     let s = &out.summary;
     let decisions = s

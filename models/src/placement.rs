@@ -59,6 +59,9 @@ pub struct ServerLoad {
     /// Σ over the jobs on each slot of (thousandths allocated × activity factor in thousandths): the GPU's
     /// activity-weighted load, exact in integers (1.0 = 1,000,000).
     pub active_micro: [u32; MAX_GPUS_PER_SERVER as usize],
+    /// Activity factor of each GPU slot held by an inference replica: its current iteration's (0 between
+    /// iterations and on slots without a replica). Added to the jobs' activity of the slot.
+    pub replica_activity: [f64; MAX_GPUS_PER_SERVER as usize],
     /// Activity factor (thousandths) of jobs that do not state their own: the catalog's `compute` factor.
     pub default_activity_milli: u16,
 }
@@ -73,8 +76,14 @@ impl ServerLoad {
             free_memory_mib: spec.memory_mib,
             used_milli: [0; MAX_GPUS_PER_SERVER as usize],
             active_micro: [0; MAX_GPUS_PER_SERVER as usize],
+            replica_activity: [0.0; MAX_GPUS_PER_SERVER as usize],
             default_activity_milli: 850,
         }
+    }
+
+    /// The activity factor of GPU slot `slot`: Σ share·a of its jobs plus its replica's (1.0 = fully busy).
+    pub fn activity(&self, slot: usize) -> f64 {
+        self.active_micro[slot] as f64 / 1e6 + self.replica_activity[slot]
     }
 
     fn slots(&self) -> &[u16] {
@@ -256,20 +265,32 @@ pub struct FreeSummary {
     pub free_whole: u8,
     /// Largest share (thousandths) free on one GPU.
     pub max_free_milli: u16,
+    /// The server is down: it offers nothing, whatever its load says.
+    pub down: bool,
 }
 
 impl FreeSummary {
+    /// The summary of a server that is down.
+    pub const DOWN: FreeSummary = FreeSummary {
+        free_whole: 0,
+        max_free_milli: 0,
+        down: true,
+    };
+
     /// The summary of `load`.
     pub fn of(load: &ServerLoad) -> Self {
         FreeSummary {
             free_whole: load.free_whole_gpus() as u8,
             max_free_milli: load.max_free_milli(),
+            down: false,
         }
     }
 
     /// Whether a server with this summary could host (its part of) `req`.
     pub fn may_fit(self, req: &JobReq) -> bool {
-        if req.gpus == 0 {
+        if self.down {
+            false
+        } else if req.gpus == 0 {
             true
         } else if req.multi_server {
             self.free_whole > 0

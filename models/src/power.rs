@@ -1,10 +1,12 @@
 //! Server power: GPUs by workload phase, host overhead, power-supply loss, and exact energy integration.
 //!
 //! Formulas (docs/models.md §Power):
-//! - GPU: `P_gpu = P_idle + (P_board − P_idle) · Σ_j a_j · s_j` over the jobs `j` on the GPU, `a_j` the job's
-//!   activity factor (the catalog's `compute` factor unless the job states its own, e.g. a training job's
-//!   phase-weighted factor), `s_j ∈ [0, 1]` its allocated share (1 for a whole GPU); kept in integers
-//!   (thousandths × thousandths) so allocation and release cancel exactly. [form: models.md §1; a: eng]
+//! - GPU: `P_gpu = P_idle + (P_board − P_idle) · (Σ_j a_j · s_j + a_r)` over the jobs `j` on the GPU, `a_j` the
+//!   job's activity factor (the catalog's `compute` factor unless the job states its own, e.g. a training job's
+//!   phase-weighted factor), `s_j ∈ [0, 1]` its allocated share (1 for a whole GPU), kept in integers
+//!   (thousandths × thousandths) so allocation and release cancel exactly; `a_r` the activity of the inference
+//!   iteration a replica runs on it (0 otherwise). Under a power limit `P_c` the GPU draws `min(P_gpu, P_c)`.
+//!   [form: models.md §1; a: eng]
 //! - Host: `P_host = P_host_idle + (P_host_max − P_host_idle) · u`, `u` the server's allocation fraction
 //!   (the larger of its GPU and CPU allocation fractions). [eng; calibrated to the DGX H100's 10.2 kW]
 //! - Server input: `P_in = (ΣP_gpu + P_host) / η_psu`. [eng]
@@ -50,9 +52,8 @@ impl ServerPowerModel {
     pub fn power_capped_w(&self, load: &ServerLoad, caps_w: &[f64]) -> ServerPower {
         let n = load.gpus as usize;
         let mut gpu_w = 0.0;
-        for (&active, &cap) in load.active_micro[..n].iter().zip(caps_w) {
-            let weighted = active as f64 / 1e6;
-            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, weighted, 1.0).min(cap);
+        for (k, &cap) in caps_w[..n].iter().enumerate() {
+            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, load.activity(k), 1.0).min(cap);
         }
         let host_w = self.host_w(load);
         ServerPower {
@@ -63,11 +64,11 @@ impl ServerPowerModel {
 
     /// Full-clock power of each GPU of the server, W (DC).
     pub fn gpu_demand_w(&self, load: &ServerLoad, out: &mut Vec<f64>) {
-        for &active in &load.active_micro[..load.gpus as usize] {
+        for k in 0..load.gpus as usize {
             out.push(gpu_power_w(
                 self.gpu_idle_w,
                 self.gpu_board_w,
-                active as f64 / 1e6,
+                load.activity(k),
                 1.0,
             ));
         }
@@ -93,10 +94,9 @@ impl ServerPowerModel {
     pub fn power_w(&self, load: &ServerLoad) -> ServerPower {
         let n = load.gpus as usize;
         let mut gpu_w = 0.0;
-        for &active in &load.active_micro[..n] {
-            // Σ share·a over the jobs on this GPU (exact integer ÷ 10⁶).
-            let weighted = active as f64 / 1e6;
-            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, weighted, 1.0);
+        for k in 0..n {
+            // Σ share·a over the jobs on this GPU (exact integer ÷ 10⁶), plus a replica's iteration.
+            gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, load.activity(k), 1.0);
         }
         let host_w = self.host_w(load);
         ServerPower {

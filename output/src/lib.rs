@@ -286,6 +286,9 @@ pub struct JobsSummary {
     pub preemptions: u64,
     /// Work those preemptions lost: GPU-hours run since each job's last checkpoint.
     pub lost_gpu_h: f64,
+    /// Jobs stopped because a server they ran on went down (a breaker trip, the feed, maintenance); each also
+    /// counts as a preemption.
+    pub interrupted: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -417,8 +420,10 @@ pub struct InferenceSummary {
 /// What a static per-GPU power cap did to the replicas (docs/models.md §Power capping, "Inference replicas").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct InferenceCapping {
-    /// The cap, W per GPU (DC).
-    pub gpu_cap_w: f64,
+    /// The static cap (`facility.capping.gpu_cap_w`), W per GPU (DC); absent without one (the capping
+    /// controller and thermal throttling may still limit the replicas' GPUs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_cap_w: Option<f64>,
     /// Finished iterations whose full-clock GPU demand exceeded the cap (of `replicas.iterations`).
     pub capped_iterations: u64,
     /// Time the cap added to those iterations (`t_iter' − t_iter`, summed), replica-s.
@@ -443,6 +448,11 @@ pub struct RequestCounts {
     pub preemptions: u64,
     /// KV-cache tokens discarded by preemption and prefilled again.
     pub recomputed_tokens: u64,
+    /// Requests moved to another replica because theirs stopped (its server went down); they prefill again.
+    pub rerouted: u64,
+    /// Requests dropped because no replica was serving (all of them down).
+    /// `arrived = completed + in_service_at_end + queued_at_end + dropped`.
+    pub dropped: u64,
 }
 
 /// Token throughput.

@@ -44,6 +44,22 @@ pub struct Scenario {
     /// §Shared fleet). Absent: the cluster runs `workload` alone.
     #[serde(default)]
     pub serving: Option<Box<SharedServing>>,
+    /// Scheduled maintenance windows (docs/models.md §Maintenance windows). Default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<MaintenanceWindow>,
+}
+
+/// A maintenance window: the racks listed (site rack indices, in layout order from 0) are down from `start_s`
+/// for `duration_s`. Work on them is interrupted (jobs go back to the queue with the work up to their last
+/// checkpoint; inference requests move to other replicas); they come back idle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceWindow {
+    pub racks: Vec<u32>,
+    /// Start, s after time zero (≥ 0).
+    pub start_s: f64,
+    /// Length, s (> 0).
+    pub duration_s: f64,
 }
 
 /// Inference replicas sharing the cluster with jobs: a replica switched on takes GPUs first, from free

@@ -11,9 +11,10 @@ pub mod trace;
 
 pub use error::{FieldErrorExt, InputError, Location};
 pub use format::{
-    HallGroup, HostPower, Layout, MakeRoom, NodeListSite, PlacementPolicy, QueuePolicy, RackGroup,
-    Reporting, Rescale, RowGroup, Scenario, SchedulerConfig, ServerGroup, ServerTemplate,
-    SharedServing, Site, SyntheticJobs, TraceFile, TrainingJob, TrainingJobs, Workload,
+    HallGroup, HostPower, Layout, MaintenanceWindow, MakeRoom, NodeListSite, PlacementPolicy,
+    QueuePolicy, RackGroup, Reporting, Rescale, RowGroup, Scenario, SchedulerConfig, ServerGroup,
+    ServerTemplate, SharedServing, Site, SyntheticJobs, TraceFile, TrainingJob, TrainingJobs,
+    Workload,
 };
 pub use load::{
     LoadedFacility, LoadedScenario, Override, TrainingJobInfo, apply_overrides, load_scenario,

@@ -455,6 +455,7 @@ pub fn load_scenario(
         None => None,
     };
     check_inference_cap(file, &s, &catalog)?;
+    check_maintenance(file, &s, &site)?;
 
     Ok(LoadedScenario {
         file: file.to_path_buf(),
@@ -468,6 +469,51 @@ pub fn load_scenario(
         training,
         facility,
     })
+}
+
+/// Maintenance windows name racks of the site and times that stay representable.
+fn check_maintenance(file: &Path, s: &Scenario, site: &SiteModel) -> Result<(), InputError> {
+    for (i, w) in s.maintenance.iter().enumerate() {
+        let field = |f: &str| format!("maintenance[{i}].{f}");
+        if !(w.start_s.is_finite() && (0.0..=MAX_HORIZON_S).contains(&w.start_s)) {
+            return Err(InputError::field(
+                file,
+                &field("start_s"),
+                format!(
+                    "expected seconds in [0, {MAX_HORIZON_S}], found {}",
+                    w.start_s
+                ),
+            ));
+        }
+        if !(w.duration_s.is_finite() && w.duration_s > 0.0 && w.duration_s <= MAX_HORIZON_S) {
+            return Err(InputError::field(
+                file,
+                &field("duration_s"),
+                format!(
+                    "expected seconds in (0, {MAX_HORIZON_S}], found {}",
+                    w.duration_s
+                ),
+            ));
+        }
+        if w.racks.is_empty() {
+            return Err(InputError::field(
+                file,
+                &field("racks"),
+                "names no rack".to_string(),
+            ));
+        }
+        if let Some(r) = w.racks.iter().find(|&&r| r >= site.racks) {
+            return Err(InputError::field(
+                file,
+                &field("racks"),
+                format!(
+                    "rack {r} does not exist: the site has racks 0..{}",
+                    site.racks
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads and parses the scenario file, applies the `--set` overrides and the seed.

@@ -196,7 +196,7 @@ fn prefill_slows_by_the_clock_ratio_and_decode_does_not() {
     assert!(f.capping.is_none());
     // Power: never above the cap; capped iterations draw it exactly; they are the prefills.
     let k = c.capping.expect("capping section");
-    assert_eq!(k.gpu_cap_w, CAP_W);
+    assert_eq!(k.gpu_cap_w, Some(CAP_W));
     assert_eq!(k.peak_gpu_w, CAP_W);
     assert!(k.capped_iterations >= c.requests.completed);
     assert!(k.capped_iterations <= c.requests.arrived + 5, "{k:?}");

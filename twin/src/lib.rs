@@ -1,9 +1,24 @@
-//! dctwin's composed simulation: a loaded scenario run on the `sim` engine — the cluster of servers, GPUs
-//! and jobs with its scheduler ([`datacenter`], with the fabric, preemption, power capping and facility
-//! feedback as its parts), LLM inference serving ([`inference`]), a fleet shared by both, and the facility
-//! metered around the IT load ([`facility`]). It produces the run's [`output::RunOutput`].
-pub mod datacenter;
+//! # twin — dctwin's composed simulation
+//!
+//! One run loop for every scenario: the scenario decides which *parts* exist (cluster scheduling, inference
+//! serving, the network fabric, power capping, the facility, maintenance), and the parts share one site, one
+//! work registry and one energy ledger, and affect each other only through typed signals delivered in a
+//! written order (docs/architecture.md).
+//!
+//! - [`kernel`]: the part interface, events, signals and the run loop; it knows nothing of datacenters.
+//! - Shared state: [`site`] (servers as bevy_ecs entities: load, limits, draw, availability), [`work`] (what
+//!   runs where), [`ledger`] (the one energy meter, with the facility meter of [`facility`]), [`trips`].
+//! - [`parts`]: one model each.
+//! - [`run`] / [`run_with_log`]: compose a loaded scenario's parts, run them, and assemble the summary.
 pub mod facility;
-pub mod inference;
+pub mod kernel;
+pub mod ledger;
+pub mod parts;
+pub mod site;
+pub mod trips;
+pub mod work;
 
-pub use datacenter::{JobRecord, SharedEvent, Telemetry, run, run_with_log};
+mod compose;
+
+pub use compose::{run, run_with_log};
+pub use parts::jobs::JobRecord;

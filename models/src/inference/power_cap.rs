@@ -16,7 +16,7 @@
 
 use super::perf::IterationCost;
 use crate::catalog::GpuModel;
-use crate::facility::capping::{CappingConfig, clock_ratio};
+use crate::facility::capping::{CappingConfig, DvfsConfig, clock_ratio};
 
 /// A static per-GPU power cap on one GPU model, with the DVFS parameters. Built by [`GpuPowerCap::new`], which
 /// guarantees `P_c > P_s` and `P_c ≥ P_idle` (so the clock ratio is positive and idle GPUs are not capped).
@@ -51,6 +51,19 @@ impl GpuPowerCap {
             static_w,
             gamma: cfg.dvfs.gamma,
         }))
+    }
+
+    /// A limit of `cap_w` per GPU on `gpu` under `dvfs` as it arises during a run (a capping decision,
+    /// thermal throttling): not checked against static or idle power. A cap at or below static power stops
+    /// compute (clock ratio 0); the loader keeps configured limits above it.
+    pub fn at(cap_w: f64, gpu: &GpuModel, dvfs: &DvfsConfig) -> Self {
+        GpuPowerCap {
+            cap_w,
+            idle_w: gpu.idle_power_w,
+            board_w: gpu.board_power_w,
+            static_w: dvfs.static_fraction * gpu.board_power_w,
+            gamma: dvfs.gamma,
+        }
     }
 
     /// The cap, W per GPU (DC).

@@ -197,10 +197,13 @@ impl FacilityMeter {
     }
 
     fn refresh(&mut self, t_s: f64) {
+        let w = self.weather.at(t_s);
         if self.dark {
+            // Nothing draws power; the weather (and the wet-bulb record) keeps advancing.
+            self.weather_now = w;
+            self.totals.wet_bulb_max_c = self.totals.wet_bulb_max_c.max(w.wet_bulb_c);
             return;
         }
-        let w = self.weather.at(t_s);
         let failure = self.thermal.config.failure_at(t_s).copied();
         self.current = self.facility.power(self.it_w, &w);
         apply_failure(failure.as_ref(), &mut self.current.cooling);

@@ -1,31 +1,56 @@
-//! The serving simulation: requests arrive, a router picks a replica, each replica runs iteration-level
-//! continuous batching (decode tokens first, then prefill chunks, up to a token budget), and the KV cache
-//! limits how many requests a replica holds.
+//! The serving model: requests arrive, a router picks a replica, each replica runs iteration-level continuous
+//! batching (decode tokens first, then prefill chunks, up to a token budget), and the KV cache limits how many
+//! requests a replica holds (docs/models.md §Inference).
 //!
-//! Events: `Arrival` (the next request) and `IterationDone(replica)`. A replica is either idle or running
-//! exactly one iteration; when an iteration ends its tokens are applied, finished requests leave, and the next
-//! iteration is planned at once. Power changes only at events, so energy is integrated exactly.
+//! Events: `Arrival` (the next request), `IterationDone(replica)`, `Scale` and `Ready(replica)`. A replica is
+//! either idle or running exactly one iteration; when an iteration ends its tokens are applied, finished
+//! requests leave, and the next iteration is planned at once. The power of a replica's GPUs changes only at
+//! events; the serving part books it on the site.
 
 use std::collections::VecDeque;
-
-use bevy_ecs::prelude::*;
-use sim::{SimDuration, SimTime};
 
 use models::inference::config::{Batching, InferenceWorkload, KvPolicy, Router, Slo};
 use models::inference::perf::{BatchShape, ReplicaPerf};
 use models::inference::power_cap::{GpuPowerCap, capped_iteration};
 use models::inference::source::RequestStream;
-use models::power::EnergyMeter;
+use sim::{SimDuration, SimTime};
+
+use crate::kernel::{Code, Ctx, EventCode};
 
 /// Events of the serving model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     Arrival,
-    IterationDone(u32),
+    /// Replica `.0`'s iteration `.1` ends (an iteration of a replica stopped since is stale).
+    IterationDone(u32, u32),
     /// An autoscaling decision.
     Scale,
     /// A warming replica starts serving.
     Ready(u32),
+    /// Shared fleet: grants the initial replicas their GPUs (first event at time zero).
+    Start,
+}
+
+impl EventCode for Event {
+    fn encode(self) -> Code {
+        let (tag, a, b) = match self {
+            Event::Arrival => (0, 0, 0),
+            Event::IterationDone(r, g) => (1, r, g),
+            Event::Scale => (2, 0, 0),
+            Event::Ready(r) => (3, r, 0),
+            Event::Start => (4, 0, 0),
+        };
+        Code { tag, a, b }
+    }
+    fn decode(c: Code) -> Self {
+        match c.tag {
+            0 => Event::Arrival,
+            1 => Event::IterationDone(c.a, c.b),
+            2 => Event::Scale,
+            3 => Event::Ready(c.a),
+            _ => Event::Start,
+        }
+    }
 }
 
 /// What a replica slot is doing.
@@ -40,6 +65,8 @@ pub enum Mode {
     Serving,
     /// Finishes the requests it has, takes no new ones, then switches off.
     Draining,
+    /// Its server is down (an inference-only run's replicas stay where they were placed).
+    Down,
 }
 
 /// One request's progress.
@@ -57,7 +84,10 @@ pub struct ReqState {
     pub first_admit: SimTime,
     pub first_token: SimTime,
     pub finish: SimTime,
+    /// Left the system: completed, or dropped (`finish` is when).
     pub done: bool,
+    /// Dropped: its replica stopped and no other replica was serving.
+    pub dropped: bool,
 }
 
 const NONE: SimTime = SimTime::MAX;
@@ -105,8 +135,12 @@ pub struct ReplicaState {
     batch: Vec<Slot>,
     busy: bool,
     kv_used: u64,
-    /// GPU power of the whole replica now, W.
+    /// GPU power of the whole replica now (all its GPUs, idle included), W, and the activity factor of each of its
+    /// GPUs (what the site's power model sees).
     gpu_w: f64,
+    pub(crate) activity: f64,
+    /// Iterations started (an `IterationDone` of an earlier one is stale after a stop).
+    iter_gen: u32,
     /// Energy and time of the iteration in flight (applied when it ends).
     iter_start: SimTime,
     iter_prefill_share: f64,
@@ -121,12 +155,17 @@ pub struct ReplicaState {
 }
 
 impl ReplicaState {
+    /// GPU power of the whole replica now (all its GPUs, idle included), W.
+    pub fn gpu_w(&self) -> f64 {
+        self.gpu_w
+    }
+
     /// Adds the iteration in flight, from its start to `until`, to the busy time, the phase energies and the
     /// capped GPU time (`tp` GPUs).
-    fn account_busy(&mut self, until: SimTime, t: &mut Tally, base_w: f64, tp: f64) {
+    fn account_busy(&mut self, until: SimTime, t: &mut Tally, tp: f64) {
         let span = until.saturating_since(self.iter_start);
         self.busy_ns += span.as_nanos();
-        let e = (self.gpu_w + base_w) * span.as_secs_f64();
+        let e = self.gpu_w * span.as_secs_f64();
         t.prefill_j += e * self.iter_prefill_share;
         t.decode_j += e * (1.0 - self.iter_prefill_share);
         if self.iter_clock_ratio < 1.0 {
@@ -135,15 +174,6 @@ impl ReplicaState {
             t.capped_clock_gpu_s += self.iter_clock_ratio * gpu_s;
         }
     }
-}
-
-/// Static facts of one replica.
-#[derive(Component, Debug, Clone, Copy)]
-pub struct Replica {
-    pub id: u32,
-    /// Stable id of the server it runs on.
-    pub server: u32,
-    pub gpus: u32,
 }
 
 /// Accumulated results.
@@ -180,10 +210,13 @@ pub struct Tally {
     pub capped_gpu_s: f64,
     pub capped_clock_gpu_s: f64,
     pub peak_gpu_w: f64,
+    /// Requests moved to another replica because theirs stopped (server down), and requests dropped because
+    /// no replica served.
+    pub rerouted: u64,
+    pub dropped: u64,
 }
 
-/// Everything the serving model mutates, in one resource (the hot path touches it once per event).
-#[derive(Resource)]
+/// The serving model's state.
 pub struct Fleet {
     pub replicas: Vec<ReplicaState>,
     pub reqs: Vec<ReqState>,
@@ -198,32 +231,28 @@ pub struct Fleet {
     last_busy_ns: u64,
     last_serving_ns: u128,
     rr_next: u32,
-    /// Per replica: idle power of its GPUs, W, the span to full board power, and 1/η_psu of its server.
+    /// Idle power of a replica's GPUs (all of them), W, and the span to full board power.
     gpu_idle_w: f64,
     gpu_span_w: f64,
-    psu_inv: Vec<f64>,
-    pub it: EnergyMeter,
-    /// Facility power, water, carbon and cost as IT power changes (scenarios with a `facility`).
-    pub facility: Option<crate::facility::meter::FacilityMeter>,
-    pub gpu: EnergyMeter,
     pub tally: Tally,
     /// Shared fleet only (docs/models.md §Shared fleet): slot switch-ons (`true`) and switch-offs (`false`)
     /// since the last drain, for the cluster to grant or take back GPUs. A warming slot's `Ready` is then
-    /// scheduled by the cluster when its GPUs are granted.
+    /// scheduled when its GPUs are granted.
     pub claims: Option<Vec<(u32, bool)>>,
-    /// GPU power of a replica's GPUs not in `gpu_w` (shared fleet: their idle power, metered by the cluster),
-    /// W; counted in the prefill/decode energy split only.
-    pub gpu_base_w: f64,
-    /// The static per-GPU power cap (`facility.capping.gpu_cap_w`), if any: iterations stretch and draw at most
-    /// the cap ([`capped_iteration`]).
-    pub cap: Option<GpuPowerCap>,
+    /// Per replica: the power limit of its GPUs (the lowest of them) as a DVFS cap; None: unlimited. Iterations
+    /// stretch and draw at most the cap ([`capped_iteration`]).
+    pub caps: Vec<Option<GpuPowerCap>>,
+    /// Replicas whose GPU activity changed since the serving part last booked it on the site.
+    pub power_dirty: Vec<u32>,
+    /// Change of busy replicas since the serving part last booked it.
+    pub busy_delta: i64,
     /// GPUs per replica.
     tp: f64,
 }
 
 impl Fleet {
-    /// A fleet of idle replicas. `static_it_w` is the IT power of everything but the replicas' GPUs.
-    #[allow(clippy::too_many_arguments)]
+    /// A fleet of idle replicas on `tp` GPUs each (idle power `tp_gpu_idle_w`, full board power
+    /// `tp_gpu_board_w`, W for all of them).
     pub fn new(
         w: &InferenceWorkload,
         perf: ReplicaPerf,
@@ -231,9 +260,6 @@ impl Fleet {
         horizon: SimTime,
         tp_gpu_idle_w: f64,
         tp_gpu_board_w: f64,
-        psu_efficiency: Vec<f64>,
-        static_it_w: f64,
-        other_gpu_w: f64,
     ) -> Self {
         let n = w.replica_slots() as usize;
         let initial = w.deployment.replicas as usize;
@@ -248,8 +274,6 @@ impl Fleet {
                 ..ReplicaState::default()
             })
             .collect();
-        let psu_inv: Vec<f64> = psu_efficiency.iter().map(|e| 1.0 / e).collect();
-        let it0 = static_it_w + psu_inv.iter().map(|k| k * tp_gpu_idle_w).sum::<f64>();
         Fleet {
             replicas,
             reqs: Vec::new(),
@@ -265,28 +289,20 @@ impl Fleet {
             rr_next: 0,
             gpu_idle_w: tp_gpu_idle_w,
             gpu_span_w: tp_gpu_board_w - tp_gpu_idle_w,
-            psu_inv,
-            it: EnergyMeter::new(SimTime::ZERO, it0),
-            facility: None,
-            gpu: EnergyMeter::new(SimTime::ZERO, other_gpu_w + n as f64 * tp_gpu_idle_w),
             tally: Tally {
                 serving: initial as u64,
                 ..Tally::default()
             },
             claims: None,
-            gpu_base_w: 0.0,
-            cap: None,
+            caps: vec![None; n],
+            power_dirty: Vec::new(),
+            busy_delta: 0,
             tp: w.deployment.tp as f64,
         }
     }
 
     /// Brings the integrals up to `now`.
     pub fn advance(&mut self, now: SimTime) {
-        self.it.advance(now);
-        if let Some(f) = &mut self.facility {
-            f.advance(now);
-        }
-        self.gpu.advance(now);
         let t = &mut self.tally;
         let dt = (now - t.last).as_nanos() as u128;
         t.in_system_ns += t.in_system as u128 * dt;
@@ -294,38 +310,34 @@ impl Fleet {
         t.last = now;
     }
 
-    fn set_replica_power(&mut self, r: usize, gpu_w: f64) {
-        let d = gpu_w - self.replicas[r].gpu_w;
-        self.replicas[r].gpu_w = gpu_w;
-        self.gpu.add(d);
-        self.it.add(d * self.psu_inv[r]);
-        if let Some(f) = &mut self.facility {
-            f.set_it_power(self.tally.last, self.it.power_w());
+    /// Replica `r`'s GPUs now draw `gpu_w` in all at activity `activity` (each GPU `P_idle + a·(P_board −
+    /// P_idle)` before its limit).
+    fn set_replica_power(&mut self, r: usize, gpu_w: f64, activity: f64) {
+        let rep = &mut self.replicas[r];
+        if rep.activity != activity || rep.gpu_w != gpu_w {
+            rep.activity = activity;
+            rep.gpu_w = gpu_w;
+            self.power_dirty.push(r as u32);
         }
     }
 
-    /// The serving replica for a new request (at least one always serves: `min_replicas ≥ 1`).
-    fn route(&mut self) -> usize {
+    /// The serving replica for a new request; None when no replica serves (every one is down).
+    fn route(&mut self) -> Option<usize> {
         let n = self.replicas.len();
         let serving = |i: &usize| self.replicas[*i].mode == Mode::Serving;
         match self.router {
             Router::RoundRobin => {
                 let start = self.rr_next as usize;
-                let r = (0..n)
-                    .map(|k| (start + k) % n)
-                    .find(serving)
-                    .expect("a serving replica");
+                let r = (0..n).map(|k| (start + k) % n).find(serving)?;
                 self.rr_next = ((r + 1) % n) as u32;
-                r
+                Some(r)
             }
             Router::LeastOutstanding => (0..n)
                 .filter(serving)
-                .min_by_key(|&i| self.replicas[i].waiting.len() + self.replicas[i].running.len())
-                .expect("a serving replica"),
+                .min_by_key(|&i| self.replicas[i].waiting.len() + self.replicas[i].running.len()),
             Router::JoinShortestQueue => (0..n)
                 .filter(serving)
-                .min_by_key(|&i| self.replicas[i].waiting.len())
-                .expect("a serving replica"),
+                .min_by_key(|&i| self.replicas[i].waiting.len()),
         }
     }
 
@@ -345,7 +357,7 @@ impl Fleet {
     }
 
     /// An autoscaling decision at `now`.
-    fn scale<E: From<Event>>(&mut self, now: SimTime, sched: &mut sim::Scheduler<'_, E>) {
+    fn scale(&mut self, now: SimTime, ctx: &mut Ctx<'_, '_>) {
         use models::inference::config::ScalingPolicy;
         let Some(a) = self.autoscaling else { return };
         let busy = self.busy_ns_at(now);
@@ -393,7 +405,7 @@ impl Fleet {
                             SimDuration::from_secs_f64(a.warmup_s).expect("validated"),
                         );
                         self.replicas[i].ready_at = at;
-                        sched.at(at, Event::Ready(i as u32).into());
+                        ctx.at(at, Event::Ready(i as u32));
                     }
                 }
                 self.tally.scale_ups += 1;
@@ -426,17 +438,12 @@ impl Fleet {
         }
         let next = now.saturating_add(SimDuration::from_secs_f64(a.interval_s).expect("validated"));
         if next <= self.horizon {
-            sched.at(next, Event::Scale.into());
+            ctx.at(next, Event::Scale);
         }
     }
 
     /// Plans and starts the next iteration of replica `r` at `now`; leaves it idle when there is nothing to do.
-    fn start_iteration<E: From<Event>>(
-        &mut self,
-        r: usize,
-        now: SimTime,
-        sched: &mut sim::Scheduler<'_, E>,
-    ) {
+    fn start_iteration(&mut self, r: usize, now: SimTime, ctx: &mut Ctx<'_, '_>) {
         let cap = self.perf.kv_capacity_tokens;
         let max_req = self.batching.max_batch_requests as usize;
         let chunked = self.batching.chunked_prefill;
@@ -549,7 +556,10 @@ impl Fleet {
         }
 
         if shape.is_empty() {
-            rep.busy = false;
+            if rep.busy {
+                rep.busy = false;
+                self.busy_delta -= 1;
+            }
             if rep.mode == Mode::Draining {
                 rep.mode = Mode::Off;
                 self.tally.serving -= 1;
@@ -558,49 +568,49 @@ impl Fleet {
                 }
             }
             let idle = self.gpu_idle_w;
-            self.set_replica_power(r, idle);
+            self.set_replica_power(r, idle, 0.0);
             return;
         }
         let cost = self.perf.iteration(&shape);
         let mut total_s = cost.total_s;
         let mut p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
         let mut clock_ratio = 1.0;
-        if let Some(c) = &self.cap {
+        if let Some(c) = &self.caps[r] {
             let k = capped_iteration(&cost, c);
             self.tally.peak_gpu_w = self.tally.peak_gpu_w.max(k.gpu_w);
             if k.clock_ratio < 1.0 {
                 total_s = k.total_s;
                 clock_ratio = k.clock_ratio;
-                // Every GPU at the cap; the part metered elsewhere (shared fleet: idle power) left out.
-                p = self.tp * k.gpu_w - self.gpu_base_w;
+                // Every GPU at the cap.
+                p = self.tp * k.gpu_w;
             }
         }
         let dt = SimDuration::from_secs_f64(total_s)
             .expect("finite iteration time")
             .max(SimDuration::from_nanos(1));
         let rep = &mut self.replicas[r];
-        rep.busy = true;
+        if !rep.busy {
+            rep.busy = true;
+            self.busy_delta += 1;
+        }
+        rep.iter_gen = rep.iter_gen.wrapping_add(1);
+        let generation = rep.iter_gen;
         rep.iter_start = now;
         rep.iter_prefill_share = cost.prefill_share;
         rep.iter_clock_ratio = clock_ratio;
         rep.iter_added_s = total_s - cost.total_s;
-        self.set_replica_power(r, p);
-        sched.at(
+        self.set_replica_power(r, p, cost.activity);
+        ctx.at(
             now.saturating_add(dt),
-            Event::IterationDone(r as u32).into(),
+            Event::IterationDone(r as u32, generation),
         );
     }
 
     /// Applies the tokens of replica `r`'s finished iteration and starts the next one.
-    fn finish_iteration<E: From<Event>>(
-        &mut self,
-        r: usize,
-        now: SimTime,
-        sched: &mut sim::Scheduler<'_, E>,
-    ) {
+    fn finish_iteration(&mut self, r: usize, now: SimTime, ctx: &mut Ctx<'_, '_>) {
         let t = &mut self.tally;
         let rep = &mut self.replicas[r];
-        rep.account_busy(now, t, self.gpu_base_w, self.tp);
+        rep.account_busy(now, t, self.tp);
         t.iterations += 1;
         if rep.iter_clock_ratio < 1.0 {
             t.capped_iterations += 1;
@@ -654,54 +664,125 @@ impl Fleet {
             let reqs = &self.reqs;
             rep.running.retain(|&i| !reqs[i as usize].done);
         }
-        self.start_iteration(r, now, sched);
+        self.start_iteration(r, now, ctx);
     }
 }
 
-/// The event handler.
-pub fn handle<E: From<Event>>(world: &mut World, sched: &mut sim::Scheduler<'_, E>, ev: Event) {
-    let now = sched.now();
-    let mut fleet = world.resource_mut::<Fleet>();
-    let f = &mut *fleet;
-    f.advance(now);
-    match ev {
-        Event::Arrival => {
-            let Some(r) = f.source.next_request() else {
-                return;
-            };
-            if let Some(t) = f.source.peek_arrival().filter(|&t| t <= f.horizon) {
-                sched.at(t.max(now), Event::Arrival.into());
+impl Fleet {
+    /// Handles one of the serving model's events.
+    pub fn handle(&mut self, ctx: &mut Ctx<'_, '_>, ev: Event) {
+        let now = ctx.now();
+        self.advance(now);
+        match ev {
+            Event::Arrival => self.arrival(ctx),
+            Event::IterationDone(r, generation) => {
+                let rep = &self.replicas[r as usize];
+                if rep.busy && rep.iter_gen == generation {
+                    self.finish_iteration(r as usize, now, ctx);
+                }
             }
-            let id = f.reqs.len() as u32;
-            f.reqs.push(ReqState {
-                arrival: now,
-                prompt: r.prompt_tokens,
-                output: r.output_tokens,
-                prefill_target: r.prompt_tokens,
-                prefilled: 0,
-                generated: 0,
-                kv: 0,
-                first_admit: NONE,
-                first_token: NONE,
-                finish: NONE,
-                done: false,
-            });
-            f.tally.arrived += 1;
-            f.tally.in_system += 1;
-            let rep = f.route();
-            f.replicas[rep].waiting.push_back(id);
-            if !f.replicas[rep].busy {
-                f.start_iteration(rep, now, sched);
+            Event::Scale => self.scale(now, ctx),
+            Event::Ready(r) => {
+                let rep = &mut self.replicas[r as usize];
+                if rep.mode == Mode::Warming && rep.ready_at == now {
+                    rep.mode = Mode::Serving;
+                    self.tally.serving += 1;
+                }
             }
+            Event::Start => {}
         }
-        Event::IterationDone(r) => f.finish_iteration(r as usize, now, sched),
-        Event::Scale => f.scale(now, sched),
-        Event::Ready(r) => {
-            let rep = &mut f.replicas[r as usize];
-            if rep.mode == Mode::Warming && rep.ready_at == now {
-                rep.mode = Mode::Serving;
-                f.tally.serving += 1;
+    }
+
+    /// The next request arrives: it joins the queue of the replica the router picks, or is dropped when no
+    /// replica serves.
+    fn arrival(&mut self, ctx: &mut Ctx<'_, '_>) {
+        let now = ctx.now();
+        let Some(r) = self.source.next_request() else {
+            return;
+        };
+        if let Some(t) = self.source.peek_arrival().filter(|&t| t <= self.horizon) {
+            ctx.at(t.max(now), Event::Arrival);
+        }
+        let id = self.reqs.len() as u32;
+        self.reqs.push(ReqState {
+            arrival: now,
+            prompt: r.prompt_tokens,
+            output: r.output_tokens,
+            prefill_target: r.prompt_tokens,
+            prefilled: 0,
+            generated: 0,
+            kv: 0,
+            first_admit: NONE,
+            first_token: NONE,
+            finish: NONE,
+            done: false,
+            dropped: false,
+        });
+        self.tally.arrived += 1;
+        self.tally.in_system += 1;
+        self.enqueue(ctx, id);
+    }
+
+    /// Routes request `id` to a serving replica (starting it if idle), or drops it.
+    fn enqueue(&mut self, ctx: &mut Ctx<'_, '_>, id: u32) {
+        let now = ctx.now();
+        let Some(rep) = self.route() else {
+            let q = &mut self.reqs[id as usize];
+            q.done = true;
+            q.dropped = true;
+            q.finish = now;
+            self.tally.in_system -= 1;
+            self.tally.dropped += 1;
+            return;
+        };
+        self.replicas[rep].waiting.push_back(id);
+        if !self.replicas[rep].busy {
+            self.start_iteration(rep, now, ctx);
+        }
+    }
+
+    /// Replica `r` stops at once (its server went down): the iteration in flight is lost, its KV cache is
+    /// gone, and its requests go to the other serving replicas (they prefill again what they had) or are
+    /// dropped when none serves. The replica is left `Down` (inference-only runs) or `Off` (shared fleet: its
+    /// GPUs go back), idle.
+    pub fn stop_replica(&mut self, ctx: &mut Ctx<'_, '_>, r: usize, down: bool) {
+        let now = ctx.now();
+        self.advance(now);
+        let rep = &mut self.replicas[r];
+        if rep.busy {
+            rep.account_busy(now, &mut self.tally, self.tp);
+            rep.busy = false;
+            self.busy_delta -= 1;
+        }
+        rep.iter_gen = rep.iter_gen.wrapping_add(1);
+        rep.batch.clear();
+        rep.kv_used = 0;
+        if matches!(rep.mode, Mode::Serving | Mode::Draining) {
+            self.tally.serving -= 1;
+        }
+        rep.mode = if down { Mode::Down } else { Mode::Off };
+        let mut orphans: Vec<u32> = rep.running.drain(..).collect();
+        orphans.extend(rep.waiting.drain(..));
+        let idle = self.gpu_idle_w;
+        self.set_replica_power(r, idle, 0.0);
+        for id in orphans {
+            let q = &mut self.reqs[id as usize];
+            if q.kv > 0 || q.prefilled > 0 {
+                self.tally.recomputed_tokens += q.prefilled as u64;
             }
+            q.kv = 0;
+            q.prefilled = 0;
+            q.prefill_target = q.prompt + q.generated;
+            self.tally.rerouted += 1;
+            self.enqueue(ctx, id);
+        }
+    }
+
+    /// A `Down` replica's server is back: it serves again (the model reload is not modelled).
+    pub fn restart_replica(&mut self, r: usize) {
+        if self.replicas[r].mode == Mode::Down {
+            self.replicas[r].mode = Mode::Serving;
+            self.tally.serving += 1;
         }
     }
 }
@@ -731,35 +812,19 @@ impl Fleet {
         self.advance(horizon);
         for rep in &mut self.replicas {
             if rep.busy {
-                rep.account_busy(horizon, &mut self.tally, self.gpu_base_w, self.tp);
+                rep.account_busy(horizon, &mut self.tally, self.tp);
             }
         }
     }
 
-    /// Shared fleet: slot `r`'s GPUs were granted at `now` on a server whose power supply has efficiency
-    /// `psu_efficiency`. A warming slot becomes ready `warmup` later (returned: schedule its `Ready`).
-    pub fn granted(
-        &mut self,
-        r: usize,
-        now: SimTime,
-        warmup: SimDuration,
-        psu_efficiency: f64,
-    ) -> Option<SimTime> {
-        debug_assert_eq!(
-            self.replicas[r].gpu_w, 0.0,
-            "a slot without GPUs draws nothing"
-        );
-        self.psu_inv[r] = 1.0 / psu_efficiency;
+    /// Shared fleet: slot `r`'s GPUs were granted at `now`. A warming slot becomes ready `warmup` later
+    /// (returned: schedule its `Ready`).
+    pub fn granted(&mut self, r: usize, now: SimTime, warmup: SimDuration) -> Option<SimTime> {
         let rep = &mut self.replicas[r];
         (rep.mode == Mode::Warming).then(|| {
             rep.ready_at = now.saturating_add(warmup);
             rep.ready_at
         })
-    }
-
-    /// Whether replica `r` is running an iteration.
-    pub fn is_busy(&self, r: usize) -> bool {
-        self.replicas[r].busy
     }
 
     /// Σ busy time of all replicas, s.

@@ -1,0 +1,277 @@
+//! Composition: which parts a scenario needs, in which order, on one site and one ledger; the run; the summary.
+//!
+//! Composition order (also the order of signal delivery, settling, sampling and summaries):
+//! 1. `serving` — inference replicas (an `Inference` workload, or `serving` beside jobs);
+//! 2. `capping` — the capping controller and rack/row breakers (a `capping` section or rack/row ratings);
+//! 3. `jobs` — the cluster: queue, placement, preemption (a job workload);
+//! 4. `fabric` — the network fabric (training with `comm: Fabric(...)`);
+//! 5. `facility` — thermal throttling and the feed breaker (a `facility` section);
+//! 6. `maintenance` — scheduled windows that take racks down (a `maintenance` list).
+//!
+//! Limit sources: `capping` then `facility` (thermal). Rate factors: `fabric` then `jobs`' power-limit factor.
+
+use std::time::Instant;
+
+use bevy_ecs::schedule::Schedule;
+use bevy_ecs::world::World;
+use models::power::ServerPower;
+use scenario::LoadedScenario;
+use sim::{SimDuration, SimTime};
+
+use crate::kernel::{Drive, FactorId, Kernel, Part, run as run_kernel};
+use crate::ledger::Ledger;
+use crate::parts::capping::CappingPart;
+use crate::parts::fabric::FabricPart;
+use crate::parts::facility::FacilityPart;
+use crate::parts::jobs::{JobLog, JobRecord, Jobs};
+use crate::parts::maintenance::Maintenance;
+use crate::parts::serving::Serving;
+use crate::site::{Site, Telemetry, telemetry_system};
+use crate::trips::Trips;
+use crate::work::Works;
+use output::{
+    EnergySummary, GpuHoursSummary, GpuSummary, PowerSummary, RunOutput, Sample, SiteSummary,
+    Summary,
+};
+
+/// Runs a loaded scenario. `progress` is called with the simulated fraction done (0..=1) a hundred times.
+pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput {
+    run_logged(loaded, progress, false).0
+}
+
+/// [`run`], also returning what happened to each submitted job (in submission order; empty without jobs).
+pub fn run_with_log(
+    loaded: &LoadedScenario,
+    progress: &mut dyn FnMut(f64),
+) -> (RunOutput, Vec<JobRecord>) {
+    run_logged(loaded, progress, true)
+}
+
+/// The parts of `loaded` in composition order, on a new World holding the site, the work registry, the trip
+/// log and the ledger.
+fn compose(loaded: &LoadedScenario, horizon: SimTime, log: bool) -> (World, Vec<Box<dyn Part>>) {
+    let mut world = World::new();
+    let mut site = Site::spawn(&mut world, &loaded.site, &loaded.catalog);
+    let capping_source = site.limit_source();
+    let thermal_source = site.limit_source();
+    let breaker_cause = site.down_cause();
+    let feed_cause = site.down_cause();
+    let maintenance_cause = site.down_cause();
+    world.insert_resource(site);
+    world.insert_resource(Works::default());
+    world.insert_resource(Trips::default());
+    world.insert_resource(Telemetry::default());
+    let fabric_factor = FactorId(0);
+    let limits_factor = FactorId(1);
+    let serving = Serving::new(loaded, &mut world, horizon);
+    let capping = CappingPart::new(loaded, horizon, capping_source, breaker_cause);
+    let jobs = Jobs::new(loaded, &world, horizon, log, limits_factor);
+    let fabric = FabricPart::new(loaded, fabric_factor);
+    let facility = FacilityPart::new(loaded, horizon, thermal_source, feed_cause);
+    let maintenance = Maintenance::new(loaded, maintenance_cause);
+    // Power at time zero: every server as set up (inference replicas hold their GPUs idle), and idle switches.
+    let (mut it_w, mut gpu_w) = (0.0, 0.0);
+    for &e in world.resource::<Site>().entities() {
+        let p = world.get::<ServerPower>(e).expect("server entity");
+        it_w += p.input_w;
+        gpu_w += p.gpu_w;
+    }
+    let switch_w = fabric.as_ref().map_or(0.0, |f| f.switch_power_w());
+    let it0 = it_w + switch_w;
+    let meter = loaded
+        .facility
+        .as_ref()
+        .map(|f| crate::facility::meter_for(f, it0));
+    world.insert_resource(Ledger::new(it0, gpu_w, switch_w, meter));
+    let mut parts: Vec<Box<dyn Part>> = Vec::new();
+    if let Some(p) = serving {
+        parts.push(Box::new(p));
+    }
+    if let Some(p) = capping {
+        parts.push(Box::new(p));
+    }
+    if let Some(p) = jobs {
+        parts.push(Box::new(p));
+    }
+    if let Some(p) = fabric {
+        parts.push(Box::new(p));
+    }
+    if let Some(p) = facility {
+        parts.push(Box::new(p));
+    }
+    if let Some(p) = maintenance {
+        parts.push(Box::new(p));
+    }
+    (world, parts)
+}
+
+fn run_logged(
+    loaded: &LoadedScenario,
+    progress: &mut dyn FnMut(f64),
+    log: bool,
+) -> (RunOutput, Vec<JobRecord>) {
+    let wall = Instant::now();
+    let sc = &loaded.scenario;
+    let horizon = SimTime::from_secs_f64(sc.horizon_s).expect("validated horizon");
+    let every = SimDuration::from_secs_f64(sc.reporting.interval_s)
+        .filter(|d| !d.is_zero())
+        .expect("validated interval");
+    let (world, parts) = compose(loaded, horizon, log);
+    let mut telemetry = Schedule::default();
+    telemetry.add_systems(telemetry_system);
+    let mut samples = Vec::with_capacity((sc.horizon_s / sc.reporting.interval_s) as usize + 2);
+    let on_sample = |world: &mut World, parts: &mut [Box<dyn Part>], t: SimTime| {
+        let facility = {
+            let mut ledger = world.resource_mut::<Ledger>();
+            ledger.advance(t);
+            ledger.facility_mut().map(|f| f.sample(t))
+        };
+        telemetry.run(world);
+        let tel = *world.resource::<Telemetry>();
+        let ledger = world.resource::<Ledger>();
+        let mut row = Sample {
+            time_s: t.as_secs_f64(),
+            it_power_w: tel.server_it_w + ledger.other_it_w(),
+            busy_gpus: ledger.busy_gpus(),
+            running_jobs: 0,
+            queued_jobs: 0,
+            facility,
+        };
+        for p in parts.iter_mut() {
+            p.sample(world, t, &mut row);
+        }
+        samples.push(row);
+    };
+    let drive = Drive {
+        horizon,
+        every,
+        progress,
+        slices: 100,
+    };
+    let (mut world, kernel, events) = run_kernel(world, Kernel::new(parts), drive, on_sample);
+    let mut parts = kernel.into_parts();
+    let mut summary = summarize(loaded, &mut world, &mut parts, horizon, events);
+    summary.wall_time_s = wall.elapsed().as_secs_f64();
+    let records = world
+        .remove_resource::<JobLog>()
+        .map(|l| l.0)
+        .unwrap_or_default();
+    (
+        RunOutput {
+            summary,
+            timeseries: samples,
+        },
+        records,
+    )
+}
+
+/// The summary: the ledger's figures, the facility's, then each part's sections in composition order.
+fn summarize(
+    loaded: &LoadedScenario,
+    world: &mut World,
+    parts: &mut [Box<dyn Part>],
+    horizon: SimTime,
+    events: u64,
+) -> Summary {
+    let sc = &loaded.scenario;
+    let horizon_s = horizon.as_secs_f64();
+    let mut ledger = world.resource_mut::<Ledger>();
+    ledger.advance(horizon);
+    let ledger = world.resource::<Ledger>();
+    let gpus_total = loaded.site.gpus_total();
+    let busy = ledger.busy_gpu_h();
+    let available = gpus_total as f64 * horizon_s / 3600.0;
+    let it = ledger.it();
+    let mut out = Summary {
+        dctwin_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: sc.name.clone(),
+        seed: sc.seed,
+        horizon_s,
+        events_processed: events,
+        wall_time_s: 0.0,
+        site: site_summary(loaded),
+        energy: EnergySummary {
+            it_j: it.energy_j(),
+            gpu_j: ledger.gpu().energy_j(),
+            server_overhead_j: it.energy_j() - ledger.gpu().energy_j(),
+            ..EnergySummary::default()
+        },
+        power: PowerSummary {
+            it_peak_w: it.peak_w(),
+            it_mean_w: it.energy_j() / horizon_s,
+            it_min_w: it.min_w(),
+        },
+        gpus: GpuSummary {
+            total: gpus_total,
+            utilization_mean: if available > 0.0 {
+                busy / available
+            } else {
+                0.0
+            },
+        },
+        gpu_hours: GpuHoursSummary { busy, available },
+        not_modelled: not_modelled(loaded),
+        ..Summary::default()
+    };
+    if let Some(m) = ledger.facility() {
+        out.facility = Some(crate::facility::report::summarize(
+            m,
+            loaded,
+            horizon_s,
+            &mut out.energy,
+        ));
+    }
+    for p in parts.iter_mut() {
+        p.summarize(world, horizon, &mut out);
+    }
+    let ratings = loaded.facility.as_ref().map(|f| f.facility.chain.ratings);
+    if ratings.is_some_and(|r| r.rack_w.is_some() || r.row_w.is_some() || r.feed_w.is_some())
+        && let Some(f) = out.facility.as_mut()
+    {
+        f.breakers = Some(world.resource::<Trips>().summary(out.jobs.interrupted));
+    }
+    out
+}
+
+/// The site part of a summary.
+pub(crate) fn site_summary(loaded: &LoadedScenario) -> SiteSummary {
+    let site = &loaded.site;
+    SiteSummary {
+        halls: site.halls as u64,
+        rows: site.rows as u64,
+        racks: site.racks as u64,
+        servers: site.servers.len() as u64,
+        gpus_by_model: site.gpus_by_model(&loaded.catalog),
+        description: loaded.describe(),
+    }
+}
+
+/// What the run leaves out, for `summary.not_modelled`.
+fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
+    let sc = &loaded.scenario;
+    let mut v: Vec<String> = vec![match loaded.facility {
+        None => "facility overhead (cooling, power-chain losses): the scenario has no `facility` section, so \
+                 energy is IT energy at the server inlets; no PUE"
+            .into(),
+        Some(_) => "per-rack inlet temperatures: one cooling zone per site, so throttling acts on every GPU at \
+                    once; tripped breakers are not reset"
+            .into(),
+    }];
+    match &sc.workload {
+        scenario::Workload::Inference(_) => v.extend([
+            "inference tensor parallelism across servers; prefix caching; speculative decoding".to_string(),
+            "network fabric (requests arrive at replicas without network delay)".to_string(),
+        ]),
+        scenario::Workload::Training(t) if matches!(t.comm, models::training::CommModel::Fabric(_)) => v.push(
+            "network fabric: flow level (no packets, congestion control or NCCL channels); job power does not \
+             follow contended communication"
+                .into(),
+        ),
+        _ => v.push(
+            "network fabric: no link contention (training communication is priced by alpha-beta formulas)"
+                .into(),
+        ),
+    }
+    v.push("failures".into());
+    v
+}

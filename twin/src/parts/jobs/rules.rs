@@ -1,0 +1,148 @@
+//! Per-job rules the cluster applies: how much work a preempted job keeps (checkpoints), how trace durations
+//! scale with GPU speed, and how fast a job runs under GPU power limits (DVFS).
+
+use models::facility::capping::{DvfsConfig, throughput_ratio};
+use models::placement::ServerLoad;
+use models::power::ServerPowerModel;
+use scenario::LoadedScenario;
+use sim::SimDuration;
+
+/// How much of its work a preempted job keeps.
+pub(crate) struct Checkpoints {
+    /// Checkpoint period of each training job by id (`every_s + write_s`; None: no checkpoints).
+    period_by_id: Vec<Option<SimDuration>>,
+    /// Trace and synthetic jobs: `scheduler.job_checkpoint_s`.
+    default_period: Option<SimDuration>,
+    /// Training jobs by id: (training time between checkpoints, step time), for lost steps.
+    steps_by_id: Vec<Option<(SimDuration, SimDuration)>>,
+}
+
+impl Checkpoints {
+    pub(crate) fn new(loaded: &LoadedScenario) -> Self {
+        let secs = |s: f64| SimDuration::from_secs_f64(s).filter(|d| !d.is_zero());
+        let training = loaded.training.as_deref().unwrap_or(&[]);
+        Checkpoints {
+            period_by_id: training
+                .iter()
+                .map(|t| {
+                    t.checkpoint
+                        .as_ref()
+                        .and_then(|c| secs(c.every_s + c.write_s))
+                })
+                .collect(),
+            default_period: loaded.scenario.scheduler.job_checkpoint_s.and_then(secs),
+            steps_by_id: training
+                .iter()
+                .map(|t| {
+                    let every = t.checkpoint.as_ref().and_then(|c| secs(c.every_s));
+                    Some((
+                        every.unwrap_or(SimDuration::MAX),
+                        secs(t.estimate.step.total_s)?,
+                    ))
+                })
+                .collect(),
+        }
+    }
+
+    /// (work kept, work lost) of job `id` that has run `elapsed` since it (re)started: kept `⌊e/P⌋·P`.
+    pub(crate) fn split(&self, id: u64, elapsed: SimDuration) -> (SimDuration, SimDuration) {
+        let period = match self.period_by_id.get(id as usize) {
+            Some(p) => *p,
+            None => self.default_period,
+        };
+        let kept = match period {
+            Some(p) => SimDuration::from_nanos(elapsed.as_nanos() / p.as_nanos() * p.as_nanos()),
+            None => SimDuration::ZERO,
+        };
+        (
+            kept,
+            SimDuration::from_nanos(elapsed.as_nanos() - kept.as_nanos()),
+        )
+    }
+
+    /// Whole training steps done since the last checkpoint and lost with `lost` (0 for other jobs).
+    pub(crate) fn lost_steps(&self, id: u64, lost: SimDuration) -> u64 {
+        match self.steps_by_id.get(id as usize) {
+            Some(Some((every, step))) => lost.min(*every).as_nanos() / step.as_nanos(),
+            _ => 0,
+        }
+    }
+}
+
+/// Trace durations rescaled by GPU speed: `T'/T` per catalog model (docs/models.md §Traces).
+pub(crate) struct DurationScale(pub(crate) Vec<f64>);
+
+impl DurationScale {
+    /// `d` scaled by the largest factor among the models in `mask`.
+    pub(crate) fn scale(&self, d: SimDuration, mask: u64) -> SimDuration {
+        let f = (0..self.0.len())
+            .filter(|&m| (mask >> m) & 1 == 1)
+            .map(|m| self.0[m])
+            .fold(0.0f64, f64::max);
+        SimDuration::from_nanos(((d.as_nanos() as f64 * f).round() as u64).max(1))
+    }
+}
+
+/// How fast a job runs on GPUs under power limits: the DVFS model and each job's compute-bound share β.
+pub(crate) struct Dvfs {
+    dvfs: DvfsConfig,
+    /// β of jobs without a training plan.
+    default_beta: f64,
+    /// β of each training job, by job id (its compute share of the step).
+    training_beta: Vec<f64>,
+}
+
+impl Dvfs {
+    pub(crate) fn new(loaded: &LoadedScenario) -> Self {
+        let dvfs = loaded
+            .facility
+            .as_ref()
+            .and_then(|f| f.config.capping.as_ref())
+            .map(|c| c.dvfs)
+            .unwrap_or_default();
+        Dvfs {
+            dvfs,
+            default_beta: dvfs.job_compute_fraction,
+            training_beta: loaded
+                .training
+                .iter()
+                .flatten()
+                .map(|t| {
+                    let s = &t.estimate.step;
+                    if s.total_s > 0.0 {
+                        s.compute_s / s.total_s
+                    } else {
+                        1.0
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn beta(&self, job_id: u64) -> f64 {
+        self.training_beta
+            .get(job_id as usize)
+            .copied()
+            .unwrap_or(self.default_beta)
+    }
+
+    /// Throughput ratio of job `job_id` on GPU `slot` of a server (`model`, `load`) limited to `cap_w`:
+    /// `1 / (β/r + 1 − β)` with `r` the clock ratio (1 when the GPU's demand is within the limit).
+    pub(crate) fn gpu_speed(
+        &self,
+        job_id: u64,
+        model: &ServerPowerModel,
+        load: &ServerLoad,
+        slot: usize,
+        cap_w: f64,
+    ) -> f64 {
+        let demand = model.gpu_idle_w
+            + load.active_micro[slot] as f64 / 1e6 * (model.gpu_board_w - model.gpu_idle_w);
+        if demand > cap_w {
+            let s = self.dvfs.static_fraction * model.gpu_board_w;
+            throughput_ratio(cap_w, demand, s, self.dvfs.gamma, self.beta(job_id))
+        } else {
+            1.0
+        }
+    }
+}

@@ -1,0 +1,716 @@
+//! Queue policies and job starts: FIFO, shortest-job-first, priority (with preemption) and EASY backfilling over
+//! a placement policy (docs/models.md §Scheduling policies).
+//!
+//! Scheduling cost: resources only shrink between two releases, so after a full pass over the queue no queued
+//! job can start until something is released ("clean" state). An arrival in the clean state considers only the
+//! new job: under FIFO it starts only if it is the head, under SJF if it fits, under EASY if it is the head or
+//! may be backfilled against the current reservation. This is exact, not a heuristic. Site-wide counters
+//! (free whole GPUs per model, servers per model by free GPUs) reject jobs that cannot fit without a scan.
+
+use bevy_ecs::world::World;
+use models::placement::{self, FreeSummary, Grant, JobReq, ServerLoad, WHOLE_GPU_MILLI};
+use scenario::QueuePolicy;
+use sim::SimTime;
+
+use super::index::{Bounds, SLOTS, SiteIndex, WorldLoads};
+use super::job::Queued;
+use super::state::{Jobs, Reservation, Reserved};
+use crate::kernel::{Ctx, Signal};
+use crate::ledger::Ledger;
+use crate::site;
+
+/// The cluster's own events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// The next job of the source is submitted.
+    Arrival,
+    /// A running job finishes, if it is still in run `run` of slot `slot`.
+    Finish { slot: u32, run: u32 },
+}
+
+impl crate::kernel::EventCode for Event {
+    fn encode(self) -> crate::kernel::Code {
+        match self {
+            Event::Arrival => crate::kernel::Code::default(),
+            Event::Finish { slot, run } => crate::kernel::Code {
+                tag: 1,
+                a: slot,
+                b: run,
+            },
+        }
+    }
+    fn decode(c: crate::kernel::Code) -> Self {
+        match c.tag {
+            0 => Event::Arrival,
+            _ => Event::Finish {
+                slot: c.a,
+                run: c.b,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Unit tests: schedule without the shortcuts (full passes at every arrival, no site-counter rejection)
+    /// to check that the shortcuts change nothing.
+    pub(crate) static REFERENCE_MODE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+pub(crate) fn reference_mode() -> bool {
+    REFERENCE_MODE.with(|c| c.get())
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+pub(crate) fn reference_mode() -> bool {
+    false
+}
+
+/// EASY: what jobs that would run past `shadow` must also pass.
+#[derive(Debug, Clone, Copy)]
+struct Late {
+    now: SimTime,
+    shadow: SimTime,
+    /// Single-server head: the site's bounds without the reserved resources.
+    bounds: Option<Bounds>,
+    /// Multi-server head: (its model mask, extra GPUs, the site's models); a whole-GPU job whose every
+    /// eligible GPU is one the head counts on may take at most `extra` GPUs.
+    site: Option<(u64, u32, u64)>,
+}
+
+impl Late {
+    fn allows(&self, q: &Queued) -> bool {
+        if self.now.saturating_add(q.duration) <= self.shadow {
+            return true;
+        }
+        let r = &q.req;
+        self.bounds.is_none_or(|b| b.may_fit(r))
+            && self.site.is_none_or(|(mask, extra, models)| {
+                !(r.gpus > 0
+                    && r.gpu_milli >= WHOLE_GPU_MILLI
+                    && r.model_mask & models & !mask == 0
+                    && r.gpus > extra)
+            })
+    }
+}
+
+/// Plans `req` on the current loads (with an optional constrained server); false if it does not fit now.
+pub(crate) fn try_plan(
+    world: &World,
+    index: &SiteIndex,
+    req: &JobReq,
+    patch: Option<(u32, &ServerLoad, FreeSummary)>,
+    grants: &mut Vec<Grant>,
+) -> bool {
+    if !reference_mode() && !index.may_fit(req) {
+        grants.clear();
+        return false;
+    }
+    let view = WorldLoads {
+        world,
+        index,
+        patch,
+    };
+    placement::plan(index.placement, req, &view, &index.topo, grants)
+}
+
+impl Jobs {
+    /// Applies or releases `grants` of a job asking `req` (`finish`: its finish time, for EASY): server loads,
+    /// draws and the ledger follow, and each server touched is announced ([`Signal::LoadChanged`]).
+    pub(crate) fn apply(
+        &mut self,
+        ctx: &mut Ctx<'_, '_>,
+        grants: &[Grant],
+        req: &JobReq,
+        allocate: bool,
+        finish: SimTime,
+    ) {
+        let now = ctx.now();
+        let (world, mut signals) = ctx.split();
+        let (mut d_it, mut d_gpu) = (0.0, 0.0);
+        let d_milli = self
+            .index
+            .apply(world, grants, req, allocate, finish, |w, server| {
+                let (a, b) = site::refresh_power(w, server);
+                d_it += a;
+                d_gpu += b;
+                signals.emit(Signal::LoadChanged { server });
+            });
+        let mut ledger = world.resource_mut::<Ledger>();
+        ledger.add(now, d_it, d_gpu);
+        ledger.add_busy(now, d_milli);
+    }
+
+    fn plan(&self, world: &World, req: &JobReq, grants: &mut Vec<Grant>) -> bool {
+        try_plan(world, &self.index, req, None, grants)
+    }
+
+    /// Starts a queued job (already removed from the queue) on `grants`.
+    pub(crate) fn start_job(&mut self, ctx: &mut Ctx<'_, '_>, q: Queued, grants: &[Grant]) {
+        let now = ctx.now();
+        let mut q = q;
+        if let Some(ds) = &self.scale {
+            let job = self.jobs.get(q.slot);
+            if job.first_start.is_none() {
+                // The recorded duration, scaled to the slowest model the job got.
+                let topo = &self.index.topo;
+                let mask = grants
+                    .iter()
+                    .fold(0u64, |m, g| m | 1 << topo.model[g.server as usize]);
+                q.duration = ds.scale(job.duration, mask);
+            }
+        }
+        let finish = now.saturating_add(q.duration);
+        self.apply(ctx, grants, &q.req, true, finish);
+        let key = q.id;
+        let part = ctx.part();
+        let work = ctx.world.resource_mut::<crate::work::Works>().open(
+            part,
+            crate::work::WorkKind::Job,
+            key,
+            q.slot,
+            grants,
+        );
+        let job = self.jobs.get_mut(q.slot);
+        job.duration = q.duration;
+        job.work_left_ns = q.duration.as_nanos() as f64;
+        job.rate = 1.0;
+        job.rate_since = now;
+        job.factors = [1.0; crate::kernel::FactorId::MAX];
+        job.start = Some(now);
+        job.work = Some(work);
+        let first = job.first_start.is_none();
+        if first {
+            job.first_start = Some(now);
+        }
+        job.grants.clear();
+        job.grants.extend_from_slice(grants);
+        let submit = job.submit;
+        self.track_running(q.slot, grants, true);
+        let c = &mut self.counters;
+        if first && let Some(times) = c.times.as_mut() {
+            times[q.id as usize].start = Some(now);
+        }
+        if let Some(log) = c.log.as_mut() {
+            let r = &mut log[q.id as usize];
+            r.start = r.start.or(Some(now));
+            for g in grants {
+                if r.servers.last() != Some(&g.server) {
+                    r.servers.push(g.server);
+                }
+            }
+            r.servers.sort_unstable();
+            r.servers.dedup();
+        }
+        c.running += 1;
+        if first {
+            c.waits_s.push((now - submit).as_secs_f64());
+        }
+        let run = self.jobs.run(q.slot);
+        ctx.at(finish, Event::Finish { slot: q.slot, run });
+        ctx.emit(Signal::WorkStarted { work });
+        // A job starting on limited GPUs runs at their speed until the limits change.
+        self.retime_under_limits(ctx, q.slot, true);
+    }
+
+    /// Adds (`on`) or removes a running job from the running list and the per-server lists.
+    pub(crate) fn track_running(&mut self, slot: u32, grants: &[Grant], on: bool) {
+        if on {
+            if self.running_pos.len() <= slot as usize {
+                self.running_pos.resize(slot as usize + 1, u32::MAX);
+            }
+            self.running_pos[slot as usize] = self.running.len() as u32;
+            self.running.push(slot);
+        } else {
+            let i = self.running_pos[slot as usize] as usize;
+            let last = *self.running.last().expect("running job");
+            self.running.swap_remove(i);
+            if last != slot {
+                self.running_pos[last as usize] = i as u32;
+            }
+            self.running_pos[slot as usize] = u32::MAX;
+        }
+        let mut prev = u32::MAX;
+        for g in grants {
+            if g.server == prev {
+                continue;
+            }
+            prev = g.server;
+            let list = &mut self.on_server[g.server as usize];
+            if on {
+                list.push(slot);
+            } else if let Some(i) = list.iter().position(|&s| s == slot) {
+                list.swap_remove(i);
+            }
+        }
+    }
+
+    /// Starts jobs from the head of the queue while they fit.
+    fn start_heads(&mut self, ctx: &mut Ctx<'_, '_>, grants: &mut Vec<Grant>, easy: bool) {
+        while let Some(&head) = self.queue.front() {
+            if !self.plan(ctx.world, &head.req, grants) {
+                break;
+            }
+            self.queue.pop_front();
+            if easy {
+                let now = ctx.now();
+                let st = &mut self.sched;
+                if let Some(r) = st.reservation.filter(|r| r.head == head.slot) {
+                    if now > r.first_shadow {
+                        st.late_heads += 1;
+                    }
+                    st.reservation = None;
+                }
+            }
+            self.start_job(ctx, head, grants);
+        }
+    }
+
+    /// The first queue position at or after `from` whose job passes the site-counter checks (`bounds`: the
+    /// site's, recomputed after every start).
+    fn next_candidate(&self, from: usize, bounds: Bounds, late: Option<Late>) -> Option<usize> {
+        if reference_mode() {
+            return (from < self.queue.len()).then_some(from);
+        }
+        let index = &self.index;
+        self.queue
+            .range(from..)
+            .position(|q| {
+                bounds.may_fit(&q.req) && late.is_none_or(|l| l.allows(q)) && index.may_fit(&q.req)
+            })
+            .map(|p| from + p)
+    }
+
+    /// A full scheduling pass: starts every job the queue policy allows now.
+    pub(crate) fn schedule_pass(&mut self, ctx: &mut Ctx<'_, '_>) {
+        if self.sched.hold {
+            self.sched.clean = false;
+            return;
+        }
+        let now = ctx.now();
+        let mut grants = std::mem::take(&mut self.sched.grants);
+        match self.sched.cfg.queue {
+            QueuePolicy::Fifo => self.start_heads(ctx, &mut grants, false),
+            QueuePolicy::ShortestJobFirst => {
+                // In queue order (shortest first), start every job that fits: after a start, the shorter jobs
+                // skipped still do not fit, so this is "start the shortest job that fits; repeat".
+                let mut from = 0;
+                let mut bounds = self.index.bounds(None);
+                while let Some(i) = self.next_candidate(from, bounds, None) {
+                    let q = self.queue[i];
+                    if self.plan(ctx.world, &q.req, &mut grants) {
+                        self.queue.remove(i);
+                        self.start_job(ctx, q, &grants);
+                        bounds = self.index.bounds(None);
+                        from = i;
+                    } else {
+                        from = i + 1;
+                    }
+                }
+            }
+            QueuePolicy::Priority => loop {
+                self.start_heads(ctx, &mut grants, false);
+                let Some(&head) = self.queue.front() else {
+                    break;
+                };
+                if !self.make_room_for(ctx, &head, &mut grants) {
+                    break;
+                }
+                // Preempted jobs have lower priority: they queue behind the head.
+                self.queue.pop_front();
+                self.start_job(ctx, head, &grants);
+            },
+            QueuePolicy::EasyBackfill => {
+                self.start_heads(ctx, &mut grants, true);
+                if !self.queue.is_empty() {
+                    self.ensure_reservation(ctx.world, now);
+                    let mut from = 1;
+                    let mut bounds = self.index.bounds(None);
+                    let mut late = self.late_filter(ctx.world, now);
+                    while let Some(i) = self.next_candidate(from, bounds, late) {
+                        let q = self.queue[i];
+                        if self.try_backfill(ctx.world, &q, now, &mut grants) {
+                            self.queue.remove(i);
+                            self.sched.backfilled += 1;
+                            self.start_job(ctx, q, &grants);
+                            bounds = self.index.bounds(None);
+                            late = self.late_filter(ctx.world, now);
+                            from = i;
+                        } else {
+                            from = i + 1;
+                        }
+                    }
+                }
+            }
+        }
+        self.sched.grants = grants;
+        self.sched.clean = true;
+    }
+
+    /// An arrival in the clean state: only the new job (at queue position `pos`) can be affected.
+    pub(crate) fn schedule_arrival(&mut self, ctx: &mut Ctx<'_, '_>, pos: usize) {
+        if self.sched.hold {
+            self.sched.clean = false;
+            return;
+        }
+        let now = ctx.now();
+        let reservation = self.sched.reservation;
+        let len = self.queue.len();
+        let q = self.queue[pos];
+        match self.sched.cfg.queue {
+            // Behind a blocked head nothing starts.
+            QueuePolicy::Fifo if len > 1 => {}
+            QueuePolicy::EasyBackfill
+                if len > 1 && reservation.is_some_and(|r| r.shadow >= now) =>
+            {
+                let mut grants = std::mem::take(&mut self.sched.grants);
+                if self.try_backfill(ctx.world, &q, now, &mut grants) {
+                    self.queue.remove(pos);
+                    self.sched.backfilled += 1;
+                    self.start_job(ctx, q, &grants);
+                }
+                self.sched.grants = grants;
+            }
+            QueuePolicy::ShortestJobFirst => {
+                let mut grants = std::mem::take(&mut self.sched.grants);
+                if self.plan(ctx.world, &q.req, &mut grants) {
+                    self.queue.remove(pos);
+                    self.start_job(ctx, q, &grants);
+                }
+                self.sched.grants = grants;
+            }
+            _ => self.schedule_pass(ctx),
+        }
+    }
+
+    /// GPUs free but unusable for the queue head: the unallocated capacity of the models the head may use when
+    /// the head (the next job the queue policy would start) does not fit now; 0 for an empty queue, a head that
+    /// fits or a CPU-only head.
+    pub(crate) fn fragmented_gpus(&mut self, world: &World) -> f64 {
+        let Some(head) = self.queue.front().copied() else {
+            return 0.0;
+        };
+        if head.req.gpus == 0 {
+            return 0.0;
+        }
+        let mut grants = std::mem::take(&mut self.sched.grants);
+        let fits = self.plan(world, &head.req, &mut grants);
+        grants.clear();
+        self.sched.grants = grants;
+        if fits {
+            0.0
+        } else {
+            self.index.free_gpus(head.req.model_mask)
+        }
+    }
+
+    /// The EASY reservation for `head` (which does not fit now) at time `now`; None when no server that is up
+    /// can ever hold it.
+    fn reserve(
+        &mut self,
+        world: &World,
+        head: &Queued,
+        now: SimTime,
+    ) -> Option<(SimTime, Reserved)> {
+        let r = head.req;
+        let mut times = std::mem::take(&mut self.sched.times);
+        let index = &self.index;
+        let topo = &index.topo;
+        let out = if r.multi_server {
+            // The g-th earliest time at which an eligible GPU is wholly free.
+            times.clear();
+            for (s, fa) in index.slot_free_at.iter().enumerate() {
+                if !index.down[s] && topo.gpus[s] > 0 && (r.model_mask >> topo.model[s]) & 1 == 1 {
+                    times.extend(fa[..topo.gpus[s] as usize].iter().map(|&t| t.max(now)));
+                }
+            }
+            let g = r.gpus as usize;
+            if times.len() < g {
+                None
+            } else {
+                let shadow = *times.select_nth_unstable(g - 1).1;
+                let free_then = times.iter().filter(|&&t| t <= shadow).count();
+                Some((
+                    shadow,
+                    Reserved::Site {
+                        mask: r.model_mask,
+                        extra: (free_then - g) as u32,
+                    },
+                ))
+            }
+        } else {
+            reserve_single(world, index, &r, now)
+        };
+        self.sched.times = times;
+        out
+    }
+
+    /// Makes sure the (blocked) queue head has a current reservation.
+    fn ensure_reservation(&mut self, world: &World, now: SimTime) {
+        let head = *self.queue.front().expect("non-empty queue");
+        let current = self.sched.reservation;
+        if current.is_some_and(|r| r.head == head.slot && r.shadow >= now) {
+            return;
+        }
+        let Some((shadow, kind)) = self.reserve(world, &head, now) else {
+            self.sched.reservation = None;
+            return;
+        };
+        let first_shadow = match current {
+            Some(r) if r.head == head.slot => r.first_shadow,
+            _ => shadow,
+        };
+        self.sched.reservation = Some(Reservation {
+            head: head.slot,
+            shadow,
+            first_shadow,
+            kind,
+        });
+    }
+
+    /// The [`Late`] filter of the current reservation.
+    fn late_filter(&self, world: &World, now: SimTime) -> Option<Late> {
+        let res = self.sched.reservation?;
+        let index = &self.index;
+        if let Reserved::Site { mask, extra } = res.kind {
+            return Some(Late {
+                now,
+                shadow: res.shadow,
+                bounds: None,
+                site: Some((mask, extra, index.models)),
+            });
+        }
+        let (server, copy) = reserved_copy(world, index, res.kind)?;
+        let real = world
+            .get::<ServerLoad>(index.servers[server as usize])
+            .expect("server entity");
+        let free = |l: &ServerLoad| -> u64 {
+            l.used_milli[..l.gpus as usize]
+                .iter()
+                .map(|&u| (WHOLE_GPU_MILLI - u) as u64)
+                .sum()
+        };
+        let patch = (
+            copy.model as usize,
+            index.free[server as usize],
+            FreeSummary::of(&copy),
+            free(real) - free(&copy),
+        );
+        Some(Late {
+            now,
+            shadow: res.shadow,
+            bounds: Some(index.bounds((copy.gpus > 0).then_some(patch))),
+            site: None,
+        })
+    }
+
+    /// Plans `q` as an EASY backfill candidate against the current reservation; true if it may start now.
+    fn try_backfill(
+        &mut self,
+        world: &World,
+        q: &Queued,
+        now: SimTime,
+        grants: &mut Vec<Grant>,
+    ) -> bool {
+        let Some(res) = self.sched.reservation else {
+            // The head can never start (every server it could use is down): nothing to protect.
+            return self.plan(world, &q.req, grants);
+        };
+        if now.saturating_add(q.duration) <= res.shadow {
+            return self.plan(world, &q.req, grants);
+        }
+        match res.kind {
+            Reserved::Site { mask, extra } => {
+                let models = self.index.models;
+                let whole = q.req.gpus > 0 && q.req.gpu_milli >= WHOLE_GPU_MILLI;
+                if whole && q.req.model_mask & models & !mask == 0 && q.req.gpus > extra {
+                    // Every GPU it could take is a free GPU the head counts on.
+                    grants.clear();
+                    return false;
+                }
+                if !self.plan(world, &q.req, grants) {
+                    return false;
+                }
+                let index = &self.index;
+                let taken = grants
+                    .iter()
+                    .filter(|g| {
+                        g.milli > 0
+                            && (mask >> index.topo.model[g.server as usize]) & 1 == 1
+                            && index.slot_free_at[g.server as usize][g.slot as usize] <= res.shadow
+                    })
+                    .count() as u32;
+                if taken > extra {
+                    grants.clear();
+                    return false;
+                }
+                if let Some(r) = self.sched.reservation.as_mut() {
+                    r.kind = Reserved::Site {
+                        mask,
+                        extra: extra - taken,
+                    };
+                }
+                true
+            }
+            Reserved::Server { .. } => {
+                let (server, copy) =
+                    reserved_copy(world, &self.index, res.kind).expect("a server reservation");
+                let summary = FreeSummary::of(&copy);
+                try_plan(
+                    world,
+                    &self.index,
+                    &q.req,
+                    Some((server, &copy, summary)),
+                    grants,
+                )
+            }
+        }
+    }
+}
+
+/// The EASY reservation of a single-server head: per server up, when its GPUs (the g-th earliest wholly free
+/// slot; a share that fits now; or the earliest wholly free slot for a share) and its host resources suffice.
+/// The host bound is conservative: when every job holding host resources there has finished.
+fn reserve_single(
+    world: &World,
+    index: &SiteIndex,
+    r: &JobReq,
+    now: SimTime,
+) -> Option<(SimTime, Reserved)> {
+    let topo = &index.topo;
+    let whole = r.gpu_milli >= WHOLE_GPU_MILLI;
+    let mut best: Option<(SimTime, usize)> = None;
+    for s in 0..index.servers.len() {
+        if index.down[s] {
+            continue;
+        }
+        if r.gpus > 0
+            && (!(topo.gpus[s] > 0 && (r.model_mask >> topo.model[s]) & 1 == 1)
+                || (topo.gpus[s] as u32) < r.gpus)
+        {
+            continue;
+        }
+        if topo.cpu_milli[s] < r.cpu_milli || topo.memory_mib[s] < r.memory_mib {
+            continue;
+        }
+        let n = topo.gpus[s] as usize;
+        let fa = &index.slot_free_at[s];
+        let summary = index.free[s];
+        let t_gpu = if r.gpus == 0 {
+            now
+        } else if whole {
+            if summary.free_whole as u32 >= r.gpus {
+                now
+            } else {
+                // Cheap pruning: fewer than g GPUs free before the best time so far means this server cannot
+                // be earlier (ties keep the lower id).
+                if let Some((b, _)) = best {
+                    let early = fa[..n].iter().filter(|&&t| t.max(now) < b).count();
+                    if early < r.gpus as usize {
+                        continue;
+                    }
+                }
+                let mut t = [SimTime::ZERO; SLOTS];
+                for (tk, &f) in t.iter_mut().zip(&fa[..n]) {
+                    *tk = f.max(now);
+                }
+                t[..n].sort_unstable();
+                t[r.gpus as usize - 1]
+            }
+        } else if summary.max_free_milli >= r.gpu_milli {
+            now
+        } else {
+            fa[..n].iter().map(|&t| t.max(now)).min().unwrap_or(now)
+        };
+        if best.is_some_and(|b| t_gpu >= b.0) {
+            continue;
+        }
+        let t_host = if r.cpu_milli == 0 && r.memory_mib == 0 {
+            now
+        } else {
+            let load = world
+                .get::<ServerLoad>(index.servers[s])
+                .expect("server entity");
+            if load.free_cpu_milli >= r.cpu_milli && load.free_memory_mib >= r.memory_mib {
+                now
+            } else {
+                index.host_free_at[s].max(now)
+            }
+        };
+        let t = t_gpu.max(t_host);
+        if best.is_none_or(|b| t < b.0) {
+            best = Some((t, s));
+            if t == now {
+                break;
+            }
+        }
+    }
+    let (shadow, s) = best?;
+    let load = world
+        .get::<ServerLoad>(index.servers[s])
+        .expect("server entity");
+    let n = topo.gpus[s] as usize;
+    let fa = &index.slot_free_at[s];
+    let mut slots = 0u16;
+    if r.gpus > 0 && whole {
+        // Keep slots that are busy now but free by the shadow time first (no backfill could use them anyway),
+        // then as few free slots as needed.
+        let mut need = r.gpus;
+        for pass in 0..2 {
+            let slots_now = load.used_milli[..n].iter().zip(&fa[..n]);
+            for (k, (&used, &free_at)) in slots_now.enumerate() {
+                let busy = used > 0;
+                let pick = if pass == 0 {
+                    busy && free_at <= shadow
+                } else {
+                    !busy
+                };
+                if need > 0 && pick && slots & (1 << k) == 0 {
+                    slots |= 1 << k;
+                    need -= 1;
+                }
+            }
+        }
+    } else if r.gpus > 0 {
+        let k = (0..n)
+            .find(|&k| WHOLE_GPU_MILLI - load.used_milli[k] >= r.gpu_milli)
+            .or_else(|| (0..n).min_by_key(|&k| (fa[k].max(now), k)))
+            .unwrap_or(0);
+        slots = 1 << k;
+    }
+    Some((
+        shadow,
+        Reserved::Server {
+            server: s as u32,
+            slots,
+            cpu_milli: r.cpu_milli,
+            memory_mib: r.memory_mib,
+        },
+    ))
+}
+
+/// The constrained copy of a single-server reservation's server: its reserved GPUs taken, its host resources
+/// reduced by the head's.
+fn reserved_copy(world: &World, index: &SiteIndex, kind: Reserved) -> Option<(u32, ServerLoad)> {
+    let Reserved::Server {
+        server,
+        slots,
+        cpu_milli,
+        memory_mib,
+    } = kind
+    else {
+        return None;
+    };
+    let e = index.servers[server as usize];
+    let mut copy = world.get::<ServerLoad>(e).expect("server entity").clone();
+    for k in 0..SLOTS {
+        if slots & (1 << k) != 0 {
+            copy.used_milli[k] = WHOLE_GPU_MILLI;
+        }
+    }
+    copy.free_cpu_milli = copy.free_cpu_milli.saturating_sub(cpu_milli);
+    copy.free_memory_mib = copy.free_memory_mib.saturating_sub(memory_mib);
+    Some((server, copy))
+}

@@ -1,0 +1,8 @@
+//! The parts of the twin, one model each.
+
+pub mod capping;
+pub mod fabric;
+pub mod facility;
+pub mod jobs;
+pub mod maintenance;
+pub mod serving;

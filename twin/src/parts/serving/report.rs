@@ -1,0 +1,123 @@
+//! The serving part's section of the summary: `inference`.
+
+use models::inference::config::InferenceWorkload;
+use sim::SimTime;
+
+use super::fleet::Fleet;
+use output::{
+    InferenceCapping, InferenceEnergy, InferenceSummary, LittleLaw, ReplicaSummary, RequestCounts,
+    SloSummary, Stats, TokenCounts,
+};
+
+/// The `inference` section from a closed fleet. `it_j`: the IT energy charged to serving (for the energy per
+/// generated token). `limited`: GPU limits could act on the replicas (with the static per-GPU cap, if any).
+pub(crate) fn summarize(
+    fleet: &mut Fleet,
+    w: &InferenceWorkload,
+    kv_capacity: u64,
+    horizon: SimTime,
+    it_j: f64,
+    limited: Option<Option<f64>>,
+) -> InferenceSummary {
+    let horizon_s = horizon.as_secs_f64();
+    let counts = fleet.counts();
+    let t = &mut fleet.tally;
+
+    // Little's law: L from the time integral, W from per-request sojourns censored at the horizon.
+    let l = t.in_system_ns as f64 * 1e-9 / horizon_s;
+    let lambda = t.arrived as f64 / horizon_s;
+    let sojourn_ns: u128 = fleet
+        .reqs
+        .iter()
+        .map(|q| (if q.done { q.finish } else { horizon } - q.arrival).as_nanos() as u128)
+        .sum();
+    let w_mean = if t.arrived == 0 {
+        0.0
+    } else {
+        sojourn_ns as f64 * 1e-9 / t.arrived as f64
+    };
+    let rel = if l > 0.0 {
+        (l - lambda * w_mean).abs() / l
+    } else {
+        0.0
+    };
+
+    let completed = t.completed;
+    let serving_replica_s = t.serving_ns as f64 * 1e-9;
+    let busy_replica_s = fleet.busy_replica_s();
+    let t = &mut fleet.tally;
+    InferenceSummary {
+        model: w.deployment.model.name.clone(),
+        requests: RequestCounts {
+            arrived: t.arrived,
+            completed,
+            in_service_at_end: counts.in_service,
+            queued_at_end: counts.queued,
+            not_arrived: fleet.source.remaining(),
+            preemptions: t.preemptions,
+            recomputed_tokens: t.recomputed_tokens,
+            rerouted: t.rerouted,
+            dropped: t.dropped,
+        },
+        ttft_s: Stats::from_values(&mut t.ttft_s),
+        tpot_s: Stats::from_values(&mut t.tpot_s),
+        e2e_s: Stats::from_values(&mut t.e2e_s),
+        queue_wait_s: Stats::from_values(&mut t.queue_wait_s),
+        tokens: TokenCounts {
+            prefilled: t.prompt_tokens_done,
+            generated: t.generated_tokens,
+            prefill_per_s: t.prompt_tokens_done as f64 / horizon_s,
+            generated_per_s: t.generated_tokens as f64 / horizon_s,
+        },
+        slo: SloSummary {
+            ttft_target_s: w.slo.ttft_s,
+            tpot_target_s: w.slo.tpot_s,
+            attainment: if completed == 0 {
+                0.0
+            } else {
+                t.slo_met as f64 / completed as f64
+            },
+        },
+        replicas: ReplicaSummary {
+            count: w.replica_slots() as u64,
+            gpus_per_replica: w.deployment.tp as u64,
+            kv_capacity_tokens: kv_capacity,
+            serving_mean: serving_replica_s / horizon_s,
+            utilization_mean: if serving_replica_s > 0.0 {
+                busy_replica_s / serving_replica_s
+            } else {
+                0.0
+            },
+            iterations: t.iterations,
+            scale_ups: t.scale_ups,
+            scale_downs: t.scale_downs,
+        },
+        energy: InferenceEnergy {
+            prefill_gpu_j: t.prefill_j,
+            decode_gpu_j: t.decode_j,
+            it_per_generated_token_j: if t.generated_tokens == 0 {
+                0.0
+            } else {
+                it_j / t.generated_tokens as f64
+            },
+        },
+        little_law: LittleLaw {
+            mean_in_system: l,
+            arrival_rate_per_s: lambda,
+            mean_time_in_system_s: w_mean,
+            relative_error: rel,
+        },
+        capping: limited.map(|gpu_cap_w| InferenceCapping {
+            gpu_cap_w,
+            capped_iterations: t.capped_iterations,
+            added_iteration_s: t.capped_added_s,
+            capped_gpu_s: t.capped_gpu_s,
+            clock_ratio_mean: if t.capped_gpu_s > 0.0 {
+                t.capped_clock_gpu_s / t.capped_gpu_s
+            } else {
+                1.0
+            },
+            peak_gpu_w: t.peak_gpu_w,
+        }),
+    }
+}

@@ -1,0 +1,280 @@
+//! The site as shared state: one bevy_ecs entity per server with its power model, its allocation (what runs
+//! on it), its GPUs' power limits and its draw; the site-wide index of those entities and of which servers
+//! are up.
+//!
+//! Parts change this state only through the functions here, which keep the draw consistent with the load,
+//! the limits and the availability, and which say what changed as a [`Signal`]. They return the change in IT
+//! and GPU power, for the caller to book on the [`crate::ledger::Ledger`] once per action (so that the
+//! ledger's peak and minimum see the power after the whole action, as one step).
+
+use bevy_ecs::prelude::*;
+use models::placement::{MAX_GPUS_PER_SERVER, ServerLoad};
+use models::power::{ServerPower, ServerPowerModel};
+
+use crate::kernel::{Emitter, Signal};
+
+const SLOTS: usize = MAX_GPUS_PER_SERVER as usize;
+
+/// Most sources of GPU power limits in one composition (capping controller, thermal throttling, …).
+pub const MAX_LIMIT_SOURCES: usize = 4;
+
+/// A source of GPU power limits, registered when the twin is composed ([`Site::limit_source`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitSource(u8);
+
+/// A reason a server can be down (a breaker, the feed, maintenance, a failure), registered when the twin is
+/// composed ([`Site::down_cause`]). A server is up when no cause holds it down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DownCause(u8);
+
+/// A server's stable id (its index in site order) and its rack (site rack index).
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Server {
+    pub id: u32,
+    pub rack: u32,
+}
+
+/// Power limits of a server's GPUs, W (DC): one row per source, and the effective limit (the lowest).
+/// A GPU draws `min(demand, effective)`.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct GpuLimits {
+    by_source: [[f64; SLOTS]; MAX_LIMIT_SOURCES],
+    effective: [f64; SLOTS],
+}
+
+impl Default for GpuLimits {
+    fn default() -> Self {
+        GpuLimits {
+            by_source: [[f64::INFINITY; SLOTS]; MAX_LIMIT_SOURCES],
+            effective: [f64::INFINITY; SLOTS],
+        }
+    }
+}
+
+impl GpuLimits {
+    /// The effective limit of each GPU slot, W (∞: none).
+    pub fn effective(&self) -> &[f64; SLOTS] {
+        &self.effective
+    }
+}
+
+/// The site index: server entities by id, and which servers are up.
+#[derive(Resource, Debug)]
+pub struct Site {
+    entities: Vec<Entity>,
+    gpus: Vec<u8>,
+    /// Per server: the causes holding it down (a bit each); up when 0.
+    down: Vec<u8>,
+    servers_up: u64,
+    gpus_up: u64,
+    sources: u8,
+    causes: u8,
+}
+
+impl Site {
+    /// Spawns one entity per server of `site` (idle, up, unlimited) and returns the index.
+    pub fn spawn(
+        world: &mut World,
+        site: &models::site::SiteModel,
+        catalog: &models::catalog::Catalog,
+    ) -> Self {
+        let mut entities = Vec::with_capacity(site.servers.len());
+        for (i, s) in site.servers.iter().enumerate() {
+            let gpu = &catalog.gpus[s.gpu_model];
+            let model = ServerPowerModel::new(gpu, &s.host, s.cpu_milli);
+            let mut load = ServerLoad::new(s);
+            load.default_activity_milli = (gpu.activity.compute * 1000.0).round() as u16;
+            let power = model.power_w(&load);
+            entities.push(
+                world
+                    .spawn((
+                        Server {
+                            id: i as u32,
+                            rack: s.rack,
+                        },
+                        model,
+                        load,
+                        GpuLimits::default(),
+                        power,
+                    ))
+                    .id(),
+            );
+        }
+        let gpus: Vec<u8> = site.servers.iter().map(|s| s.gpus as u8).collect();
+        Site {
+            down: vec![0; entities.len()],
+            servers_up: entities.len() as u64,
+            gpus_up: site.gpus_total(),
+            gpus,
+            entities,
+            sources: 0,
+            causes: 0,
+        }
+    }
+
+    /// Registers a source of GPU power limits (at composition).
+    pub fn limit_source(&mut self) -> LimitSource {
+        assert!(
+            (self.sources as usize) < MAX_LIMIT_SOURCES,
+            "too many limit sources"
+        );
+        self.sources += 1;
+        LimitSource(self.sources - 1)
+    }
+
+    /// Registers a reason servers go down (at composition).
+    pub fn down_cause(&mut self) -> DownCause {
+        assert!(self.causes < 8, "too many down causes");
+        self.causes += 1;
+        DownCause(self.causes - 1)
+    }
+
+    /// Servers in the site.
+    pub fn len(&self) -> usize {
+        self.entities.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty()
+    }
+
+    /// The entity of server `id`.
+    pub fn entity(&self, id: u32) -> Entity {
+        self.entities[id as usize]
+    }
+
+    /// Server entities in site order.
+    pub fn entities(&self) -> &[Entity] {
+        &self.entities
+    }
+
+    /// Whether server `id` is up.
+    pub fn is_up(&self, id: u32) -> bool {
+        self.down[id as usize] == 0
+    }
+
+    /// GPUs installed in server `id`.
+    pub fn gpus(&self, id: u32) -> u8 {
+        self.gpus[id as usize]
+    }
+
+    /// Servers up now.
+    pub fn servers_up(&self) -> u64 {
+        self.servers_up
+    }
+
+    /// GPUs in servers up now.
+    pub fn gpus_up(&self) -> u64 {
+        self.gpus_up
+    }
+}
+
+/// Server `id`'s draw recomputed from its load and effective limits (nothing while it is down); returns
+/// (ΔIT, ΔGPU), W.
+pub fn refresh_power(world: &mut World, id: u32) -> (f64, f64) {
+    let site = world.resource::<Site>();
+    let up = site.is_up(id);
+    let e = site.entity(id);
+    let mut em = world.entity_mut(e);
+    let new = if up {
+        let model = em.get::<ServerPowerModel>().expect("server entity");
+        let load = em.get::<ServerLoad>().expect("server entity");
+        let limits = em.get::<GpuLimits>().expect("server entity");
+        model.power_capped_w(load, &limits.effective)
+    } else {
+        ServerPower::default()
+    };
+    let mut p = em.get_mut::<ServerPower>().expect("server entity");
+    let d = (new.input_w - p.input_w, new.gpu_w - p.gpu_w);
+    *p = new;
+    d
+}
+
+/// Sets source `source`'s limits on server `id`'s GPUs (`caps_w[k]` for slot `k`; ∞: none); when the effective
+/// limits change, refreshes the draw and emits [`Signal::LimitsChanged`]. Returns (ΔIT, ΔGPU), W.
+pub fn set_limits(
+    world: &mut World,
+    signals: &mut Emitter<'_>,
+    id: u32,
+    source: LimitSource,
+    caps_w: &[f64],
+) -> (f64, f64) {
+    let e = world.resource::<Site>().entity(id);
+    let mut limits = world.get_mut::<GpuLimits>(e).expect("server entity");
+    let row = &mut limits.by_source[source.0 as usize];
+    row[..caps_w.len()].copy_from_slice(caps_w);
+    let mut effective = [f64::INFINITY; SLOTS];
+    for src in &limits.by_source {
+        for (x, &c) in effective.iter_mut().zip(src) {
+            *x = x.min(c);
+        }
+    }
+    if effective == limits.effective {
+        return (0.0, 0.0);
+    }
+    limits.effective = effective;
+    signals.emit(Signal::LimitsChanged { server: id });
+    refresh_power(world, id)
+}
+
+/// Cause `cause` takes server `id` down: it draws nothing from then on, and [`Signal::ServerDown`] tells the
+/// parts to stop their work there (when it was up). Returns (ΔIT, ΔGPU), W.
+pub fn take_down(
+    world: &mut World,
+    signals: &mut Emitter<'_>,
+    id: u32,
+    cause: DownCause,
+) -> (f64, f64) {
+    let mut site = world.resource_mut::<Site>();
+    let was_up = site.down[id as usize] == 0;
+    site.down[id as usize] |= 1 << cause.0;
+    if !was_up {
+        return (0.0, 0.0);
+    }
+    site.servers_up -= 1;
+    site.gpus_up -= site.gpus[id as usize] as u64;
+    signals.emit(Signal::ServerDown { server: id });
+    refresh_power(world, id)
+}
+
+/// Cause `cause` no longer holds server `id` down; when no other cause does, it is back up (drawing what its
+/// load implies, normally idle power) and [`Signal::ServerUp`] says so. Returns (ΔIT, ΔGPU), W.
+pub fn bring_up(
+    world: &mut World,
+    signals: &mut Emitter<'_>,
+    id: u32,
+    cause: DownCause,
+) -> (f64, f64) {
+    let mut site = world.resource_mut::<Site>();
+    if site.down[id as usize] & (1 << cause.0) == 0 {
+        return (0.0, 0.0);
+    }
+    site.down[id as usize] &= !(1 << cause.0);
+    if site.down[id as usize] != 0 {
+        return (0.0, 0.0);
+    }
+    site.servers_up += 1;
+    site.gpus_up += site.gpus[id as usize] as u64;
+    signals.emit(Signal::ServerUp { server: id });
+    refresh_power(world, id)
+}
+
+/// What the telemetry system recomputes from the server components at each sample (an independent check of
+/// the ledger's incrementally kept power).
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq)]
+pub struct Telemetry {
+    /// Σ server draw at the inlets, W.
+    pub server_it_w: f64,
+    /// Σ GPU draw, W.
+    pub gpu_w: f64,
+}
+
+/// The telemetry system: sums every server's draw.
+pub fn telemetry_system(servers: Query<&ServerPower>, mut t: ResMut<Telemetry>) {
+    let mut acc = Telemetry::default();
+    for p in &servers {
+        acc.server_it_w += p.input_w;
+        acc.gpu_w += p.gpu_w;
+    }
+    *t = acc;
+}

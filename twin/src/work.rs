@@ -1,0 +1,113 @@
+//! The work registry: what runs on which GPUs now (jobs, inference replicas), shared by every part.
+//!
+//! A workload part opens an entry when work starts on GPUs and closes it when the work stops; other parts
+//! read it when a [`crate::kernel::Signal::WorkStarted`] arrives (the network fabric prices running jobs as
+//! placed). Ids are slot + generation: a closed id never matches a later entry.
+
+use bevy_ecs::prelude::Resource;
+use models::placement::Grant;
+
+use crate::kernel::event::PartId;
+
+/// A work item's id: unique for the whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkId {
+    slot: u32,
+    generation: u32,
+}
+
+/// What a work item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkKind {
+    /// A job of the cluster (its key: the job's id, submission order).
+    #[default]
+    Job,
+    /// The GPUs of an inference replica (its key: the replica slot).
+    Replica,
+}
+
+/// One running work item.
+#[derive(Debug, Default)]
+pub struct WorkEntry {
+    /// The part that runs it.
+    pub owner: Option<PartId>,
+    pub kind: WorkKind,
+    /// The owner's own id for it (a job's id, a replica's slot).
+    pub key: u64,
+    /// The owner's handle for it (where it keeps the item), for the owner's use.
+    pub handle: u32,
+    /// The GPU shares it holds, grouped by server in ascending order.
+    pub grants: Vec<Grant>,
+    generation: u32,
+    live: bool,
+}
+
+/// The registry.
+#[derive(Resource, Default, Debug)]
+pub struct Works {
+    entries: Vec<WorkEntry>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Works {
+    /// Registers work of kind `kind` run by `owner` (its id `key`, its handle `handle`) holding `grants`.
+    pub fn open(
+        &mut self,
+        owner: PartId,
+        kind: WorkKind,
+        key: u64,
+        handle: u32,
+        grants: &[Grant],
+    ) -> WorkId {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.entries.push(WorkEntry::default());
+                (self.entries.len() - 1) as u32
+            }
+        };
+        let e = &mut self.entries[slot as usize];
+        e.owner = Some(owner);
+        e.kind = kind;
+        e.key = key;
+        e.handle = handle;
+        e.grants.clear();
+        e.grants.extend_from_slice(grants);
+        e.live = true;
+        self.live += 1;
+        WorkId {
+            slot,
+            generation: e.generation,
+        }
+    }
+
+    /// Unregisters `id` (no-op if it is not live).
+    pub fn close(&mut self, id: WorkId) {
+        if let Some(e) = self.entries.get_mut(id.slot as usize)
+            && e.live
+            && e.generation == id.generation
+        {
+            e.live = false;
+            e.generation = e.generation.wrapping_add(1);
+            self.free.push(id.slot);
+            self.live -= 1;
+        }
+    }
+
+    /// The entry of `id`, if it is still running.
+    pub fn get(&self, id: WorkId) -> Option<&WorkEntry> {
+        self.entries
+            .get(id.slot as usize)
+            .filter(|e| e.live && e.generation == id.generation)
+    }
+
+    /// Running work items.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+}
