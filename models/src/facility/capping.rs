@@ -9,8 +9,9 @@
 //! roofline's two regimes\]; `β = 1` gives `r`, `β = 0` (memory-bound decode) gives 1. H100, 500 W cap,
 //! `P_s` 100 W, γ 3, `P_d` 700 W → 0.874 (models.md's example).
 //!
-//! **Controller** ([`CappingController`]): every `interval_s` the run loop calls
-//! [`CappingController::decide`] with each GPU's demand at full clock and each rack's other IT power. Caps
+//! **Controller** ([`CappingController`]): the run loop reports each GPU's demand at full clock and each rack's
+//! other IT power as they change, and every `interval_s` asks for a decision
+//! ([`CappingController::decide_changes`]; the work follows what changed, not the site's size). Caps
 //! start at the static per-GPU cap (or board power); then, level by level — racks, rows, the feed — a group
 //! over its budget gets one uniform per-GPU cap `c` (the largest with `P_group(c) ≤ budget`, solved exactly on
 //! the sorted demands; never below `min_cap_fraction` × board power). Caps hold until the next decision, so a
