@@ -291,7 +291,7 @@ impl Marks {
     fn new(n: usize) -> Self {
         Marks {
             on: vec![false; n],
-            list: Vec::new(),
+            list: Vec::with_capacity(n),
         }
     }
 
@@ -513,7 +513,8 @@ impl CappingController {
         self.other_w[r] + (a..b).map(|g| self.demand_w[g].min(cap) * inv).sum::<f64>()
     }
 
-    /// Capped IT power of rack `r` at the wall, W (0 when tripped).
+    /// Capped IT power of rack `r` at the wall, W (0 when tripped), for the demand as of the last
+    /// [`observe_changes`](Self::observe_changes) or [`decide_changes`](Self::decide_changes).
     pub fn rack_power_w(&self, r: usize) -> f64 {
         self.leaf(r)[P]
     }
@@ -996,7 +997,8 @@ impl CappingController {
         &self.totals
     }
 
-    /// Capped IT power of the whole feed now, W (the controller's running sum; O(1)).
+    /// Capped IT power of the whole feed, W, as of the last call like [`rack_power_w`](Self::rack_power_w)
+    /// (the controller's sum; O(1)).
     pub fn feed_power_w(&self) -> f64 {
         self.feed_sums.root()[P]
     }
@@ -1336,6 +1338,45 @@ mod equivalence {
             old.totals().energy_capped_j
         ));
         Ok(())
+    }
+
+    /// Four GPU-less racks in one row whose other power sums to 1000.9999999999999 W one after the other but to
+    /// 1001 W in pairs: a rating and budgets at the sequential sum are not exceeded (the reference's answer).
+    #[test]
+    fn near_ties_compare_as_the_reference_sums() {
+        let racks: Vec<RackInfo> = (0..4)
+            .map(|_| RackInfo {
+                row: 0,
+                gpus: 0,
+                gpu_board_w: 700.0,
+                psu_efficiency: 0.95,
+            })
+            .collect();
+        let other = [100.1, 200.2, 300.3, 400.4];
+        let seq = other.iter().fold(0.0, |a, x| a + x);
+        assert!((other[0] + other[1]) + (other[2] + other[3]) > seq);
+        let x = seq / (1.0 + BUDGET_TOLERANCE);
+        let cfg = CappingConfig {
+            row_budget_w: Some(x),
+            feed_budget_w: Some(x),
+            ..CappingConfig::default()
+        };
+        let ratings = super::super::power_chain::Ratings {
+            row_w: Some(seq),
+            feed_w: Some(seq),
+            ..Default::default()
+        };
+        let mut new = CappingController::new(&cfg, racks.clone(), ratings);
+        let mut old = reference::CappingController::new(&cfg, racks, ratings);
+        let d = Demand {
+            gpu_w: &[],
+            rack_other_w: &other,
+        };
+        assert!(old.observe(1.0, &d).is_empty());
+        assert!(new.observe(1.0, &d).is_empty());
+        new.advance(2.0);
+        old.advance(2.0);
+        assert_eq!(new.totals(), old.totals());
     }
 
     proptest! {
