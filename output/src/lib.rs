@@ -448,7 +448,8 @@ pub struct RequestCounts {
     pub preemptions: u64,
     /// KV-cache tokens discarded by preemption and prefilled again.
     pub recomputed_tokens: u64,
-    /// Requests moved to another replica because theirs stopped (its server went down); they prefill again.
+    /// Requests moved to another replica because theirs stopped (its server went down), or held for a replica
+    /// warming up to replace it; they prefill again.
     pub rerouted: u64,
     /// Requests dropped because no replica was serving (all of them down).
     /// `arrived = completed + in_service_at_end + queued_at_end + dropped`.

@@ -4,6 +4,7 @@ mod bad_input;
 mod capping;
 mod cli;
 mod common;
+mod composition;
 mod energy;
 mod fabric_run;
 mod facility;

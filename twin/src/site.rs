@@ -27,13 +27,6 @@ pub struct LimitSource(u8);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DownCause(u8);
 
-/// A server's stable id (its index in site order) and its rack (site rack index).
-#[derive(Component, Debug, Clone, Copy)]
-pub struct Server {
-    pub id: u32,
-    pub rack: u32,
-}
-
 /// Power limits of a server's GPUs, W (DC): one row per source, and the effective limit (the lowest).
 /// A GPU draws `min(demand, effective)`.
 #[derive(Component, Debug, Clone, Copy)]
@@ -79,26 +72,13 @@ impl Site {
         catalog: &models::catalog::Catalog,
     ) -> Self {
         let mut entities = Vec::with_capacity(site.servers.len());
-        for (i, s) in site.servers.iter().enumerate() {
+        for s in &site.servers {
             let gpu = &catalog.gpus[s.gpu_model];
             let model = ServerPowerModel::new(gpu, &s.host, s.cpu_milli);
             let mut load = ServerLoad::new(s);
             load.default_activity_milli = (gpu.activity.compute * 1000.0).round() as u16;
             let power = model.power_w(&load);
-            entities.push(
-                world
-                    .spawn((
-                        Server {
-                            id: i as u32,
-                            rack: s.rack,
-                        },
-                        model,
-                        load,
-                        GpuLimits::default(),
-                        power,
-                    ))
-                    .id(),
-            );
+            entities.push(world.spawn((model, load, GpuLimits::default(), power)).id());
         }
         let gpus: Vec<u8> = site.servers.iter().map(|s| s.gpus as u8).collect();
         Site {

@@ -147,6 +147,16 @@ impl CappingConfig {
                 format!("must be in [0, 1), found {s}"),
             ));
         }
+        if self.min_cap_fraction <= self.dvfs.static_fraction {
+            return Err(FieldError::new(
+                "min_cap_fraction",
+                format!(
+                    "the lowest cap, {} of board power, would stop computing: it must exceed the GPU's static \
+                     power, dvfs.static_fraction = {}",
+                    self.min_cap_fraction, self.dvfs.static_fraction
+                ),
+            ));
+        }
         Ok(())
     }
 }

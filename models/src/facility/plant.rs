@@ -72,6 +72,23 @@ impl FacilityConfig {
         if let Some(c) = &self.capping {
             c.check().map_err(|e| e.within("capping"))?;
         }
+        // A GPU limited to its static power or below stops computing (DVFS clock ratio 0).
+        let static_fraction = self
+            .capping
+            .as_ref()
+            .map_or(super::capping::DvfsConfig::default().static_fraction, |c| {
+                c.dvfs.static_fraction
+            });
+        let t = self.thermal.throttle_power_fraction;
+        if t <= static_fraction {
+            return Err(FieldError::new(
+                "thermal.throttle_power_fraction",
+                format!(
+                    "a throttled GPU at {t} of board power would stop computing: it must exceed the GPU's static \
+                     power, capping.dvfs.static_fraction = {static_fraction}"
+                ),
+            ));
+        }
         fraction("misc_fraction", self.misc_fraction)
     }
 

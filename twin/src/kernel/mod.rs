@@ -6,6 +6,8 @@ pub mod event;
 pub mod part;
 pub mod run;
 pub mod signal;
+#[cfg(test)]
+mod tests;
 
 pub use ctx::{Ctx, Emitter};
 pub use event::{Code, Ev, EventCode, PartId};

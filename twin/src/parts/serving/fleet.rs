@@ -246,6 +246,9 @@ pub struct Fleet {
     pub power_dirty: Vec<u32>,
     /// Change of busy replicas since the serving part last booked it.
     pub busy_delta: i64,
+    /// Requests that arrived (or lost their replica) while no replica served but one was warming up: they go to
+    /// the first replica that serves.
+    parked: VecDeque<u32>,
     /// GPUs per replica.
     tp: f64,
 }
@@ -297,6 +300,7 @@ impl Fleet {
             caps: vec![None; n],
             power_dirty: Vec::new(),
             busy_delta: 0,
+            parked: VecDeque::new(),
             tp: w.deployment.tp as f64,
         }
     }
@@ -444,6 +448,58 @@ impl Fleet {
 
     /// Plans and starts the next iteration of replica `r` at `now`; leaves it idle when there is nothing to do.
     fn start_iteration(&mut self, r: usize, now: SimTime, ctx: &mut Ctx<'_, '_>) {
+        if self.batching.kv_policy == KvPolicy::PreemptRecompute {
+            self.make_kv_room(r);
+        }
+        let shape = self.plan_batch(r, now);
+        if shape.is_empty() {
+            self.go_idle(r);
+        } else {
+            self.launch(r, now, &shape, ctx);
+        }
+    }
+
+    /// Under `PreemptRecompute`: makes room for one new KV token per decoding request by preempting the most
+    /// recently admitted requests (vLLM's policy), which go back to the head of the queue.
+    fn make_kv_room(&mut self, r: usize) {
+        let cap = self.perf.kv_capacity_tokens;
+        let max_req = self.batching.max_batch_requests as usize;
+        let budget = self.batching.max_batch_tokens;
+        let rep = &mut self.replicas[r];
+        let reqs = &mut self.reqs;
+        loop {
+            let decoding = rep
+                .running
+                .iter()
+                .take(max_req)
+                .filter(|&&i| {
+                    let q = &reqs[i as usize];
+                    q.prefilled == q.prefill_target
+                })
+                .count()
+                .min(budget as usize) as u64;
+            if rep.kv_used + decoding <= cap {
+                break;
+            }
+            let v = rep
+                .running
+                .pop()
+                .expect("kv in use implies running requests");
+            let q = &mut reqs[v as usize];
+            rep.kv_used -= q.kv as u64;
+            self.tally.preemptions += 1;
+            self.tally.recomputed_tokens += q.kv as u64;
+            q.kv = 0;
+            q.prefilled = 0;
+            q.prefill_target = q.prompt + q.generated;
+            rep.waiting.push_front(v);
+        }
+    }
+
+    /// The batch of replica `r`'s next iteration (into its `batch`): decode tokens and unfinished prefills of
+    /// admitted requests in admission order, then waiting requests admitted while the token budget, the batch
+    /// size and the KV cache allow (FIFO: the head blocks the rest).
+    fn plan_batch(&mut self, r: usize, now: SimTime) -> BatchShape {
         let cap = self.perf.kv_capacity_tokens;
         let max_req = self.batching.max_batch_requests as usize;
         let chunked = self.batching.chunked_prefill;
@@ -452,41 +508,7 @@ impl Fleet {
         let rep = &mut self.replicas[r];
         let reqs = &mut self.reqs;
         rep.batch.clear();
-
-        // Under PreemptRecompute, make room for one new KV token per decoding request by preempting the most
-        // recently admitted requests (vLLM's policy), which go back to the head of the queue.
-        if recompute {
-            loop {
-                let decoding = rep
-                    .running
-                    .iter()
-                    .take(max_req)
-                    .filter(|&&i| {
-                        let q = &reqs[i as usize];
-                        q.prefilled == q.prefill_target
-                    })
-                    .count()
-                    .min(budget as usize) as u64;
-                if rep.kv_used + decoding <= cap {
-                    break;
-                }
-                let v = rep
-                    .running
-                    .pop()
-                    .expect("kv in use implies running requests");
-                let q = &mut reqs[v as usize];
-                rep.kv_used -= q.kv as u64;
-                self.tally.preemptions += 1;
-                self.tally.recomputed_tokens += q.kv as u64;
-                q.kv = 0;
-                q.prefilled = 0;
-                q.prefill_target = q.prompt + q.generated;
-                rep.waiting.push_front(v);
-            }
-        }
-
         let mut shape = BatchShape::default();
-        // Decode tokens and unfinished prefills of admitted requests, in admission order.
         for &i in &rep.running {
             if rep.batch.len() >= max_req || budget == 0 {
                 break;
@@ -515,7 +537,6 @@ impl Fleet {
                 }
             }
         }
-        // Admit waiting requests (FIFO: the head blocks the rest).
         while rep.batch.len() < max_req && budget > 0 {
             let Some(&i) = rep.waiting.front() else { break };
             let q = reqs[i as usize];
@@ -554,24 +575,31 @@ impl Fleet {
                 rep.kv_used += c as u64;
             }
         }
+        shape
+    }
 
-        if shape.is_empty() {
-            if rep.busy {
-                rep.busy = false;
-                self.busy_delta -= 1;
-            }
-            if rep.mode == Mode::Draining {
-                rep.mode = Mode::Off;
-                self.tally.serving -= 1;
-                if let Some(c) = &mut self.claims {
-                    c.push((r as u32, false));
-                }
-            }
-            let idle = self.gpu_idle_w;
-            self.set_replica_power(r, idle, 0.0);
-            return;
+    /// Replica `r` has nothing to do: it idles (a draining replica switches off).
+    fn go_idle(&mut self, r: usize) {
+        let rep = &mut self.replicas[r];
+        if rep.busy {
+            rep.busy = false;
+            self.busy_delta -= 1;
         }
-        let cost = self.perf.iteration(&shape);
+        if rep.mode == Mode::Draining {
+            rep.mode = Mode::Off;
+            self.tally.serving -= 1;
+            if let Some(c) = &mut self.claims {
+                c.push((r as u32, false));
+            }
+        }
+        let idle = self.gpu_idle_w;
+        self.set_replica_power(r, idle, 0.0);
+    }
+
+    /// Starts replica `r`'s iteration of `shape` at `now`: its time and power from the roofline, stretched and
+    /// capped under its GPUs' power limit; its end scheduled.
+    fn launch(&mut self, r: usize, now: SimTime, shape: &BatchShape, ctx: &mut Ctx<'_, '_>) {
+        let cost = self.perf.iteration(shape);
         let mut total_s = cost.total_s;
         let mut p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
         let mut clock_ratio = 1.0;
@@ -586,7 +614,7 @@ impl Fleet {
             }
         }
         let dt = SimDuration::from_secs_f64(total_s)
-            .expect("finite iteration time")
+            .expect("finite iteration time: limits stay above static power")
             .max(SimDuration::from_nanos(1));
         let rep = &mut self.replicas[r];
         if !rep.busy {
@@ -687,6 +715,7 @@ impl Fleet {
                 if rep.mode == Mode::Warming && rep.ready_at == now {
                     rep.mode = Mode::Serving;
                     self.tally.serving += 1;
+                    self.unpark(ctx);
                 }
             }
             Event::Start => {}
@@ -723,66 +752,84 @@ impl Fleet {
         self.enqueue(ctx, id);
     }
 
-    /// Routes request `id` to a serving replica (starting it if idle), or drops it.
-    fn enqueue(&mut self, ctx: &mut Ctx<'_, '_>, id: u32) {
+    /// Routes request `id` to a serving replica (starting it if idle) and returns true; parks it when none
+    /// serves but one is warming up; drops it when none is either.
+    fn enqueue(&mut self, ctx: &mut Ctx<'_, '_>, id: u32) -> bool {
         let now = ctx.now();
         let Some(rep) = self.route() else {
+            if self.replicas.iter().any(|r| r.mode == Mode::Warming) {
+                self.parked.push_back(id);
+                return true;
+            }
             let q = &mut self.reqs[id as usize];
             q.done = true;
             q.dropped = true;
             q.finish = now;
             self.tally.in_system -= 1;
             self.tally.dropped += 1;
-            return;
+            return false;
         };
         self.replicas[rep].waiting.push_back(id);
         if !self.replicas[rep].busy {
             self.start_iteration(rep, now, ctx);
         }
+        true
     }
 
-    /// Replica `r` stops at once (its server went down): the iteration in flight is lost, its KV cache is
-    /// gone, and its requests go to the other serving replicas (they prefill again what they had) or are
-    /// dropped when none serves. The replica is left `Down` (inference-only runs) or `Off` (shared fleet: its
-    /// GPUs go back), idle.
-    pub fn stop_replica(&mut self, ctx: &mut Ctx<'_, '_>, r: usize, down: bool) {
+    /// Replicas `rs` stop at once (their servers went down): the iterations in flight are lost, their KV caches
+    /// are gone, and their requests go to the replicas still serving (they prefill again what they had) or are
+    /// parked or dropped when none serves. The replicas are left in mode `then`: `Down` (inference-only runs),
+    /// `Off` (shared fleet: their GPUs go back) or `Warming` (shared fleet: a replacement is claimed at once).
+    pub fn stop_replicas(&mut self, ctx: &mut Ctx<'_, '_>, rs: &[usize], then: Mode) {
         let now = ctx.now();
         self.advance(now);
-        let rep = &mut self.replicas[r];
-        if rep.busy {
-            rep.account_busy(now, &mut self.tally, self.tp);
-            rep.busy = false;
-            self.busy_delta -= 1;
+        let mut orphans: Vec<u32> = Vec::new();
+        for &r in rs {
+            let rep = &mut self.replicas[r];
+            if rep.busy {
+                rep.account_busy(now, &mut self.tally, self.tp);
+                rep.busy = false;
+                self.busy_delta -= 1;
+            }
+            rep.iter_gen = rep.iter_gen.wrapping_add(1);
+            rep.batch.clear();
+            rep.kv_used = 0;
+            if matches!(rep.mode, Mode::Serving | Mode::Draining) {
+                self.tally.serving -= 1;
+            }
+            rep.mode = then;
+            rep.ready_at = SimTime::MAX;
+            orphans.extend(rep.running.drain(..));
+            orphans.extend(rep.waiting.drain(..));
+            let idle = self.gpu_idle_w;
+            self.set_replica_power(r, idle, 0.0);
         }
-        rep.iter_gen = rep.iter_gen.wrapping_add(1);
-        rep.batch.clear();
-        rep.kv_used = 0;
-        if matches!(rep.mode, Mode::Serving | Mode::Draining) {
-            self.tally.serving -= 1;
-        }
-        rep.mode = if down { Mode::Down } else { Mode::Off };
-        let mut orphans: Vec<u32> = rep.running.drain(..).collect();
-        orphans.extend(rep.waiting.drain(..));
-        let idle = self.gpu_idle_w;
-        self.set_replica_power(r, idle, 0.0);
         for id in orphans {
             let q = &mut self.reqs[id as usize];
-            if q.kv > 0 || q.prefilled > 0 {
-                self.tally.recomputed_tokens += q.prefilled as u64;
-            }
+            self.tally.recomputed_tokens += q.prefilled as u64;
             q.kv = 0;
             q.prefilled = 0;
             q.prefill_target = q.prompt + q.generated;
-            self.tally.rerouted += 1;
-            self.enqueue(ctx, id);
+            if self.enqueue(ctx, id) {
+                self.tally.rerouted += 1;
+            }
         }
     }
 
     /// A `Down` replica's server is back: it serves again (the model reload is not modelled).
-    pub fn restart_replica(&mut self, r: usize) {
+    pub fn restart_replica(&mut self, ctx: &mut Ctx<'_, '_>, r: usize) {
         if self.replicas[r].mode == Mode::Down {
+            self.advance(ctx.now());
             self.replicas[r].mode = Mode::Serving;
             self.tally.serving += 1;
+            self.unpark(ctx);
+        }
+    }
+
+    /// A replica serves again: parked requests go to the serving replicas, in arrival order.
+    fn unpark(&mut self, ctx: &mut Ctx<'_, '_>) {
+        while let Some(id) = self.parked.pop_front() {
+            self.enqueue(ctx, id);
         }
     }
 }
@@ -804,6 +851,7 @@ impl Fleet {
             c.queued += r.waiting.len() as u64;
             c.busy_replicas += r.busy as u64;
         }
+        c.queued += self.parked.len() as u64;
         c
     }
 

@@ -56,6 +56,8 @@ pub struct Serving {
     /// serving), and each replica's share of it now, W.
     attributed: EnergyMeter,
     attributed_w: Vec<f64>,
+    /// Replicas whose server went down, stopped when the part settles.
+    downs: Vec<usize>,
 }
 
 /// The deployment's GPU model (catalog index and entry) and replica performance model (validated at load).
@@ -151,6 +153,7 @@ impl Serving {
             static_cap_w: capping.and_then(|c| c.gpu_cap_w),
             attributed: EnergyMeter::new(SimTime::ZERO, 0.0),
             attributed_w: vec![0.0; n],
+            downs: Vec::new(),
             gpu,
             workload: w,
         })
@@ -334,28 +337,46 @@ impl Part for Serving {
                 }
             }
             Signal::ServerDown { server } => {
+                // Stopped when the part settles, once every server that went down with it is known (their
+                // requests move only to replicas still up).
                 let on: Vec<usize> = self.on_server(server).collect();
-                for r in on {
-                    self.fleet.stop_replica(ctx, r, !self.shared);
-                    if let Some(c) = self.fleet.claims.as_mut() {
-                        c.push((r as u32, false));
-                        if self.workload.autoscaling.is_none() {
-                            // Without an autoscaler a replacement replica is started elsewhere at once.
-                            self.fleet.replicas[r].mode = Mode::Warming;
-                            c.push((r as u32, true));
-                        }
-                    }
-                }
-                self.flush(ctx);
+                self.downs.extend(on);
             }
             Signal::ServerUp { server } if !self.shared => {
                 let on: Vec<usize> = self.on_server(server).collect();
                 for r in on {
-                    self.fleet.restart_replica(r);
+                    self.fleet.restart_replica(ctx, r);
                 }
+                self.flush(ctx);
             }
             _ => {}
         }
+    }
+
+    fn settle(&mut self, ctx: &mut Ctx<'_, '_>) {
+        if self.downs.is_empty() {
+            return;
+        }
+        let mut downs = std::mem::take(&mut self.downs);
+        downs.sort_unstable();
+        downs.dedup();
+        // Without an autoscaler a shared fleet starts a replacement elsewhere at once.
+        let replace = self.shared && self.workload.autoscaling.is_none();
+        let then = match (self.shared, replace) {
+            (false, _) => Mode::Down,
+            (true, false) => Mode::Off,
+            (true, true) => Mode::Warming,
+        };
+        self.fleet.stop_replicas(ctx, &downs, then);
+        if let Some(c) = self.fleet.claims.as_mut() {
+            for &r in &downs {
+                c.push((r as u32, false));
+                if replace {
+                    c.push((r as u32, true));
+                }
+            }
+        }
+        self.flush(ctx);
     }
 
     fn sample(&mut self, _world: &mut World, t: SimTime, row: &mut Sample) {
