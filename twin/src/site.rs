@@ -27,6 +27,12 @@ pub struct LimitSource(u8);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DownCause(u8);
 
+/// A server's availability: the down causes holding it down (a bit each); up when none.
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct Availability {
+    down: u8,
+}
+
 /// Power limits of a server's GPUs, W (DC): one row per source, and the effective limit (the lowest).
 /// A GPU draws `min(demand, effective)`.
 #[derive(Component, Debug, Clone, Copy)]
@@ -62,6 +68,9 @@ pub struct Site {
     gpus_up: u64,
     sources: u8,
     causes: u8,
+    /// Servers with a finite effective limit on some GPU (0: nothing limits any GPU, and parts skip their
+    /// speed computations).
+    limited: u64,
 }
 
 impl Site {
@@ -78,7 +87,17 @@ impl Site {
             let mut load = ServerLoad::new(s);
             load.default_activity_milli = (gpu.activity.compute * 1000.0).round() as u16;
             let power = model.power_w(&load);
-            entities.push(world.spawn((model, load, GpuLimits::default(), power)).id());
+            entities.push(
+                world
+                    .spawn((
+                        model,
+                        load,
+                        GpuLimits::default(),
+                        Availability::default(),
+                        power,
+                    ))
+                    .id(),
+            );
         }
         let gpus: Vec<u8> = site.servers.iter().map(|s| s.gpus as u8).collect();
         Site {
@@ -89,6 +108,7 @@ impl Site {
             entities,
             sources: 0,
             causes: 0,
+            limited: 0,
         }
     }
 
@@ -133,6 +153,11 @@ impl Site {
         self.down[id as usize] == 0
     }
 
+    /// Whether any GPU of the site has a finite power limit now.
+    pub fn any_limits(&self) -> bool {
+        self.limited > 0
+    }
+
     /// GPUs installed in server `id`.
     pub fn gpus(&self, id: u32) -> u8 {
         self.gpus[id as usize]
@@ -152,10 +177,13 @@ impl Site {
 /// Server `id`'s draw recomputed from its load and effective limits (nothing while it is down); returns
 /// (ΔIT, ΔGPU), W.
 pub fn refresh_power(world: &mut World, id: u32) -> (f64, f64) {
-    let site = world.resource::<Site>();
-    let up = site.is_up(id);
-    let e = site.entity(id);
-    let mut em = world.entity_mut(e);
+    let e = world.resource::<Site>().entity(id);
+    refresh_entity(&mut world.entity_mut(e))
+}
+
+/// [`refresh_power`] on a server entity at hand (the hot path: a caller that has just changed its load).
+pub fn refresh_entity(em: &mut EntityWorldMut<'_>) -> (f64, f64) {
+    let up = em.get::<Availability>().expect("server entity").down == 0;
     let new = if up {
         let model = em.get::<ServerPowerModel>().expect("server entity");
         let load = em.get::<ServerLoad>().expect("server entity");
@@ -192,7 +220,17 @@ pub fn set_limits(
     if effective == limits.effective {
         return (0.0, 0.0);
     }
+    let finite = |x: &[f64; SLOTS]| x.iter().any(|c| c.is_finite());
+    let (was, is) = (finite(&limits.effective), finite(&effective));
     limits.effective = effective;
+    if was != is {
+        let mut site = world.resource_mut::<Site>();
+        if is {
+            site.limited += 1;
+        } else {
+            site.limited -= 1;
+        }
+    }
     signals.emit(Signal::LimitsChanged { server: id });
     refresh_power(world, id)
 }
@@ -208,9 +246,15 @@ pub fn take_down(
     let mut site = world.resource_mut::<Site>();
     let was_up = site.down[id as usize] == 0;
     site.down[id as usize] |= 1 << cause.0;
+    let (e, down) = (site.entity(id), site.down[id as usize]);
+    world
+        .get_mut::<Availability>(e)
+        .expect("server entity")
+        .down = down;
     if !was_up {
         return (0.0, 0.0);
     }
+    let mut site = world.resource_mut::<Site>();
     site.servers_up -= 1;
     site.gpus_up -= site.gpus[id as usize] as u64;
     signals.emit(Signal::ServerDown { server: id });
@@ -230,9 +274,15 @@ pub fn bring_up(
         return (0.0, 0.0);
     }
     site.down[id as usize] &= !(1 << cause.0);
-    if site.down[id as usize] != 0 {
+    let (e, down) = (site.entity(id), site.down[id as usize]);
+    world
+        .get_mut::<Availability>(e)
+        .expect("server entity")
+        .down = down;
+    if down != 0 {
         return (0.0, 0.0);
     }
+    let mut site = world.resource_mut::<Site>();
     site.servers_up += 1;
     site.gpus_up += site.gpus[id as usize] as u64;
     signals.emit(Signal::ServerUp { server: id });

@@ -7,7 +7,7 @@ use bevy_ecs::world::World;
 use sim::{Scheduler, SimTime};
 
 use super::event::{Ev, EventCode, PartId};
-use super::signal::Signal;
+use super::signal::{Interests, Signal};
 
 /// Signals emitted and not yet delivered, in emission order.
 #[derive(Default)]
@@ -15,6 +15,17 @@ pub(crate) struct Bus {
     pub(crate) queue: VecDeque<Signal>,
     /// Signals emitted so far (a settling round that emits none ends the event).
     pub(crate) emitted: u64,
+    /// The kinds some part wants (others are dropped when emitted).
+    pub(crate) wanted: Interests,
+}
+
+impl Bus {
+    pub(crate) fn push(&mut self, signal: Signal) {
+        if self.wanted.wants(&signal) {
+            self.queue.push_back(signal);
+            self.emitted += 1;
+        }
+    }
 }
 
 /// Where scheduled events go: the engine during the run, a list at start-up (scheduled before the first event).
@@ -71,10 +82,10 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// Emits a signal: it is delivered to every part (this one included), after the signals emitted before it.
+    /// Emits a signal: it is delivered to every part that wants its kind (this one included), after the signals
+    /// emitted before it.
     pub fn emit(&mut self, signal: Signal) {
-        self.bus.queue.push_back(signal);
-        self.bus.emitted += 1;
+        self.bus.push(signal);
     }
 
     /// The World and a way to emit signals, as two borrows (for helpers that change shared state and announce
@@ -96,7 +107,6 @@ pub struct Emitter<'a> {
 
 impl Emitter<'_> {
     pub fn emit(&mut self, signal: Signal) {
-        self.bus.queue.push_back(signal);
-        self.bus.emitted += 1;
+        self.bus.push(signal);
     }
 }

@@ -6,7 +6,7 @@ use sim::SimTime;
 
 use super::ctx::Ctx;
 use super::event::Code;
-use super::signal::Signal;
+use super::signal::{Interests, Signal};
 
 /// One model of the twin (cluster scheduling, inference serving, the network fabric, power capping, the
 /// facility, …). A part owns its state; it changes shared state (the site, the work registry, the ledger) only
@@ -24,7 +24,12 @@ pub trait Part {
     /// One of this part's own events (scheduled with [`Ctx::at`]).
     fn handle(&mut self, _ctx: &mut Ctx<'_, '_>, _code: Code) {}
 
-    /// A signal from any part (this one included).
+    /// The kinds of signal this part reacts to (all by default); others are not delivered to it.
+    fn interests(&self) -> Interests {
+        Interests::ALL
+    }
+
+    /// A signal from any part (this one included), of a kind in [`Part::interests`].
     fn react(&mut self, _ctx: &mut Ctx<'_, '_>, _signal: &Signal) {}
 
     /// After every event, once every signal it caused is delivered: act on what accumulated (re-price the

@@ -17,6 +17,7 @@ use sim::{Engine, Sampling, Scheduler, SimDuration, SimTime};
 use super::ctx::{Bus, Ctx, Sink};
 use super::event::{Ev, PartId};
 use super::part::Part;
+use super::signal::Interests;
 
 /// Settling rounds after one event beyond which the parts are taken to be caught in a loop (a model bug).
 const MAX_SETTLE_ROUNDS: u32 = 10_000;
@@ -24,6 +25,8 @@ const MAX_SETTLE_ROUNDS: u32 = 10_000;
 /// The parts of a twin and the signal bus between them.
 pub struct Kernel {
     parts: Vec<Box<dyn Part>>,
+    /// Each part's interests, fixed at composition.
+    interests: Vec<Interests>,
     bus: Bus,
 }
 
@@ -31,9 +34,17 @@ impl Kernel {
     /// Parts in composition order (at most 255).
     pub fn new(parts: Vec<Box<dyn Part>>) -> Self {
         assert!(parts.len() < u8::MAX as usize, "too many parts");
+        let interests: Vec<Interests> = parts.iter().map(|p| p.interests()).collect();
+        let wanted = interests
+            .iter()
+            .fold(Interests::NONE, |acc, &i| acc.with(i));
         Kernel {
             parts,
-            bus: Bus::default(),
+            interests,
+            bus: Bus {
+                wanted,
+                ..Bus::default()
+            },
         }
     }
 
@@ -67,6 +78,9 @@ impl Kernel {
     fn deliver(&mut self, world: &mut World, sink: &mut Sink<'_, '_>, now: SimTime) {
         while let Some(signal) = self.bus.queue.pop_front() {
             for (i, p) in self.parts.iter_mut().enumerate() {
+                if !self.interests[i].wants(&signal) {
+                    continue;
+                }
                 let mut ctx = Self::ctx(world, sink.reborrow(), &mut self.bus, i, now);
                 p.react(&mut ctx, &signal);
             }

@@ -22,6 +22,54 @@ impl FactorId {
     }
 }
 
+/// The kinds of signal a part wants to receive (a bit per [`Signal`] variant). The kernel delivers a signal only
+/// to the parts that want its kind, and drops a signal no part wants when it is emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Interests(u16);
+
+impl Interests {
+    pub const NONE: Interests = Interests(0);
+    pub const ALL: Interests = Interests(u16::MAX);
+    pub const LOAD_CHANGED: Interests = Interests(1 << 0);
+    pub const LIMITS_CHANGED: Interests = Interests(1 << 1);
+    pub const SERVER_DOWN: Interests = Interests(1 << 2);
+    pub const SERVER_UP: Interests = Interests(1 << 3);
+    pub const WORK_STARTED: Interests = Interests(1 << 4);
+    pub const WORK_STOPPED: Interests = Interests(1 << 5);
+    pub const RATE_FACTOR: Interests = Interests(1 << 6);
+    pub const CLAIM_GPUS: Interests = Interests(1 << 7);
+    pub const RELEASE_GPUS: Interests = Interests(1 << 8);
+    pub const GPUS_GRANTED: Interests = Interests(1 << 9);
+
+    /// Both sets.
+    pub const fn with(self, other: Interests) -> Interests {
+        Interests(self.0 | other.0)
+    }
+
+    /// Whether the set holds `signal`'s kind.
+    pub fn wants(self, signal: &Signal) -> bool {
+        self.0 & signal.kind().0 != 0
+    }
+}
+
+impl Signal {
+    /// The signal's kind, as an [`Interests`] bit.
+    pub fn kind(&self) -> Interests {
+        match self {
+            Signal::LoadChanged { .. } => Interests::LOAD_CHANGED,
+            Signal::LimitsChanged { .. } => Interests::LIMITS_CHANGED,
+            Signal::ServerDown { .. } => Interests::SERVER_DOWN,
+            Signal::ServerUp { .. } => Interests::SERVER_UP,
+            Signal::WorkStarted { .. } => Interests::WORK_STARTED,
+            Signal::WorkStopped { .. } => Interests::WORK_STOPPED,
+            Signal::RateFactor { .. } => Interests::RATE_FACTOR,
+            Signal::ClaimGpus { .. } => Interests::CLAIM_GPUS,
+            Signal::ReleaseGpus { .. } => Interests::RELEASE_GPUS,
+            Signal::GpusGranted { .. } => Interests::GPUS_GRANTED,
+        }
+    }
+}
+
 /// What changed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Signal {

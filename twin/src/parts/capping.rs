@@ -16,7 +16,7 @@ use models::power::ServerPowerModel;
 use scenario::LoadedScenario;
 use sim::{SimDuration, SimTime};
 
-use crate::kernel::{Code, Ctx, EventCode, Part, Signal};
+use crate::kernel::{Code, Ctx, EventCode, Interests, Part, Signal};
 use crate::ledger::Ledger;
 use crate::site::{DownCause, LimitSource, Site, set_limits, take_down};
 use crate::trips::Trips;
@@ -275,6 +275,12 @@ impl Part for CappingPart {
         let changed = self.ctl.decide_changes(now.as_secs_f64()).to_vec();
         self.apply_caps(ctx, &changed);
         self.act_on_trips(ctx);
+    }
+
+    fn interests(&self) -> Interests {
+        Interests::LOAD_CHANGED
+            .with(Interests::SERVER_DOWN)
+            .with(Interests::SERVER_UP)
     }
 
     fn react(&mut self, _ctx: &mut Ctx<'_, '_>, signal: &Signal) {

@@ -14,7 +14,7 @@ use models::training::TrainingPlan;
 use scenario::LoadedScenario;
 use sim::SimTime;
 
-use crate::kernel::{Ctx, FactorId, Part, Signal};
+use crate::kernel::{Ctx, FactorId, Interests, Part, Signal};
 use crate::ledger::Ledger;
 use crate::work::{WorkId, WorkKind, Works};
 use output::{NetworkSummary, Summary, TierSummary};
@@ -192,6 +192,10 @@ impl FabricPart {
 impl Part for FabricPart {
     fn name(&self) -> &'static str {
         "fabric"
+    }
+
+    fn interests(&self) -> Interests {
+        Interests::WORK_STARTED.with(Interests::WORK_STOPPED)
     }
 
     fn react(&mut self, ctx: &mut Ctx<'_, '_>, signal: &Signal) {

@@ -20,7 +20,7 @@ use models::power::ServerPowerModel;
 use scenario::LoadedScenario;
 use sim::SimTime;
 
-use crate::kernel::{Code, Ctx, EventCode, Part};
+use crate::kernel::{Code, Ctx, EventCode, Interests, Part};
 use crate::ledger::Ledger;
 use crate::site::{DownCause, LimitSource, Site, set_limits, take_down};
 use crate::trips::Trips;
@@ -249,6 +249,10 @@ impl FacilityPart {
 impl Part for FacilityPart {
     fn name(&self) -> &'static str {
         "facility"
+    }
+
+    fn interests(&self) -> Interests {
+        Interests::NONE
     }
 
     fn handle(&mut self, _ctx: &mut Ctx<'_, '_>, code: Code) {

@@ -8,7 +8,7 @@ use scenario::LoadedScenario;
 use scenario::MaintenanceWindow;
 use sim::SimTime;
 
-use crate::kernel::{Code, Ctx, EventCode, Part};
+use crate::kernel::{Code, Ctx, EventCode, Interests, Part};
 use crate::ledger::Ledger;
 use crate::site::{DownCause, bring_up, take_down};
 
@@ -84,6 +84,10 @@ impl Part for Maintenance {
                 },
             );
         }
+    }
+
+    fn interests(&self) -> Interests {
+        Interests::NONE
     }
 
     fn handle(&mut self, ctx: &mut Ctx<'_, '_>, code: Code) {

@@ -191,8 +191,9 @@ impl SiteIndex {
     }
 
     /// Applies (`allocate`) or releases `grants` of a job asking `req` on the server loads, keeping the summaries
-    /// and counters in step. `finish`: the job's finish time (recorded per slot for EASY reservations). Calls
-    /// `touched(server)` once per server, in grant order. Returns the change of allocated thousandths.
+    /// and counters in step, and each server's draw follows. `finish`: the job's finish time (recorded per slot
+    /// for EASY reservations). Calls `touched(server, ΔIT, ΔGPU)` once per server, in grant order. Returns the
+    /// change of allocated thousandths.
     pub(crate) fn apply(
         &mut self,
         world: &mut World,
@@ -200,7 +201,7 @@ impl SiteIndex {
         req: &JobReq,
         allocate: bool,
         finish: SimTime,
-        mut touched: impl FnMut(&mut World, u32),
+        mut touched: impl FnMut(u32, f64, f64),
     ) -> i64 {
         let mut host_pending = !req.multi_server;
         let mut d_milli: i64 = 0;
@@ -209,9 +210,8 @@ impl SiteIndex {
             let server = grants[i].server;
             let first = i;
             let host_here = host_pending;
-            let mut load = world
-                .get_mut::<ServerLoad>(self.servers[server as usize])
-                .expect("server entity");
+            let mut em = world.entity_mut(self.servers[server as usize]);
+            let mut load = em.get_mut::<ServerLoad>().expect("server entity");
             let mut server_milli = 0i64;
             while i < grants.len() && grants[i].server == server {
                 placement::apply_grant(&mut load, &grants[i], req, allocate, host_pending);
@@ -220,6 +220,7 @@ impl SiteIndex {
                 i += 1;
             }
             let summary = FreeSummary::of(&load);
+            let (d_it, d_gpu) = crate::site::refresh_entity(&mut em);
             let signed = if allocate {
                 server_milli
             } else {
@@ -244,7 +245,7 @@ impl SiteIndex {
                     *t = (*t).max(finish);
                 }
             }
-            touched(world, server);
+            touched(server, d_it, d_gpu);
         }
         d_milli
     }

@@ -12,7 +12,7 @@ use super::job::{Counters, Job, JobTime, Queued, Slab};
 use super::rules::{Checkpoints, DurationScale, Dvfs};
 use super::schedule::{Event, reference_mode};
 use super::state::{Holdings, Jobs, Sched, Source};
-use crate::kernel::{Code, Ctx, EventCode, FactorId, Part, Signal};
+use crate::kernel::{Code, Ctx, EventCode, FactorId, Interests, Part, Signal};
 use crate::site::{GpuLimits, Site};
 use crate::work::{WorkKind, Works};
 use output::{Sample, Summary};
@@ -128,6 +128,7 @@ impl Jobs {
             holdings,
             downs: Vec::new(),
             claims_freed: false,
+            limited: loaded.facility.is_some(),
             horizon,
             frag: (0.0, 0.0, 0),
         })
@@ -285,11 +286,29 @@ impl Part for Jobs {
         }
     }
 
+    fn interests(&self) -> Interests {
+        let mut i = Interests::RATE_FACTOR
+            .with(Interests::SERVER_DOWN)
+            .with(Interests::SERVER_UP);
+        if self.limited {
+            i = i
+                .with(Interests::LIMITS_CHANGED)
+                .with(Interests::LOAD_CHANGED);
+        }
+        if self.holdings.is_some() {
+            i = i.with(Interests::CLAIM_GPUS).with(Interests::RELEASE_GPUS);
+        }
+        i
+    }
+
     fn react(&mut self, ctx: &mut Ctx<'_, '_>, signal: &Signal) {
         match *signal {
             Signal::LimitsChanged { server } => self.limits_changed(server),
             Signal::LoadChanged { server } => {
                 // A GPU's demand under a finite limit sets the job's speed there.
+                if !ctx.world.resource::<crate::site::Site>().any_limits() {
+                    return;
+                }
                 let e = self.index.servers[server as usize];
                 let limited = ctx
                     .world

@@ -17,7 +17,6 @@ use super::job::Queued;
 use super::state::{Jobs, Reservation, Reserved};
 use crate::kernel::{Ctx, Signal};
 use crate::ledger::Ledger;
-use crate::site;
 
 /// The cluster's own events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,8 +131,7 @@ impl Jobs {
         let (mut d_it, mut d_gpu) = (0.0, 0.0);
         let d_milli = self
             .index
-            .apply(world, grants, req, allocate, finish, |w, server| {
-                let (a, b) = site::refresh_power(w, server);
+            .apply(world, grants, req, allocate, finish, |server, a, b| {
                 d_it += a;
                 d_gpu += b;
                 signals.emit(Signal::LoadChanged { server });

@@ -67,6 +67,13 @@ impl Jobs {
     /// Re-times running job `slot` for its GPUs' current limits. `starting`: the job just started (it keeps its
     /// full-speed `Finish` when nothing limits it).
     pub(crate) fn retime_under_limits(&mut self, ctx: &mut Ctx<'_, '_>, slot: u32, starting: bool) {
+        if !self.limited {
+            return;
+        }
+        // Nothing limits any GPU now: a job starting runs at full speed; one running may have run limited.
+        if starting && !ctx.world.resource::<crate::site::Site>().any_limits() {
+            return;
+        }
         let s = self.speed_under_limits(ctx.world, slot);
         if starting && s >= 1.0 {
             return;

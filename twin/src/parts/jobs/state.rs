@@ -149,8 +149,10 @@ pub struct Jobs {
     pub(crate) scale: Option<DurationScale>,
     pub(crate) checkpoints: Checkpoints,
     pub(crate) dvfs: Dvfs,
-    /// The factor this part keeps for the slowdown under GPU power limits.
+    /// The factor this part keeps for the slowdown under GPU power limits, and whether any limit can arise
+    /// (a facility: the capping controller, a static cap, thermal throttling).
     pub(crate) limits_factor: FactorId,
+    pub(crate) limited: bool,
     /// Jobs whose speed under limits must be recomputed (servers' limits changed), deduplicated by a mark.
     pub(crate) speed_dirty: Vec<u32>,
     pub(crate) speed_mark: Vec<bool>,

@@ -799,7 +799,7 @@ impl Fleet {
             }
             rep.mode = then;
             rep.ready_at = SimTime::MAX;
-            orphans.extend(rep.running.drain(..));
+            orphans.append(&mut rep.running);
             orphans.extend(rep.waiting.drain(..));
             let idle = self.gpu_idle_w;
             self.set_replica_power(r, idle, 0.0);

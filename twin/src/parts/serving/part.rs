@@ -23,7 +23,7 @@ use scenario::{LoadedScenario, Workload};
 use sim::{RngStreams, SimDuration, SimTime};
 
 use super::fleet::{Event, Fleet, Mode};
-use crate::kernel::{Code, Ctx, EventCode, Part, Signal};
+use crate::kernel::{Code, Ctx, EventCode, Interests, Part, Signal};
 use crate::ledger::Ledger;
 use crate::site::{GpuLimits, Site, refresh_power};
 use crate::work::Works;
@@ -45,6 +45,8 @@ pub struct Serving {
     /// Beside a job workload (GPUs claimed from the cluster part) rather than alone on the site.
     shared: bool,
     place: Vec<Option<Place>>,
+    /// Per server: the replica slots placed on it (kept with `place`).
+    by_server: Vec<Vec<usize>>,
     kv_capacity: u64,
     gpu: GpuModel,
     dvfs: DvfsConfig,
@@ -116,6 +118,7 @@ impl Serving {
         );
         let n = w.replica_slots() as usize;
         let mut place = vec![None; n];
+        let mut by_server = vec![Vec::new(); loaded.site.servers.len()];
         if shared {
             fleet.claims = Some((0..w.deployment.replicas).map(|i| (i, true)).collect());
         } else {
@@ -128,6 +131,7 @@ impl Serving {
                 used[s] += tp;
                 let slots: Vec<u8> = (first..first + tp).map(|k| k as u8).collect();
                 hold(world, s as u32, &slots, tp, gi);
+                by_server[s].push(r);
                 place[r] = Some(Place {
                     server: s as u32,
                     slots,
@@ -143,6 +147,7 @@ impl Serving {
             fleet,
             shared,
             place,
+            by_server,
             kv_capacity,
             dvfs: capping.map(|c| c.dvfs).unwrap_or_default(),
             warmup: w
@@ -214,7 +219,8 @@ impl Serving {
 
     /// Shared fleet: slot `slot` gives its GPUs back at `now` (they stop counting as serving's).
     fn give_back(&mut self, slot: u32, now: SimTime) {
-        if self.place[slot as usize].take().is_some() {
+        if let Some(p) = self.place[slot as usize].take() {
+            self.by_server[p.server as usize].retain(|&r| r != slot as usize);
             self.attributed.advance(now);
             let w = std::mem::take(&mut self.attributed_w[slot as usize]);
             self.attributed.add(-w);
@@ -240,11 +246,7 @@ impl Serving {
 
     /// Replicas placed on server `server`.
     fn on_server(&self, server: u32) -> impl Iterator<Item = usize> + '_ {
-        self.place
-            .iter()
-            .enumerate()
-            .filter(move |(_, p)| p.as_ref().is_some_and(|p| p.server == server))
-            .map(|(r, _)| r)
+        self.by_server[server as usize].iter().copied()
     }
 }
 
@@ -291,6 +293,13 @@ impl Part for Serving {
         }
     }
 
+    fn interests(&self) -> Interests {
+        Interests::GPUS_GRANTED
+            .with(Interests::LIMITS_CHANGED)
+            .with(Interests::SERVER_DOWN)
+            .with(Interests::SERVER_UP)
+    }
+
     fn handle(&mut self, ctx: &mut Ctx<'_, '_>, code: Code) {
         let ev = Event::decode(code);
         self.fleet.handle(ctx, ev);
@@ -316,6 +325,7 @@ impl Part for Serving {
                     .expect("server entity")
                     .host
                     .psu_efficiency;
+                self.by_server[server as usize].push(slot as usize);
                 self.place[slot as usize] = Some(Place {
                     server,
                     slots,
