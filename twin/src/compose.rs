@@ -65,7 +65,7 @@ fn compose(loaded: &LoadedScenario, horizon: SimTime, log: bool) -> (World, Vec<
     let limits_factor = FactorId(1);
     let serving = Serving::new(loaded, &mut world, horizon);
     let capping = CappingPart::new(loaded, horizon, capping_source, breaker_cause);
-    let jobs = Jobs::new(loaded, &world, horizon, log, limits_factor);
+    let jobs = Jobs::new(loaded, &mut world, horizon, log, limits_factor);
     let fabric = FabricPart::new(loaded, fabric_factor);
     let facility = FacilityPart::new(loaded, horizon, thermal_source, feed_cause);
     let maintenance = Maintenance::new(loaded, maintenance_cause);

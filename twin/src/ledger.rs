@@ -44,6 +44,9 @@ impl Ledger {
 
     /// Integrates everything up to `now`.
     pub fn advance(&mut self, now: SimTime) {
+        if now == self.last {
+            return;
+        }
         self.it.advance(now);
         self.gpu.advance(now);
         if let Some(f) = &mut self.facility {

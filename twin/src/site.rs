@@ -198,6 +198,48 @@ pub fn refresh_entity(em: &mut EntityWorldMut<'_>) -> (f64, f64) {
     d
 }
 
+/// Fast access to servers for the parts that change their load at every event (the cluster's job starts and
+/// finishes, every inference iteration): a cached bevy `QueryState` over the components a server's draw
+/// depends on, so a change costs one entity lookup and no type lookups.
+pub struct ServerAccess {
+    state: QueryState<(
+        &'static mut ServerLoad,
+        &'static mut ServerPower,
+        &'static ServerPowerModel,
+        &'static GpuLimits,
+        &'static Availability,
+    )>,
+}
+
+impl ServerAccess {
+    pub fn new(world: &mut World) -> Self {
+        ServerAccess {
+            state: world.query(),
+        }
+    }
+
+    /// Applies `change` to server `e`'s load and recomputes its draw (nothing while it is down); returns
+    /// `change`'s result and (ΔIT, ΔGPU), W.
+    pub fn update<R>(
+        &mut self,
+        world: &mut World,
+        e: Entity,
+        change: impl FnOnce(&mut ServerLoad) -> R,
+    ) -> (R, (f64, f64)) {
+        let (mut load, mut power, model, limits, availability) =
+            self.state.get_mut(world, e).expect("server entity");
+        let r = change(&mut load);
+        let new = if availability.down == 0 {
+            model.power_capped_w(&load, &limits.effective)
+        } else {
+            ServerPower::default()
+        };
+        let d = (new.input_w - power.input_w, new.gpu_w - power.gpu_w);
+        *power = new;
+        (r, d)
+    }
+}
+
 /// Sets source `source`'s limits on server `id`'s GPUs (`caps_w[k]` for slot `k`; ∞: none); when the effective
 /// limits change, refreshes the draw and emits [`Signal::LimitsChanged`]. Returns (ΔIT, ΔGPU), W.
 pub fn set_limits(

@@ -13,6 +13,8 @@ use models::site::SiteModel;
 use scenario::PlacementPolicy;
 use sim::SimTime;
 
+use crate::site::ServerAccess;
+
 pub(crate) const SLOTS: usize = MAX_GPUS_PER_SERVER as usize;
 
 /// Free capacity per server and per GPU model, kept in step with every [`ServerLoad`].
@@ -197,6 +199,7 @@ impl SiteIndex {
     pub(crate) fn apply(
         &mut self,
         world: &mut World,
+        access: &mut ServerAccess,
         grants: &[Grant],
         req: &JobReq,
         allocate: bool,
@@ -210,17 +213,17 @@ impl SiteIndex {
             let server = grants[i].server;
             let first = i;
             let host_here = host_pending;
-            let mut em = world.entity_mut(self.servers[server as usize]);
-            let mut load = em.get_mut::<ServerLoad>().expect("server entity");
             let mut server_milli = 0i64;
-            while i < grants.len() && grants[i].server == server {
-                placement::apply_grant(&mut load, &grants[i], req, allocate, host_pending);
-                host_pending = false;
-                server_milli += grants[i].milli as i64;
-                i += 1;
-            }
-            let summary = FreeSummary::of(&load);
-            let (d_it, d_gpu) = crate::site::refresh_entity(&mut em);
+            let (summary, (d_it, d_gpu)) =
+                access.update(world, self.servers[server as usize], |load| {
+                    while i < grants.len() && grants[i].server == server {
+                        placement::apply_grant(load, &grants[i], req, allocate, host_pending);
+                        host_pending = false;
+                        server_milli += grants[i].milli as i64;
+                        i += 1;
+                    }
+                    FreeSummary::of(load)
+                });
             let signed = if allocate {
                 server_milli
             } else {

@@ -23,7 +23,7 @@ impl Jobs {
     /// for the slowdown under GPU power limits.
     pub fn new(
         loaded: &LoadedScenario,
-        world: &World,
+        world: &mut World,
         horizon: SimTime,
         log: bool,
         limits_factor: FactorId,
@@ -105,6 +105,7 @@ impl Jobs {
                 .collect()
         });
         Some(Jobs {
+            access: crate::site::ServerAccess::new(world),
             training,
             on_server: vec![Vec::new(); servers.len()],
             index,

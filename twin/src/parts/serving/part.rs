@@ -33,6 +33,7 @@ use output::{Sample, Summary};
 #[derive(Debug, Clone)]
 struct Place {
     server: u32,
+    entity: bevy_ecs::entity::Entity,
     slots: Vec<u8>,
     /// 1/η of the server's power supply.
     psu_inv: f64,
@@ -58,6 +59,8 @@ pub struct Serving {
     /// serving), and each replica's share of it now, W.
     attributed: EnergyMeter,
     attributed_w: Vec<f64>,
+    /// Fast access to the servers' load and draw.
+    access: crate::site::ServerAccess,
     /// Replicas whose server went down, stopped when the part settles.
     downs: Vec<usize>,
 }
@@ -134,6 +137,7 @@ impl Serving {
                 by_server[s].push(r);
                 place[r] = Some(Place {
                     server: s as u32,
+                    entity: world.resource::<Site>().entity(s as u32),
                     slots,
                     psu_inv: 1.0 / loaded.site.servers[s].host.psu_efficiency,
                 });
@@ -158,6 +162,7 @@ impl Serving {
             static_cap_w: capping.and_then(|c| c.gpu_cap_w),
             attributed: EnergyMeter::new(SimTime::ZERO, 0.0),
             attributed_w: vec![0.0; n],
+            access: crate::site::ServerAccess::new(world),
             downs: Vec::new(),
             gpu,
             workload: w,
@@ -172,24 +177,27 @@ impl Serving {
             let dirty = std::mem::take(&mut self.fleet.power_dirty);
             let (world, mut signals) = ctx.split();
             let (mut d_it, mut d_gpu) = (0.0, 0.0);
-            self.attributed.advance(now);
+            if self.shared {
+                self.attributed.advance(now);
+            }
             for &r in &dirty {
                 let Some(p) = &self.place[r as usize] else {
                     continue;
                 };
                 let rep = &self.fleet.replicas[r as usize];
-                let e = world.resource::<Site>().entity(p.server);
-                let mut load = world.get_mut::<ServerLoad>(e).expect("server entity");
-                for &k in &p.slots {
-                    load.replica_activity[k as usize] = rep.activity;
-                }
-                let (a, b) = refresh_power(world, p.server);
+                let ((), (a, b)) = self.access.update(world, p.entity, |load| {
+                    for &k in &p.slots {
+                        load.replica_activity[k as usize] = rep.activity;
+                    }
+                });
                 d_it += a;
                 d_gpu += b;
                 signals.emit(Signal::LoadChanged { server: p.server });
-                let w = rep.gpu_w() * p.psu_inv;
-                self.attributed.add(w - self.attributed_w[r as usize]);
-                self.attributed_w[r as usize] = w;
+                if self.shared {
+                    let w = rep.gpu_w() * p.psu_inv;
+                    self.attributed.add(w - self.attributed_w[r as usize]);
+                    self.attributed_w[r as usize] = w;
+                }
             }
             world.resource_mut::<Ledger>().add(now, d_it, d_gpu);
             let mut dirty = dirty;
@@ -328,6 +336,7 @@ impl Part for Serving {
                 self.by_server[server as usize].push(slot as usize);
                 self.place[slot as usize] = Some(Place {
                     server,
+                    entity: e,
                     slots,
                     psu_inv: 1.0 / psu,
                 });
