@@ -19,8 +19,9 @@ pub(crate) const SLOTS: usize = MAX_GPUS_PER_SERVER as usize;
 
 /// Free capacity per server and per GPU model, kept in step with every [`ServerLoad`].
 pub(crate) struct SiteIndex {
-    /// Server entities by id.
+    /// Server entities by id, and fast access to their load and draw.
     pub(crate) servers: Vec<Entity>,
+    pub(crate) access: ServerAccess,
     /// Per-server free-capacity summaries (a down server's offers nothing).
     pub(crate) free: Vec<FreeSummary>,
     pub(crate) topo: Topology,
@@ -46,6 +47,7 @@ impl SiteIndex {
     /// The index of an idle site whose server entities are `servers` (site order).
     pub(crate) fn new(
         site: &SiteModel,
+        access: ServerAccess,
         servers: Vec<Entity>,
         loads: impl Iterator<Item = ServerLoad>,
         placement: PlacementPolicy,
@@ -68,6 +70,7 @@ impl SiteIndex {
         let n_free_at = if easy { n } else { 0 };
         SiteIndex {
             servers,
+            access,
             free,
             topo: Topology::new(site),
             placement,
@@ -199,7 +202,6 @@ impl SiteIndex {
     pub(crate) fn apply(
         &mut self,
         world: &mut World,
-        access: &mut ServerAccess,
         grants: &[Grant],
         req: &JobReq,
         allocate: bool,
@@ -215,15 +217,16 @@ impl SiteIndex {
             let host_here = host_pending;
             let mut server_milli = 0i64;
             let (summary, (d_it, d_gpu)) =
-                access.update(world, self.servers[server as usize], |load| {
-                    while i < grants.len() && grants[i].server == server {
-                        placement::apply_grant(load, &grants[i], req, allocate, host_pending);
-                        host_pending = false;
-                        server_milli += grants[i].milli as i64;
-                        i += 1;
-                    }
-                    FreeSummary::of(load)
-                });
+                self.access
+                    .update(world, self.servers[server as usize], |load| {
+                        while i < grants.len() && grants[i].server == server {
+                            placement::apply_grant(load, &grants[i], req, allocate, host_pending);
+                            host_pending = false;
+                            server_milli += grants[i].milli as i64;
+                            i += 1;
+                        }
+                        FreeSummary::of(load)
+                    });
             let signed = if allocate {
                 server_milli
             } else {

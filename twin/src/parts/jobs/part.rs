@@ -49,6 +49,7 @@ impl Jobs {
                 },
                 (_, None) => unreachable!("load_scenario reads trace workloads"),
             };
+        let access = crate::site::ServerAccess::new(world);
         let site = world.resource::<Site>();
         let servers = site.entities().to_vec();
         let loads = servers.iter().map(|&e| {
@@ -60,6 +61,7 @@ impl Jobs {
         let easy = sc.scheduler.queue == QueuePolicy::EasyBackfill;
         let index = SiteIndex::new(
             &loaded.site,
+            access,
             servers.clone(),
             loads,
             sc.scheduler.placement,
@@ -105,7 +107,6 @@ impl Jobs {
                 .collect()
         });
         Some(Jobs {
-            access: crate::site::ServerAccess::new(world),
             training,
             on_server: vec![Vec::new(); servers.len()],
             index,

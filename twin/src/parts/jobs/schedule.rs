@@ -129,19 +129,13 @@ impl Jobs {
         let now = ctx.now();
         let (world, mut signals) = ctx.split();
         let (mut d_it, mut d_gpu) = (0.0, 0.0);
-        let d_milli = self.index.apply(
-            world,
-            &mut self.access,
-            grants,
-            req,
-            allocate,
-            finish,
-            |server, a, b| {
+        let d_milli = self
+            .index
+            .apply(world, grants, req, allocate, finish, |server, a, b| {
                 d_it += a;
                 d_gpu += b;
                 signals.emit(Signal::LoadChanged { server });
-            },
-        );
+            });
         let mut ledger = world.resource_mut::<Ledger>();
         ledger.add(now, d_it, d_gpu);
         ledger.add_busy(now, d_milli);

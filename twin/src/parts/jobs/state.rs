@@ -136,8 +136,6 @@ pub(crate) struct Source {
 /// and (in a shared fleet) the GPUs of inference replicas.
 pub struct Jobs {
     pub(crate) index: SiteIndex,
-    /// Fast access to the servers' load and draw.
-    pub(crate) access: crate::site::ServerAccess,
     pub(crate) source: Source,
     pub(crate) queue: JobQueue,
     pub(crate) jobs: Slab,
