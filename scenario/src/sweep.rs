@@ -452,6 +452,94 @@ impl Sweep {
 mod tests {
     use super::*;
 
+    /// Writes a sweep file over the shipped quickstart scenario into a fresh directory.
+    fn sweep_file(tag: &str, body: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dctwin-sweep-{tag}-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/quickstart.ron");
+        let file = dir.join("s.ron");
+        fs::write(
+            &file,
+            format!(
+                "Sweep(scenario: {:?}, {body})",
+                scenario.display().to_string()
+            ),
+        )
+        .unwrap();
+        file
+    }
+
+    #[test]
+    fn grid_and_zip_expand_into_points_and_runs() {
+        let grid = Sweep::load(&sweep_file(
+            "grid",
+            r#"axes: [(path: "a.b", values: [1, 2.5]), (path: "c", words: ["x", "y", "z"])],
+               replicates: 2, seed: 3"#,
+        ))
+        .unwrap();
+        assert_eq!((grid.points(), grid.runs(), grid.name()), (6, 12, "s"));
+        // The last axis varies fastest; runs are point-major.
+        assert_eq!(grid.params(1), ["1", "y"]);
+        assert_eq!(grid.params(3), ["2.5", "x"]);
+        assert_eq!((grid.point_of(7), grid.replicate_of(7)), (3, 1));
+        assert_eq!(grid.describe_point(5), "a.b=2.5, c=z");
+        let o = grid.overrides(4);
+        assert_eq!((o[0].path.as_str(), o[0].value.as_str()), ("a.b", "2.5"));
+        assert_eq!((o[1].path.as_str(), o[1].value.as_str()), ("c", "y"));
+        // Seeds per run are distinct; per replicate they repeat at every point.
+        assert_ne!(grid.seed_of(0), grid.seed_of(2));
+        let crn = Sweep::load(&sweep_file(
+            "crn",
+            r#"axes: [(path: "a", range: (start: 0, stop: 1, step: 0.5)), (path: "b", values: [7, 8, 9])],
+               mode: Zip, replicates: 2, seed: 3, seeds: PerReplicate"#,
+        ))
+        .unwrap();
+        assert_eq!((crn.points(), crn.runs()), (3, 6));
+        assert_eq!(crn.params(2), ["1", "9"]);
+        assert_eq!(crn.seed_of(1), crn.seed_of(5));
+        assert_eq!(crn.seed_of(0), grid.seed_of(0));
+    }
+
+    #[test]
+    fn bad_sweeps_name_the_field_or_the_point() {
+        let e = Sweep::load(&sweep_file(
+            "zip",
+            r#"axes: [(path: "a", values: [1, 2]), (path: "b", values: [1])], mode: Zip, seed: 1"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.location, Location::Field("axes[1]".into()), "{e}");
+        // A path `--set` cannot take fails at load, as the axis' field.
+        let e = Sweep::load(&sweep_file(
+            "pad",
+            r#"axes: [(path: " ", values: [1])], seed: 1"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.location, Location::Field("axes[0]".into()), "{e}");
+        let e = Sweep::load(&sweep_file("syntax", "seed: 1, nope: 2")).unwrap_err();
+        assert!(
+            matches!(e.location, Location::LineCol { line: 1, .. }),
+            "{e}"
+        );
+        let s = Sweep::load(&sweep_file(
+            "point",
+            r#"axes: [(path: "horizon_s", values: [60, -1])], seed: 1"#,
+        ))
+        .unwrap();
+        let e = s.check_points().unwrap_err();
+        assert_eq!(
+            e.location,
+            Location::Point {
+                index: 1,
+                values: "horizon_s=-1".into()
+            }
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}: point 1 (horizon_s=-1): ", s.file().display())),
+            "{e}"
+        );
+    }
+
     #[test]
     fn ranges_include_stop_and_read_well() {
         let r = |start, stop, step| range_values(&RangeSpec { start, stop, step }).unwrap();
