@@ -3,12 +3,10 @@
 //! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, command line),
 //! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
 
-mod gate;
-mod sweep;
-
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
@@ -121,11 +119,20 @@ enum Command {
     },
 }
 
-pub(crate) enum Failure {
+enum Failure {
     Input(String),
     Internal(String),
     /// `dctwin check` found drifted figures (already printed): exit 1.
     Drift,
+}
+
+impl From<study::Error> for Failure {
+    fn from(e: study::Error) -> Self {
+        match e {
+            study::Error::Input(m) => Failure::Input(m),
+            study::Error::Internal(m) => Failure::Internal(m),
+        }
+    }
 }
 
 fn load(args: &ScenarioArgs) -> Result<LoadedScenario, Failure> {
@@ -138,7 +145,7 @@ fn load(args: &ScenarioArgs) -> Result<LoadedScenario, Failure> {
     load_scenario(&args.scenario, &overrides, args.seed).map_err(|e| Failure::Input(e.to_string()))
 }
 
-pub(crate) fn show_progress(quiet: bool) -> bool {
+fn show_progress(quiet: bool) -> bool {
     !quiet && std::env::var_os("CI").is_none() && std::io::stderr().is_terminal()
 }
 
@@ -168,7 +175,12 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
 
     let mut written = reports::write_run(&out_dir, &output)
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
-    written.push(write_run_html(&out_dir, &output)?);
+    let html = reports::pages::run_page(&output)
+        .map_err(|e| Failure::Internal(format!("rendering report.html: {e}")))?;
+    let html_path = out_dir.join(reports::html::REPORT_HTML);
+    reports::write_atomic(&html_path, html.as_bytes())
+        .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
+    written.push(html_path);
     if !quiet {
         print!("{}", reports::stdout_table(&output.summary));
         println!("Wrote:");
@@ -179,65 +191,46 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     Ok(())
 }
 
-/// Writes `report.html`: the site description, the key figures and both charts, inlined.
-fn write_run_html(out_dir: &Path, output: &output::RunOutput) -> Result<PathBuf, Failure> {
-    let internal = |e: std::io::Error| Failure::Internal(format!("rendering report.html: {e}"));
-    let s = &output.summary;
-    let json = serde_json::to_value(s).map_err(|e| Failure::Internal(e.to_string()))?;
-    let rows: Vec<Vec<String>> = reports::figures::key_figures(&json)
-        .into_iter()
-        .map(|f| {
-            let v = reports::figures::lookup(&json, &f);
-            let text = gate::show(reports::figures::number(v), gate::is_integer(v));
-            vec![f, text]
-        })
-        .collect();
-    let gpus_total = Some(s.gpus.total).filter(|&n| n > 0);
-    let mut charts = vec![
-        (
-            "IT power".to_string(),
-            reports::it_power_svg(&output.timeseries).map_err(internal)?,
-        ),
-        (
-            "Busy GPUs and queued jobs".to_string(),
-            reports::utilization_queue_svg(&output.timeseries, gpus_total).map_err(internal)?,
-        ),
-    ];
-    // Facility charts (runs with a `facility` section; none otherwise).
-    charts.extend(reports::facility_charts(&output.timeseries).map_err(internal)?);
-    let intro = vec![
-        format!(
-            "Scenario {} (seed {}), {:.2} h simulated, dctwin {}.",
-            s.scenario,
-            s.seed,
-            s.horizon_s / 3600.0,
-            s.dctwin_version
-        ),
-        s.site.description.clone(),
-        format!("Not modelled: {}.", s.not_modelled.join("; ")),
-    ];
-    let tables = vec![(
-        "Key figures".to_string(),
-        vec!["figure".to_string(), "value".to_string()],
-        rows,
-    )];
-    let html = reports::html::page(
-        &format!("dctwin run: {}", s.scenario),
-        &intro,
-        &tables,
-        &charts,
-    );
-    let path = out_dir.join(reports::html::REPORT_HTML);
-    reports::write_atomic(&path, html.as_bytes())
-        .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
-    Ok(path)
-}
-
 fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
     let loaded = load(args)?;
     println!("{}: OK", args.scenario.display());
     println!("{}", loaded.describe());
     Ok(())
+}
+
+/// The sweep's progress bar, drawn once the runs start (see [`show_progress`]).
+struct SweepBar {
+    quiet: bool,
+    bar: OnceLock<ProgressBar>,
+}
+
+impl study::Progress for SweepBar {
+    fn start(&self, runs: u64) {
+        let target = if show_progress(self.quiet) {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(runs), target);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} sweep [{bar:40}] {pos}/{len} runs, eta {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        let _ = self.bar.set(bar);
+    }
+
+    fn run_done(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn sweep_command(
@@ -250,22 +243,128 @@ fn sweep_command(
     quiet: bool,
 ) -> Result<(), Failure> {
     let shard = match (shard, shard_from_env) {
-        (Some(s), _) => Some(sweep::Shard::parse(s).map_err(Failure::Input)?),
+        (Some(s), _) => Some(study::Shard::parse(s).map_err(Failure::Input)?),
         (None, true) => Some(
-            sweep::Shard::from_env(shards, &|name| std::env::var(name).ok())
+            study::Shard::from_env(shards, &|name| std::env::var(name).ok())
                 .map_err(Failure::Input)?,
         ),
         (None, false) => None,
     };
-    sweep::sweep(
-        file,
-        &sweep::SweepOptions {
-            out,
+    let opts = study::SweepOptions {
+        out,
+        threads,
+        shard,
+    };
+    let bar = SweepBar {
+        quiet,
+        bar: OnceLock::new(),
+    };
+    let outcome = study::sweep(file, &opts, &bar)?;
+    if quiet {
+        return Ok(());
+    }
+    match outcome {
+        study::SweepOutcome::Complete {
+            manifest,
             threads,
+            elapsed,
+            written,
+        } => {
+            println!(
+                "Swept {} runs ({} point(s) × {} replicate(s)) on {} thread(s) in {:.2} s. Wrote:",
+                manifest.runs,
+                manifest.points,
+                manifest.replicates,
+                threads,
+                elapsed.as_secs_f64()
+            );
+            for p in written {
+                println!("  {}", p.display());
+            }
+        }
+        study::SweepOutcome::Shard {
             shard,
-            quiet,
-        },
-    )
+            ran,
+            already_done,
+            threads,
+            elapsed,
+            file,
+        } => println!(
+            "Shard {}/{}: ran {} run(s), {} already done, on {} thread(s) in {:.2} s → {}",
+            shard.index,
+            shard.count,
+            ran,
+            already_done,
+            threads,
+            elapsed.as_secs_f64(),
+            file.display()
+        ),
+    }
+    Ok(())
+}
+
+fn merge(dir: &Path, out: Option<&Path>, quiet: bool) -> Result<(), Failure> {
+    let merged = study::merge(dir, out)?;
+    if !quiet {
+        println!(
+            "Merged {} runs from {} shard file(s). Wrote:",
+            merged.runs, merged.shard_files
+        );
+        for p in merged.written {
+            println!("  {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+fn compare(runs: &[PathBuf], out: Option<&Path>, quiet: bool) -> Result<(), Failure> {
+    let table = study::compare(runs)?;
+    if !quiet {
+        print!("{}", table.markdown);
+    }
+    if let Some(out) = out {
+        study::write_comparison(out, &table, &mut |p| {
+            if !quiet {
+                println!("Wrote {}", p.display());
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// `dctwin check`; a drifted figure is [`Failure::Drift`] (exit 1) after the report is printed.
+fn check(run: &Path, baseline: &Path, tolerances: &[String], update: bool) -> Result<(), Failure> {
+    let report = match study::check(run, baseline, tolerances, update)? {
+        study::CheckOutcome::Updated => {
+            println!("Updated {} from {}", baseline.display(), run.display());
+            return Ok(());
+        }
+        study::CheckOutcome::Checked(report) => report,
+    };
+    for n in &report.notes {
+        println!("note: {n}");
+    }
+    if report.passed() {
+        println!(
+            "OK: {} figures of {} within tolerance of {}",
+            report.compared,
+            run.display(),
+            baseline.display()
+        );
+        Ok(())
+    } else {
+        println!(
+            "FAIL: {} figure(s) of {} moved past tolerance against {}:",
+            report.moved.len(),
+            run.display(),
+            baseline.display()
+        );
+        for m in &report.moved {
+            println!("  {m}");
+        }
+        println!("(a deliberate change: update the baseline, see docs/sweeps.md § The CI gate)");
+        Err(Failure::Drift)
+    }
 }
 
 fn main() -> ExitCode {
@@ -290,15 +389,14 @@ fn main() -> ExitCode {
             *shards,
             *quiet,
         ),
-        Command::Merge { dir, out, quiet } => sweep::merge(dir, out.as_deref(), *quiet),
-        Command::Compare { runs, out, quiet } => gate::compare(runs, out.as_deref(), *quiet),
+        Command::Merge { dir, out, quiet } => merge(dir, out.as_deref(), *quiet),
+        Command::Compare { runs, out, quiet } => compare(runs, out.as_deref(), *quiet),
         Command::Check {
             run,
             baseline,
             tolerance,
             update,
-        } => gate::check(run, baseline, tolerance, *update)
-            .and_then(|passed| if passed { Ok(()) } else { Err(Failure::Drift) }),
+        } => check(run, baseline, tolerance, *update),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

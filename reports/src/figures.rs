@@ -139,6 +139,41 @@ pub fn number(v: Option<&Value>) -> Option<f64> {
     v.and_then(Value::as_f64)
 }
 
+/// A number for a table (`dctwin compare`, report.html): integers whole, others with 6
+/// significant digits (scientific notation below 10⁻³ and from 10⁷), `–` for none.
+pub fn show(v: Option<f64>, integer: bool) -> String {
+    match v {
+        None => "–".into(),
+        Some(x) if !x.is_finite() => x.to_string(),
+        Some(x) if integer && x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        Some(x) => {
+            let a = x.abs();
+            if a != 0.0 && !(1e-3..1e7).contains(&a) {
+                format!("{x:.5e}")
+            } else {
+                let decimals = if a == 0.0 {
+                    0
+                } else {
+                    (5 - a.log10().floor() as i64).max(0) as usize
+                };
+                let s = format!("{x:.decimals$}");
+                let t = if s.contains('.') {
+                    s.trim_end_matches('0').trim_end_matches('.')
+                } else {
+                    &s
+                };
+                if t == "-0" { "0".into() } else { t.to_string() }
+            }
+        }
+    }
+}
+
+/// Whether `v` is a JSON integer (a count), not a float.
+pub fn is_integer(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_number)
+        .is_some_and(|n| n.is_u64() || n.is_i64())
+}
+
 /// One CSV field: quoted (with `"` doubled) if it contains a comma, a quote or a line break.
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
@@ -184,5 +219,15 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(csv_field("plain"), "plain");
+    }
+
+    #[test]
+    fn table_numbers_read_well() {
+        assert_eq!(show(Some(5031.0), true), "5031");
+        assert_eq!(show(Some(0.7404123456), false), "0.740412");
+        assert_eq!(show(Some(5.343e11), false), "5.34300e11");
+        assert_eq!(show(Some(2365.24), false), "2365.24");
+        assert_eq!(show(None, false), "–");
+        assert!(is_integer(Some(&json!(3))) && !is_integer(Some(&json!(3.0))));
     }
 }

@@ -4,7 +4,9 @@
 //! `it_power.svg` and `utilization_queue.svg` (and, for runs with a facility, `facility_power.svg` and
 //! `pue_wet_bulb.svg`) — each one atomically (temporary file in the same
 //! directory, `fsync`, rename over the target), so a reader never sees a half-written file.
-//! [`stdout_table`] renders the summary as a short aligned table for the terminal.
+//! [`stdout_table`] renders the summary as a short aligned table for the terminal. [`pages`] composes
+//! `report.html` for a run and for a sweep ([`html`] renders it); [`sweep`] writes a sweep's tables and
+//! charts.
 //!
 //! Everything here is deterministic: the same [`RunOutput`] always produces byte-identical files.
 //! (The run itself makes one field non-deterministic: `summary.json` → `wall_time_s`.)
@@ -15,6 +17,7 @@ mod chart;
 pub mod facility_chart;
 pub mod figures;
 pub mod html;
+pub mod pages;
 pub mod stats;
 pub mod sweep;
 mod table;

@@ -19,6 +19,8 @@ pub enum Location {
     LineField { line: usize, field: String },
     /// A dotted field path inside a scenario (semantic validation, `--set` overrides).
     Field(String),
+    /// A point of a sweep (its index and axis values, `a=1, b=2`): the base scenario rejected it.
+    Point { index: usize, values: String },
 }
 
 /// A problem with user input: a scenario, a catalog, a trace or a command-line override.
@@ -71,6 +73,9 @@ impl fmt::Display for InputError {
                 write!(f, "{file}:{line}: column `{field}`: {}", self.message)
             }
             Location::Field(path) => write!(f, "{file}: field `{path}`: {}", self.message),
+            Location::Point { index, values } => {
+                write!(f, "{file}: point {index} ({values}): {}", self.message)
+            }
         }
     }
 }

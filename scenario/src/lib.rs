@@ -2,11 +2,14 @@
 //! resolution and semantic validation ([`load`]), and the files a scenario names — the GPU catalog, node
 //! lists and job traces ([`trace`]), LLM request traces, weather and carbon series ([`readers`]) — read into
 //! the models' types. Every malformed input is an [`InputError`] with its file and position ([`error`]).
+//! Sweep files — axes, replicates and seeds expanded into runs over a base scenario — are read by
+//! [`sweep`].
 pub mod error;
 pub mod format;
 pub mod load;
 pub mod readers;
 pub mod site;
+pub mod sweep;
 pub mod trace;
 
 pub use error::{FieldErrorExt, InputError, Location};

@@ -301,62 +301,97 @@ fn positive(x: f64) -> bool {
     x.is_finite() && x > 0.0
 }
 
+/// A [`FieldError`] at `path` (below `workload.Inference`).
+fn err(path: &str, message: String) -> Result<(), FieldError> {
+    Err(FieldError::new(path, message))
+}
+
 impl InferenceWorkload {
     /// Semantic checks; errors name the offending field (dotted path below `workload.Inference`).
     pub fn check(&self) -> Result<(), FieldError> {
-        let err = |p: &str, m: String| Err(FieldError::new(p, m));
         if let RequestSource::Synthetic(s) = &self.requests {
-            let (rate, cv) = match s.arrivals {
-                ArrivalProcess::Poisson { rate_per_s } => (rate_per_s, 1.0),
-                ArrivalProcess::Gamma { rate_per_s, cv } => (rate_per_s, cv),
-            };
-            if !positive(rate) {
-                return err(
-                    "requests.Synthetic.arrivals",
-                    format!("rate_per_s must be > 0, found {rate}"),
-                );
-            }
-            if !positive(cv) {
-                return err(
-                    "requests.Synthetic.arrivals",
-                    format!("cv must be > 0, found {cv}"),
-                );
-            }
-            if !s.hourly_profile.is_empty() {
-                if s.hourly_profile.len() != 24 {
-                    return err(
-                        "requests.Synthetic.hourly_profile",
-                        format!(
-                            "expected 24 hourly multipliers, found {}",
-                            s.hourly_profile.len()
-                        ),
-                    );
-                }
-                if let Some(x) = s
-                    .hourly_profile
-                    .iter()
-                    .find(|x| !x.is_finite() || **x < 0.0)
-                {
-                    return err(
-                        "requests.Synthetic.hourly_profile",
-                        format!("multipliers must be ≥ 0, found {x}"),
-                    );
-                }
-                if s.hourly_profile.iter().all(|x| *x == 0.0) {
-                    return err(
-                        "requests.Synthetic.hourly_profile",
-                        "at least one multiplier must be > 0".into(),
-                    );
-                }
-            }
-            s.prompt_tokens
-                .check()
-                .map_err(|e| e.within("requests.Synthetic.prompt_tokens"))?;
-            s.output_tokens
-                .check()
-                .map_err(|e| e.within("requests.Synthetic.output_tokens"))?;
+            s.check()?;
         }
-        let m = &self.deployment.model;
+        self.deployment.check()?;
+        self.batching.check()?;
+        self.efficiency.check()?;
+        if !positive(self.slo.ttft_s) || !positive(self.slo.tpot_s) {
+            return err("slo", "targets must be > 0".into());
+        }
+        if let Some(a) = &self.autoscaling {
+            a.check(self.deployment.replicas)?;
+        }
+        Ok(())
+    }
+
+    /// Replica slots to place on the site.
+    pub fn replica_slots(&self) -> u32 {
+        self.autoscaling
+            .map_or(self.deployment.replicas, |a| a.max_replicas)
+    }
+}
+
+impl SyntheticRequests {
+    /// Arrival rate and burstiness, the hourly profile and the token distributions; errors name the
+    /// field below `workload.Inference`.
+    fn check(&self) -> Result<(), FieldError> {
+        let (rate, cv) = match self.arrivals {
+            ArrivalProcess::Poisson { rate_per_s } => (rate_per_s, 1.0),
+            ArrivalProcess::Gamma { rate_per_s, cv } => (rate_per_s, cv),
+        };
+        if !positive(rate) {
+            return err(
+                "requests.Synthetic.arrivals",
+                format!("rate_per_s must be > 0, found {rate}"),
+            );
+        }
+        if !positive(cv) {
+            return err(
+                "requests.Synthetic.arrivals",
+                format!("cv must be > 0, found {cv}"),
+            );
+        }
+        if !self.hourly_profile.is_empty() {
+            if self.hourly_profile.len() != 24 {
+                return err(
+                    "requests.Synthetic.hourly_profile",
+                    format!(
+                        "expected 24 hourly multipliers, found {}",
+                        self.hourly_profile.len()
+                    ),
+                );
+            }
+            if let Some(x) = self
+                .hourly_profile
+                .iter()
+                .find(|x| !x.is_finite() || **x < 0.0)
+            {
+                return err(
+                    "requests.Synthetic.hourly_profile",
+                    format!("multipliers must be ≥ 0, found {x}"),
+                );
+            }
+            if self.hourly_profile.iter().all(|x| *x == 0.0) {
+                return err(
+                    "requests.Synthetic.hourly_profile",
+                    "at least one multiplier must be > 0".into(),
+                );
+            }
+        }
+        self.prompt_tokens
+            .check()
+            .map_err(|e| e.within("requests.Synthetic.prompt_tokens"))?;
+        self.output_tokens
+            .check()
+            .map_err(|e| e.within("requests.Synthetic.output_tokens"))
+    }
+}
+
+impl Deployment {
+    /// The model's sizes, tensor parallelism and replica count; errors name the field below
+    /// `workload.Inference`.
+    fn check(&self) -> Result<(), FieldError> {
+        let m = &self.model;
         if !positive(m.params) {
             return err(
                 "deployment.model.params",
@@ -379,26 +414,38 @@ impl InferenceWorkload {
                 format!("must be > 0, found {}", m.bytes_per_param),
             );
         }
-        if self.deployment.tp == 0 {
+        if self.tp == 0 {
             return err("deployment.tp", "must be ≥ 1".into());
         }
-        if self.deployment.replicas == 0 {
+        if self.replicas == 0 {
             return err("deployment.replicas", "must be ≥ 1".into());
         }
-        let b = &self.batching;
-        if b.max_batch_tokens == 0 {
+        Ok(())
+    }
+}
+
+impl Batching {
+    /// Batch limits and the activation reserve; errors name the field below `workload.Inference`.
+    fn check(&self) -> Result<(), FieldError> {
+        if self.max_batch_tokens == 0 {
             return err("batching.max_batch_tokens", "must be ≥ 1".into());
         }
-        if b.max_batch_requests == 0 {
+        if self.max_batch_requests == 0 {
             return err("batching.max_batch_requests", "must be ≥ 1".into());
         }
-        if !b.activation_reserve_gb.is_finite() || b.activation_reserve_gb < 0.0 {
+        if !self.activation_reserve_gb.is_finite() || self.activation_reserve_gb < 0.0 {
             return err("batching.activation_reserve_gb", "must be ≥ 0".into());
         }
-        let e = &self.efficiency;
+        Ok(())
+    }
+}
+
+impl Efficiency {
+    /// Efficiencies in (0, 1] and overheads ≥ 0; errors name the field below `workload.Inference`.
+    fn check(&self) -> Result<(), FieldError> {
         for (name, v) in [
-            ("compute", e.compute),
-            ("memory_bandwidth", e.memory_bandwidth),
+            ("compute", self.compute),
+            ("memory_bandwidth", self.memory_bandwidth),
         ] {
             if !(positive(v) && v <= 1.0) {
                 return err(
@@ -408,8 +455,8 @@ impl InferenceWorkload {
             }
         }
         for (name, v) in [
-            ("tp_alpha_s", e.tp_alpha_s),
-            ("iteration_overhead_s", e.iteration_overhead_s),
+            ("tp_alpha_s", self.tp_alpha_s),
+            ("iteration_overhead_s", self.iteration_overhead_s),
         ] {
             if !v.is_finite() || v < 0.0 {
                 return err(
@@ -418,56 +465,53 @@ impl InferenceWorkload {
                 );
             }
         }
-        if !positive(self.slo.ttft_s) || !positive(self.slo.tpot_s) {
-            return err("slo", "targets must be > 0".into());
-        }
-        if let Some(a) = &self.autoscaling {
-            let t = match a.policy {
-                ScalingPolicy::TargetUtilization { target } => (target, target <= 1.0),
-                ScalingPolicy::QueueLength { per_replica } => (per_replica, true),
-            };
-            if !positive(t.0) || !t.1 {
-                return err(
-                    "autoscaling.policy",
-                    format!(
-                        "the target must be > 0 (≤ 1 for utilisation), found {}",
-                        t.0
-                    ),
-                );
-            }
-            if a.min_replicas == 0 || a.min_replicas > a.max_replicas {
-                return err(
-                    "autoscaling",
-                    format!(
-                        "need 1 ≤ min_replicas ≤ max_replicas, found {} and {}",
-                        a.min_replicas, a.max_replicas
-                    ),
-                );
-            }
-            let r = self.deployment.replicas;
-            if r < a.min_replicas || r > a.max_replicas {
-                return err(
-                    "deployment.replicas",
-                    format!(
-                        "the initial replica count {r} must lie within [{}, {}]",
-                        a.min_replicas, a.max_replicas
-                    ),
-                );
-            }
-            if !positive(a.interval_s) || !a.warmup_s.is_finite() || a.warmup_s < 0.0 {
-                return err(
-                    "autoscaling",
-                    "interval_s must be > 0 and warmup_s ≥ 0".into(),
-                );
-            }
-        }
         Ok(())
     }
+}
 
-    /// Replica slots to place on the site.
-    pub fn replica_slots(&self) -> u32 {
-        self.autoscaling
-            .map_or(self.deployment.replicas, |a| a.max_replicas)
+impl Autoscaling {
+    /// The policy's target, the replica bounds (which must hold the initial `replicas`) and the
+    /// timing; errors name the field below `workload.Inference`.
+    fn check(&self, replicas: u32) -> Result<(), FieldError> {
+        let t = match self.policy {
+            ScalingPolicy::TargetUtilization { target } => (target, target <= 1.0),
+            ScalingPolicy::QueueLength { per_replica } => (per_replica, true),
+        };
+        if !positive(t.0) || !t.1 {
+            return err(
+                "autoscaling.policy",
+                format!(
+                    "the target must be > 0 (≤ 1 for utilisation), found {}",
+                    t.0
+                ),
+            );
+        }
+        if self.min_replicas == 0 || self.min_replicas > self.max_replicas {
+            return err(
+                "autoscaling",
+                format!(
+                    "need 1 ≤ min_replicas ≤ max_replicas, found {} and {}",
+                    self.min_replicas, self.max_replicas
+                ),
+            );
+        }
+        let r = replicas;
+        if r < self.min_replicas || r > self.max_replicas {
+            return err(
+                "deployment.replicas",
+                format!(
+                    "the initial replica count {r} must lie within [{}, {}]",
+                    self.min_replicas, self.max_replicas
+                ),
+            );
+        }
+        if !positive(self.interval_s) || !self.warmup_s.is_finite() || self.warmup_s < 0.0 {
+            return err(
+                "autoscaling",
+                "interval_s must be > 0 and warmup_s ≥ 0".into(),
+            );
+        }
+        Ok(())
     }
 }
 

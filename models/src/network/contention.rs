@@ -20,9 +20,9 @@ use serde::Serialize;
 use super::collective::{self, BACKGROUND_TAG, CollectiveKind, Phase, Routes, Timing, time_phase};
 use super::config::AllReduceAlgo;
 use super::fabric::{Fabric, GpuRef};
-use super::flows::FlowSim;
+use super::flows::{FlowId, FlowSim};
 use super::switch_power::switch_power_w;
-use super::topology::Tier;
+use super::topology::{Tier, Topology};
 use crate::catalog::GpuModel;
 use crate::training::cost::{Collective, CommCost, CommGroup};
 use crate::training::plan::{Recompute, StepTime, TrainingPlan, step_time_with};
@@ -268,7 +268,68 @@ impl Fabric {
     /// not in the fabric or a placement that does not fit the job's groups.
     pub fn contended_step_comm(&self, jobs: &[JobTraffic]) -> Result<ContentionResult, String> {
         let topo = self.topology();
-        // Lower and route every op once.
+        let prepared = self.prepare(jobs)?;
+        let background = backgrounds(topo, jobs, &prepared);
+        let mut timer = Timer {
+            sim: FlowSim::new(topo.cap_bytes_per_s.clone()),
+            done: Vec::new(),
+            events: 0,
+        };
+        let mut results = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.iter().enumerate() {
+            // Idle: the job alone.
+            let idle = timer.op_times(&prepared[i]);
+            // Contended: with the other jobs' backgrounds.
+            let mut bg_ids = Vec::new();
+            for (j, bg) in background.iter().enumerate() {
+                let Some((k, q)) = *bg else { continue };
+                if j == i {
+                    continue;
+                }
+                let (ph, routes) = &prepared[j][k].phases[q];
+                for f in 0..ph.flows.len() {
+                    let path = routes.path(f);
+                    if leaves_domain(topo, path) {
+                        bg_ids.push(timer.sim.start(path, f64::INFINITY, BACKGROUND_TAG));
+                    }
+                }
+            }
+            let contended: Vec<f64> = if bg_ids.is_empty() {
+                idle.clone()
+            } else {
+                timer.sim.update();
+                timer.op_times(&prepared[i])
+            };
+            for id in bg_ids {
+                timer.sim.cancel(id);
+            }
+            timer.sim.update();
+            results.push(job_comm(job, &idle, &contended));
+        }
+
+        let load = link_loads(topo, jobs, &prepared, &results);
+        let tiers = tier_use(topo, &load);
+        let active_ports: u64 = (0..topo.links())
+            .step_by(2)
+            .filter(|&l| load[l] > 0.0 || load[l + 1] > 0.0)
+            .map(|l| topo.ports[l] as u64)
+            .sum();
+        Ok(ContentionResult {
+            jobs: results,
+            tiers,
+            active_ports,
+            switch_power_w: switch_power_w(
+                self.switches(),
+                active_ports,
+                &self.config().switch_power,
+            ),
+            events: timer.events,
+        })
+    }
+
+    /// Every op of every job lowered to phases and routed, once.
+    fn prepare(&self, jobs: &[JobTraffic]) -> Result<Vec<Vec<Prepared>>, String> {
+        let topo = self.topology();
         let mut prepared: Vec<Vec<Prepared>> = Vec::with_capacity(jobs.len());
         for (j, job) in jobs.iter().enumerate() {
             let mut ops = Vec::with_capacity(job.ops.len());
@@ -285,186 +346,165 @@ impl Fabric {
             }
             prepared.push(ops);
         }
-        // Each job's background: its phase with the most inter-domain bytes per step.
-        let background: Vec<Option<(usize, usize)>> = prepared
-            .iter()
-            .zip(jobs)
-            .map(|(ops, job)| {
-                let mut best: Option<((usize, usize), f64)> = None;
-                for (k, op) in ops.iter().enumerate() {
-                    for (q, (ph, routes)) in op.phases.iter().enumerate() {
-                        let bytes: f64 = ph
-                            .flows
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| leaves_domain(topo, routes.path(*i)))
-                            .map(|(_, f)| f.bytes)
-                            .sum::<f64>()
-                            * ph.steps as f64
-                            * job.ops[k].per_step;
-                        if bytes > 0.0 && best.is_none_or(|(_, b)| bytes > b) {
-                            best = Some(((k, q), bytes));
-                        }
-                    }
-                }
-                best.map(|(kq, _)| kq)
-            })
-            .collect();
-
-        let mut sim = FlowSim::new(topo.cap_bytes_per_s.clone());
-        let mut done = Vec::new();
-        let mut events = 0u64;
-        let mut results = Vec::with_capacity(jobs.len());
-        for (i, job) in jobs.iter().enumerate() {
-            // Idle: the job alone.
-            let idle: Vec<f64> = prepared[i]
-                .iter()
-                .map(|op| {
-                    op.phases
-                        .iter()
-                        .map(|(ph, r)| {
-                            let t = time_phase(&mut sim, ph, r, Timing::Aggregated, &mut done);
-                            events += t.events;
-                            t.total_s
-                        })
-                        .sum()
-                })
-                .collect();
-            // Contended: with the other jobs' backgrounds.
-            let mut bg_ids = Vec::new();
-            for (j, bg) in background.iter().enumerate() {
-                let Some((k, q)) = *bg else { continue };
-                if j == i {
-                    continue;
-                }
-                let (ph, routes) = &prepared[j][k].phases[q];
-                for f in 0..ph.flows.len() {
-                    let path = routes.path(f);
-                    if leaves_domain(topo, path) {
-                        bg_ids.push(sim.start(path, f64::INFINITY, BACKGROUND_TAG));
-                    }
-                }
-            }
-            let contended: Vec<f64> = if bg_ids.is_empty() {
-                idle.clone()
-            } else {
-                sim.update();
-                prepared[i]
-                    .iter()
-                    .map(|op| {
-                        op.phases
-                            .iter()
-                            .map(|(ph, r)| {
-                                let t = time_phase(&mut sim, ph, r, Timing::Aggregated, &mut done);
-                                events += t.events;
-                                t.total_s
-                            })
-                            .sum()
-                    })
-                    .collect()
-            };
-            for id in bg_ids {
-                sim.cancel(id);
-            }
-            sim.update();
-            let comm = |times: &[f64]| -> f64 {
-                job.ops.iter().zip(times).map(|(o, t)| o.per_step * t).sum()
-            };
-            let step_of = |times: &[f64]| {
-                job.training.as_ref().map(|c| {
-                    let replay = Replay {
-                        ops: &job.ops,
-                        times: times.to_vec(),
-                    };
-                    step_time_with(&c.plan, &c.gpu, c.gpus_per_server, &replay)
-                })
-            };
-            results.push(JobComm {
-                ops: idle
-                    .iter()
-                    .zip(&contended)
-                    .map(|(&a, &b)| OpTime {
-                        idle_s: a,
-                        contended_s: b,
-                    })
-                    .collect(),
-                comm_s: comm(&contended),
-                idle_comm_s: comm(&idle),
-                step: step_of(&contended),
-                idle_step: step_of(&idle),
-            });
-        }
-
-        // Utilisation and active ports.
-        let n_links = topo.links();
-        let mut load = vec![0.0f64; n_links];
-        for (j, job) in jobs.iter().enumerate() {
-            let r = &results[j];
-            let period = r.step.map_or(r.comm_s, |s| s.total_s);
-            if period <= 0.0 {
-                continue;
-            }
-            for (k, op) in prepared[j].iter().enumerate() {
-                let per = job.ops[k].per_step / period;
-                for (ph, routes) in &op.phases {
-                    for (f, flow) in ph.flows.iter().enumerate() {
-                        let b = flow.bytes * ph.steps as f64 * per;
-                        for &l in routes.path(f) {
-                            load[l as usize] += b;
-                        }
-                    }
-                }
-            }
-        }
-        let mut tiers = Vec::new();
-        for tier in Tier::ALL {
-            let mut t = TierUse {
-                tier,
-                links: 0,
-                active_links: 0,
-                mean_utilization: 0.0,
-                max_utilization: 0.0,
-                bytes_per_s: 0.0,
-            };
-            for ((&b, &cap), _) in load
-                .iter()
-                .zip(&topo.cap_bytes_per_s)
-                .zip(&topo.tier)
-                .filter(|(_, t)| **t == tier)
-            {
-                let u = b / cap;
-                t.links += 1;
-                t.active_links += (b > 0.0) as u64;
-                t.mean_utilization += u;
-                t.max_utilization = t.max_utilization.max(u);
-                t.bytes_per_s += b;
-            }
-            if t.links > 0 {
-                t.mean_utilization /= t.links as f64;
-                tiers.push(t);
-            }
-        }
-        let active_ports: u64 = (0..n_links)
-            .step_by(2)
-            .filter(|&l| load[l] > 0.0 || load[l + 1] > 0.0)
-            .map(|l| topo.ports[l] as u64)
-            .sum();
-        Ok(ContentionResult {
-            jobs: results,
-            tiers,
-            active_ports,
-            switch_power_w: switch_power_w(
-                self.switches(),
-                active_ports,
-                &self.config().switch_power,
-            ),
-            events,
-        })
+        Ok(prepared)
     }
 }
 
+/// Each job's background: (op, phase) of its phase with the most inter-domain bytes per step, or
+/// `None` when nothing it sends leaves a scale-up domain.
+fn backgrounds(
+    topo: &Topology,
+    jobs: &[JobTraffic],
+    prepared: &[Vec<Prepared>],
+) -> Vec<Option<(usize, usize)>> {
+    prepared
+        .iter()
+        .zip(jobs)
+        .map(|(ops, job)| {
+            let mut best: Option<((usize, usize), f64)> = None;
+            for (k, op) in ops.iter().enumerate() {
+                for (q, (ph, routes)) in op.phases.iter().enumerate() {
+                    let bytes: f64 = ph
+                        .flows
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| leaves_domain(topo, routes.path(*i)))
+                        .map(|(_, f)| f.bytes)
+                        .sum::<f64>()
+                        * ph.steps as f64
+                        * job.ops[k].per_step;
+                    if bytes > 0.0 && best.is_none_or(|(_, b)| bytes > b) {
+                        best = Some(((k, q), bytes));
+                    }
+                }
+            }
+            best.map(|(kq, _)| kq)
+        })
+        .collect()
+}
+
+/// The flow simulation collectives are timed on, its scratch list and the completion batches so far.
+struct Timer {
+    sim: FlowSim,
+    done: Vec<FlowId>,
+    events: u64,
+}
+
+impl Timer {
+    /// The time of each op of one job (its phases, aggregated, one after the other) against the
+    /// flows now on the fabric.
+    fn op_times(&mut self, ops: &[Prepared]) -> Vec<f64> {
+        ops.iter()
+            .map(|op| {
+                op.phases
+                    .iter()
+                    .map(|(ph, r)| {
+                        let t =
+                            time_phase(&mut self.sim, ph, r, Timing::Aggregated, &mut self.done);
+                        self.events += t.events;
+                        t.total_s
+                    })
+                    .sum()
+            })
+            .collect()
+    }
+}
+
+/// A job's result from its op times alone (`idle`) and under contention: communication per step and,
+/// for a training job, its step time.
+fn job_comm(job: &JobTraffic, idle: &[f64], contended: &[f64]) -> JobComm {
+    let comm =
+        |times: &[f64]| -> f64 { job.ops.iter().zip(times).map(|(o, t)| o.per_step * t).sum() };
+    let step_of = |times: &[f64]| {
+        job.training.as_ref().map(|c| {
+            let replay = Replay {
+                ops: &job.ops,
+                times: times.to_vec(),
+            };
+            step_time_with(&c.plan, &c.gpu, c.gpus_per_server, &replay)
+        })
+    };
+    JobComm {
+        ops: idle
+            .iter()
+            .zip(contended)
+            .map(|(&a, &b)| OpTime {
+                idle_s: a,
+                contended_s: b,
+            })
+            .collect(),
+        comm_s: comm(contended),
+        idle_comm_s: comm(idle),
+        step: step_of(contended),
+        idle_step: step_of(idle),
+    }
+}
+
+/// Bytes/s on each link: every job's bytes per step over its step time (its communication time
+/// without a training plan).
+fn link_loads(
+    topo: &Topology,
+    jobs: &[JobTraffic],
+    prepared: &[Vec<Prepared>],
+    results: &[JobComm],
+) -> Vec<f64> {
+    let mut load = vec![0.0f64; topo.links()];
+    for (j, job) in jobs.iter().enumerate() {
+        let r = &results[j];
+        let period = r.step.map_or(r.comm_s, |s| s.total_s);
+        if period <= 0.0 {
+            continue;
+        }
+        for (k, op) in prepared[j].iter().enumerate() {
+            let per = job.ops[k].per_step / period;
+            for (ph, routes) in &op.phases {
+                for (f, flow) in ph.flows.iter().enumerate() {
+                    let b = flow.bytes * ph.steps as f64 * per;
+                    for &l in routes.path(f) {
+                        load[l as usize] += b;
+                    }
+                }
+            }
+        }
+    }
+    load
+}
+
+/// Utilisation per tier from the link loads; tiers without links omitted.
+fn tier_use(topo: &Topology, load: &[f64]) -> Vec<TierUse> {
+    let mut tiers = Vec::new();
+    for tier in Tier::ALL {
+        let mut t = TierUse {
+            tier,
+            links: 0,
+            active_links: 0,
+            mean_utilization: 0.0,
+            max_utilization: 0.0,
+            bytes_per_s: 0.0,
+        };
+        for ((&b, &cap), _) in load
+            .iter()
+            .zip(&topo.cap_bytes_per_s)
+            .zip(&topo.tier)
+            .filter(|(_, t)| **t == tier)
+        {
+            let u = b / cap;
+            t.links += 1;
+            t.active_links += (b > 0.0) as u64;
+            t.mean_utilization += u;
+            t.max_utilization = t.max_utilization.max(u);
+            t.bytes_per_s += b;
+        }
+        if t.links > 0 {
+            t.mean_utilization /= t.links as f64;
+            tiers.push(t);
+        }
+    }
+    tiers
+}
+
 /// Whether a route leaves the scale-up domain (uses a NIC).
-fn leaves_domain(topo: &super::topology::Topology, path: &[u32]) -> bool {
+fn leaves_domain(topo: &Topology, path: &[u32]) -> bool {
     path.first()
         .is_some_and(|&l| topo.tier[l as usize] != Tier::ScaleUp)
 }

@@ -92,136 +92,34 @@ pub struct Topology {
 /// Upper bound on links (a typo should give an error, not an out-of-memory).
 const MAX_LINKS: u64 = 200_000_000;
 
+/// The switch tiers above the NICs: leaves and how they group into pods, spines, cores, and the
+/// capacity of a leaf–spine and a spine–core bundle (bytes/s).
+struct Tiers {
+    n_leaves: u32,
+    leaves_per_pod: u32,
+    spines: u32,
+    cores: u32,
+    leaf_bundle: f64,
+    core_bundle: f64,
+}
+
 impl Topology {
     /// Builds the topology; a message naming the offending field when the config does not fit the
     /// servers.
     pub fn build(cfg: &FabricConfig, servers: &[FabricServer]) -> Result<Topology, String> {
         cfg.check().map_err(|e| e.message)?;
-        let mut gpu_first = Vec::with_capacity(servers.len());
-        let mut total: u64 = 0;
-        for s in servers {
-            gpu_first.push(total as u32);
-            total += s.gpus as u64;
-        }
-        if total == 0 {
-            return Err("the fabric has no GPUs: no server of the site has a GPU".into());
-        }
-        if total > u32::MAX as u64 / 8 {
-            return Err(format!(
-                "the fabric has {total} GPUs; at most 536,870,911 are supported"
-            ));
-        }
-        let g_total = total as u32;
+        let (gpu_first, g_total) = number_gpus(servers)?;
         let nic = cfg.nic_gbs * 1e9;
-        let su_bw = cfg.scale_up.bw_gbs * 1e9;
-        let max_gpus = servers.iter().map(|s| s.gpus).max().unwrap_or(0);
-
-        // Scale-up domains.
-        let mut domain = Vec::with_capacity(g_total as usize);
-        match cfg.scale_up.gpus_per_domain {
-            None => {
-                for (i, s) in servers.iter().enumerate() {
-                    domain.extend(std::iter::repeat_n(i as u32, s.gpus as usize));
-                }
-            }
-            Some(d) => {
-                if let Some(s) = servers
-                    .iter()
-                    .find(|s| s.gpus > 0 && !d.is_multiple_of(s.gpus))
-                {
-                    return Err(format!(
-                        "`scale_up.gpus_per_domain` ({d}) must be a multiple of every server's GPU count (found a server with {})",
-                        s.gpus
-                    ));
-                }
-                domain.extend((0..g_total).map(|g| g / d));
-            }
-        }
-
-        // Leaves, pods, spines, cores.
-        let gpu_servers: Vec<(usize, &FabricServer)> = servers
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.gpus > 0)
-            .collect();
+        let domain = scale_up_domains(cfg, servers, g_total)?;
         let mut leaf = vec![0u32; g_total as usize];
-        let block_leaves = |leaf: &mut Vec<u32>, per_leaf: Option<u32>| -> u32 {
-            let mut next = 0u32;
-            let mut last_rack = None;
-            for (k, (i, s)) in gpu_servers.iter().enumerate() {
-                let l = match per_leaf {
-                    Some(n) => k as u32 / n,
-                    None => {
-                        if last_rack != Some(s.rack) {
-                            if last_rack.is_some() {
-                                next += 1;
-                            }
-                            last_rack = Some(s.rack);
-                        }
-                        next
-                    }
-                };
-                let f = gpu_first[*i] as usize;
-                leaf[f..f + s.gpus as usize].fill(l);
-            }
-            leaf.iter().copied().max().unwrap_or(0) + 1
-        };
-        let (n_leaves, leaves_per_pod, spines, cores, leaf_bundle, core_bundle);
-        match &cfg.topology {
-            TopologyConfig::TwoTierClos(c) => {
-                n_leaves = block_leaves(&mut leaf, c.servers_per_leaf);
-                leaves_per_pod = n_leaves;
-                spines = c.spines;
-                cores = 0;
-                let per_leaf = max_nics_per_leaf(&leaf, n_leaves);
-                leaf_bundle = per_leaf as f64 * nic / (c.oversubscription * spines as f64);
-                core_bundle = 0.0;
-            }
-            TopologyConfig::ThreeTierClos(c) => {
-                n_leaves = block_leaves(&mut leaf, c.servers_per_leaf);
-                leaves_per_pod = c.leaves_per_pod;
-                spines = c.spines_per_pod;
-                cores = c.cores_per_plane;
-                let per_leaf = max_nics_per_leaf(&leaf, n_leaves);
-                leaf_bundle = per_leaf as f64 * nic / (c.oversubscription * spines as f64);
-                core_bundle =
-                    leaves_per_pod as f64 * leaf_bundle / (c.pod_oversubscription * cores as f64);
-            }
-            TopologyConfig::RailOptimized(c) => {
-                for (k, (i, s)) in gpu_servers.iter().enumerate() {
-                    let unit = k as u32 / c.servers_per_unit;
-                    for slot in 0..s.gpus {
-                        leaf[(gpu_first[*i] + slot) as usize] = unit * max_gpus + slot;
-                    }
-                }
-                n_leaves = leaf.iter().copied().max().unwrap_or(0) + 1;
-                leaves_per_pod = n_leaves;
-                spines = c.spines;
-                cores = 0;
-                let per_leaf = max_nics_per_leaf(&leaf, n_leaves);
-                leaf_bundle = per_leaf as f64 * nic / (c.oversubscription * spines as f64);
-                core_bundle = 0.0;
-            }
-            TopologyConfig::FatTree(c) => {
-                let half = c.k / 2;
-                let capacity = c.k as u64 * c.k as u64 * c.k as u64 / 4;
-                if total > capacity {
-                    return Err(format!(
-                        "`topology.FatTree.k` = {} connects at most k³/4 = {capacity} NICs; the site has {total} GPUs",
-                        c.k
-                    ));
-                }
-                for (g, l) in leaf.iter_mut().enumerate() {
-                    *l = g as u32 / half;
-                }
-                n_leaves = c.k * half;
-                leaves_per_pod = half;
-                spines = half;
-                cores = half;
-                leaf_bundle = nic;
-                core_bundle = nic;
-            }
-        }
+        let tiers = leaves_and_tiers(cfg, servers, &gpu_first, nic, &mut leaf)?;
+        let Tiers {
+            n_leaves,
+            leaves_per_pod,
+            spines,
+            cores,
+            ..
+        } = tiers;
         let pods = n_leaves.div_ceil(leaves_per_pod);
 
         let n_su = 2 * g_total as u64;
@@ -251,14 +149,23 @@ impl Topology {
             base_leaf_spine: 4 * g_total,
             base_spine_core: 4 * g_total + n_ls as u32,
         };
+        t.push_links(cfg, g_total, nic, &tiers, pods);
+        debug_assert_eq!(t.cap_bytes_per_s.len(), n);
+        Ok(t)
+    }
+
+    /// Fills the link table in id order: scale-up and NIC pairs per GPU, then leaf–spine and
+    /// spine–core bundles.
+    fn push_links(&mut self, cfg: &FabricConfig, g_total: u32, nic: f64, tiers: &Tiers, pods: u32) {
+        let su_bw = cfg.scale_up.bw_gbs * 1e9;
         let lat = &cfg.latency;
         let port = cfg.port_gbs * 1e9;
         let bundle_ports = |cap: f64| ((cap / port) * (1.0 - 1e-12)).ceil().max(1.0) as u32;
         let mut push_pair = |cap: f64, latency: f64, tier: Tier, ports: u32| {
-            t.cap_bytes_per_s.extend([cap, cap]);
-            t.latency_s.extend([latency, latency]);
-            t.tier.extend([tier, tier]);
-            t.ports.extend([ports, 0]);
+            self.cap_bytes_per_s.extend([cap, cap]);
+            self.latency_s.extend([latency, latency]);
+            self.tier.extend([tier, tier]);
+            self.ports.extend([ports, 0]);
         };
         for _ in 0..g_total {
             push_pair(su_bw, lat.scale_up_s, Tier::ScaleUp, 0);
@@ -266,24 +173,22 @@ impl Topology {
         for _ in 0..g_total {
             push_pair(nic, lat.nic_s, Tier::Nic, 1);
         }
-        for _ in 0..n_leaves as u64 * spines as u64 {
+        for _ in 0..tiers.n_leaves as u64 * tiers.spines as u64 {
             push_pair(
-                leaf_bundle,
+                tiers.leaf_bundle,
                 lat.leaf_spine_s,
                 Tier::LeafSpine,
-                2 * bundle_ports(leaf_bundle),
+                2 * bundle_ports(tiers.leaf_bundle),
             );
         }
-        for _ in 0..pods as u64 * spines as u64 * cores as u64 {
+        for _ in 0..pods as u64 * tiers.spines as u64 * tiers.cores as u64 {
             push_pair(
-                core_bundle,
+                tiers.core_bundle,
                 lat.spine_core_s,
                 Tier::SpineCore,
-                2 * bundle_ports(core_bundle),
+                2 * bundle_ports(tiers.core_bundle),
             );
         }
-        debug_assert_eq!(t.cap_bytes_per_s.len(), n);
-        Ok(t)
     }
 
     /// GPUs in the fabric.
@@ -330,6 +235,168 @@ impl Topology {
     pub(crate) fn spine_down(&self, pod: u32, s: u32, c: u32) -> u32 {
         self.spine_up(pod, s, c) + 1
     }
+}
+
+/// The first global GPU index of each server (servers in order, their GPUs consecutive) and the GPU
+/// count; an error when there are none or too many.
+fn number_gpus(servers: &[FabricServer]) -> Result<(Vec<u32>, u32), String> {
+    let mut gpu_first = Vec::with_capacity(servers.len());
+    let mut total: u64 = 0;
+    for s in servers {
+        gpu_first.push(total as u32);
+        total += s.gpus as u64;
+    }
+    if total == 0 {
+        return Err("the fabric has no GPUs: no server of the site has a GPU".into());
+    }
+    if total > u32::MAX as u64 / 8 {
+        return Err(format!(
+            "the fabric has {total} GPUs; at most 536,870,911 are supported"
+        ));
+    }
+    Ok((gpu_first, total as u32))
+}
+
+/// The scale-up domain of each GPU: its server, or blocks of `scale_up.gpus_per_domain` GPUs (a
+/// multiple of every server's GPU count).
+fn scale_up_domains(
+    cfg: &FabricConfig,
+    servers: &[FabricServer],
+    g_total: u32,
+) -> Result<Vec<u32>, String> {
+    let mut domain = Vec::with_capacity(g_total as usize);
+    match cfg.scale_up.gpus_per_domain {
+        None => {
+            for (i, s) in servers.iter().enumerate() {
+                domain.extend(std::iter::repeat_n(i as u32, s.gpus as usize));
+            }
+        }
+        Some(d) => {
+            if let Some(s) = servers
+                .iter()
+                .find(|s| s.gpus > 0 && !d.is_multiple_of(s.gpus))
+            {
+                return Err(format!(
+                    "`scale_up.gpus_per_domain` ({d}) must be a multiple of every server's GPU count (found a server with {})",
+                    s.gpus
+                ));
+            }
+            domain.extend((0..g_total).map(|g| g / d));
+        }
+    }
+    Ok(domain)
+}
+
+/// Assigns every GPU its leaf (into `leaf`) by the topology's mapping, and sizes the tiers above:
+/// pods, spines, cores and bundle capacities (`nic` in bytes/s).
+fn leaves_and_tiers(
+    cfg: &FabricConfig,
+    servers: &[FabricServer],
+    gpu_first: &[u32],
+    nic: f64,
+    leaf: &mut [u32],
+) -> Result<Tiers, String> {
+    let gpu_servers: Vec<(usize, &FabricServer)> = servers
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.gpus > 0)
+        .collect();
+    let block_leaves = |leaf: &mut [u32], per_leaf: Option<u32>| -> u32 {
+        let mut next = 0u32;
+        let mut last_rack = None;
+        for (k, (i, s)) in gpu_servers.iter().enumerate() {
+            let l = match per_leaf {
+                Some(n) => k as u32 / n,
+                None => {
+                    if last_rack != Some(s.rack) {
+                        if last_rack.is_some() {
+                            next += 1;
+                        }
+                        last_rack = Some(s.rack);
+                    }
+                    next
+                }
+            };
+            let f = gpu_first[*i] as usize;
+            leaf[f..f + s.gpus as usize].fill(l);
+        }
+        leaf.iter().copied().max().unwrap_or(0) + 1
+    };
+    let tiers = match &cfg.topology {
+        TopologyConfig::TwoTierClos(c) => {
+            let n_leaves = block_leaves(leaf, c.servers_per_leaf);
+            let spines = c.spines;
+            let per_leaf = max_nics_per_leaf(leaf, n_leaves);
+            Tiers {
+                n_leaves,
+                leaves_per_pod: n_leaves,
+                spines,
+                cores: 0,
+                leaf_bundle: per_leaf as f64 * nic / (c.oversubscription * spines as f64),
+                core_bundle: 0.0,
+            }
+        }
+        TopologyConfig::ThreeTierClos(c) => {
+            let n_leaves = block_leaves(leaf, c.servers_per_leaf);
+            let leaves_per_pod = c.leaves_per_pod;
+            let spines = c.spines_per_pod;
+            let cores = c.cores_per_plane;
+            let per_leaf = max_nics_per_leaf(leaf, n_leaves);
+            let leaf_bundle = per_leaf as f64 * nic / (c.oversubscription * spines as f64);
+            Tiers {
+                n_leaves,
+                leaves_per_pod,
+                spines,
+                cores,
+                leaf_bundle,
+                core_bundle: leaves_per_pod as f64 * leaf_bundle
+                    / (c.pod_oversubscription * cores as f64),
+            }
+        }
+        TopologyConfig::RailOptimized(c) => {
+            let max_gpus = servers.iter().map(|s| s.gpus).max().unwrap_or(0);
+            for (k, (i, s)) in gpu_servers.iter().enumerate() {
+                let unit = k as u32 / c.servers_per_unit;
+                for slot in 0..s.gpus {
+                    leaf[(gpu_first[*i] + slot) as usize] = unit * max_gpus + slot;
+                }
+            }
+            let n_leaves = leaf.iter().copied().max().unwrap_or(0) + 1;
+            let spines = c.spines;
+            let per_leaf = max_nics_per_leaf(leaf, n_leaves);
+            Tiers {
+                n_leaves,
+                leaves_per_pod: n_leaves,
+                spines,
+                cores: 0,
+                leaf_bundle: per_leaf as f64 * nic / (c.oversubscription * spines as f64),
+                core_bundle: 0.0,
+            }
+        }
+        TopologyConfig::FatTree(c) => {
+            let half = c.k / 2;
+            let capacity = c.k as u64 * c.k as u64 * c.k as u64 / 4;
+            let total = leaf.len() as u64;
+            if total > capacity {
+                return Err(format!(
+                    "`topology.FatTree.k` = {} connects at most k³/4 = {capacity} NICs; the site has {total} GPUs",
+                    c.k
+                ));
+            }
+            for (g, l) in leaf.iter_mut().enumerate() {
+                *l = g as u32 / half;
+            }
+            Tiers {
+                n_leaves: c.k * half,
+                leaves_per_pod: half,
+                spines: half,
+                cores: half,
+                leaf_bundle: nic,
+                core_bundle: nic,
+            }
+        }
+    };
+    Ok(tiers)
 }
 
 fn max_nics_per_leaf(leaf: &[u32], n_leaves: u32) -> u32 {

@@ -252,62 +252,14 @@ pub fn read_epw(path: &Path) -> Result<WeatherSeries, InputError> {
 pub fn parse_epw(text: &str, path: &Path) -> Result<WeatherSeries, InputError> {
     let mut lines = Lines::new(text);
     let mut f = Vec::new();
-    let mut station = String::new();
-    let mut utc_offset_h = 0.0;
-    let mut per_hour = 1u32;
-    for k in 1..=8 {
-        let Some((ln, line)) = lines.next() else {
-            return Err(InputError::file(
-                path,
-                format!("an EPW file has 8 header lines, found {}", k - 1),
-            ));
-        };
-        split_into(line, &mut f);
-        if k == 1 {
-            if f[0] != "LOCATION" || f.len() < 9 {
-                return Err(InputError::new(
-                    path,
-                    Location::Line(ln),
-                    format!(
-                        "expected the EPW header `LOCATION,city,state,country,source,WMO,latitude,longitude,time zone,elevation`, found {}",
-                        found(line)
-                    ),
-                ));
-            }
-            station = f[1].to_string();
-            utc_offset_h = ranged(path, ln, "time zone", f[8], -14.0, 14.0)?;
-        }
-        if k == 8 {
-            if f[0] != "DATA PERIODS" || f.len() < 3 {
-                return Err(InputError::new(
-                    path,
-                    Location::Line(ln),
-                    format!(
-                        "expected the EPW header `DATA PERIODS,periods,records per hour,…`, found {}",
-                        found(line)
-                    ),
-                ));
-            }
-            per_hour = match f[2].parse::<u32>() {
-                Ok(n) if (1..=60).contains(&n) && 60 % n == 0 => n,
-                _ => {
-                    return Err(cell_err(
-                        path,
-                        ln,
-                        "records per hour",
-                        format!(
-                            "expected a divisor of 60 (1, 2, 4, 6, 12, …), found {}",
-                            found(f[2])
-                        ),
-                    ));
-                }
-            };
-        }
-    }
+    let header = epw_header(&mut lines, &mut f, path)?;
+    let per_hour = header.per_hour;
     let mut points = Vec::with_capacity(8760 * per_hour as usize);
-    let mut prev: Option<(u32, u32, u32, u32)> = None; // month, day, hour, record in hour
-    let mut pressure = STANDARD_PRESSURE_PA;
-    let mut filled_pressure = 0;
+    let mut prev: Option<EpwRecord> = None;
+    let mut pressure = EpwPressure {
+        last_pa: STANDARD_PRESSURE_PA,
+        filled: 0,
+    };
     for (ln, line) in lines {
         if line.trim().is_empty() {
             continue;
@@ -323,102 +275,8 @@ pub fn parse_epw(text: &str, path: &Path) -> Result<WeatherSeries, InputError> {
                 ),
             ));
         }
-        let int = |i: usize, lo: u32, hi: u32| -> Result<u32, InputError> {
-            match f[i].parse::<u32>() {
-                Ok(v) if (lo..=hi).contains(&v) => Ok(v),
-                _ => Err(cell_err(
-                    path,
-                    ln,
-                    EPW_FIELDS[i],
-                    format!(
-                        "expected an integer from {lo} to {hi}, found {}",
-                        found(f[i])
-                    ),
-                )),
-            }
-        };
-        let (month, day, hour) = (int(1, 1, 12)?, int(2, 1, 31)?, int(3, 1, 24)?);
-        if day > days_in_month(2000, month) {
-            return Err(cell_err(
-                path,
-                ln,
-                EPW_FIELDS[2],
-                format!("month {month} has no day {day}"),
-            ));
-        }
-        let this = match prev {
-            None => (month, day, hour, 0),
-            Some((m, d, h, r)) if r + 1 < per_hour => (m, d, h, r + 1),
-            Some((m, d, h, _)) if h < 24 => (m, d, h + 1, 0),
-            Some((m, d, _, _)) => {
-                let (nm, nd) = if d < days_in_month(2000, m) {
-                    (m, d + 1)
-                } else {
-                    (m % 12 + 1, 1)
-                };
-                // 28 February may be followed by 29 February or 1 March.
-                if (m, d, month, day) == (2, 28, 3, 1) {
-                    (3, 1, 1, 0)
-                } else {
-                    (nm, nd, 1, 0)
-                }
-            }
-        };
-        if (month, day, hour) != (this.0, this.1, this.2) {
-            let col = if month != this.0 {
-                1
-            } else if day != this.1 {
-                2
-            } else {
-                3
-            };
-            return Err(cell_err(
-                path,
-                ln,
-                EPW_FIELDS[col],
-                format!(
-                    "records must be consecutive ({per_hour} per hour): expected month {}, day {}, hour {}, found {month}, {day}, {hour}",
-                    this.0, this.1, this.2
-                ),
-            ));
-        }
-        prev = Some(this);
-        let db = number(path, ln, EPW_FIELDS[6], f[6])?;
-        if db == 99.9 {
-            return Err(cell_err(
-                path,
-                ln,
-                EPW_FIELDS[6],
-                "the dry bulb is missing (EPW marker 99.9)".into(),
-            ));
-        }
-        let db = ranged(path, ln, EPW_FIELDS[6], f[6], T_RANGE.0, T_RANGE.1)?;
-        let dp = number(path, ln, EPW_FIELDS[7], f[7])?;
-        let rh = number(path, ln, EPW_FIELDS[8], f[8])?;
-        let rh = if rh == 999.0 {
-            if dp == 99.9 {
-                return Err(cell_err(
-                    path,
-                    ln,
-                    EPW_FIELDS[8],
-                    "the relative humidity is missing (EPW marker 999) and so is the dew point"
-                        .into(),
-                ));
-            }
-            rh_from_dew_point_pct(
-                db,
-                ranged(path, ln, EPW_FIELDS[7], f[7], T_RANGE.0, T_RANGE.1)?,
-            )
-        } else {
-            ranged(path, ln, EPW_FIELDS[8], f[8], 0.0, 100.0)?
-        };
-        let p = number(path, ln, EPW_FIELDS[9], f[9])?;
-        if p == 999_999.0 {
-            filled_pressure += 1;
-        } else {
-            pressure = ranged(path, ln, EPW_FIELDS[9], f[9], P_RANGE_PA.0, P_RANGE_PA.1)?;
-        }
-        points.push(WeatherPoint::new(db, rh, pressure));
+        prev = Some(epw_record(path, ln, &f, prev, per_hour)?);
+        points.push(epw_weather(path, ln, &f, &mut pressure)?);
     }
     if points.is_empty() {
         return Err(InputError::file(
@@ -427,13 +285,226 @@ pub fn parse_epw(text: &str, path: &Path) -> Result<WeatherSeries, InputError> {
         ));
     }
     let info = WeatherInfo {
-        station,
-        utc_offset_h,
+        station: header.station,
+        utc_offset_h: header.utc_offset_h,
         rows: points.len(),
-        filled_pressure,
+        filled_pressure: pressure.filled,
         ..WeatherInfo::default()
     };
     Ok(WeatherSeries::from_parts(3600.0 / f64::from(per_hour), points, info).finish())
+}
+
+/// What the EPW header lines give: the station (city), its UTC offset and the records per hour.
+struct EpwHeader {
+    station: String,
+    utc_offset_h: f64,
+    per_hour: u32,
+}
+
+/// Reads the eight EPW header lines: `LOCATION,…` first, `DATA PERIODS,…` eighth, the others skipped.
+fn epw_header<'a>(
+    lines: &mut Lines<'a>,
+    f: &mut Vec<&'a str>,
+    path: &Path,
+) -> Result<EpwHeader, InputError> {
+    let mut header = EpwHeader {
+        station: String::new(),
+        utc_offset_h: 0.0,
+        per_hour: 1,
+    };
+    for k in 1..=8 {
+        let Some((ln, line)) = lines.next() else {
+            return Err(InputError::file(
+                path,
+                format!("an EPW file has 8 header lines, found {}", k - 1),
+            ));
+        };
+        split_into(line, f);
+        if k == 1 {
+            if f[0] != "LOCATION" || f.len() < 9 {
+                return Err(InputError::new(
+                    path,
+                    Location::Line(ln),
+                    format!(
+                        "expected the EPW header `LOCATION,city,state,country,source,WMO,latitude,longitude,time zone,elevation`, found {}",
+                        found(line)
+                    ),
+                ));
+            }
+            header.station = f[1].to_string();
+            header.utc_offset_h = ranged(path, ln, "time zone", f[8], -14.0, 14.0)?;
+        }
+        if k == 8 {
+            header.per_hour = epw_records_per_hour(path, ln, line, f)?;
+        }
+    }
+    Ok(header)
+}
+
+/// The records per hour of the `DATA PERIODS,periods,records per hour,…` header line (split into `f`):
+/// a divisor of 60.
+fn epw_records_per_hour(path: &Path, ln: usize, line: &str, f: &[&str]) -> Result<u32, InputError> {
+    if f[0] != "DATA PERIODS" || f.len() < 3 {
+        return Err(InputError::new(
+            path,
+            Location::Line(ln),
+            format!(
+                "expected the EPW header `DATA PERIODS,periods,records per hour,…`, found {}",
+                found(line)
+            ),
+        ));
+    }
+    match f[2].parse::<u32>() {
+        Ok(n) if (1..=60).contains(&n) && 60 % n == 0 => Ok(n),
+        _ => Err(cell_err(
+            path,
+            ln,
+            "records per hour",
+            format!(
+                "expected a divisor of 60 (1, 2, 4, 6, 12, …), found {}",
+                found(f[2])
+            ),
+        )),
+    }
+}
+
+/// Where an EPW data row is in the year: month, day, hour (1–24) and record within the hour.
+type EpwRecord = (u32, u32, u32, u32);
+
+/// Field `i` of an EPW data row as an integer in `lo..=hi`.
+fn epw_int(
+    path: &Path,
+    ln: usize,
+    f: &[&str],
+    i: usize,
+    lo: u32,
+    hi: u32,
+) -> Result<u32, InputError> {
+    match f[i].parse::<u32>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        _ => Err(cell_err(
+            path,
+            ln,
+            EPW_FIELDS[i],
+            format!(
+                "expected an integer from {lo} to {hi}, found {}",
+                found(f[i])
+            ),
+        )),
+    }
+}
+
+/// The record of an EPW data row: its month, day and hour must exist and follow `prev` (the first row
+/// may start anywhere; 28 February may be followed by 29 February or 1 March).
+fn epw_record(
+    path: &Path,
+    ln: usize,
+    f: &[&str],
+    prev: Option<EpwRecord>,
+    per_hour: u32,
+) -> Result<EpwRecord, InputError> {
+    let (month, day, hour) = (
+        epw_int(path, ln, f, 1, 1, 12)?,
+        epw_int(path, ln, f, 2, 1, 31)?,
+        epw_int(path, ln, f, 3, 1, 24)?,
+    );
+    if day > days_in_month(2000, month) {
+        return Err(cell_err(
+            path,
+            ln,
+            EPW_FIELDS[2],
+            format!("month {month} has no day {day}"),
+        ));
+    }
+    let this = match prev {
+        None => (month, day, hour, 0),
+        Some((m, d, h, r)) if r + 1 < per_hour => (m, d, h, r + 1),
+        Some((m, d, h, _)) if h < 24 => (m, d, h + 1, 0),
+        Some((m, d, _, _)) => {
+            let (nm, nd) = if d < days_in_month(2000, m) {
+                (m, d + 1)
+            } else {
+                (m % 12 + 1, 1)
+            };
+            // 28 February may be followed by 29 February or 1 March.
+            if (m, d, month, day) == (2, 28, 3, 1) {
+                (3, 1, 1, 0)
+            } else {
+                (nm, nd, 1, 0)
+            }
+        }
+    };
+    if (month, day, hour) != (this.0, this.1, this.2) {
+        let col = if month != this.0 {
+            1
+        } else if day != this.1 {
+            2
+        } else {
+            3
+        };
+        return Err(cell_err(
+            path,
+            ln,
+            EPW_FIELDS[col],
+            format!(
+                "records must be consecutive ({per_hour} per hour): expected month {}, day {}, hour {}, found {month}, {day}, {hour}",
+                this.0, this.1, this.2
+            ),
+        ));
+    }
+    Ok(this)
+}
+
+/// The station pressure carried from row to row: the last one given (standard pressure before the
+/// first), and how many rows lacked theirs.
+struct EpwPressure {
+    last_pa: f64,
+    filled: usize,
+}
+
+/// The weather of an EPW data row: dry bulb (marker 99.9 is an error), relative humidity (marker 999:
+/// from the dew point) and pressure (marker 999999: the previous one, counted).
+fn epw_weather(
+    path: &Path,
+    ln: usize,
+    f: &[&str],
+    pressure: &mut EpwPressure,
+) -> Result<WeatherPoint, InputError> {
+    let db = number(path, ln, EPW_FIELDS[6], f[6])?;
+    if db == 99.9 {
+        return Err(cell_err(
+            path,
+            ln,
+            EPW_FIELDS[6],
+            "the dry bulb is missing (EPW marker 99.9)".into(),
+        ));
+    }
+    let db = ranged(path, ln, EPW_FIELDS[6], f[6], T_RANGE.0, T_RANGE.1)?;
+    let dp = number(path, ln, EPW_FIELDS[7], f[7])?;
+    let rh = number(path, ln, EPW_FIELDS[8], f[8])?;
+    let rh = if rh == 999.0 {
+        if dp == 99.9 {
+            return Err(cell_err(
+                path,
+                ln,
+                EPW_FIELDS[8],
+                "the relative humidity is missing (EPW marker 999) and so is the dew point".into(),
+            ));
+        }
+        rh_from_dew_point_pct(
+            db,
+            ranged(path, ln, EPW_FIELDS[7], f[7], T_RANGE.0, T_RANGE.1)?,
+        )
+    } else {
+        ranged(path, ln, EPW_FIELDS[8], f[8], 0.0, 100.0)?
+    };
+    let p = number(path, ln, EPW_FIELDS[9], f[9])?;
+    if p == 999_999.0 {
+        pressure.filled += 1;
+    } else {
+        pressure.last_pa = ranged(path, ln, EPW_FIELDS[9], f[9], P_RANGE_PA.0, P_RANGE_PA.1)?;
+    }
+    Ok(WeatherPoint::new(db, rh, pressure.last_pa))
 }
 
 /// Columns of the simple weather CSV.

@@ -7,6 +7,8 @@
 //! (`:60` is refused). Instants are nanoseconds since 1970-01-01 00:00:00 as an `i128`, so any two of them
 //! subtract exactly.
 
+use models::facility::calendar::{days_from_civil, days_in_month};
+
 use super::table::found;
 
 /// What a date-time cell must look like, for messages.
@@ -15,36 +17,6 @@ pub(crate) const EXPECTED: &str = "a date and time `YYYY-MM-DD HH:MM:SS`, option
 
 const NANOS_PER_SEC: i128 = 1_000_000_000;
 const SECS_PER_DAY: i128 = 86_400;
-
-/// Days from 1970-01-01 to `year-month-day` in the proleptic Gregorian calendar (negative before 1970).
-/// `month` is 1–12 and `day` 1–31; the date must exist (callers check with [`days_in_month`]).
-///
-/// Howard Hinnant's `days_from_civil`: years start on March 1 so that the leap day is the last day of the
-/// shifted year; a 400-year era has 146,097 days.
-pub(crate) const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = (if y >= 0 { y } else { y - 399 }) / 400;
-    let yoe = y - era * 400; // [0, 399]
-    let mp = (month as i64 + 9) % 12; // March = 0 … February = 11
-    let doy = (153 * mp + 2) / 5 + day as i64 - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe - 719_468
-}
-
-/// Whether `year` is a Gregorian leap year.
-pub(crate) const fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-/// The number of days in `month` (1–12) of `year`.
-pub(crate) const fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -156,58 +128,6 @@ mod tests {
     }
 
     const DAY_NS: i128 = 86_400 * 1_000_000_000;
-
-    #[test]
-    fn days_from_civil_known_dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(1970, 1, 2), 1);
-        assert_eq!(days_from_civil(1969, 12, 31), -1);
-        // 30 years of 365 days + 7 leap days (72, 76, 80, 84, 88, 92, 96) + Jan (31) + Feb 2000 (29).
-        assert_eq!(days_from_civil(2000, 3, 1), 30 * 365 + 7 + 31 + 29);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(
-            days_from_civil(2000, 2, 29) + 1,
-            days_from_civil(2000, 3, 1)
-        );
-        // 1900 is not a leap year, 2000 is.
-        assert_eq!(
-            days_from_civil(1900, 3, 1) - days_from_civil(1900, 2, 28),
-            1
-        );
-        assert_eq!(
-            days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28),
-            2
-        );
-        assert_eq!(
-            days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 28),
-            2
-        );
-        assert_eq!(
-            days_from_civil(2023, 3, 1) - days_from_civil(2023, 2, 28),
-            1
-        );
-        // 2023-11-16: 53 years × 365 + 13 leap days (1972 … 2020) + 319 days into 2023.
-        assert_eq!(days_from_civil(2023, 11, 16), 53 * 365 + 13 + 319);
-        assert_eq!(days_from_civil(2023, 11, 16), 19_677);
-        assert_eq!(days_from_civil(2017, 10, 3), 17_442);
-        assert_eq!(days_from_civil(0, 3, 1), -719_468);
-        assert_eq!(days_from_civil(9999, 12, 31), 2_932_896);
-        // Consecutive days across every month boundary of a leap and a common year.
-        for year in [2023, 2024, 1900, 2000] {
-            let mut expected = days_from_civil(year, 1, 1);
-            for month in 1..=12 {
-                for day in 1..=days_in_month(year, month) {
-                    assert_eq!(days_from_civil(year, month, day), expected);
-                    expected += 1;
-                }
-            }
-            let len = if is_leap(year) { 366 } else { 365 };
-            assert_eq!(
-                days_from_civil(year + 1, 1, 1) - days_from_civil(year, 1, 1),
-                len
-            );
-        }
-    }
 
     #[test]
     fn parse_exact_nanoseconds() {

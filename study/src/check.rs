@@ -1,171 +1,18 @@
-//! `dctwin compare` (side-by-side key figures of several runs) and `dctwin check` (the regression
-//! gate: a run against a baseline summary, with per-figure tolerances). Rules: `docs/sweeps.md`.
+//! `dctwin check`: the regression gate — a run's summary against a baseline, with per-figure
+//! tolerances. Rules: `docs/sweeps.md` § The CI gate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use reports::figures::{flatten, key_figures, lookup, number, number_text};
+use reports::figures::{flatten, is_integer, lookup, number_text};
 use serde_json::Value;
 
-use crate::Failure;
+use crate::error::Error;
+use crate::summary::read_summary;
 
 /// Fields `check` never compares: they differ between identical runs or builds.
 pub const IGNORED: &[&str] = &["wall_time_s", "dctwin_version"];
 /// Default relative tolerance of floating-point figures (a deterministic run reproduces them).
 pub const FLOAT_REL_TOL: f64 = 1e-9;
-
-/// Reads a summary: `path` is a run directory (its `summary.json`) or a JSON file.
-pub fn read_summary(path: &Path) -> Result<Value, Failure> {
-    let file: PathBuf = if path.is_dir() {
-        path.join(reports::SUMMARY_JSON)
-    } else {
-        path.to_path_buf()
-    };
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| Failure::Input(format!("{}: cannot read: {e}", file.display())))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| {
-        Failure::Input(format!(
-            "{}:{}:{}: {e}",
-            file.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if !v.is_object() {
-        return Err(Failure::Input(format!(
-            "{}: not a run summary (expected a JSON object)",
-            file.display()
-        )));
-    }
-    Ok(v)
-}
-
-/// A number for a table: integers whole, others with 6 significant digits.
-pub(crate) fn show(v: Option<f64>, integer: bool) -> String {
-    match v {
-        None => "–".into(),
-        Some(x) if !x.is_finite() => x.to_string(),
-        Some(x) if integer && x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
-        Some(x) => {
-            let a = x.abs();
-            if a != 0.0 && !(1e-3..1e7).contains(&a) {
-                format!("{x:.5e}")
-            } else {
-                let decimals = if a == 0.0 {
-                    0
-                } else {
-                    (5 - a.log10().floor() as i64).max(0) as usize
-                };
-                let s = format!("{x:.decimals$}");
-                let t = if s.contains('.') {
-                    s.trim_end_matches('0').trim_end_matches('.')
-                } else {
-                    &s
-                };
-                if t == "-0" { "0".into() } else { t.to_string() }
-            }
-        }
-    }
-}
-
-pub(crate) fn is_integer(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_number)
-        .is_some_and(|n| n.is_u64() || n.is_i64())
-}
-
-/// The compare table: header and rows (display text) and the CSV (full precision).
-pub struct Comparison {
-    pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    pub csv: String,
-}
-
-/// Lines up the key figures of `runs` (label, summary); differences and ratios are to the first.
-pub fn compare_table(runs: &[(String, Value)]) -> Comparison {
-    let mut figures: Vec<String> = Vec::new();
-    for (_, s) in runs {
-        for f in key_figures(s) {
-            if !figures.contains(&f) {
-                figures.push(f);
-            }
-        }
-    }
-    let mut header = vec!["figure".to_string(), runs[0].0.clone()];
-    let mut csv_header = vec!["figure".to_string(), csv_label(&runs[0].0)];
-    for (label, _) in &runs[1..] {
-        header.push(label.clone());
-        header.push(format!("Δ vs {}", runs[0].0));
-        header.push("ratio".into());
-        csv_header.push(csv_label(label));
-        csv_header.push(csv_label(&format!("{label} - {}", runs[0].0)));
-        csv_header.push(csv_label(&format!("{label} / {}", runs[0].0)));
-    }
-    let mut rows = Vec::new();
-    let mut csv = csv_header.join(",") + "\n";
-    for f in &figures {
-        let base_v = lookup(&runs[0].1, f);
-        let base = number(base_v);
-        let integer = runs.iter().all(|(_, s)| {
-            let v = lookup(s, f);
-            v.is_none() || is_integer(v)
-        });
-        let mut row = vec![f.clone(), show(base, integer)];
-        let mut crow = vec![reports::figures::csv_field(f), number_text(base_v)];
-        for (_, s) in &runs[1..] {
-            let v = lookup(s, f);
-            let x = number(v);
-            let diff = x.zip(base).map(|(x, b)| x - b);
-            let ratio = x.zip(base).filter(|&(_, b)| b != 0.0).map(|(x, b)| x / b);
-            row.push(show(x, integer));
-            row.push(match diff {
-                Some(d) if d > 0.0 => format!("+{}", show(Some(d), integer)),
-                d => show(d, integer),
-            });
-            row.push(ratio.map_or("–".into(), |r| format!("{r:.4}")));
-            crow.push(number_text(v));
-            crow.push(diff.map(|d| d.to_string()).unwrap_or_default());
-            crow.push(ratio.map(|r| r.to_string()).unwrap_or_default());
-        }
-        rows.push(row);
-        csv.push_str(&crow.join(","));
-        csv.push('\n');
-    }
-    Comparison { header, rows, csv }
-}
-
-fn csv_label(s: &str) -> String {
-    reports::figures::csv_field(s)
-}
-
-/// `dctwin compare A B [C…] [--out DIR]`.
-pub fn compare(paths: &[PathBuf], out: Option<&Path>, quiet: bool) -> Result<(), Failure> {
-    if paths.len() < 2 {
-        return Err(Failure::Input(
-            "compare needs at least two runs (directories or summary.json files)".into(),
-        ));
-    }
-    let runs = paths
-        .iter()
-        .map(|p| Ok((p.display().to_string(), read_summary(p)?)))
-        .collect::<Result<Vec<_>, Failure>>()?;
-    let t = compare_table(&runs);
-    let md = reports::sweep::markdown_table(&t.header, &t.rows);
-    if !quiet {
-        print!("{md}");
-    }
-    if let Some(out) = out {
-        std::fs::create_dir_all(out)
-            .map_err(|e| Failure::Internal(format!("creating directory {}: {e}", out.display())))?;
-        for (name, text) in [("compare.md", &md), ("compare.csv", &t.csv)] {
-            let p = out.join(name);
-            reports::write_atomic(&p, text.as_bytes())
-                .map_err(|e| Failure::Internal(e.to_string()))?;
-            if !quiet {
-                println!("Wrote {}", p.display());
-            }
-        }
-    }
-    Ok(())
-}
 
 /// A `--tolerance FIELD=REL` rule: applies to FIELD and everything under it (`energy` covers
 /// `energy.it_j`); `*` covers every field. The longest matching rule wins.
@@ -317,51 +164,43 @@ pub fn baseline_text(run: &Value) -> String {
     serde_json::to_string_pretty(&v).expect("JSON") + "\n"
 }
 
-/// `dctwin check RUN --baseline B [--tolerance F=REL]... [--update]`. Returns whether the gate
-/// passed (the caller exits 1 when it did not).
+/// What `check` did.
+#[derive(Debug)]
+pub enum CheckOutcome {
+    /// `--update`: the run's summary was written as the new baseline.
+    Updated,
+    /// The run was compared with the baseline; the gate passed when nothing moved.
+    Checked(CheckReport),
+}
+
+/// `dctwin check RUN --baseline B [--tolerance F=REL]... [--update]`: parses the tolerance rules,
+/// reads the run's summary, then either writes it as the baseline (`update`) or compares it with
+/// the baseline.
 pub fn check(
     run_path: &Path,
     baseline: &Path,
     tolerances: &[String],
     update: bool,
-) -> Result<bool, Failure> {
+) -> Result<CheckOutcome, Error> {
     let rules = tolerances
         .iter()
         .map(|t| Tolerance::parse(t))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::Input)?;
+        .map_err(Error::Input)?;
     let run = read_summary(run_path)?;
     if update {
         reports::write_atomic(baseline, baseline_text(&run).as_bytes())
-            .map_err(|e| Failure::Internal(e.to_string()))?;
-        println!("Updated {} from {}", baseline.display(), run_path.display());
-        return Ok(true);
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        return Ok(CheckOutcome::Updated);
     }
     let base = read_summary(baseline)?;
-    let r = check_values(&run, &base, &rules);
-    for n in &r.notes {
-        println!("note: {n}");
-    }
-    if r.moved.is_empty() {
-        println!(
-            "OK: {} figures of {} within tolerance of {}",
-            r.compared,
-            run_path.display(),
-            baseline.display()
-        );
-        Ok(true)
-    } else {
-        println!(
-            "FAIL: {} figure(s) of {} moved past tolerance against {}:",
-            r.moved.len(),
-            run_path.display(),
-            baseline.display()
-        );
-        for m in &r.moved {
-            println!("  {m}");
-        }
-        println!("(a deliberate change: update the baseline, see docs/sweeps.md § The CI gate)");
-        Ok(false)
+    Ok(CheckOutcome::Checked(check_values(&run, &base, &rules)))
+}
+
+impl CheckReport {
+    /// Whether the gate passed: no figure moved past its tolerance.
+    pub fn passed(&self) -> bool {
+        self.moved.is_empty()
     }
 }
 
@@ -396,14 +235,5 @@ mod tests {
             Tolerance::parse("energy=0.1").unwrap().matches("energy_x"),
             None
         );
-    }
-
-    #[test]
-    fn table_numbers_read_well() {
-        assert_eq!(show(Some(5031.0), true), "5031");
-        assert_eq!(show(Some(0.7404123456), false), "0.740412");
-        assert_eq!(show(Some(5.343e11), false), "5.34300e11");
-        assert_eq!(show(Some(2365.24), false), "2365.24");
-        assert_eq!(show(None, false), "–");
     }
 }

@@ -1,0 +1,115 @@
+//! `dctwin compare`: the key figures of several runs side by side, with differences and ratios to
+//! the first. Rules: `docs/sweeps.md` § Compare.
+
+use std::path::{Path, PathBuf};
+
+use reports::figures::{csv_field, is_integer, key_figures, lookup, number, number_text, show};
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::summary::read_summary;
+
+/// The compare table: header and rows (display text), the same as a Markdown table, and the CSV
+/// (full precision).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub markdown: String,
+    pub csv: String,
+}
+
+/// Lines up the key figures of `runs` (label, summary); differences and ratios are to the first.
+pub fn compare_table(runs: &[(String, Value)]) -> Comparison {
+    let mut figures: Vec<String> = Vec::new();
+    for (_, s) in runs {
+        for f in key_figures(s) {
+            if !figures.contains(&f) {
+                figures.push(f);
+            }
+        }
+    }
+    let mut header = vec!["figure".to_string(), runs[0].0.clone()];
+    let mut csv_header = vec!["figure".to_string(), csv_label(&runs[0].0)];
+    for (label, _) in &runs[1..] {
+        header.push(label.clone());
+        header.push(format!("Δ vs {}", runs[0].0));
+        header.push("ratio".into());
+        csv_header.push(csv_label(label));
+        csv_header.push(csv_label(&format!("{label} - {}", runs[0].0)));
+        csv_header.push(csv_label(&format!("{label} / {}", runs[0].0)));
+    }
+    let mut rows = Vec::new();
+    let mut csv = csv_header.join(",") + "\n";
+    for f in &figures {
+        let base_v = lookup(&runs[0].1, f);
+        let base = number(base_v);
+        let integer = runs.iter().all(|(_, s)| {
+            let v = lookup(s, f);
+            v.is_none() || is_integer(v)
+        });
+        let mut row = vec![f.clone(), show(base, integer)];
+        let mut crow = vec![csv_field(f), number_text(base_v)];
+        for (_, s) in &runs[1..] {
+            let v = lookup(s, f);
+            let x = number(v);
+            let diff = x.zip(base).map(|(x, b)| x - b);
+            let ratio = x.zip(base).filter(|&(_, b)| b != 0.0).map(|(x, b)| x / b);
+            row.push(show(x, integer));
+            row.push(match diff {
+                Some(d) if d > 0.0 => format!("+{}", show(Some(d), integer)),
+                d => show(d, integer),
+            });
+            row.push(ratio.map_or("–".into(), |r| format!("{r:.4}")));
+            crow.push(number_text(v));
+            crow.push(diff.map(|d| d.to_string()).unwrap_or_default());
+            crow.push(ratio.map(|r| r.to_string()).unwrap_or_default());
+        }
+        rows.push(row);
+        csv.push_str(&crow.join(","));
+        csv.push('\n');
+    }
+    let markdown = reports::sweep::markdown_table(&header, &rows);
+    Comparison {
+        header,
+        rows,
+        markdown,
+        csv,
+    }
+}
+
+fn csv_label(s: &str) -> String {
+    csv_field(s)
+}
+
+/// The key figures of the runs at `paths` (directories or `summary.json` files, at least two): the
+/// table, its Markdown text and its CSV.
+pub fn compare(paths: &[PathBuf]) -> Result<Comparison, Error> {
+    if paths.len() < 2 {
+        return Err(Error::Input(
+            "compare needs at least two runs (directories or summary.json files)".into(),
+        ));
+    }
+    let runs = paths
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read_summary(p)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(compare_table(&runs))
+}
+
+/// Writes `compare.md` and `compare.csv` into `out` (created if missing), calling `wrote` with each
+/// path once it is written.
+pub fn write_comparison(
+    out: &Path,
+    c: &Comparison,
+    wrote: &mut dyn FnMut(&Path),
+) -> Result<(), Error> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::Internal(format!("creating directory {}: {e}", out.display())))?;
+    for (name, text) in [("compare.md", &c.markdown), ("compare.csv", &c.csv)] {
+        let p = out.join(name);
+        reports::write_atomic(&p, text.as_bytes()).map_err(|e| Error::Internal(e.to_string()))?;
+        wrote(&p);
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! dctwin's studies over many runs: parameter sweeps (run in parallel on a local pool, or sharded
+//! over a Slurm job array or a Kubernetes Indexed Job, resumed after a kill, and merged), side-by-side
+//! comparisons of runs, and the regression gate.
+//!
+//! A sweep file is read and expanded into runs by [`scenario::sweep`]; here the runs execute
+//! ([`sweep()`]), shard files are merged ([`merge()`]), and the records reduce to the outputs
+//! (`runs.jsonl`, `results.csv`, `points.csv`, charts and `report.html`, written by [`reports`]).
+//! Everything written is a function of the records in `k` order, so threads and shards never change a
+//! byte. Nothing here prints: the CLI reports what was done. Formats and rules: `docs/sweeps.md`.
+//! Only the CLI depends on this crate.
+
+pub mod check;
+pub mod compare;
+mod error;
+pub mod merge;
+mod outputs;
+pub mod record;
+pub mod run;
+pub mod shard;
+pub mod summary;
+
+pub use check::{CheckOutcome, CheckReport, Tolerance, check};
+pub use compare::{Comparison, compare, write_comparison};
+pub use error::Error;
+pub use merge::{Merged, merge};
+pub use record::{MANIFEST_JSON, Manifest, RUNS_JSONL};
+pub use run::{NoProgress, Progress, SweepOptions, SweepOutcome, sweep};
+pub use shard::Shard;
+pub use summary::read_summary;

@@ -1,0 +1,91 @@
+//! The outputs of a complete sweep, reduced from its records in `k` order: `runs.jsonl`,
+//! `results.csv`, `points.csv`, the two charts and `report.html`. An unsharded sweep and a merge of
+//! shard files call the same reduction.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use reports::pages::{SweepHeader, sweep_page};
+use reports::sweep::{FIGURE_SVG, PlotSpec, SweepRun, TRADEOFF_SVG};
+
+use crate::error::{Error, internal_write};
+use crate::record::{Manifest, RUNS_JSONL, parse_record};
+
+/// Reduces the records (in `k` order) to the sweep's outputs: `runs.jsonl`, `results.csv`,
+/// `points.csv` and the charts. Parses each line back, so an unsharded sweep and a merge of shard
+/// files see exactly the same values.
+pub(crate) fn write_outputs(
+    out: &Path,
+    m: &Manifest,
+    lines: &[String],
+) -> Result<Vec<PathBuf>, Error> {
+    let mut runs = Vec::with_capacity(lines.len());
+    for (k, line) in lines.iter().enumerate() {
+        let rec = parse_record(line)
+            .map_err(|e| Error::Internal(format!("record k={k} does not parse back: {e}")))?;
+        runs.push(rec.into_run(&m.axes));
+    }
+    let mut jsonl = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in lines {
+        jsonl.push_str(l);
+        jsonl.push('\n');
+    }
+    let runs_path = out.join(RUNS_JSONL);
+    reports::write_atomic(&runs_path, jsonl.as_bytes()).map_err(internal_write)?;
+    let plot = plot_spec(m, &runs);
+    let mut written = vec![runs_path];
+    written
+        .extend(reports::sweep::write_sweep(out, &m.axes, &runs, &plot).map_err(internal_write)?);
+    written.push(write_sweep_html(out, m, &runs, &plot)?);
+    Ok(written)
+}
+
+/// The figures the charts show: the manifest's `plot` choice, else `energy.it_j` against the first
+/// axis, and `energy.it_j` against `inference.ttft_s.p99` (when the first run has it) or
+/// `jobs.wait_s.p99` in the trade-off.
+fn plot_spec(m: &Manifest, runs: &[SweepRun]) -> PlotSpec {
+    let present = |f: &str| {
+        runs.first()
+            .is_some_and(|r| reports::figures::lookup(&r.summary, f).is_some())
+    };
+    let figure = m
+        .plot
+        .figure
+        .clone()
+        .unwrap_or_else(|| "energy.it_j".into());
+    let tradeoff = m.plot.tradeoff.clone().unwrap_or_else(|| {
+        let y = if present("inference.ttft_s.p99") {
+            "inference.ttft_s.p99"
+        } else {
+            "jobs.wait_s.p99"
+        };
+        ("energy.it_j".into(), y.into())
+    });
+    PlotSpec { figure, tradeoff }
+}
+
+/// `report.html` of a sweep, with the two charts just written read back from `out`.
+fn write_sweep_html(
+    out: &Path,
+    m: &Manifest,
+    runs: &[SweepRun],
+    plot: &PlotSpec,
+) -> Result<PathBuf, Error> {
+    let read = |name: &str| {
+        fs::read_to_string(out.join(name))
+            .map_err(|e| Error::Internal(format!("reading {name}: {e}")))
+    };
+    let (figure_svg, tradeoff_svg) = (read(FIGURE_SVG)?, read(TRADEOFF_SVG)?);
+    let header = SweepHeader {
+        name: &m.name,
+        runs: m.runs,
+        points: m.points,
+        replicates: m.replicates,
+        sweep_hash: &m.sweep_hash,
+        dctwin_version: &m.dctwin_version,
+    };
+    let html = sweep_page(&header, &m.axes, runs, plot, figure_svg, tradeoff_svg);
+    let path = out.join(reports::html::REPORT_HTML);
+    reports::write_atomic(&path, html.as_bytes()).map_err(internal_write)?;
+    Ok(path)
+}

@@ -1,0 +1,223 @@
+//! Executing a sweep: every run (or one shard's) on a local rayon pool. Each run loads its scenario,
+//! simulates, and keeps only its record (one JSON line); records are collected by `k`, so the thread
+//! count and the sharding never change a byte of the outputs.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use scenario::sweep::Sweep;
+
+use crate::error::{Error, internal_write};
+use crate::outputs::write_outputs;
+use crate::record::{MANIFEST_JSON, Manifest, record_line};
+use crate::shard::{Shard, resume};
+
+/// Told how a sweep advances (the CLI draws a progress bar). `run_done` is called from worker
+/// threads.
+pub trait Progress: Sync {
+    /// `runs` runs are about to start.
+    fn start(&self, runs: u64);
+    /// One run finished (in a shard: and its record was appended).
+    fn run_done(&self);
+    /// The runs are over (all done, or one failed).
+    fn finish(&self);
+}
+
+/// No progress reporting.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _runs: u64) {}
+    fn run_done(&self) {}
+    fn finish(&self) {}
+}
+
+/// How to execute a sweep.
+#[derive(Debug, Clone, Default)]
+pub struct SweepOptions {
+    /// Output directory (default: `out/<sweep name>/`).
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: every core).
+    pub threads: Option<usize>,
+    /// Run only this shard, appending to its file.
+    pub shard: Option<Shard>,
+}
+
+/// What a sweep did.
+#[derive(Debug)]
+pub enum SweepOutcome {
+    /// Every run, and the outputs written (paths in order: `runs.jsonl`, the tables, the charts,
+    /// `report.html`).
+    Complete {
+        manifest: Manifest,
+        threads: usize,
+        elapsed: Duration,
+        written: Vec<PathBuf>,
+    },
+    /// The runs of one shard still missing from its file, appended to it.
+    Shard {
+        shard: Shard,
+        /// Runs executed now.
+        ran: usize,
+        /// Runs found in the file already.
+        already_done: usize,
+        threads: usize,
+        elapsed: Duration,
+        file: PathBuf,
+    },
+}
+
+/// `dctwin sweep`: loads and checks the sweep file and every point before any run, writes
+/// `sweep.json`, then runs every run (or the shard's missing ones).
+pub fn sweep(
+    file: &Path,
+    opts: &SweepOptions,
+    progress: &dyn Progress,
+) -> Result<SweepOutcome, Error> {
+    let sweep = Sweep::load(file)?;
+    let manifest = Manifest::of(&sweep);
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&manifest.name));
+    sweep.check_points()?;
+    let pool = pool(opts.threads)?;
+    fs::create_dir_all(&out)
+        .map_err(|e| Error::Internal(format!("creating directory {}: {e}", out.display())))?;
+    reports::write_atomic(&out.join(MANIFEST_JSON), manifest.to_json().as_bytes())
+        .map_err(internal_write)?;
+    let started = Instant::now();
+    let runner = Runner {
+        sweep: &sweep,
+        manifest: &manifest,
+        pool: &pool,
+        progress,
+    };
+    match opts.shard {
+        None => {
+            let written = runner.all(&out)?;
+            Ok(SweepOutcome::Complete {
+                threads: pool.current_num_threads(),
+                elapsed: started.elapsed(),
+                written,
+                manifest,
+            })
+        }
+        Some(shard) => {
+            let file = out.join(shard.file_name());
+            let (ran, already_done) = runner.shard(shard, &file)?;
+            Ok(SweepOutcome::Shard {
+                shard,
+                ran,
+                already_done,
+                threads: pool.current_num_threads(),
+                elapsed: started.elapsed(),
+                file,
+            })
+        }
+    }
+}
+
+fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
+    let n = match threads {
+        Some(0) => return Err(Error::Input("--threads must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("dctwin-sweep-{i}"))
+        .build()
+        .map_err(|e| Error::Internal(format!("starting {n} threads: {e}")))
+}
+
+/// A loaded sweep with its pool.
+struct Runner<'a> {
+    sweep: &'a Sweep,
+    manifest: &'a Manifest,
+    pool: &'a rayon::ThreadPool,
+    progress: &'a dyn Progress,
+}
+
+impl Runner<'_> {
+    /// Runs `k` and returns its record (one JSON line, without the newline). Only the summary is
+    /// kept: the time series is dropped as soon as the run ends.
+    fn run_one(&self, k: u64) -> Result<String, Error> {
+        let loaded = self.sweep.load_run(k)?;
+        let output = twin::run(&loaded, &mut |_| {});
+        let summary = serde_json::to_value(&output.summary)
+            .map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
+        drop(output);
+        Ok(record_line(self.sweep, self.manifest, k, summary))
+    }
+
+    /// Every run, then the outputs.
+    fn all(&self, out: &Path) -> Result<Vec<PathBuf>, Error> {
+        let ks: Vec<u64> = (0..self.manifest.runs).collect();
+        self.progress.start(ks.len() as u64);
+        let lines: Vec<Result<String, Error>> = self.pool.install(|| {
+            ks.par_iter()
+                .map(|&k| {
+                    let r = self.run_one(k);
+                    self.progress.run_done();
+                    r
+                })
+                .collect()
+        });
+        self.progress.finish();
+        let lines = lines.into_iter().collect::<Result<Vec<_>, _>>()?;
+        write_outputs(out, self.manifest, &lines)
+    }
+
+    /// The runs of `shard` missing from `path`, each appended to it as it finishes; returns the
+    /// runs executed and the runs found done.
+    fn shard(&self, shard: Shard, path: &Path) -> Result<(usize, usize), Error> {
+        let done = resume(path, self.manifest)?;
+        let todo: Vec<u64> = (shard.index..self.manifest.runs)
+            .step_by(shard.count as usize)
+            .filter(|k| !done.contains_key(k))
+            .collect();
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))?;
+        let file = Mutex::new(file);
+        self.progress.start(todo.len() as u64);
+        let failed = AtomicBool::new(false);
+        let results: Vec<Result<(), Error>> = self.pool.install(|| {
+            todo.par_iter()
+                .map(|&k| {
+                    if failed.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    let line = self.run_one(k).inspect_err(|_| {
+                        failed.store(true, Ordering::Relaxed);
+                    })?;
+                    let mut f = file.lock().expect("shard file lock");
+                    // One write per record: a kill leaves at worst a partial last line,
+                    // which the next run of the shard cuts off.
+                    f.write_all(format!("{line}\n").as_bytes()).map_err(|e| {
+                        Error::Internal(format!("appending to {}: {e}", path.display()))
+                    })?;
+                    self.progress.run_done();
+                    Ok(())
+                })
+                .collect()
+        });
+        self.progress.finish();
+        for r in results {
+            r?;
+        }
+        file.into_inner()
+            .expect("shard file lock")
+            .sync_all()
+            .map_err(|e| Error::Internal(format!("syncing {}: {e}", path.display())))?;
+        Ok((todo.len(), done.len()))
+    }
+}
