@@ -58,6 +58,8 @@ pub struct CappingPart {
     /// Controller trips acted on so far.
     seen_trips: usize,
     scratch: Vec<f64>,
+    /// Racks whose caps the last decision changed (reused).
+    changed: Vec<usize>,
 }
 
 impl CappingPart {
@@ -129,6 +131,7 @@ impl CappingPart {
             undecided: true,
             seen_trips: 0,
             scratch: Vec::with_capacity(MAX_GPUS_PER_SERVER as usize),
+            changed: Vec::new(),
         })
     }
 
@@ -149,7 +152,6 @@ impl CappingPart {
         let site = world.resource::<Site>();
         let mut dirty = std::mem::take(&mut self.dirty);
         dirty.sort_unstable();
-        let mut last_rack = usize::MAX;
         for &s in &dirty {
             self.marked[s as usize] = false;
             let e = site.entity(s);
@@ -167,15 +169,16 @@ impl CappingPart {
             for (k, &w) in self.scratch.iter().enumerate() {
                 self.ctl.set_gpu_demand(first + k, w);
             }
-            let r = self.rack_of[s as usize];
-            if r != last_rack {
-                last_rack = r;
-            }
         }
         // Rack sums in server order (the same additions a from-scratch read makes).
-        let mut racks: Vec<usize> = dirty.iter().map(|&s| self.rack_of[s as usize]).collect();
-        racks.dedup();
-        for r in racks {
+        // (Dirty servers are sorted, so each rack's servers are consecutive.)
+        let mut last = usize::MAX;
+        for &s in &dirty {
+            let r = self.rack_of[s as usize];
+            if r == last {
+                continue;
+            }
+            last = r;
             let range = self.rack_servers[r].clone();
             let other: f64 = range.map(|s| self.host_w[s as usize]).sum();
             self.ctl.set_rack_other(r, other);
@@ -272,8 +275,11 @@ impl Part for CappingPart {
         }
         self.undecided = false;
         self.report_demand(ctx.world);
-        let changed = self.ctl.decide_changes(now.as_secs_f64()).to_vec();
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.clear();
+        changed.extend_from_slice(self.ctl.decide_changes(now.as_secs_f64()));
         self.apply_caps(ctx, &changed);
+        self.changed = changed;
         self.act_on_trips(ctx);
     }
 

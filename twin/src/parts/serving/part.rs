@@ -251,11 +251,6 @@ impl Serving {
         cap.is_finite()
             .then(|| GpuPowerCap::at(cap, &self.gpu, &self.dvfs))
     }
-
-    /// Replicas placed on server `server`.
-    fn on_server(&self, server: u32) -> impl Iterator<Item = usize> + '_ {
-        self.by_server[server as usize].iter().copied()
-    }
 }
 
 /// Allocates `slots` of server `server` to a replica (alone on the site: no allocator), held at idle activity.
@@ -350,20 +345,20 @@ impl Part for Serving {
                 }
             }
             Signal::LimitsChanged { server } => {
-                let on: Vec<usize> = self.on_server(server).collect();
-                for r in on {
+                for i in 0..self.by_server[server as usize].len() {
+                    let r = self.by_server[server as usize][i];
                     self.fleet.caps[r] = self.cap_of(ctx.world, r);
                 }
             }
             Signal::ServerDown { server } => {
                 // Stopped when the part settles, once every server that went down with it is known (their
                 // requests move only to replicas still up).
-                let on: Vec<usize> = self.on_server(server).collect();
-                self.downs.extend(on);
+                self.downs
+                    .extend_from_slice(&self.by_server[server as usize]);
             }
             Signal::ServerUp { server } if !self.shared => {
-                let on: Vec<usize> = self.on_server(server).collect();
-                for r in on {
+                for i in 0..self.by_server[server as usize].len() {
+                    let r = self.by_server[server as usize][i];
                     self.fleet.restart_replica(ctx, r);
                 }
                 self.flush(ctx);
