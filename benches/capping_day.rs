@@ -77,7 +77,7 @@ fn run(variant: &str, text: String, gpus: u64) -> f64 {
     let loaded = scenario::load_scenario(&path, &[], None).expect("valid scenario");
     let _ = std::fs::remove_dir_all(&dir);
     let t = Instant::now();
-    let out = twin::run(&loaded, &mut |_| {});
+    let out = twin::run(&loaded, &mut |_| {}).expect("run");
     let wall_s = t.elapsed().as_secs_f64();
     let s = &out.summary;
     let decisions = s

@@ -23,7 +23,7 @@ fn main() {
         let o = scenario::Override::parse(&set).expect("override");
         let t0 = Instant::now();
         let loaded = scenario::load_scenario(&scen, &[o], None).unwrap_or_else(|e| panic!("{e}"));
-        let out = twin::run(&loaded, &mut |_| {});
+        let out = twin::run(&loaded, &mut |_| {}).expect("run");
         let wall = t0.elapsed().as_secs_f64();
         let i = out.summary.inference.as_ref().expect("inference run");
         println!(

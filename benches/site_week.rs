@@ -68,7 +68,7 @@ fn main() {
     let loaded = scenario::load_scenario(&path, &[], None).expect("valid scenario");
     let load_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let out = twin::run(&loaded, &mut |_| {});
+    let out = twin::run(&loaded, &mut |_| {}).expect("run");
     let run_s = t1.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);
     let s = &out.summary;

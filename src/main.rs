@@ -35,6 +35,18 @@ struct ScenarioArgs {
     /// `--set horizon_s=3600`, `--set workload.AlibabaPods.path=other.csv`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// The most events a run may handle (default ten billion): a scenario whose estimate exceeds it is refused
+    /// before it runs, and a run that reaches it stops with exit code 2.
+    #[arg(long, value_name = "N")]
+    max_events: Option<u64>,
+}
+
+impl ScenarioArgs {
+    fn run_options(&self) -> twin::RunOptions {
+        twin::RunOptions {
+            max_events: self.max_events.unwrap_or(twin::DEFAULT_MAX_EVENTS),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -164,7 +176,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     let wants_bar = show_progress(quiet);
     let started = Instant::now();
     let mut shown = false;
-    let output = twin::run(&loaded, &mut |frac| {
+    let output = twin::run_with(&loaded, &args.run_options(), &mut |frac| {
         if wants_bar && !shown && started.elapsed() > Duration::from_secs(1) {
             bar.set_draw_target(ProgressDrawTarget::stderr());
             shown = true;
@@ -172,6 +184,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
         bar.set_position((frac * 1000.0) as u64);
     });
     bar.finish_and_clear();
+    let output = output.map_err(|e| Failure::Input(format!("{}: {e}", args.scenario.display())))?;
 
     let mut written = reports::write_run(&out_dir, &output)
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
@@ -193,8 +206,22 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
 
 fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
     let loaded = load(args)?;
+    let estimate = twin::estimate(&loaded);
+    let limit = args.run_options().max_events;
+    if estimate.total() > limit as f64 {
+        let e = twin::RunError::Budget {
+            limit,
+            estimate: Some(estimate),
+            reached_s: None,
+        };
+        return Err(Failure::Input(format!("{}: {e}", args.scenario.display())));
+    }
     println!("{}: OK", args.scenario.display());
     println!("{}", loaded.describe());
+    println!(
+        "Expected work: about {:.3e} events ({estimate}).",
+        estimate.total()
+    );
     Ok(())
 }
 

@@ -11,6 +11,41 @@ pub use models::site::HostPower;
 pub use models::workload::SyntheticJobs;
 use serde::{Deserialize, Serialize};
 
+/// The prefix of the error a map with a key defined twice gives (`parse_ron` adds both positions).
+pub const DUPLICATE_KEY: &str = "duplicate key `";
+
+/// A map whose keys must be distinct: a key defined twice is an error, not "the last one wins".
+fn unique_keys<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map with distinct keys")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(k) = map.next_key::<String>()? {
+                if out.contains_key(&k) {
+                    return Err(serde::de::Error::custom(format!(
+                        "{DUPLICATE_KEY}{k}`: each name may be defined once"
+                    )));
+                }
+                let v = map.next_value()?;
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique(std::marker::PhantomData))
+}
+
 /// A whole scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +174,7 @@ pub struct HallGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Layout {
+    #[serde(deserialize_with = "unique_keys")]
     pub server_templates: BTreeMap<String, ServerTemplate>,
     pub halls: Vec<HallGroup>,
 }

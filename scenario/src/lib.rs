@@ -4,6 +4,7 @@
 //! the models' types. Every malformed input is an [`InputError`] with its file and position ([`error`]).
 //! Sweep files — axes, replicates and seeds expanded into runs over a base scenario — are read by
 //! [`sweep`].
+pub mod bounds;
 pub mod error;
 pub mod format;
 pub mod load;

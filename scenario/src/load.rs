@@ -241,15 +241,52 @@ pub fn parse_ron<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Inpu
     let opts = ron::Options::default()
         .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES);
     opts.from_str::<T>(text).map_err(|e| {
+        let mut message = e.code.to_string();
+        let mut at = (e.span.start.line, e.span.start.col);
+        if let Some(key) = message
+            .strip_prefix(crate::format::DUPLICATE_KEY)
+            .and_then(|m| m.split('`').next())
+        {
+            let places = key_positions(text, key);
+            if places.len() >= 2 {
+                at = places[1];
+                message = format!(
+                    "{}{key}`: defined at {}:{} and again at {}:{}; each name may be defined once",
+                    crate::format::DUPLICATE_KEY,
+                    places[0].0,
+                    places[0].1,
+                    places[1].0,
+                    places[1].1
+                );
+            }
+        }
         InputError::new(
             path,
             Location::LineCol {
-                line: e.span.start.line,
-                col: e.span.start.col,
+                line: at.0,
+                col: at.1,
             },
-            e.code.to_string(),
+            message,
         )
     })
+}
+
+/// 1-based (line, column) of each `"key"` followed by `:` in a RON text (map keys).
+fn key_positions(text: &str, key: &str) -> Vec<(usize, usize)> {
+    let quoted = format!("\"{key}\"");
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut from = 0;
+        while let Some(p) = line[from..].find(&quoted) {
+            let start = from + p;
+            let after = &line[start + quoted.len()..];
+            if after.trim_start().starts_with(':') {
+                out.push((i + 1, line[..start].chars().count() + 1));
+            }
+            from = start + quoted.len();
+        }
+    }
+    out
 }
 
 /// Applies one override to the JSON image of a scenario.
@@ -421,6 +458,7 @@ pub fn load_scenario(
 ) -> Result<LoadedScenario, InputError> {
     let mut s = read_scenario(file, overrides, seed)?;
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    crate::bounds::check(&s).map_err(|(path, m)| InputError::field(file, &path, m))?;
     check_scalars(file, &s)?;
     let catalog = load_catalog(file, &base, &mut s)?;
     let site = build_site(file, &base, &mut s.site, &catalog)?;
@@ -454,7 +492,7 @@ pub fn load_scenario(
         Some(cfg) => Some(load_facility(file, &base, cfg, &site, &catalog)?),
         None => None,
     };
-    check_inference_cap(file, &s, &catalog)?;
+    check_inference_cap(file, &s, &catalog, &site)?;
     check_maintenance(file, &s, &site)?;
 
     Ok(LoadedScenario {
@@ -594,6 +632,7 @@ fn load_catalog(file: &Path, base: &Path, s: &mut Scenario) -> Result<Catalog, I
     s.catalog = resolve(base, &s.catalog);
     let catalog_text = read_text(&s.catalog)?;
     let mut catalog: Catalog = parse_ron(&s.catalog, &catalog_text)?;
+    crate::bounds::check(&catalog).map_err(|(path, m)| InputError::field(&s.catalog, &path, m))?;
     for (i, m) in catalog.gpus.iter().enumerate() {
         catalog::check_model(m)
             .map_err(|e| e.within(&format!("gpus[{i}]")).into_input_error(&s.catalog))?;
@@ -996,17 +1035,32 @@ fn load_serving(
 }
 
 /// A static per-GPU cap slows inference replicas by the DVFS model: it must leave their GPUs a clock.
-fn check_inference_cap(file: &Path, s: &Scenario, catalog: &Catalog) -> Result<(), InputError> {
+/// A static per-GPU cap must let every GPU model of the site (and an inference deployment's) compute and idle:
+/// above its static power and at least its idle power, in every kind of run.
+fn check_inference_cap(
+    file: &Path,
+    s: &Scenario,
+    catalog: &Catalog,
+    site: &SiteModel,
+) -> Result<(), InputError> {
+    let Some(c) = s.facility.as_ref().and_then(|f| f.capping.as_ref()) else {
+        return Ok(());
+    };
     let deployment = match (&s.workload, &s.serving) {
-        (Workload::Inference(w), _) => Some(&w.deployment),
-        (_, Some(sv)) => Some(&sv.inference.deployment),
+        (Workload::Inference(w), _) => catalog.index_of(&w.deployment.gpu_model),
+        (_, Some(sv)) => catalog.index_of(&sv.inference.deployment.gpu_model),
         _ => None,
     };
-    if let (Some(d), Some(c)) = (
-        deployment,
-        s.facility.as_ref().and_then(|f| f.capping.as_ref()),
-    ) && let Some(gi) = catalog.index_of(&d.gpu_model)
-    {
+    let mut models: Vec<usize> = site
+        .servers
+        .iter()
+        .filter(|sv| sv.gpus > 0)
+        .map(|sv| sv.gpu_model)
+        .chain(deployment)
+        .collect();
+    models.sort_unstable();
+    models.dedup();
+    for gi in models {
         models::inference::power_cap::GpuPowerCap::new(c, &catalog.gpus[gi])
             .map_err(|m| InputError::field(file, "facility.capping.gpu_cap_w", m))?;
     }

@@ -10,6 +10,7 @@ use crate::time::{SimDuration, SimTime};
 pub struct Scheduler<'a, E> {
     now: SimTime,
     queue: &'a mut EventQueue<E>,
+    stop: &'a mut bool,
 }
 
 impl<E> Scheduler<'_, E> {
@@ -34,6 +35,12 @@ impl<E> Scheduler<'_, E> {
     /// Schedules `event` after `delay`, saturating at [`SimTime::MAX`].
     pub fn after(&mut self, delay: SimDuration, event: E) {
         self.queue.push(self.now.saturating_add(delay), event);
+    }
+
+    /// Stops the run after this event: the `run_until*` call returns at once (the clock stays at this event)
+    /// and every later call returns without handling anything ([`Engine::stopped`]).
+    pub fn stop(&mut self) {
+        *self.stop = true;
     }
 }
 
@@ -78,6 +85,7 @@ pub struct Engine<E> {
     queue: EventQueue<E>,
     now: SimTime,
     processed: u64,
+    stopped: bool,
 }
 
 impl<E> Engine<E> {
@@ -88,6 +96,7 @@ impl<E> Engine<E> {
             queue: EventQueue::with_capacity(1024),
             now: SimTime::ZERO,
             processed: 0,
+            stopped: false,
         }
     }
 
@@ -99,6 +108,11 @@ impl<E> Engine<E> {
     /// Number of events handled so far.
     pub fn events_processed(&self) -> u64 {
         self.processed
+    }
+
+    /// Whether a handler stopped the run ([`Scheduler::stop`]).
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Number of pending events.
@@ -136,6 +150,7 @@ impl<E> Engine<E> {
         let mut sched = Scheduler {
             now: t,
             queue: &mut self.queue,
+            stop: &mut self.stopped,
         };
         handler(&mut self.world, &mut sched, event);
     }
@@ -146,10 +161,12 @@ impl<E> Engine<E> {
     where
         H: FnMut(&mut World, &mut Scheduler<'_, E>, E),
     {
-        while self.queue.peek_time().is_some_and(|t| t <= until) {
+        while !self.stopped && self.queue.peek_time().is_some_and(|t| t <= until) {
             self.step(&mut handler);
         }
-        self.now = self.now.max(until);
+        if !self.stopped {
+            self.now = self.now.max(until);
+        }
     }
 
     /// Like [`Engine::run_until`], and calls `on_sample(world, t)` at every sampling time `t ≤ until`, after all
@@ -165,6 +182,9 @@ impl<E> Engine<E> {
         S: FnMut(&mut World, SimTime),
     {
         loop {
+            if self.stopped {
+                return;
+            }
             let next_event = self.queue.peek_time().filter(|&t| t <= until);
             let next_sample = sampling.next.filter(|&t| t <= until);
             match (next_event, next_sample) {
@@ -273,6 +293,26 @@ mod tests {
                 (SimTime::from_secs(20), 1)
             ]
         );
+    }
+
+    #[test]
+    fn a_stopped_run_handles_nothing_more() {
+        let mut engine = Engine::new(World::new());
+        for t in 1..=5u64 {
+            engine.schedule(SimTime::from_secs(t), t);
+        }
+        let mut seen = Vec::new();
+        let mut handler = |_: &mut World, s: &mut Scheduler<u64>, e: u64| {
+            seen.push(e);
+            if e == 2 {
+                s.stop();
+            }
+        };
+        engine.run_until(SimTime::from_secs(10), &mut handler);
+        engine.run_until(SimTime::from_secs(20), &mut handler);
+        assert!(engine.stopped());
+        assert_eq!(seen, vec![1, 2]);
+        assert_eq!(engine.now(), SimTime::from_secs(2));
     }
 
     #[test]

@@ -25,6 +25,8 @@
 //!    the clock to `until`.
 //! 5. Cancellation is by generation: the owner bumps its [`Generation`]; stale events still pop and the handler
 //!    ignores them. The queue is never scanned.
+//! 6. A handler may stop the run ([`Scheduler::stop`]): no event after that one is handled, by this call or any
+//!    later one (a model's budget of events or work is exhausted).
 //!
 //! These rules, the seed and the scenario determine every event: the same inputs give the same outputs, byte
 //! for byte.

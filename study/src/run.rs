@@ -149,7 +149,8 @@ impl Runner<'_> {
     /// kept: the time series is dropped as soon as the run ends.
     fn run_one(&self, k: u64) -> Result<String, Error> {
         let loaded = self.sweep.load_run(k)?;
-        let output = twin::run(&loaded, &mut |_| {});
+        let output = twin::run(&loaded, &mut |_| {})
+            .map_err(|e| Error::Input(format!("run {k}: {}: {e}", loaded.file.display())))?;
         let summary = serde_json::to_value(&output.summary)
             .map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
         drop(output);

@@ -9,7 +9,7 @@ fn alibaba_default_trace_replay_conserves_pods_and_gpu_time() {
     assert_eq!(loaded.site.servers.len(), 1213);
     let jobs = loaded.trace_jobs.as_ref().unwrap();
     assert_eq!(jobs.len(), 8152);
-    let out = twin::run(&loaded, &mut |_| {});
+    let out = twin::run(&loaded, &mut |_| {}).expect("run");
     let s = &out.summary;
     let j = &s.jobs;
     // Every pod is completed, running or queued at the horizon, or arrives after it; none counted twice.

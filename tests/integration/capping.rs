@@ -19,7 +19,7 @@ fn capping_controller_holds_the_budget_and_slows_jobs_by_dvfs() {
     );
     let path = write(&dir, "s.ron", &text);
     let loaded = scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"));
-    let (out, log) = twin::run_with_log(&loaded, &mut |_| {});
+    let (out, log) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
     let r = (300.0f64 / 505.5).powf(1.0 / 3.0);
     let finish = log[0].finish.unwrap().as_secs_f64();
     let expect = 5.0 + 3595.0 / r;

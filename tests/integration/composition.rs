@@ -174,7 +174,7 @@ fn run_mix(tag: &str, m: &Mix, facility_extra: &str) -> RunOutput {
     let dir = temp_dir(tag);
     let path = write(&dir, "s.ron", &scenario_text(m, facility_extra));
     let loaded = scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{tag}: {e}"));
-    twin::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {}).expect("run")
 }
 
 /// Jobs, requests and energy add up; after a breaker trip no sample counts more busy GPUs than are powered.
@@ -441,7 +441,7 @@ fn run_with_window(tag: &str, m: &Mix) -> (RunOutput, Vec<twin::JobRecord>) {
     let dir = temp_dir(tag);
     let path = write(&dir, "s.ron", &text);
     let loaded = scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{tag}: {e}"));
-    twin::run_with_log(&loaded, &mut |_| {})
+    twin::run_with_log(&loaded, &mut |_| {}).expect("run")
 }
 
 /// A maintenance window (the worked example of a part, docs/architecture.md) takes rack 0 down and brings it

@@ -12,7 +12,7 @@ fn run(scenario: &str, trace: &str, tag: &str) -> output::RunOutput {
         &scenario.replace("TRACE", &t.display().to_string()),
     );
     let loaded = load_scenario(&s, &[], None).unwrap();
-    twin::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {}).expect("run")
 }
 
 #[test]
@@ -24,7 +24,7 @@ fn one_gpu_busy_for_one_hour_gives_exact_joules() {
         "s.ron",
         &one_server_scenario(1, 0.0, 0.0, 1.0, &trace, 3600.0),
     );
-    let out = twin::run(&load_scenario(&s, &[], None).unwrap(), &mut |_| {});
+    let out = twin::run(&load_scenario(&s, &[], None).unwrap(), &mut |_| {}).expect("run");
     // H100 busy: P = 70 + 0.85·(700 − 70) = 605.5 W, for exactly 3600 s.
     assert_eq!(out.summary.energy.gpu_j, 605.5 * 3600.0);
     assert_eq!(out.summary.energy.it_j, 605.5 * 3600.0);
@@ -95,7 +95,7 @@ fn timeseries_power_matches_incremental_meter() {
         "s.ron",
         &one_server_scenario(2, 0.0, 0.0, 1.0, &trace, 300.0),
     );
-    let out = twin::run(&load_scenario(&s, &[], None).unwrap(), &mut |_| {});
+    let out = twin::run(&load_scenario(&s, &[], None).unwrap(), &mut |_| {}).expect("run");
     let p: Vec<(f64, f64, f64)> = out
         .timeseries
         .iter()

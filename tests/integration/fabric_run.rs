@@ -43,7 +43,7 @@ fn run(tag: &str, text: &str) -> RunOutput {
     let dir = temp_dir(&format!("fabric-run-{tag}"));
     let path = write(&dir, "s.ron", text);
     let loaded = load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"));
-    twin::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {}).expect("run")
 }
 
 /// A job alone runs at one constant contended step time for its whole run: it holds its GPUs for exactly its

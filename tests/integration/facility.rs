@@ -120,7 +120,7 @@ fn run_with_load(tag: &str, horizon_s: f64, mean_interarrival_s: f64, facility: 
     let path = write(&dir, "s.ron", &text);
     let o = Override::parse(&format!("horizon_s={horizon_s}")).unwrap();
     let loaded = load_scenario(&path, &[o], None).unwrap_or_else(|e| panic!("{e}"));
-    twin::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {}).expect("run")
 }
 
 /// Property: over random scenarios — load level, weather file, UPS redundancy, cooling options (chilled-water

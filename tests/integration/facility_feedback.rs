@@ -47,7 +47,7 @@ fn thermal_throttling_starts_at_the_crossing_and_slows_jobs_by_dvfs() {
     // Reference: a throttle at 100 % board power changes nothing; the job ends at 3,000 s, after the horizon,
     // so the inlet only climbs and the time above the limit is `horizon − t_c`.
     let reference = throttle_scenario("throttle-ref", 2000.0, ", throttle_power_fraction: 1.0");
-    let (out, log) = twin::run_with_log(&reference, &mut |_| {});
+    let (out, log) = twin::run_with_log(&reference, &mut |_| {}).expect("run");
     assert!(log[0].finish.is_none(), "the job runs past the horizon");
     let th = out.summary.facility.as_ref().unwrap().thermal;
     let t_c = 2000.0 - th.above_limit_s;
@@ -60,7 +60,7 @@ fn thermal_throttling_starts_at_the_crossing_and_slows_jobs_by_dvfs() {
         20_000.0,
         ", throttle_power_fraction: 0.6, throttle_hysteresis_k: 20.0",
     );
-    let (out, log) = twin::run_with_log(&loaded, &mut |_| {});
+    let (out, log) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
     let th = out.summary.facility.as_ref().unwrap().thermal;
     assert_eq!(th.throttle_episodes, 1);
     let start = 20_000.0 - th.throttled_gpu_s / 8.0;
@@ -107,7 +107,7 @@ fn throttle_releases_below_the_hysteresis_band() {
         8000.0,
         "thermal: (failures: [(unit: Crahs, at_s: 600.0, restore_s: 2400.0)])",
     );
-    let (out, log) = twin::run_with_log(&loaded, &mut |_| {});
+    let (out, log) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
     let th = out.summary.facility.as_ref().unwrap().thermal;
     assert_eq!(th.throttle_episodes, 1);
     // Throttled only between the first crossing and shortly after the restore (at most the time it takes to
@@ -144,7 +144,7 @@ fn rack_breaker_trips_take_servers_and_jobs_down() {
         3600.0,
         "power_chain: (ratings: (rack_w: 6000.0))",
     );
-    let (out, _) = twin::run_with_log(&loaded, &mut |_| {});
+    let (out, _) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
     let b = out
         .summary
         .facility
@@ -193,7 +193,7 @@ fn feed_breaker_trip_takes_the_site_dark() {
         3600.0,
         "power_chain: (ratings: (feed_w: 18000.0))",
     );
-    let (out, log) = twin::run_with_log(&loaded, &mut |_| {});
+    let (out, log) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
     let f = out.summary.facility.as_ref().unwrap();
     let b = f.breakers.clone().expect("breakers section");
     use output::TripLevel as Level;

@@ -50,7 +50,7 @@ fn run(tag: &str, text: &str, sets: &[&str]) -> RunOutput {
         .map(|s| scenario::Override::parse(s).unwrap())
         .collect();
     let loaded = load_scenario(&path, &overrides, None).unwrap_or_else(|e| panic!("{e}"));
-    twin::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {}).expect("run")
 }
 
 fn inf(out: &RunOutput) -> &InferenceSummary {
@@ -208,7 +208,7 @@ fn azure_traces_replay_completely() {
         );
         let loaded =
             load_scenario(&scen, &[scenario::Override::parse(&set).unwrap()], None).unwrap();
-        let out = twin::run(&loaded, &mut |_| {});
+        let out = twin::run(&loaded, &mut |_| {}).expect("run");
         let i = inf(&out);
         assert_conserved(i);
         assert_eq!(i.requests.arrived, n, "{file}");
@@ -238,7 +238,7 @@ fn inference_runs_are_deterministic() {
     let go = |seed: u64| {
         let o = scenario::Override::parse("horizon_s=7200").unwrap();
         let loaded = load_scenario(&scen, &[o], Some(seed)).unwrap();
-        let mut out = twin::run(&loaded, &mut |_| {});
+        let mut out = twin::run(&loaded, &mut |_| {}).expect("run");
         out.summary.wall_time_s = 0.0;
         (
             serde_json::to_string(&out.summary).unwrap(),

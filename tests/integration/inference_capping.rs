@@ -77,7 +77,7 @@ fn run(tag: &str, text: &str) -> RunOutput {
     let dir = temp_dir(&format!("infcap-{tag}"));
     let path = write(&dir, "s.ron", text);
     let loaded = load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"));
-    twin::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {}).expect("run")
 }
 
 fn inf(out: &RunOutput) -> &InferenceSummary {

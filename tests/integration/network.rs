@@ -589,6 +589,6 @@ fn shipped_fabric_scenario_uses_the_fabric() {
     );
     assert_eq!(got, api.time_s);
     assert!(got >= nic_bound * (1.0 - 1e-9));
-    let out = twin::run(&loaded, &mut |_| {});
+    let out = twin::run(&loaded, &mut |_| {}).expect("run");
     assert!(out.summary.training.is_some());
 }

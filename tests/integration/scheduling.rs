@@ -78,7 +78,7 @@ impl Case<'_> {
         );
         let s = write(&dir, "s.ron", &scenario);
         let loaded = load_scenario(&s, &[], None).unwrap();
-        run_with_log(&loaded, &mut |_| {})
+        run_with_log(&loaded, &mut |_| {}).expect("run")
     }
 }
 
@@ -276,7 +276,7 @@ fn quickstart(overrides: &[String]) -> RunOutput {
         .map(|s| Override::parse(s).unwrap())
         .collect();
     let loaded = load_scenario(&root().join("scenarios/quickstart.ron"), &ov, None).unwrap();
-    twin::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {}).expect("run")
 }
 
 #[test]
@@ -404,7 +404,7 @@ fn trace_durations_rescale_by_gpu_speed() {
         );
         let path = write(&dir, &format!("{tag}.ron"), &text);
         let loaded = scenario::load_scenario(&path, &[], None).unwrap();
-        let (_, log) = twin::run_with_log(&loaded, &mut |_| {});
+        let (_, log) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
         let j = &log[0];
         (j.finish.unwrap() - j.start.unwrap()).as_secs_f64()
     };
@@ -439,7 +439,7 @@ fn priority_queue_preempts_lower_priority_jobs() {
             .replace("count: 1)])", &format!("count: {servers})])"));
         let path = write(&dir, &format!("{tag}.ron"), &text);
         let loaded = scenario::load_scenario(&path, &[], None).unwrap();
-        let (out, log) = twin::run_with_log(&loaded, &mut |_| {});
+        let (out, log) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
         let times: Vec<(f64, f64)> = log
             .iter()
             .map(|j| {
@@ -517,7 +517,7 @@ fn priority_preemption_conserves_jobs_and_work() {
             .replace("count: 1)])", "count: 4)])");
         let path = write(&dir, &format!("c{case}.ron"), &text);
         let loaded = scenario::load_scenario(&path, &[], None).unwrap();
-        let (out, log) = twin::run_with_log(&loaded, &mut |_| {});
+        let (out, log) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
         let j = &out.summary.jobs;
         assert_eq!(j.submitted, 60, "case {case}");
         assert_eq!(

@@ -65,7 +65,7 @@ fn run(tag: &str, text: &str) -> RunOutput {
     let dir = temp_dir(&format!("shared-{tag}"));
     let path = write(&dir, "s.ron", text);
     let loaded = load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"));
-    twin::run(&loaded, &mut |_| {})
+    twin::run(&loaded, &mut |_| {}).expect("run")
 }
 
 fn training_job(out: &RunOutput) -> &TrainingJobSummary {

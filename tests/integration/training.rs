@@ -7,7 +7,7 @@ use crate::common::{catalog, root, temp_dir, write};
 #[test]
 fn shipped_training_scenario_matches_hand_arithmetic() {
     let loaded = load_scenario(&root().join("scenarios/llm-training.ron"), &[], None).unwrap();
-    let out = twin::run(&loaded, &mut |_| {});
+    let out = twin::run(&loaded, &mut |_| {}).expect("run");
     let jobs = &out
         .summary
         .training
@@ -70,7 +70,7 @@ fn training_job_energy_is_exact() {
         cat = catalog()
     );
     let path = write(&dir, "s.ron", &s);
-    let out = twin::run(&load_scenario(&path, &[], None).unwrap(), &mut |_| {});
+    let out = twin::run(&load_scenario(&path, &[], None).unwrap(), &mut |_| {}).expect("run");
     let j = &out.summary.training.as_ref().unwrap().jobs[0];
     let run_s = j.finish_s.unwrap() - j.start_s.unwrap();
     assert!((run_s - j.time_to_finish_s).abs() < 1e-6);

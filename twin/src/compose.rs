@@ -16,8 +16,9 @@ use bevy_ecs::schedule::Schedule;
 use bevy_ecs::world::World;
 use models::power::ServerPower;
 use scenario::LoadedScenario;
-use sim::{SimDuration, SimTime};
+use sim::SimTime;
 
+use crate::error::{RunError, duration};
 use crate::kernel::{Drive, FactorId, Kernel, Part, run as run_kernel};
 use crate::ledger::Ledger;
 use crate::parts::capping::CappingPart;
@@ -34,22 +35,55 @@ use output::{
     Summary,
 };
 
-/// Runs a loaded scenario. `progress` is called with the simulated fraction done (0..=1) a hundred times.
-pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> RunOutput {
-    run_logged(loaded, progress, false).0
+/// How a run is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Events the run may handle: a scenario whose estimate ([`crate::estimate::estimate`]) exceeds it is refused
+    /// before it starts, and a run that reaches it stops there with [`RunError::Budget`].
+    pub max_events: u64,
+}
+
+/// The default budget of events: ten billion (hours of work on one core).
+pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            max_events: DEFAULT_MAX_EVENTS,
+        }
+    }
+}
+
+/// Runs a loaded scenario under the default budget. `progress` is called with the simulated fraction done
+/// (0..=1) a hundred times.
+pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> Result<RunOutput, RunError> {
+    run_logged(loaded, &RunOptions::default(), progress, false).map(|r| r.0)
+}
+
+/// [`run`] under `options`.
+pub fn run_with(
+    loaded: &LoadedScenario,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<RunOutput, RunError> {
+    run_logged(loaded, options, progress, false).map(|r| r.0)
 }
 
 /// [`run`], also returning what happened to each submitted job (in submission order; empty without jobs).
 pub fn run_with_log(
     loaded: &LoadedScenario,
     progress: &mut dyn FnMut(f64),
-) -> (RunOutput, Vec<JobRecord>) {
-    run_logged(loaded, progress, true)
+) -> Result<(RunOutput, Vec<JobRecord>), RunError> {
+    run_logged(loaded, &RunOptions::default(), progress, true)
 }
 
 /// The parts of `loaded` in composition order, on a new World holding the site, the work registry, the trip
 /// log and the ledger.
-fn compose(loaded: &LoadedScenario, horizon: SimTime, log: bool) -> (World, Vec<Box<dyn Part>>) {
+fn compose(
+    loaded: &LoadedScenario,
+    horizon: SimTime,
+    log: bool,
+) -> Result<(World, Vec<Box<dyn Part>>), RunError> {
     let mut world = World::new();
     let mut site = Site::spawn(&mut world, &loaded.site, &loaded.catalog);
     let capping_source = site.limit_source();
@@ -63,12 +97,12 @@ fn compose(loaded: &LoadedScenario, horizon: SimTime, log: bool) -> (World, Vec<
     world.insert_resource(Telemetry::default());
     let fabric_factor = FactorId(0);
     let limits_factor = FactorId(1);
-    let serving = Serving::new(loaded, &mut world, horizon);
-    let capping = CappingPart::new(loaded, horizon, capping_source, breaker_cause);
-    let jobs = Jobs::new(loaded, &mut world, horizon, log, limits_factor);
-    let fabric = FabricPart::new(loaded, fabric_factor);
+    let serving = Serving::new(loaded, &mut world, horizon)?;
+    let capping = CappingPart::new(loaded, horizon, capping_source, breaker_cause)?;
+    let jobs = Jobs::new(loaded, &mut world, horizon, log, limits_factor)?;
+    let fabric = FabricPart::new(loaded, fabric_factor)?;
     let facility = FacilityPart::new(loaded, horizon, thermal_source, feed_cause);
-    let maintenance = Maintenance::new(loaded, maintenance_cause);
+    let maintenance = Maintenance::new(loaded, maintenance_cause)?;
     // Power at time zero: every server as set up (inference replicas hold their GPUs idle), and idle switches.
     let (mut it_w, mut gpu_w) = (0.0, 0.0);
     for &e in world.resource::<Site>().entities() {
@@ -102,21 +136,34 @@ fn compose(loaded: &LoadedScenario, horizon: SimTime, log: bool) -> (World, Vec<
     if let Some(p) = maintenance {
         parts.push(Box::new(p));
     }
-    (world, parts)
+    Ok((world, parts))
 }
 
 fn run_logged(
     loaded: &LoadedScenario,
+    options: &RunOptions,
     progress: &mut dyn FnMut(f64),
     log: bool,
-) -> (RunOutput, Vec<JobRecord>) {
+) -> Result<(RunOutput, Vec<JobRecord>), RunError> {
     let wall = Instant::now();
     let sc = &loaded.scenario;
-    let horizon = SimTime::from_secs_f64(sc.horizon_s).expect("validated horizon");
-    let every = SimDuration::from_secs_f64(sc.reporting.interval_s)
-        .filter(|d| !d.is_zero())
-        .expect("validated interval");
-    let (world, parts) = compose(loaded, horizon, log);
+    let estimate = crate::estimate::estimate(loaded);
+    if estimate.total() > options.max_events as f64 {
+        return Err(RunError::Budget {
+            limit: options.max_events,
+            estimate: Some(estimate),
+            reached_s: None,
+        });
+    }
+    let horizon = SimTime::ZERO.saturating_add(duration("horizon_s", sc.horizon_s)?);
+    let every = duration("reporting.interval_s", sc.reporting.interval_s)?;
+    if every.is_zero() {
+        return Err(RunError::Input {
+            field: "reporting.interval_s".into(),
+            message: "must be longer than a nanosecond".into(),
+        });
+    }
+    let (world, parts) = compose(loaded, horizon, log)?;
     let mut telemetry = Schedule::default();
     telemetry.add_systems(telemetry_system);
     let mut samples = Vec::with_capacity((sc.horizon_s / sc.reporting.interval_s) as usize + 2);
@@ -148,7 +195,15 @@ fn run_logged(
         progress,
         slices: 100,
     };
-    let (mut world, kernel, events) = run_kernel(world, Kernel::new(parts), drive, on_sample);
+    let kernel = Kernel::new(parts).with_budget(options.max_events);
+    let (mut world, kernel, events) = run_kernel(world, kernel, drive, on_sample);
+    if let Some(at) = kernel.exhausted() {
+        return Err(RunError::Budget {
+            limit: options.max_events,
+            estimate: None,
+            reached_s: Some(at.as_secs_f64()),
+        });
+    }
     let mut parts = kernel.into_parts();
     let mut summary = summarize(loaded, &mut world, &mut parts, horizon, events);
     summary.wall_time_s = wall.elapsed().as_secs_f64();
@@ -156,13 +211,13 @@ fn run_logged(
         .remove_resource::<JobLog>()
         .map(|l| l.0)
         .unwrap_or_default();
-    (
+    Ok((
         RunOutput {
             summary,
             timeseries: samples,
         },
         records,
-    )
+    ))
 }
 
 /// The summary: the ledger's figures, the facility's, then each part's sections in composition order.

@@ -10,6 +10,8 @@
 //!   runs where), [`ledger`] (the one energy meter, with the facility meter of [`facility`]), [`trips`].
 //! - [`parts`]: one model each.
 //! - [`run`] / [`run_with_log`]: compose a loaded scenario's parts, run them, and assemble the summary.
+pub mod error;
+pub mod estimate;
 pub mod facility;
 pub mod kernel;
 pub mod ledger;
@@ -20,5 +22,7 @@ pub mod work;
 
 mod compose;
 
-pub use compose::{run, run_with_log};
+pub use compose::{DEFAULT_MAX_EVENTS, RunOptions, run, run_with, run_with_log};
+pub use error::RunError;
+pub use estimate::{Estimate, estimate};
 pub use parts::jobs::JobRecord;

@@ -39,7 +39,7 @@ impl GpuPowerCap {
         let static_w = cfg.dvfs.static_fraction * gpu.board_power_w;
         if !(cap_w > static_w && cap_w >= gpu.idle_power_w) {
             return Err(format!(
-                "{cap_w} W per GPU cannot run inference replicas on the {}: a cap must exceed its static power \
+                "{cap_w} W per GPU is too low for the {}: a cap must exceed its static power \
                  ({static_w:.1} W = dvfs.static_fraction × {} W board power) and be at least its idle power ({} W)",
                 gpu.name, gpu.board_power_w, gpu.idle_power_w
             ));

@@ -28,6 +28,10 @@ pub struct Kernel {
     /// Each part's interests, fixed at composition.
     interests: Vec<Interests>,
     bus: Bus,
+    /// Events the run may handle, and handled so far; whether it stopped at the limit, and when.
+    max_events: u64,
+    handled: u64,
+    exhausted: Option<SimTime>,
 }
 
 impl Kernel {
@@ -45,7 +49,21 @@ impl Kernel {
                 wanted,
                 ..Bus::default()
             },
+            max_events: u64::MAX,
+            handled: 0,
+            exhausted: None,
         }
+    }
+
+    /// The run stops (cleanly, before handling it) at the event after the first `max_events`.
+    pub fn with_budget(mut self, max_events: u64) -> Self {
+        self.max_events = max_events;
+        self
+    }
+
+    /// When the run stopped at its budget of events, if it did.
+    pub fn exhausted(&self) -> Option<SimTime> {
+        self.exhausted
     }
 
     /// The parts, in composition order.
@@ -119,6 +137,12 @@ impl Kernel {
     /// Handles one event: its part's [`Part::handle`], then delivery and settling.
     pub fn dispatch(&mut self, world: &mut World, sched: &mut Scheduler<'_, Ev>, ev: Ev) {
         let now = sched.now();
+        if self.handled >= self.max_events {
+            self.exhausted = Some(now);
+            sched.stop();
+            return;
+        }
+        self.handled += 1;
         let mut sink = Sink::Engine(sched);
         let i = ev.part.index();
         let mut ctx = Self::ctx(world, sink.reborrow(), &mut self.bus, i, now);

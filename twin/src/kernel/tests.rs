@@ -195,3 +195,23 @@ fn endless_settling_is_a_model_bug() {
     }
     run_parts(vec![Box::new(Chatty)], 1);
 }
+
+/// A run stops cleanly at its budget of events: the event after the last allowed one is not handled, and the
+/// kernel says when it stopped.
+#[test]
+fn a_run_stops_at_its_budget_of_events() {
+    let mut world = World::new();
+    world.init_resource::<Log>();
+    let drive = Drive {
+        horizon: SimTime::from_secs(10),
+        every: SimDuration::from_secs(1000),
+        progress: &mut |_| {},
+        slices: 3,
+    };
+    let kernel = Kernel::new(vec![talker("a", &[], false, false, &[1, 2, 3, 4])]).with_budget(2);
+    let (mut world, kernel, _) = run(world, kernel, drive, |_, _, _| {});
+    let log = std::mem::take(&mut world.resource_mut::<Log>().0);
+    let events: Vec<&String> = log.iter().filter(|l| l.contains("event")).collect();
+    assert_eq!(events.len(), 2, "{log:?}");
+    assert_eq!(kernel.exhausted(), Some(SimTime::from_secs(3)));
+}

@@ -16,6 +16,7 @@ use models::power::ServerPowerModel;
 use scenario::LoadedScenario;
 use sim::{SimDuration, SimTime};
 
+use crate::error::{RunError, duration};
 use crate::kernel::{Code, Ctx, EventCode, Interests, Part, Signal};
 use crate::ledger::Ledger;
 use crate::site::{DownCause, LimitSource, Site, set_limits, take_down};
@@ -70,8 +71,10 @@ impl CappingPart {
         horizon: SimTime,
         source: LimitSource,
         cause: DownCause,
-    ) -> Option<Self> {
-        let lf = loaded.facility.as_ref()?;
+    ) -> Result<Option<Self>, RunError> {
+        let Some(lf) = loaded.facility.as_ref() else {
+            return Ok(None);
+        };
         let ratings = lf.facility.chain.ratings;
         let cfg = match &lf.config.capping {
             Some(c) => c.clone(),
@@ -79,7 +82,7 @@ impl CappingPart {
                 controller: false,
                 ..CappingConfig::default()
             },
-            None => return None,
+            None => return Ok(None),
         };
         let site = &loaded.site;
         let mut racks: Vec<RackInfo> = Vec::new();
@@ -115,11 +118,11 @@ impl CappingPart {
             ..ratings
         };
         let servers = site.servers.len();
-        Some(CappingPart {
+        Ok(Some(CappingPart {
             ctl: CappingController::new(&cfg, racks, ratings),
             source,
             cause,
-            every: SimDuration::from_secs_f64(cfg.interval_s).expect("validated interval"),
+            every: duration("facility.capping.interval_s", cfg.interval_s)?,
             rack_of,
             first_gpu,
             rack_servers,
@@ -132,7 +135,7 @@ impl CappingPart {
             seen_trips: 0,
             scratch: Vec::with_capacity(MAX_GPUS_PER_SERVER as usize),
             changed: Vec::new(),
-        })
+        }))
     }
 
     fn mark(&mut self, server: u32) {

@@ -14,6 +14,7 @@ use models::training::TrainingPlan;
 use scenario::LoadedScenario;
 use sim::SimTime;
 
+use crate::error::{RunError, gpu_index};
 use crate::kernel::{Ctx, FactorId, Interests, Part, Signal};
 use crate::ledger::Ledger;
 use crate::work::{WorkId, WorkKind, Works};
@@ -52,35 +53,45 @@ pub struct FabricPart {
 impl FabricPart {
     /// The fabric part of `loaded` (training workloads with `comm: Fabric(...)`); `factor`: the rate factor it
     /// publishes.
-    pub fn new(loaded: &LoadedScenario, factor: FactorId) -> Option<Self> {
+    pub fn new(loaded: &LoadedScenario, factor: FactorId) -> Result<Option<Self>, RunError> {
         let scenario::Workload::Training(t) = &loaded.scenario.workload else {
-            return None;
+            return Ok(None);
         };
         let models::training::CommModel::Fabric(cfg) = &t.comm else {
-            return None;
+            return Ok(None);
         };
-        Some(Self::build(loaded, cfg, factor))
+        Self::build(loaded, cfg, factor).map(Some)
     }
 
-    fn build(loaded: &LoadedScenario, cfg: &FabricConfig, factor: FactorId) -> Self {
-        let fabric = Fabric::from_site(cfg, &loaded.site).expect("validated fabric");
-        let info = loaded.training.as_deref().expect("training workload");
+    fn build(
+        loaded: &LoadedScenario,
+        cfg: &FabricConfig,
+        factor: FactorId,
+    ) -> Result<Self, RunError> {
+        let field = "workload.Training.comm.Fabric";
+        let fabric = Fabric::from_site(cfg, &loaded.site).map_err(|message| RunError::Input {
+            field: field.to_string(),
+            message,
+        })?;
+        let info = loaded.training.as_deref().unwrap_or(&[]);
+        let gpus = info
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let at = format!("workload.Training.jobs[{i}].gpu_model");
+                Ok(loaded.catalog.gpus[gpu_index(&loaded.catalog, &at, &t.gpu_model)?].clone())
+            })
+            .collect::<Result<Vec<GpuModel>, RunError>>()?;
         let n = info.len();
         let switch_w = fabric.idle_power_w();
-        FabricPart {
+        Ok(FabricPart {
             all_reduce: cfg.all_reduce,
             factor,
             plans: info
                 .iter()
                 .map(|t| (t.plan.clone(), t.gpus_per_server))
                 .collect(),
-            gpus: info
-                .iter()
-                .map(|t| {
-                    loaded.catalog.gpus[loaded.catalog.index_of(&t.gpu_model).expect("validated")]
-                        .clone()
-                })
-                .collect(),
+            gpus,
             predicted_step_s: info.iter().map(|t| t.estimate.step.total_s).collect(),
             fabric,
             running: Vec::new(),
@@ -94,7 +105,7 @@ impl FabricPart {
             comm_int: vec![0.0; n],
             run_s: vec![0.0; n],
             pricings: 0,
-        }
+        })
     }
 
     /// Switch power now (idle switches at time zero), W.
@@ -142,7 +153,7 @@ impl FabricPart {
                         self.all_reduce,
                         id,
                     )
-                    .expect("validated training job on the fabric")
+                    .expect("a training job priced at load prices as placed")
                 })
                 .collect()
         };

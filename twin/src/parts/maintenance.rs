@@ -8,6 +8,7 @@ use scenario::LoadedScenario;
 use scenario::MaintenanceWindow;
 use sim::SimTime;
 
+use crate::error::{RunError, duration};
 use crate::kernel::{Code, Ctx, EventCode, Interests, Part};
 use crate::ledger::Ledger;
 use crate::site::{DownCause, bring_up, take_down};
@@ -37,19 +38,30 @@ impl EventCode for Edge {
 
 /// Maintenance windows and the servers of each.
 pub struct Maintenance {
-    windows: Vec<MaintenanceWindow>,
+    /// Per window: its start and end, and the servers of its racks.
+    windows: Vec<(SimTime, SimTime)>,
     servers: Vec<Vec<u32>>,
     cause: DownCause,
 }
 
 impl Maintenance {
     /// The maintenance part of `loaded`, if it schedules any window; `cause`: its own reason for servers down.
-    pub fn new(loaded: &LoadedScenario, cause: DownCause) -> Option<Self> {
-        let windows = loaded.scenario.maintenance.clone();
-        if windows.is_empty() {
-            return None;
+    pub fn new(loaded: &LoadedScenario, cause: DownCause) -> Result<Option<Self>, RunError> {
+        let list: &[MaintenanceWindow] = &loaded.scenario.maintenance;
+        if list.is_empty() {
+            return Ok(None);
         }
-        let servers = windows
+        let windows = list
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let start = duration(&format!("maintenance[{i}].start_s"), w.start_s)?;
+                let length = duration(&format!("maintenance[{i}].duration_s"), w.duration_s)?;
+                let start = SimTime::ZERO.saturating_add(start);
+                Ok((start, start.saturating_add(length)))
+            })
+            .collect::<Result<Vec<_>, RunError>>()?;
+        let servers = list
             .iter()
             .map(|w| {
                 (0..loaded.site.servers.len() as u32)
@@ -57,11 +69,11 @@ impl Maintenance {
                     .collect()
             })
             .collect();
-        Some(Maintenance {
+        Ok(Some(Maintenance {
             windows,
             servers,
             cause,
-        })
+        }))
     }
 }
 
@@ -71,9 +83,7 @@ impl Part for Maintenance {
     }
 
     fn start(&mut self, ctx: &mut Ctx<'_, '_>) {
-        for (i, w) in self.windows.iter().enumerate() {
-            let start = SimTime::from_secs_f64(w.start_s).expect("validated");
-            let end = SimTime::from_secs_f64(w.start_s + w.duration_s).expect("validated");
+        for (i, &(start, end)) in self.windows.iter().enumerate() {
             let window = i as u32;
             ctx.at(start, Edge { window, down: true });
             ctx.at(

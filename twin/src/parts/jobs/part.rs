@@ -11,11 +11,102 @@ use super::index::SiteIndex;
 use super::job::{Counters, Job, JobTime, Queued, Slab};
 use super::rules::{Checkpoints, DurationScale, Dvfs};
 use super::schedule::{Event, reference_mode};
-use super::state::{Holdings, Jobs, Sched, Source};
+use super::state::{Holdings, Jobs, Sched, Source, TrainingMeta};
+use crate::error::{RunError, gpu_index};
 use crate::kernel::{Code, Ctx, EventCode, FactorId, Interests, Part, Signal};
 use crate::site::{GpuLimits, Site};
 use crate::work::{WorkKind, Works};
 use output::{Sample, Summary};
+
+/// The jobs of `loaded`'s workload: a synthetic stream on the scenario's random streams, or the loaded trace.
+fn job_source(loaded: &LoadedScenario) -> Option<JobSource> {
+    let sc = &loaded.scenario;
+    match (&sc.workload, &loaded.trace_jobs) {
+        (Workload::Inference(_), _) => None,
+        (Workload::Synthetic(cfg), _) => Some(JobSource::Synthetic(Box::new(
+            SyntheticSource::new(cfg, loaded.synthetic_mask, &RngStreams::new(sc.seed)),
+        ))),
+        (_, Some(jobs)) => Some(JobSource::Trace {
+            jobs: jobs.clone(),
+            masks: loaded.trace_masks.clone(),
+            activity_milli: loaded
+                .training
+                .iter()
+                .flatten()
+                .map(|t| t.activity_milli)
+                .collect(),
+            next: 0,
+        }),
+        // A trace workload whose trace the loader did not read: nothing arrives.
+        (_, None) => Some(JobSource::Trace {
+            jobs: Vec::new(),
+            masks: Vec::new(),
+            activity_milli: Vec::new(),
+            next: 0,
+        }),
+    }
+}
+
+/// Trace durations rescaled by GPU speed (`rescale` of a trace workload).
+fn duration_scale(loaded: &LoadedScenario) -> Result<Option<DurationScale>, RunError> {
+    let cat = &loaded.catalog;
+    let t = match &loaded.scenario.workload {
+        Workload::NativeTrace(t)
+        | Workload::AlibabaPods(t)
+        | Workload::PhillyLog(t)
+        | Workload::HeliosLog(t) => t,
+        _ => return Ok(None),
+    };
+    let Some(r) = &t.rescale else {
+        return Ok(None);
+    };
+    let rec = &cat.gpus[gpu_index(cat, "workload.rescale.recorded_on", &r.recorded_on)?];
+    Ok(Some(DurationScale(
+        cat.gpus.iter().map(|g| r.factor(rec, g)).collect(),
+    )))
+}
+
+/// The GPUs of a shared fleet's replicas (`serving`).
+fn holdings(loaded: &LoadedScenario) -> Result<Option<Holdings>, RunError> {
+    let Some(sv) = &loaded.scenario.serving else {
+        return Ok(None);
+    };
+    let d = &sv.inference.deployment;
+    let model = gpu_index(
+        &loaded.catalog,
+        "serving.inference.deployment.gpu_model",
+        &d.gpu_model,
+    )?;
+    Ok(Some(Holdings::new(
+        d.tp,
+        model,
+        sv.inference.replica_slots(),
+        sv.make_room,
+    )))
+}
+
+/// What the training summary needs of each model-driven training job.
+fn training_meta(loaded: &LoadedScenario) -> Result<Option<Vec<TrainingMeta>>, RunError> {
+    let Some(info) = &loaded.training else {
+        return Ok(None);
+    };
+    let cat = &loaded.catalog;
+    info.iter()
+        .zip(loaded.trace_jobs.iter().flatten())
+        .enumerate()
+        .map(|(i, (t, spec))| {
+            let field = format!("workload.Training.jobs[{i}].gpu_model");
+            let gpu = &cat.gpus[gpu_index(cat, &field, &t.gpu_model)?];
+            Ok(TrainingMeta {
+                info: t.clone(),
+                idle_w: gpu.idle_power_w,
+                board_w: gpu.board_power_w,
+                submit_s: spec.submit.as_secs_f64(),
+            })
+        })
+        .collect::<Result<Vec<_>, RunError>>()
+        .map(Some)
+}
 
 impl Jobs {
     /// The cluster part of `loaded` (scenarios with a job workload), on the site's server entities.
@@ -27,28 +118,11 @@ impl Jobs {
         horizon: SimTime,
         log: bool,
         limits_factor: FactorId,
-    ) -> Option<Self> {
+    ) -> Result<Option<Self>, RunError> {
+        let Some(jobs) = job_source(loaded) else {
+            return Ok(None);
+        };
         let sc = &loaded.scenario;
-        let streams = RngStreams::new(sc.seed);
-        let jobs =
-            match (&sc.workload, &loaded.trace_jobs) {
-                (Workload::Inference(_), _) => return None,
-                (Workload::Synthetic(cfg), _) => JobSource::Synthetic(Box::new(
-                    SyntheticSource::new(cfg, loaded.synthetic_mask, &streams),
-                )),
-                (_, Some(jobs)) => JobSource::Trace {
-                    jobs: jobs.clone(),
-                    masks: loaded.trace_masks.clone(),
-                    activity_milli: loaded
-                        .training
-                        .iter()
-                        .flatten()
-                        .map(|t| t.activity_milli)
-                        .collect(),
-                    next: 0,
-                },
-                (_, None) => unreachable!("load_scenario reads trace workloads"),
-            };
         let access = crate::site::ServerAccess::new(world);
         let site = world.resource::<Site>();
         let servers = site.entities().to_vec();
@@ -67,22 +141,6 @@ impl Jobs {
             sc.scheduler.placement,
             easy,
         );
-        let scale = match &sc.workload {
-            Workload::NativeTrace(t)
-            | Workload::AlibabaPods(t)
-            | Workload::PhillyLog(t)
-            | Workload::HeliosLog(t) => t.rescale.as_ref().map(|r| {
-                let cat = &loaded.catalog;
-                let rec = &cat.gpus[cat.index_of(&r.recorded_on).expect("validated")];
-                DurationScale(cat.gpus.iter().map(|g| r.factor(rec, g)).collect())
-            }),
-            _ => None,
-        };
-        let holdings = sc.serving.as_ref().map(|sv| {
-            let d = &sv.inference.deployment;
-            let model = loaded.catalog.index_of(&d.gpu_model).expect("validated");
-            Holdings::new(d.tp, model, sv.inference.replica_slots(), sv.make_room)
-        });
         let counters = Counters {
             log: log.then(Vec::new),
             times: loaded
@@ -91,23 +149,8 @@ impl Jobs {
                 .map(|t| vec![JobTime::default(); t.len()]),
             ..Counters::default()
         };
-        let training = loaded.training.as_ref().map(|info| {
-            info.iter()
-                .zip(loaded.trace_jobs.iter().flatten())
-                .map(|(t, spec)| {
-                    let gpu = &loaded.catalog.gpus
-                        [loaded.catalog.index_of(&t.gpu_model).expect("validated")];
-                    super::state::TrainingMeta {
-                        info: t.clone(),
-                        idle_w: gpu.idle_power_w,
-                        board_w: gpu.board_power_w,
-                        submit_s: spec.submit.as_secs_f64(),
-                    }
-                })
-                .collect()
-        });
-        Some(Jobs {
-            training,
+        Ok(Some(Jobs {
+            training: training_meta(loaded)?,
             on_server: vec![Vec::new(); servers.len()],
             index,
             source: Source {
@@ -121,19 +164,19 @@ impl Jobs {
             running_pos: Vec::new(),
             sched: Sched::new(sc.scheduler),
             counters,
-            scale,
+            scale: duration_scale(loaded)?,
             checkpoints: Checkpoints::new(loaded),
             dvfs: Dvfs::new(loaded),
             limits_factor,
             speed_dirty: Vec::new(),
             speed_mark: Vec::new(),
-            holdings,
+            holdings: holdings(loaded)?,
             downs: Vec::new(),
             claims_freed: false,
             limited: loaded.facility.is_some(),
             horizon,
             frag: (0.0, 0.0, 0),
-        })
+        }))
     }
 
     /// The next job of the source is submitted.

@@ -27,7 +27,7 @@ fn run_quickstart(queue: &str, placement: &str, mean_s: &str, reference: bool) -
     )
     .unwrap();
     REFERENCE_MODE.with(|c| c.set(reference));
-    let mut out = run(&loaded, &mut |_| {});
+    let mut out = run(&loaded, &mut |_| {}).expect("run");
     REFERENCE_MODE.with(|c| c.set(false));
     out.summary.wall_time_s = 0.0;
     out
@@ -196,9 +196,9 @@ fn mixed_sites_and_jobs() {
                     placement,
                     job_checkpoint_s: None,
                 };
-                let (mut fast, log) = run_with_log(&loaded, &mut |_| {});
+                let (mut fast, log) = run_with_log(&loaded, &mut |_| {}).expect("run");
                 REFERENCE_MODE.with(|c| c.set(true));
-                let (mut reference, ref_log) = run_with_log(&loaded, &mut |_| {});
+                let (mut reference, ref_log) = run_with_log(&loaded, &mut |_| {}).expect("run");
                 REFERENCE_MODE.with(|c| c.set(false));
                 fast.summary.wall_time_s = 0.0;
                 reference.summary.wall_time_s = 0.0;

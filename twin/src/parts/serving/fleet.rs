@@ -246,6 +246,9 @@ pub struct Fleet {
     pub power_dirty: Vec<u32>,
     /// Change of busy replicas since the serving part last booked it.
     pub busy_delta: i64,
+    /// Autoscaling: the decision interval and a new replica's warm-up.
+    pub scale_every: SimDuration,
+    pub warmup: SimDuration,
     /// Requests that arrived (or lost their replica) while no replica served but one was warming up: they go to
     /// the first replica that serves.
     parked: VecDeque<u32>,
@@ -300,6 +303,8 @@ impl Fleet {
             caps: vec![None; n],
             power_dirty: Vec::new(),
             busy_delta: 0,
+            scale_every: SimDuration::MAX,
+            warmup: SimDuration::ZERO,
             parked: VecDeque::new(),
             tp: w.deployment.tp as f64,
         }
@@ -405,9 +410,7 @@ impl Fleet {
                         c.push((i as u32, true));
                         self.replicas[i].ready_at = SimTime::MAX;
                     } else {
-                        let at = now.saturating_add(
-                            SimDuration::from_secs_f64(a.warmup_s).expect("validated"),
-                        );
+                        let at = now.saturating_add(self.warmup);
                         self.replicas[i].ready_at = at;
                         ctx.at(at, Event::Ready(i as u32));
                     }
@@ -440,7 +443,7 @@ impl Fleet {
                 self.tally.scale_downs += 1;
             }
         }
-        let next = now.saturating_add(SimDuration::from_secs_f64(a.interval_s).expect("validated"));
+        let next = now.saturating_add(self.scale_every);
         if next <= self.horizon {
             ctx.at(next, Event::Scale);
         }

@@ -23,6 +23,7 @@ use scenario::{LoadedScenario, Workload};
 use sim::{RngStreams, SimDuration, SimTime};
 
 use super::fleet::{Event, Fleet, Mode};
+use crate::error::{RunError, duration, gpu_index};
 use crate::kernel::{Code, Ctx, EventCode, Interests, Part, Signal};
 use crate::ledger::Ledger;
 use crate::site::{GpuLimits, Site, refresh_power};
@@ -65,12 +66,18 @@ pub struct Serving {
     downs: Vec<usize>,
 }
 
-/// The deployment's GPU model (catalog index and entry) and replica performance model (validated at load).
-fn replica_perf(loaded: &LoadedScenario, w: &InferenceWorkload) -> (usize, GpuModel, ReplicaPerf) {
-    let gi = loaded
-        .catalog
-        .index_of(&w.deployment.gpu_model)
-        .expect("validated GPU model");
+/// The deployment's GPU model (catalog index and entry) and replica performance model; `at`: the workload's
+/// field path.
+fn replica_perf(
+    loaded: &LoadedScenario,
+    w: &InferenceWorkload,
+    at: &str,
+) -> Result<(usize, GpuModel, ReplicaPerf), RunError> {
+    let gi = gpu_index(
+        &loaded.catalog,
+        &format!("{at}.deployment.gpu_model"),
+        &w.deployment.gpu_model,
+    )?;
     let gpu = loaded.catalog.gpus[gi].clone();
     let perf = ReplicaPerf::new(
         &w.deployment.model,
@@ -79,8 +86,11 @@ fn replica_perf(loaded: &LoadedScenario, w: &InferenceWorkload) -> (usize, GpuMo
         &w.efficiency,
         &w.batching,
     )
-    .expect("validated fit");
-    (gi, gpu, perf)
+    .map_err(|message| RunError::Input {
+        field: format!("{at}.deployment"),
+        message,
+    })?;
+    Ok((gi, gpu, perf))
 }
 
 /// The requests of `w`: the loaded trace, or its generator on the scenario's streams.
@@ -102,13 +112,17 @@ fn request_stream(loaded: &LoadedScenario, w: &InferenceWorkload) -> RequestStre
 impl Serving {
     /// The serving part of `loaded`, if it serves inference. Alone on the site, its replicas take their GPUs
     /// now (first fit; idle until they iterate).
-    pub fn new(loaded: &LoadedScenario, world: &mut World, horizon: SimTime) -> Option<Self> {
-        let (w, shared) = match (&loaded.scenario.workload, &loaded.scenario.serving) {
-            (Workload::Inference(w), _) => (w.as_ref().clone(), false),
-            (_, Some(sv)) => (sv.inference.clone(), true),
-            _ => return None,
+    pub fn new(
+        loaded: &LoadedScenario,
+        world: &mut World,
+        horizon: SimTime,
+    ) -> Result<Option<Self>, RunError> {
+        let (w, shared, at) = match (&loaded.scenario.workload, &loaded.scenario.serving) {
+            (Workload::Inference(w), _) => (w.as_ref().clone(), false, "workload.Inference"),
+            (_, Some(sv)) => (sv.inference.clone(), true, "serving.inference"),
+            _ => return Ok(None),
         };
-        let (gi, gpu, perf) = replica_perf(loaded, &w);
+        let (gi, gpu, perf) = replica_perf(loaded, &w, at)?;
         let kv_capacity = perf.kv_capacity_tokens;
         let tp = w.deployment.tp;
         let mut fleet = Fleet::new(
@@ -119,6 +133,11 @@ impl Serving {
             tp as f64 * gpu.idle_power_w,
             tp as f64 * gpu.board_power_w,
         );
+        if let Some(a) = &w.autoscaling {
+            fleet.scale_every = duration(&format!("{at}.autoscaling.interval_s"), a.interval_s)?;
+            fleet.warmup = duration(&format!("{at}.autoscaling.warmup_s"), a.warmup_s)?;
+        }
+        let warmup = fleet.warmup;
         let n = w.replica_slots() as usize;
         let mut place = vec![None; n];
         let mut by_server = vec![Vec::new(); loaded.site.servers.len()];
@@ -127,7 +146,10 @@ impl Serving {
         } else {
             let servers =
                 models::inference::placement::place_replicas(&loaded.site, gi, tp, n as u32)
-                    .expect("validated");
+                    .map_err(|message| RunError::Input {
+                        field: format!("{at}.deployment"),
+                        message,
+                    })?;
             let mut used = vec![0u32; loaded.site.servers.len()];
             for (r, &s) in servers.iter().enumerate() {
                 let first = used[s];
@@ -147,17 +169,14 @@ impl Serving {
             .facility
             .as_ref()
             .and_then(|f| f.config.capping.as_ref());
-        Some(Serving {
+        Ok(Some(Serving {
             fleet,
             shared,
             place,
             by_server,
             kv_capacity,
             dvfs: capping.map(|c| c.dvfs).unwrap_or_default(),
-            warmup: w
-                .autoscaling
-                .map(|a| SimDuration::from_secs_f64(a.warmup_s).expect("validated"))
-                .unwrap_or(SimDuration::ZERO),
+            warmup,
             limited: loaded.facility.is_some(),
             static_cap_w: capping.and_then(|c| c.gpu_cap_w),
             attributed: EnergyMeter::new(SimTime::ZERO, 0.0),
@@ -166,7 +185,7 @@ impl Serving {
             downs: Vec::new(),
             gpu,
             workload: w,
-        })
+        }))
     }
 
     /// Books what the fleet changed on the site: replica GPU activity (server draws, the ledger, the
@@ -290,8 +309,8 @@ impl Part for Serving {
         if let Some(t) = self.fleet.source.peek_arrival().filter(|&t| t <= horizon) {
             ctx.at(t, Event::Arrival);
         }
-        if let Some(a) = &self.workload.autoscaling {
-            let t = SimTime::from_secs_f64(a.interval_s).expect("validated");
+        if self.workload.autoscaling.is_some() {
+            let t = SimTime::ZERO.saturating_add(self.fleet.scale_every);
             ctx.at(t.min(horizon), Event::Scale);
         }
     }

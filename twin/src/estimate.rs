@@ -1,0 +1,145 @@
+//! How much work a scenario implies, before running it: the cost guard's estimate (docs/architecture.md,
+//! "Cost guard").
+//!
+//! Each figure is an expectation from the scenario's own parameters (mean interarrival times, request rates and
+//! their hourly profile, token counts, intervals), not a bound; the run itself also stops at the limit.
+//! - jobs: synthetic `horizon / mean interarrival`; a trace, its jobs within the horizon. About three events each
+//!   (arrival, finish, a re-timing).
+//! - requests: a trace's, or `rate · mean(hourly profile) · horizon`; two events each (arrival, finish).
+//! - iterations: inference replicas iterate while they have requests, at most one iteration per shortest
+//!   iteration (a one-token decode) per replica slot, and at most `mean output tokens + 1` per request.
+//! - periodic events: samples, capping decisions, autoscaling decisions, facility wake-ups (weather steps).
+
+use std::fmt;
+
+use models::inference::config::{ArrivalProcess, InferenceWorkload, RequestSource, TokenDist};
+use models::inference::perf::{BatchShape, ReplicaPerf};
+use scenario::{LoadedScenario, Workload};
+
+/// Expected events of a run, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Estimate {
+    pub jobs: f64,
+    pub requests: f64,
+    pub iterations: f64,
+    pub samples: f64,
+    pub periodic: f64,
+}
+
+impl Estimate {
+    /// Events in all.
+    pub fn total(&self) -> f64 {
+        3.0 * self.jobs + 2.0 * self.requests + self.iterations + self.samples + self.periodic
+    }
+}
+
+impl fmt::Display for Estimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        for (name, v) in [
+            ("jobs", self.jobs),
+            ("requests", self.requests),
+            ("iterations", self.iterations),
+            ("samples", self.samples),
+            ("periodic events", self.periodic),
+        ] {
+            if v > 0.0 {
+                parts.push(format!("{name} {v:.3e}"));
+            }
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// The estimate for `loaded`.
+pub fn estimate(loaded: &LoadedScenario) -> Estimate {
+    let sc = &loaded.scenario;
+    let h = sc.horizon_s;
+    let mut e = Estimate {
+        samples: h / sc.reporting.interval_s + 1.0,
+        ..Estimate::default()
+    };
+    match (&sc.workload, &loaded.trace_jobs) {
+        (Workload::Synthetic(cfg), _) => e.jobs = h / cfg.interarrival_s.mean_s(),
+        (Workload::Inference(_), _) => {}
+        (_, Some(jobs)) => e.jobs = jobs.len() as f64,
+        _ => {}
+    }
+    let serving = match (&sc.workload, &sc.serving) {
+        (Workload::Inference(w), _) => Some(w.as_ref()),
+        (_, Some(sv)) => Some(&sv.inference),
+        _ => None,
+    };
+    if let Some(w) = serving {
+        let (requests, tokens) = requests(loaded, w);
+        e.requests = requests;
+        let slots = w.replica_slots() as f64;
+        e.iterations = (requests * (tokens + 1.0)).min(slots * h / shortest_iteration_s(loaded, w));
+        if let Some(a) = &w.autoscaling {
+            e.periodic += h / a.interval_s;
+        }
+    }
+    if let Some(f) = &loaded.facility {
+        if let Some(c) = &f.config.capping {
+            e.periodic += h / c.interval_s;
+        }
+        // A wake-up at most at every weather step (hourly or finer series) and two per cooling failure.
+        e.periodic += 2.0 * h / 3600.0 + 2.0 * f.config.thermal.failures.len() as f64;
+    }
+    e.periodic += 2.0 * sc.maintenance.len() as f64;
+    e
+}
+
+/// Requests and mean output tokens per request.
+fn requests(loaded: &LoadedScenario, w: &InferenceWorkload) -> (f64, f64) {
+    let h = loaded.scenario.horizon_s;
+    match (&loaded.inference_requests, &w.requests) {
+        (Some(reqs), _) => {
+            let n = reqs.len() as f64;
+            let tokens: f64 = reqs.iter().map(|r| r.output_tokens as f64).sum();
+            (n, if n > 0.0 { tokens / n } else { 0.0 })
+        }
+        (None, RequestSource::Synthetic(s)) => {
+            let rate = match s.arrivals {
+                ArrivalProcess::Poisson { rate_per_s } => rate_per_s,
+                ArrivalProcess::Gamma { rate_per_s, .. } => rate_per_s,
+            };
+            let profile = if s.hourly_profile.is_empty() {
+                1.0
+            } else {
+                s.hourly_profile.iter().sum::<f64>() / s.hourly_profile.len() as f64
+            };
+            (rate * profile * h, mean_tokens(&s.output_tokens))
+        }
+        (None, RequestSource::AzureTrace { .. }) => (0.0, 0.0),
+    }
+}
+
+fn mean_tokens(d: &TokenDist) -> f64 {
+    match *d {
+        TokenDist::Constant { value } => value as f64,
+        TokenDist::Uniform { min, max } => (min as f64 + max as f64) / 2.0,
+        TokenDist::LogNormal { mu, sigma, max } => {
+            (mu + sigma * sigma / 2.0).exp().clamp(1.0, max as f64)
+        }
+    }
+}
+
+/// The time of a one-token decode iteration of the deployment, s (the shortest iteration).
+fn shortest_iteration_s(loaded: &LoadedScenario, w: &InferenceWorkload) -> f64 {
+    let Some(gi) = loaded.catalog.index_of(&w.deployment.gpu_model) else {
+        return 1e-3;
+    };
+    let Ok(perf) = ReplicaPerf::new(
+        &w.deployment.model,
+        &loaded.catalog.gpus[gi],
+        w.deployment.tp,
+        &w.efficiency,
+        &w.batching,
+    ) else {
+        return 1e-3;
+    };
+    let mut shape = BatchShape::default();
+    shape.add_decode(1);
+    perf.iteration(&shape).total_s.max(1e-9)
+}
