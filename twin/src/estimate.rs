@@ -1,5 +1,5 @@
-//! How much work a scenario implies, before running it: the cost guard's estimate (docs/architecture.md,
-//! "Cost guard").
+//! How much work a scenario implies, before running it: the cost guard's estimate (docs/scenarios.md, "Limits
+//! every scenario keeps").
 //!
 //! Each figure is an expectation from the scenario's own parameters (mean interarrival times, request rates and
 //! their hourly profile, token counts, intervals), not a bound; the run itself also stops at the limit.
