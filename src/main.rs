@@ -1,6 +1,7 @@
 //! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs.
 //!
-//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, command line),
+//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, command line, an
+//! unusable output directory),
 //! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
 
 use std::io::IsTerminal;
@@ -166,6 +167,9 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     let out_dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| Path::new("out").join(&loaded.scenario.name));
+    // Checked before simulating; the new set is written beside it and swapped in (docs/outputs.md).
+    let staged = reports::OutputDir::prepare(&out_dir, reports::RUN_FILES)
+        .map_err(|e| Failure::Input(e.to_string()))?;
 
     let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::hidden());
     bar.set_style(
@@ -186,14 +190,18 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     bar.finish_and_clear();
     let output = output.map_err(|e| Failure::Input(format!("{}: {e}", args.scenario.display())))?;
 
-    let mut written = reports::write_run(&out_dir, &output)
+    let mut written = reports::write_run(staged.path(), &output)
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
     let html = reports::pages::run_page(&output)
         .map_err(|e| Failure::Internal(format!("rendering report.html: {e}")))?;
-    let html_path = out_dir.join(reports::html::REPORT_HTML);
+    let html_path = staged.path().join(reports::html::REPORT_HTML);
     reports::write_atomic(&html_path, html.as_bytes())
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
     written.push(html_path);
+    let written: Vec<PathBuf> = written.iter().map(|p| staged.final_path(p)).collect();
+    staged
+        .commit()
+        .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
     if !quiet {
         print!("{}", reports::stdout_table(&output.summary));
         println!("Wrote:");

@@ -17,6 +17,7 @@ mod chart;
 pub mod facility_chart;
 pub mod figures;
 pub mod html;
+pub mod outdir;
 pub mod pages;
 pub mod stats;
 pub mod sweep;
@@ -32,6 +33,7 @@ use output::{RunOutput, Sample, Summary};
 
 pub use chart::{it_power_svg, utilization_queue_svg};
 pub use facility_chart::{facility_charts, facility_power_svg, pue_wet_bulb_svg};
+pub use outdir::{OutDirError, OutputDir, ensure_dir};
 pub use table::stdout_table;
 
 /// File name of the run summary (pretty-printed JSON of [`Summary`]).
@@ -42,6 +44,18 @@ pub const TIMESERIES_CSV: &str = "timeseries.csv";
 pub const IT_POWER_SVG: &str = "it_power.svg";
 /// File name of the busy-GPUs / queued-jobs chart (SVG).
 pub const UTILIZATION_QUEUE_SVG: &str = "utilization_queue.svg";
+
+/// Every file a run writes (a run without a facility writes all but the facility charts): the set that
+/// replaces a run's output directory as a whole ([`OutputDir`]).
+pub const RUN_FILES: &[&str] = &[
+    SUMMARY_JSON,
+    TIMESERIES_CSV,
+    IT_POWER_SVG,
+    UTILIZATION_QUEUE_SVG,
+    facility_chart::FACILITY_POWER_SVG,
+    facility_chart::PUE_WET_BULB_SVG,
+    html::REPORT_HTML,
+];
 
 /// The header line of `timeseries.csv` (without the line terminator).
 pub const TIMESERIES_HEADER: &str = "time_s,it_power_w,busy_gpus,running_jobs,queued_jobs";

@@ -97,19 +97,26 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, Error> {
     Ok(compare_table(&runs))
 }
 
-/// Writes `compare.md` and `compare.csv` into `out` (created if missing), calling `wrote` with each
-/// path once it is written.
+/// File names `dctwin compare --out` writes.
+pub const COMPARE_FILES: &[&str] = &["compare.md", "compare.csv"];
+
+/// Writes `compare.md` and `compare.csv` into `out` as one set that replaces the directory (its other
+/// entries carried over; created if missing), then calls `wrote` with each path. An unusable `out` is
+/// bad input, reported before anything is written.
 pub fn write_comparison(
     out: &Path,
     c: &Comparison,
     wrote: &mut dyn FnMut(&Path),
 ) -> Result<(), Error> {
-    std::fs::create_dir_all(out)
-        .map_err(|e| Error::Internal(format!("creating directory {}: {e}", out.display())))?;
-    for (name, text) in [("compare.md", &c.markdown), ("compare.csv", &c.csv)] {
-        let p = out.join(name);
-        reports::write_atomic(&p, text.as_bytes()).map_err(|e| Error::Internal(e.to_string()))?;
-        wrote(&p);
+    let staged =
+        reports::OutputDir::prepare(out, COMPARE_FILES).map_err(|e| Error::Input(e.to_string()))?;
+    let write = |e: reports::ReportError| Error::Internal(e.to_string());
+    for (name, text) in COMPARE_FILES.iter().zip([&c.markdown, &c.csv]) {
+        reports::write_atomic(&staged.path().join(name), text.as_bytes()).map_err(write)?;
+    }
+    staged.commit().map_err(write)?;
+    for name in COMPARE_FILES {
+        wrote(&out.join(name));
     }
     Ok(())
 }

@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, internal_write};
-use crate::outputs::write_outputs;
+use crate::error::Error;
+use crate::outputs::{prepare_out, write_sweep_set};
 use crate::record::{MANIFEST_JSON, Manifest, check_record, parse_record};
 
 /// What a merge did.
@@ -20,7 +20,8 @@ pub struct Merged {
 }
 
 /// `dctwin merge DIR`: checks the shard files in `dir` hold every run exactly once, all from the
-/// sweep described by `dir/sweep.json`, and writes the outputs an unsharded sweep writes.
+/// sweep described by `dir/sweep.json`, and writes the outputs an unsharded sweep writes, as one set
+/// that replaces `out` (default `dir`; its shard files and other entries are carried over).
 pub fn merge(dir: &Path, out: Option<&Path>) -> Result<Merged, Error> {
     let manifest_path = dir.join(MANIFEST_JSON);
     let text = fs::read_to_string(&manifest_path).map_err(|e| {
@@ -38,6 +39,8 @@ pub fn merge(dir: &Path, out: Option<&Path>) -> Result<Merged, Error> {
             e.column()
         ))
     })?;
+    // Checked before the shard files are read; the outputs replace `out` as one set.
+    let staged = prepare_out(out.unwrap_or(dir))?;
     let mut shard_files: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|e| Error::Input(format!("{}: cannot list: {e}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -94,13 +97,9 @@ pub fn merge(dir: &Path, out: Option<&Path>) -> Result<Merged, Error> {
         )));
     }
     let lines: Vec<String> = slots.into_iter().map(|s| s.expect("checked").0).collect();
-    let out = out.unwrap_or(dir);
-    fs::create_dir_all(out)
-        .map_err(|e| Error::Internal(format!("creating directory {}: {e}", out.display())))?;
-    if out != dir {
-        reports::write_atomic(&out.join(MANIFEST_JSON), text.as_bytes()).map_err(internal_write)?;
-    }
-    let written = write_outputs(out, &manifest, &lines)?;
+    // sweep.json goes into the new set too (the same bytes when `out` is `dir`); the shard files in
+    // `out` are carried over.
+    let written = write_sweep_set(staged, &text, &manifest, &lines)?;
     Ok(Merged {
         runs: manifest.runs,
         shard_files: shard_files.len(),

@@ -9,16 +9,46 @@ use reports::pages::{SweepHeader, sweep_page};
 use reports::sweep::{FIGURE_SVG, PlotSpec, SweepRun, TRADEOFF_SVG};
 
 use crate::error::{Error, internal_write};
-use crate::record::{Manifest, RUNS_JSONL, parse_record};
+use crate::record::{MANIFEST_JSON, Manifest, RUNS_JSONL, parse_record};
+
+/// Every file a complete sweep (or a merge) writes: the set that replaces the output directory as a
+/// whole. Shard files and anything else in the directory are carried over.
+pub(crate) const SWEEP_FILES: &[&str] = &[
+    MANIFEST_JSON,
+    RUNS_JSONL,
+    reports::sweep::RESULTS_CSV,
+    reports::sweep::POINTS_CSV,
+    FIGURE_SVG,
+    TRADEOFF_SVG,
+    reports::html::REPORT_HTML,
+];
+
+/// Checks the output directory of a complete sweep or a merge before the work and stages its
+/// replacement; an unusable location is bad input.
+pub(crate) fn prepare_out(out: &Path) -> Result<reports::OutputDir, Error> {
+    reports::OutputDir::prepare(out, SWEEP_FILES).map_err(|e| Error::Input(e.to_string()))
+}
+
+/// Writes the manifest text and the outputs into the staging directory and swaps it in; returns the
+/// outputs' final paths (as for [`write_outputs`]).
+pub(crate) fn write_sweep_set(
+    staged: reports::OutputDir,
+    manifest_json: &str,
+    m: &Manifest,
+    lines: &[String],
+) -> Result<Vec<PathBuf>, Error> {
+    reports::write_atomic(&staged.path().join(MANIFEST_JSON), manifest_json.as_bytes())
+        .map_err(internal_write)?;
+    let written = write_outputs(staged.path(), m, lines)?;
+    let written = written.iter().map(|p| staged.final_path(p)).collect();
+    staged.commit().map_err(internal_write)?;
+    Ok(written)
+}
 
 /// Reduces the records (in `k` order) to the sweep's outputs: `runs.jsonl`, `results.csv`,
 /// `points.csv` and the charts. Parses each line back, so an unsharded sweep and a merge of shard
 /// files see exactly the same values.
-pub(crate) fn write_outputs(
-    out: &Path,
-    m: &Manifest,
-    lines: &[String],
-) -> Result<Vec<PathBuf>, Error> {
+fn write_outputs(out: &Path, m: &Manifest, lines: &[String]) -> Result<Vec<PathBuf>, Error> {
     let mut runs = Vec::with_capacity(lines.len());
     for (k, line) in lines.iter().enumerate() {
         let rec = parse_record(line)

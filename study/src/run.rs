@@ -2,7 +2,7 @@
 //! simulates, and keeps only its record (one JSON line); records are collected by `k`, so the thread
 //! count and the sharding never change a byte of the outputs.
 
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use scenario::sweep::Sweep;
 
 use crate::error::{Error, internal_write};
-use crate::outputs::write_outputs;
+use crate::outputs::{prepare_out, write_sweep_set};
 use crate::record::{MANIFEST_JSON, Manifest, record_line};
 use crate::shard::{Shard, resume};
 
@@ -72,8 +72,9 @@ pub enum SweepOutcome {
     },
 }
 
-/// `dctwin sweep`: loads and checks the sweep file and every point before any run, writes
-/// `sweep.json`, then runs every run (or the shard's missing ones).
+/// `dctwin sweep`: loads the sweep file, checks the output directory and every point before any run,
+/// then runs every run and writes the outputs with `sweep.json` as one set (or writes `sweep.json` and
+/// runs the shard's missing runs, appending each to its file).
 pub fn sweep(
     file: &Path,
     opts: &SweepOptions,
@@ -85,12 +86,18 @@ pub fn sweep(
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&manifest.name));
+    // The output location is checked before the points are loaded and any run starts. A complete
+    // sweep stages its whole set (sweep.json included) and swaps it in at the end; a shard appends to
+    // its file in the directory itself, after writing sweep.json there.
+    let mode = match opts.shard {
+        None => Mode::Complete(prepare_out(&out)?),
+        Some(shard) => {
+            reports::ensure_dir(&out).map_err(|e| Error::Input(e.to_string()))?;
+            Mode::Shard(shard)
+        }
+    };
     sweep.check_points()?;
     let pool = pool(opts.threads)?;
-    fs::create_dir_all(&out)
-        .map_err(|e| Error::Internal(format!("creating directory {}: {e}", out.display())))?;
-    reports::write_atomic(&out.join(MANIFEST_JSON), manifest.to_json().as_bytes())
-        .map_err(internal_write)?;
     let started = Instant::now();
     let runner = Runner {
         sweep: &sweep,
@@ -98,9 +105,10 @@ pub fn sweep(
         pool: &pool,
         progress,
     };
-    match opts.shard {
-        None => {
-            let written = runner.all(&out)?;
+    match mode {
+        Mode::Complete(staged) => {
+            let lines = runner.all()?;
+            let written = write_sweep_set(staged, &manifest.to_json(), &manifest, &lines)?;
             Ok(SweepOutcome::Complete {
                 threads: pool.current_num_threads(),
                 elapsed: started.elapsed(),
@@ -108,7 +116,9 @@ pub fn sweep(
                 manifest,
             })
         }
-        Some(shard) => {
+        Mode::Shard(shard) => {
+            reports::write_atomic(&out.join(MANIFEST_JSON), manifest.to_json().as_bytes())
+                .map_err(internal_write)?;
             let file = out.join(shard.file_name());
             let (ran, already_done) = runner.shard(shard, &file)?;
             Ok(SweepOutcome::Shard {
@@ -121,6 +131,12 @@ pub fn sweep(
             })
         }
     }
+}
+
+/// Where a sweep's results go: the whole set, staged; or one shard's file.
+enum Mode {
+    Complete(reports::OutputDir),
+    Shard(Shard),
 }
 
 fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
@@ -157,8 +173,8 @@ impl Runner<'_> {
         Ok(record_line(self.sweep, self.manifest, k, summary))
     }
 
-    /// Every run, then the outputs.
-    fn all(&self, out: &Path) -> Result<Vec<PathBuf>, Error> {
+    /// Every run's record, in `k` order.
+    fn all(&self) -> Result<Vec<String>, Error> {
         let ks: Vec<u64> = (0..self.manifest.runs).collect();
         self.progress.start(ks.len() as u64);
         let lines: Vec<Result<String, Error>> = self.pool.install(|| {
@@ -171,8 +187,7 @@ impl Runner<'_> {
                 .collect()
         });
         self.progress.finish();
-        let lines = lines.into_iter().collect::<Result<Vec<_>, _>>()?;
-        write_outputs(out, self.manifest, &lines)
+        lines.into_iter().collect()
     }
 
     /// The runs of `shard` missing from `path`, each appended to it as it finishes; returns the
