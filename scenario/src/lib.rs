@@ -4,6 +4,7 @@
 //! the models' types. Every malformed input is an [`InputError`] with its file and position ([`error`]).
 //! Sweep files — axes, replicates and seeds expanded into runs over a base scenario — are read by
 //! [`sweep`].
+pub mod echo;
 pub mod error;
 pub mod format;
 pub mod load;
@@ -11,6 +12,7 @@ pub mod readers;
 pub mod site;
 pub mod sweep;
 pub mod trace;
+pub mod utf8;
 
 pub use error::{FieldErrorExt, InputError, Location};
 pub use format::{

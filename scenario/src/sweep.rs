@@ -270,9 +270,8 @@ impl Sweep {
     pub fn load(file: &Path) -> Result<Sweep, InputError> {
         let text =
             fs::read(file).map_err(|e| InputError::file(file, format!("cannot read file: {e}")))?;
-        let text_str = String::from_utf8(text.clone())
-            .map_err(|_| InputError::file(file, "not UTF-8 text"))?;
-        let spec: SweepFile = parse_ron(file, &text_str)?;
+        let text_str = crate::utf8::as_text(file, "sweep file", &text)?;
+        let spec: SweepFile = parse_ron(file, text_str)?;
         let field = |f: &str, m: String| InputError::field(file, f, m);
 
         let scenario = match file.parent() {
