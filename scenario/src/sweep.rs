@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sim::rand::Rng as _;
 
+use crate::echo::excerpt;
 use crate::error::{InputError, Location};
 use crate::load::{LoadedScenario, Override, load_scenario, parse_ron};
 
@@ -403,7 +404,7 @@ impl Sweep {
         o
     }
 
-    /// `a=1, b=2` for `point` (`no axes` without axes).
+    /// `a=1, b=2` for `point` (`no axes` without axes); a long value is cut ([`excerpt`]).
     pub fn describe_point(&self, p: usize) -> String {
         if self.axes.is_empty() {
             return "no axes".into();
@@ -411,7 +412,7 @@ impl Sweep {
         self.axes
             .iter()
             .zip(&self.points[p])
-            .map(|(a, v)| format!("{a}={v}"))
+            .map(|(a, v)| format!("{a}={}", excerpt(v)))
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -94,16 +94,26 @@ fn check(bytes: &[u8]) -> Result<(), Utf8Problem> {
     }
 }
 
-/// The bytes of a whole text file as a `String`, or an error at its first invalid byte.
+/// The UTF-8 byte-order mark some editors write first; whole texts are read without it (it is not
+/// content, and editors do not show it, so columns on line 1 count from the character after it).
+const BOM: &str = "\u{feff}";
+
+/// The bytes of a whole text file as a `String` (without a leading byte-order mark), or an error at its
+/// first invalid byte.
 pub fn into_text(path: &Path, what: &str, bytes: Vec<u8>) -> Result<String, InputError> {
     check(&bytes).map_err(|p| p.into_input_error(path, what))?;
-    Ok(String::from_utf8(bytes).expect("checked"))
+    let mut text = String::from_utf8(bytes).expect("checked");
+    if text.starts_with(BOM) {
+        text.drain(..BOM.len());
+    }
+    Ok(text)
 }
 
 /// [`into_text`] for bytes held elsewhere.
 pub fn as_text<'a>(path: &Path, what: &str, bytes: &'a [u8]) -> Result<&'a str, InputError> {
     check(bytes).map_err(|p| p.into_input_error(path, what))?;
-    Ok(std::str::from_utf8(bytes).expect("checked"))
+    let text = std::str::from_utf8(bytes).expect("checked");
+    Ok(text.strip_prefix(BOM).unwrap_or(text))
 }
 
 /// A reader that passes on only valid UTF-8: the bytes before the first invalid one, then an
@@ -227,6 +237,8 @@ mod tests {
     fn whole_texts_name_the_first_bad_byte() {
         let p = Path::new("x.ron");
         assert_eq!(as_text(p, "scenario", "é\nok".as_bytes()).unwrap(), "é\nok");
+        assert_eq!(as_text(p, "scenario", "\u{feff}a".as_bytes()).unwrap(), "a");
+        assert_eq!(into_text(p, "scenario", "\u{feff}a".into()).unwrap(), "a");
         let e = as_text(p, "scenario", b"ab\n\xc3\xa9\xc3\xa9x\xffy").unwrap_err();
         assert_eq!(e.location, Location::LineCol { line: 2, col: 4 });
         assert_eq!(
