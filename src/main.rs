@@ -4,6 +4,8 @@
 //! unusable output directory),
 //! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
 
+mod message;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +16,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scenario::{LoadedScenario, Override, load_scenario};
 
+use message::{InputProblem, MessageFormat};
+
 #[derive(Parser)]
 #[command(
     name = "dctwin",
@@ -23,6 +27,10 @@ use scenario::{LoadedScenario, Override, load_scenario};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How input errors are printed: `human` (`error: file:line:col: …`) or `json` (one object per
+    /// line: file, line, column, field, message).
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
+    message_format: MessageFormat,
 }
 
 #[derive(Args)]
@@ -134,6 +142,8 @@ enum Command {
 
 enum Failure {
     Input(String),
+    /// Bad input at a known file and position.
+    At(scenario::InputError),
     Internal(String),
     /// `dctwin check` found drifted figures (already printed): exit 1.
     Drift,
@@ -143,6 +153,7 @@ impl From<study::Error> for Failure {
     fn from(e: study::Error) -> Self {
         match e {
             study::Error::Input(m) => Failure::Input(m),
+            study::Error::At(e) => Failure::At(e),
             study::Error::Internal(m) => Failure::Internal(m),
         }
     }
@@ -155,7 +166,7 @@ fn load(args: &ScenarioArgs) -> Result<LoadedScenario, Failure> {
         .map(|s| Override::parse(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::Input)?;
-    load_scenario(&args.scenario, &overrides, args.seed).map_err(|e| Failure::Input(e.to_string()))
+    load_scenario(&args.scenario, &overrides, args.seed).map_err(Failure::At)
 }
 
 fn show_progress(quiet: bool) -> bool {
@@ -403,7 +414,7 @@ fn check(run: &Path, baseline: &Path, tolerances: &[String], update: bool) -> Re
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = message::parse();
     let result = std::panic::catch_unwind(|| match &cli.command {
         Command::Run { args, out, quiet } => run(args, out.as_deref(), *quiet),
         Command::Validate { args } => validate(args),
@@ -436,7 +447,11 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(Failure::Input(msg))) => {
-            eprintln!("error: {msg}");
+            message::print_input(cli.message_format, &InputProblem::Text(msg));
+            ExitCode::from(2)
+        }
+        Ok(Err(Failure::At(e))) => {
+            message::print_input(cli.message_format, &InputProblem::At(e));
             ExitCode::from(2)
         }
         Ok(Err(Failure::Drift)) => ExitCode::from(1),

@@ -5,6 +5,7 @@
 //! Sweep files — axes, replicates and seeds expanded into runs over a base scenario — are read by
 //! [`sweep`].
 pub mod bounds;
+pub mod echo;
 pub mod error;
 pub mod format;
 pub mod load;
@@ -12,6 +13,7 @@ pub mod readers;
 pub mod site;
 pub mod sweep;
 pub mod trace;
+pub mod utf8;
 
 pub use error::{FieldErrorExt, InputError, Location};
 pub use format::{

@@ -232,8 +232,9 @@ impl LoadedScenario {
 }
 
 fn read_text(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| InputError::file(path, format!("cannot read file: {e}")))
+    let bytes = std::fs::read(path)
+        .map_err(|e| InputError::file(path, format!("cannot read file: {e}")))?;
+    crate::utf8::into_text(path, "file", bytes)
 }
 
 /// Parses RON text into `T`, mapping errors to file:line:col.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sim::rand::Rng as _;
 
+use crate::echo::excerpt;
 use crate::error::{InputError, Location};
 use crate::load::{LoadedScenario, Override, load_scenario, parse_ron};
 
@@ -270,9 +271,8 @@ impl Sweep {
     pub fn load(file: &Path) -> Result<Sweep, InputError> {
         let text =
             fs::read(file).map_err(|e| InputError::file(file, format!("cannot read file: {e}")))?;
-        let text_str = String::from_utf8(text.clone())
-            .map_err(|_| InputError::file(file, "not UTF-8 text"))?;
-        let spec: SweepFile = parse_ron(file, &text_str)?;
+        let text_str = crate::utf8::as_text(file, "sweep file", &text)?;
+        let spec: SweepFile = parse_ron(file, text_str)?;
         let field = |f: &str, m: String| InputError::field(file, f, m);
 
         let scenario = match file.parent() {
@@ -404,7 +404,7 @@ impl Sweep {
         o
     }
 
-    /// `a=1, b=2` for `point` (`no axes` without axes).
+    /// `a=1, b=2` for `point` (`no axes` without axes); a long value is cut ([`excerpt`]).
     pub fn describe_point(&self, p: usize) -> String {
         if self.axes.is_empty() {
             return "no axes".into();
@@ -412,7 +412,7 @@ impl Sweep {
         self.axes
             .iter()
             .zip(&self.points[p])
-            .map(|(a, v)| format!("{a}={v}"))
+            .map(|(a, v)| format!("{a}={}", excerpt(v)))
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -377,13 +377,42 @@ fn native_shape_and_file_problems() {
         &read_native(Path::new("tests/fixtures")).unwrap_err(),
         "native job trace",
     );
-    // Invalid UTF-8 in a text cell.
+    // Invalid UTF-8 anywhere: the line and column (in characters) of the first bad byte.
     let err = parse_native(
         b"submit_s,gpus,duration_s,name\n0,1,1,\xff\xfe\n",
         Path::new("j.csv"),
     )
     .unwrap_err();
-    assert_cell(&err, 2, "name", "expected UTF-8 text");
+    assert_eq!(err.location, Location::LineCol { line: 2, col: 7 }, "{err}");
+    assert!(
+        err.message
+            .contains("not valid UTF-8 text: invalid byte 0xFF"),
+        "{err}"
+    );
+    // The same streamed from a file, after rows with multi-byte characters.
+    let dir = std::env::temp_dir().join(format!("dctwin-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("j.csv");
+    let mut bytes = b"submit_s,gpus,duration_s,name\n".to_vec();
+    for _ in 0..5000 {
+        bytes.extend_from_slice("0,1,1,é€\n".as_bytes());
+    }
+    bytes.extend_from_slice(b"0,1,1,\xc3\xa9x\xc3\n");
+    std::fs::write(&file, &bytes).unwrap();
+    let err = read_native(&file).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        err.location,
+        Location::LineCol { line: 5002, col: 9 },
+        "{err}"
+    );
+    // A bad cell before the invalid byte is reported first.
+    let err = parse_native(
+        b"submit_s,gpus,duration_s,name\n0,x,1,a\n0,1,1,\xff\n",
+        Path::new("j.csv"),
+    )
+    .unwrap_err();
+    assert_cell(&err, 2, "gpus", "found `x`");
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -8,15 +8,17 @@ use scenario::InputError;
 /// message (with the file, line and column or field where there is one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// Bad input: a sweep file, a shard or manifest file, a summary, an option.
+    /// Bad input: a shard or manifest file, a summary, an option.
     Input(String),
+    /// Bad input at a known file and position: a sweep file, or a point of it the scenario rejects.
+    At(InputError),
     /// Anything else: writing outputs, starting threads, a bug.
     Internal(String),
 }
 
 impl From<InputError> for Error {
     fn from(e: InputError) -> Self {
-        Error::Input(e.to_string())
+        Error::At(e)
     }
 }
 
@@ -24,6 +26,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Input(m) | Error::Internal(m) => f.write_str(m),
+            Error::At(e) => e.fmt(f),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! dctwin's integration tests: one binary (modules below) so the workspace links once.
 mod alibaba;
 mod bad_input;
+mod bounded;
 mod capping;
 mod cli;
 mod common;
 mod composition;
+mod corpus;
 mod energy;
 mod fabric_run;
 mod facility;

@@ -8,19 +8,12 @@ use std::path::Path;
 
 use crate::error::{InputError, Location};
 
-/// Reads `path` as UTF-8 text. A missing file is a file error; invalid UTF-8 an error at its line.
+/// Reads `path` as UTF-8 text. A missing file is a file error; invalid UTF-8 an error at its line and
+/// column ([`crate::utf8`]).
 pub(crate) fn read_text(path: &Path, what: &str) -> Result<String, InputError> {
     let bytes = std::fs::read(path)
         .map_err(|e| InputError::file(path, format!("cannot open the {what}: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let upto = e.utf8_error().valid_up_to();
-        let line = 1 + e.as_bytes()[..upto].iter().filter(|&&b| b == b'\n').count();
-        InputError::new(
-            path,
-            Location::Line(line),
-            format!("the {what} is not valid UTF-8 text"),
-        )
-    })
+    crate::utf8::into_text(path, what, bytes)
 }
 
 /// The lines of a text with their 1-based numbers; line ends (`\n`, `\r\n`) removed.
@@ -95,15 +88,13 @@ fn cell(raw: &str) -> &str {
         .unwrap_or(t)
 }
 
-/// How a cell is quoted in messages: "`abc`", or "an empty cell".
+/// How a cell is quoted in messages: "`abc`", or "an empty cell"; a long cell is cut
+/// ([`crate::echo::quoted_escaped`]).
 pub(crate) fn found(cell: &str) -> String {
     if cell.is_empty() {
         return "an empty cell".to_string();
     }
-    let mut chars = cell.chars();
-    let excerpt: String = chars.by_ref().take(40).collect();
-    let more = if chars.next().is_some() { "…" } else { "" };
-    format!("`{}{more}`", excerpt.escape_debug())
+    crate::echo::quoted_escaped(cell)
 }
 
 /// A finite decimal number, or an error at (`line`, `column`).

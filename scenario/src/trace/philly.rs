@@ -19,6 +19,7 @@ use sim::{SimDuration, SimTime};
 
 use super::datetime;
 use crate::error::{InputError, Location};
+use crate::utf8::{CheckedReader, Utf8Problem};
 use models::workload::JobSpec;
 
 /// The jobs of a Philly log that can be replayed, and how many were left out and why.
@@ -54,7 +55,7 @@ pub fn read_philly(path: &Path) -> Result<PhillyLog, InputError> {
         .map_err(|e| InputError::file(path, format!("cannot open the Philly job log: {e}")))?;
     let nonblank = Cell::new(false);
     let watched = Watch {
-        inner: file,
+        inner: CheckedReader::new(file),
         nonblank: &nonblank,
     };
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, watched));
@@ -63,9 +64,13 @@ pub fn read_philly(path: &Path) -> Result<PhillyLog, InputError> {
 
 /// [`read_philly`] for a log already in memory; `source` names it in errors.
 pub fn parse_philly(data: &[u8], source: &Path) -> Result<PhillyLog, InputError> {
+    crate::utf8::as_text(source, WHAT, data)?;
     let mut de = serde_json::Deserializer::from_slice(data);
     read(&mut de, source, || !data.iter().all(|&b| is_json_space(b)))
 }
+
+/// What the file is, in messages.
+const WHAT: &str = "Philly job log";
 
 /// The four whitespace bytes JSON allows between tokens.
 fn is_json_space(b: u8) -> bool {
@@ -99,14 +104,18 @@ fn read<'de, R: serde_json::de::Read<'de>>(
     let log = LogSeed
         .deserialize(&mut *de)
         .and_then(|log| de.end().map(|()| log))
-        .map_err(|e| json_error(path, &e, nonblank()))?;
+        .map_err(|e| json_error(path, e, nonblank()))?;
     finish(log, path)
 }
 
 /// A serde_json error as an [`InputError`] at its line and column.
-fn json_error(path: &Path, e: &serde_json::Error, nonblank: bool) -> InputError {
+fn json_error(path: &Path, e: serde_json::Error, nonblank: bool) -> InputError {
     if e.is_io() {
-        return InputError::file(path, format!("cannot read the Philly job log: {e}"));
+        let io = io::Error::from(e);
+        if let Some(p) = Utf8Problem::of_io(&io) {
+            return p.into_input_error(path, WHAT);
+        }
+        return InputError::file(path, format!("cannot read the {WHAT}: {io}"));
     }
     if e.classify() == Category::Eof && !nonblank {
         return InputError::file(

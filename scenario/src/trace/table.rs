@@ -18,6 +18,7 @@ use std::path::Path;
 use csv::{ByteRecord, Position, Reader, ReaderBuilder};
 
 use crate::error::{InputError, Location};
+use crate::utf8::{CheckedReader, Utf8Problem};
 
 /// One column a trace format accepts.
 pub(crate) struct Column {
@@ -66,38 +67,33 @@ pub(crate) struct Table<'a, R> {
     rows: usize,
 }
 
-/// Longest cell excerpt quoted in a message, in characters.
-const EXCERPT_CHARS: usize = 40;
-
-/// How a cell is quoted in messages: "`abc`", or "an empty cell".
+/// How a cell is quoted in messages: "`abc`", or "an empty cell"; a long cell is cut
+/// ([`crate::echo::quoted_escaped`]).
 pub(crate) fn found(cell: &[u8]) -> String {
     if cell.is_empty() {
         return "an empty cell".to_string();
     }
-    let text = String::from_utf8_lossy(cell);
-    let mut chars = text.chars();
-    let excerpt: String = chars.by_ref().take(EXCERPT_CHARS).collect();
-    let ellipsis = if chars.next().is_some() { "…" } else { "" };
-    format!("`{}{ellipsis}`", excerpt.escape_debug())
+    crate::echo::quoted_escaped(&String::from_utf8_lossy(cell))
 }
 
-impl<'a> Table<'a, File> {
-    /// Opens `path` and reads its header. A missing or unreadable file is a `Location::File` error.
+impl<'a> Table<'a, CheckedReader<File>> {
+    /// Opens `path` and reads its header. A missing or unreadable file is a `Location::File` error;
+    /// invalid UTF-8 an error at the line and column of its first bad byte ([`crate::utf8`]).
     pub(crate) fn open_file(path: &'a Path, format: &'static Format) -> Result<Self, InputError> {
         let file = File::open(path)
             .map_err(|e| InputError::file(path, format!("cannot open the {}: {e}", format.what)))?;
-        Table::new(file, path, None, format)
+        Table::new(CheckedReader::new(file), path, None, format)
     }
 }
 
-impl<'a> Table<'a, &'a [u8]> {
+impl<'a> Table<'a, CheckedReader<&'a [u8]>> {
     /// Reads a trace held in memory; `path` names it in errors.
     pub(crate) fn open_bytes(
         data: &'a [u8],
         path: &'a Path,
         format: &'static Format,
     ) -> Result<Self, InputError> {
-        Table::new(data, path, Some(data), format)
+        Table::new(CheckedReader::new(data), path, Some(data), format)
     }
 }
 
@@ -236,6 +232,11 @@ impl<'a, R: Read> Table<'a, R> {
     /// Reads the next record into `self.rec`; `Ok(false)` at the end of the input.
     fn read_record(&mut self) -> Result<bool, InputError> {
         self.rdr.read_byte_record(&mut self.rec).map_err(|e| {
+            if let csv::ErrorKind::Io(io) = e.kind()
+                && let Some(p) = Utf8Problem::of_io(io)
+            {
+                return p.into_input_error(self.path, self.format.what);
+            }
             let msg = match e.kind() {
                 csv::ErrorKind::Io(io) => format!("cannot read the {}: {io}", self.format.what),
                 _ => format!("cannot read the {}: {e}", self.format.what),
@@ -502,7 +503,11 @@ mod tests {
     fn found_quotes_and_truncates() {
         assert_eq!(found(b""), "an empty cell");
         assert_eq!(found(b"abc"), "`abc`");
-        assert_eq!(found(&[b'x'; 50]), format!("`{}…`", "x".repeat(40)));
+        assert_eq!(found(&[b'x'; 50]), format!("`{}`", "x".repeat(50)));
+        assert_eq!(
+            found(&[b'x'; 500]),
+            format!("`{}…` (500 chars)", "x".repeat(80))
+        );
         assert_eq!(found(b"a\nb"), "`a\\nb`");
     }
 }
