@@ -199,7 +199,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
         bar.set_position((frac * 1000.0) as u64);
     });
     bar.finish_and_clear();
-    let output = output.map_err(|e| Failure::Input(format!("{}: {e}", args.scenario.display())))?;
+    let output = output.map_err(|e| run_refused(&args.scenario, &e))?;
 
     let mut written = reports::write_run(staged.path(), &output)
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
@@ -223,6 +223,12 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     Ok(())
 }
 
+/// A run refused or stopped for its input (over the event budget, a validated assumption that failed),
+/// reported against the scenario file.
+fn run_refused(scenario: &Path, e: &twin::RunError) -> Failure {
+    Failure::At(scenario::InputError::file(scenario, e.to_string()))
+}
+
 fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
     let loaded = load(args)?;
     let estimate = twin::estimate(&loaded);
@@ -233,7 +239,7 @@ fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
             estimate: Some(estimate),
             reached_s: None,
         };
-        return Err(Failure::Input(format!("{}: {e}", args.scenario.display())));
+        return Err(run_refused(&args.scenario, &e));
     }
     println!("{}: OK", args.scenario.display());
     println!("{}", loaded.describe());

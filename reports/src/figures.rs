@@ -85,6 +85,34 @@ pub fn key_figures(summary: &Value) -> Vec<String> {
     names
 }
 
+/// Whether `name` can be a key figure of some run ([`key_figures`]): one of [`KEY_FIGURES`],
+/// `training.jobs.<i>.<figure>` with a per-job figure, or a dotted name under an open family
+/// (`facility.pue`). What a sweep's `plot` section names is checked with this before any run.
+pub fn is_key_figure_name(name: &str) -> bool {
+    if KEY_FIGURES.contains(&name) {
+        return true;
+    }
+    let segs: Vec<&str> = name.split('.').collect();
+    if let ["training", "jobs", i, f] = segs.as_slice() {
+        return i.parse::<usize>().is_ok() && TRAINING_JOB_FIGURES.contains(f);
+    }
+    segs.len() >= 2 && OPEN_FAMILIES.contains(&segs[0]) && segs.iter().all(|s| !s.is_empty())
+}
+
+/// What [`is_key_figure_name`] accepts, for messages.
+pub fn key_figure_grammar() -> String {
+    format!(
+        "one of {}; training.jobs.<i>.{{{}}}; or a name under {}",
+        KEY_FIGURES.join(", "),
+        TRAINING_JOB_FIGURES.join(","),
+        OPEN_FAMILIES
+            .iter()
+            .map(|f| format!("{f}."))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 /// Every leaf of `v` by dotted name (prefixed with `prefix` unless it is empty), depth first in
 /// the JSON's own order. Leaves are numbers, strings, booleans and nulls; empty objects and lists
 /// yield nothing.
@@ -187,6 +215,31 @@ pub fn csv_field(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn key_figure_names() {
+        for ok in [
+            "energy.it_j",
+            "inference.ttft_s.p99",
+            "training.jobs.3.achieved_mfu",
+            "facility.pue",
+            "carbon.total_g",
+        ] {
+            assert!(is_key_figure_name(ok), "{ok}");
+        }
+        for bad in [
+            "energy.it_jj",
+            "",
+            "facility",
+            "facility.",
+            "training.jobs.x.achieved_mfu",
+            "training.jobs.0.nope",
+            "jobs.wait_s",
+        ] {
+            assert!(!is_key_figure_name(bad), "{bad}");
+        }
+        assert!(key_figure_grammar().contains("training.jobs.<i>."));
+    }
 
     #[test]
     fn lookup_flatten_and_key_figures() {

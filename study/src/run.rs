@@ -81,6 +81,7 @@ pub fn sweep(
     progress: &dyn Progress,
 ) -> Result<SweepOutcome, Error> {
     let sweep = Sweep::load(file)?;
+    check_plot(file, &sweep)?;
     let manifest = Manifest::of(&sweep);
     let out = opts
         .out
@@ -236,4 +237,29 @@ impl Runner<'_> {
             .map_err(|e| Error::Internal(format!("syncing {}: {e}", path.display())))?;
         Ok((todo.len(), done.len()))
     }
+}
+
+/// The figures a sweep file's `plot` section names must be key figures ([`reports::figures`]);
+/// otherwise its chart would be empty. Checked before the output location and any run.
+fn check_plot(file: &Path, sweep: &Sweep) -> Result<(), Error> {
+    let plot = sweep.plot();
+    let named = plot.figure.iter().map(|f| ("plot.figure", f)).chain(
+        plot.tradeoff
+            .iter()
+            .flat_map(|(a, b)| [("plot.tradeoff.0", a), ("plot.tradeoff.1", b)]),
+    );
+    for (field, name) in named {
+        if !reports::figures::is_key_figure_name(name) {
+            return Err(Error::At(scenario::InputError::field(
+                file,
+                field,
+                format!(
+                    "unknown figure `{}`; expected {}",
+                    scenario::echo::excerpt(name),
+                    reports::figures::key_figure_grammar()
+                ),
+            )));
+        }
+    }
+    Ok(())
 }
