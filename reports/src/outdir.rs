@@ -120,7 +120,7 @@ impl OutputDir {
     }
 
     /// The target as given.
-    pub fn target(&self) -> &Path {
+    pub fn shown_target(&self) -> &Path {
         &self.shown
     }
 
