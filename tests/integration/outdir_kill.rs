@@ -8,6 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::bounded;
+use crate::common::temp_dir;
 
 /// Kills per test: a few seconds in all.
 const KILLS: u64 = 24;
@@ -73,12 +74,8 @@ fn leftovers(target: &Path) -> Vec<PathBuf> {
 fn a_killed_overwrite_leaves_the_old_set_or_the_new_set() {
     let bin = bounded::binary();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.ron");
-    let tmp = tempfile::tempdir().unwrap();
-    let (old_ref, new_ref, target) = (
-        tmp.path().join("old"),
-        tmp.path().join("new"),
-        tmp.path().join("out"),
-    );
+    let tmp = temp_dir("outdir-kill");
+    let (old_ref, new_ref, target) = (tmp.join("old"), tmp.join("new"), tmp.join("out"));
     run_complete(&bin, &run_args(&scenario, &old_ref, 1));
     let took = run_complete(&bin, &run_args(&scenario, &new_ref, 2));
     let (old, new) = (snapshot(&old_ref), snapshot(&new_ref));
