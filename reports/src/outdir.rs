@@ -76,7 +76,7 @@ pub struct OutputDir {
     /// The target as given (for messages and the paths shown to the user).
     shown: PathBuf,
     /// The target, absolute, symbolic links resolved.
-    target: PathBuf,
+    resolved: PathBuf,
     staging: PathBuf,
     /// Names the command writes: never carried over from the old directory.
     owned: Vec<OsString>,
@@ -106,7 +106,7 @@ impl OutputDir {
         })?;
         Ok(OutputDir {
             shown: target.to_path_buf(),
-            target: resolved,
+            resolved,
             _lock: lock(&staging, true).ok().flatten(),
             staging,
             owned: owned.iter().map(OsString::from).collect(),
@@ -139,20 +139,21 @@ impl OutputDir {
         let mut attempts = 0;
         let old = loop {
             attempts += 1;
-            if self.target.is_dir() {
+            if self.resolved.is_dir() {
                 self.carry_over()?;
             }
             sync_dir(&self.staging)
                 .map_err(|e| ReportError::new("syncing directory", &self.staging, e))?;
-            match swap(&self.staging, &self.target) {
+            let exchange = std::env::var_os(NO_EXCHANGE_ENV).is_none_or(|v| v != "1");
+            match swap(&self.staging, &self.resolved, exchange) {
                 Ok(old) => break old,
                 // The target appeared (another command) between the check and the rename: again.
                 Err(e) if attempts < 5 && is_not_empty(&e) => continue,
-                Err(e) => return Err(ReportError::new("replacing", &self.target, e)),
+                Err(e) => return Err(ReportError::new("replacing", &self.resolved, e)),
             }
         };
         self.committed = true;
-        let (parent, _) = split(&self.target);
+        let (parent, _) = split(&self.resolved);
         sync_dir(parent).map_err(|e| ReportError::new("syncing directory", parent, e))?;
         if let Some((old, _lock)) = old {
             // Best effort: what is left is removed by the next command into this target.
@@ -164,10 +165,10 @@ impl OutputDir {
     /// Hard-links (or, where that fails, copies) every entry of the old directory the command does not
     /// own into the staging directory, keeping the old directory's permissions.
     fn carry_over(&self) -> Result<(), ReportError> {
-        for entry in
-            fs::read_dir(&self.target).map_err(|e| ReportError::new("listing", &self.target, e))?
+        for entry in fs::read_dir(&self.resolved)
+            .map_err(|e| ReportError::new("listing", &self.resolved, e))?
         {
-            let entry = entry.map_err(|e| ReportError::new("listing", &self.target, e))?;
+            let entry = entry.map_err(|e| ReportError::new("listing", &self.resolved, e))?;
             let name = entry.file_name();
             if self.owned.contains(&name) || is_temp_file(&name) {
                 continue;
@@ -179,8 +180,8 @@ impl OutputDir {
             }
             link_entry(&from, &to).map_err(|e| ReportError::new("carrying over", &from, e))?;
         }
-        let perms = fs::metadata(&self.target)
-            .map_err(|e| ReportError::new("reading", &self.target, e))?
+        let perms = fs::metadata(&self.resolved)
+            .map_err(|e| ReportError::new("reading", &self.resolved, e))?
             .permissions();
         fs::set_permissions(&self.staging, perms)
             .map_err(|e| ReportError::new("setting permissions of", &self.staging, e))
@@ -434,16 +435,21 @@ fn lock(dir: &Path, wait: bool) -> Result<Option<File>, Busy> {
     Ok(held.then_some(f))
 }
 
-/// Swaps the staging directory into the target's place. Returns where the old directory now is (and
-/// the lock held on it), or `None` when there was none.
-fn swap(staging: &Path, target: &Path) -> io::Result<Option<(PathBuf, Option<File>)>> {
+/// Swaps the staging directory into the target's place, with `RENAME_EXCHANGE` when `exchange` and
+/// the system supports it. Returns where the old directory now is (and the lock held on it), or `None`
+/// when there was none.
+fn swap(
+    staging: &Path,
+    target: &Path,
+    exchange: bool,
+) -> io::Result<Option<(PathBuf, Option<File>)>> {
     if fs::symlink_metadata(target).is_err() {
         fs::rename(staging, target)?;
         return Ok(None);
     }
     // Held until the old directory is removed, so no other command's clean-up races ours.
     let old_lock = lock(target, true).ok().flatten();
-    if std::env::var_os(NO_EXCHANGE_ENV).is_none_or(|v| v != "1") && exchange(staging, target)? {
+    if exchange && exchange_dirs(staging, target)? {
         return Ok(Some((staging.to_path_buf(), old_lock)));
     }
     let (parent, name) = split(target);
@@ -460,7 +466,7 @@ fn swap(staging: &Path, target: &Path) -> io::Result<Option<(PathBuf, Option<Fil
 /// Exchanges two directories atomically (`renameat2(RENAME_EXCHANGE)`); `false` where the kernel or
 /// the filesystem does not support it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+fn exchange_dirs(a: &Path, b: &Path) -> io::Result<bool> {
     use rustix::fs::{CWD, RenameFlags, renameat_with};
     use rustix::io::Errno;
     match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
@@ -471,7 +477,7 @@ fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn exchange(_a: &Path, _b: &Path) -> io::Result<bool> {
+fn exchange_dirs(_a: &Path, _b: &Path) -> io::Result<bool> {
     Ok(false)
 }
 
@@ -530,4 +536,258 @@ fn make_writable(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the target dir.
+    fn temp(tag: &str) -> PathBuf {
+        let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/test-tmp")
+            .join(format!("outdir-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        fs::canonicalize(d).unwrap()
+    }
+
+    /// The names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    const OWNED: &[&str] = &["a.txt", "b.txt", "c.txt"];
+
+    fn write_set(dir: &OutputDir, names: &[&str], text: &str) {
+        for n in names {
+            crate::write_atomic(&dir.path().join(n), text.as_bytes()).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_missing_target_is_created_with_its_parents() {
+        let root = temp("missing");
+        let target = root.join("x/y/out");
+        let staged = OutputDir::prepare(&target, OWNED).unwrap();
+        assert_eq!(staged.path().parent().unwrap(), root.join("x/y"));
+        write_set(&staged, &["a.txt", "b.txt"], "new");
+        assert_eq!(
+            staged.final_path(&staged.path().join("a.txt")),
+            target.join("a.txt")
+        );
+        staged.commit().unwrap();
+        assert_eq!(names(&target), ["a.txt", "b.txt"]);
+        assert_eq!(
+            names(&root.join("x/y")),
+            ["out"],
+            "no staging left beside it"
+        );
+    }
+
+    /// The old set goes, other entries stay (the same files, linked), a killed writer's temporary file
+    /// goes, and nothing is left beside the target — with the exchange and with the fallback.
+    #[test]
+    fn an_existing_target_is_replaced_and_other_entries_carried_over() {
+        for exchange in [true, false] {
+            let root = temp(&format!("replace-{exchange}"));
+            let target = root.join("out");
+            fs::create_dir_all(target.join("mine/deeper")).unwrap();
+            for (n, t) in [
+                ("a.txt", "old"),
+                ("c.txt", "old, not written by the new run"),
+                ("notes.md", "mine"),
+                ("mine/deeper/x", "mine too"),
+                (".a.txt.tmp-12-3", "partial"),
+            ] {
+                fs::write(target.join(n), t).unwrap();
+            }
+            #[cfg(unix)]
+            std::os::unix::fs::symlink("notes.md", target.join("link")).unwrap();
+            let staged = OutputDir::prepare(&target, OWNED).unwrap();
+            write_set(&staged, &["a.txt", "b.txt"], "new");
+            // Commit by hand to pick the swap.
+            staged.carry_over().unwrap();
+            let old = swap(&staged.staging, &staged.resolved, exchange).unwrap();
+            let (old_path, _lock) = old.expect("there was an old directory");
+            assert_eq!(fs::read_to_string(old_path.join("a.txt")).unwrap(), "old");
+            remove_tree(&old_path).unwrap();
+            let mut staged = staged;
+            staged.committed = true;
+            drop(staged);
+            let mut want = vec!["a.txt", "b.txt", "mine", "notes.md"];
+            if cfg!(unix) {
+                want.insert(2, "link");
+            }
+            assert_eq!(names(&target), want);
+            assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "new");
+            assert_eq!(fs::read_to_string(target.join("link")).unwrap(), "mine");
+            assert_eq!(
+                fs::read_to_string(target.join("mine/deeper/x")).unwrap(),
+                "mine too"
+            );
+            assert_eq!(names(&root), ["out"]);
+        }
+    }
+
+    #[test]
+    fn carried_over_files_are_the_same_files() {
+        let root = temp("same");
+        let target = root.join("out");
+        fs::create_dir_all(&target).unwrap();
+        fs::write(target.join("notes.md"), "mine").unwrap();
+        let before = fs::metadata(target.join("notes.md")).unwrap();
+        let staged = OutputDir::prepare(&target, OWNED).unwrap();
+        write_set(&staged, &["a.txt"], "new");
+        staged.commit().unwrap();
+        let after = fs::metadata(target.join("notes.md")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(before.ino(), after.ino());
+            assert_eq!(after.nlink(), 1, "the old directory's link is gone");
+        }
+        let _ = (before, after);
+    }
+
+    #[test]
+    fn dropped_without_commit_leaves_the_target_as_it_was() {
+        let root = temp("drop");
+        let target = root.join("out");
+        fs::create_dir_all(&target).unwrap();
+        fs::write(target.join("a.txt"), "old").unwrap();
+        let staged = OutputDir::prepare(&target, OWNED).unwrap();
+        write_set(&staged, &["a.txt"], "new");
+        drop(staged);
+        assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "old");
+        assert_eq!(names(&root), ["out"]);
+    }
+
+    #[test]
+    fn unusable_locations_are_named_with_what_is_wrong() {
+        let root = temp("bad");
+        let file = root.join("file");
+        fs::write(&file, "x").unwrap();
+        let err = |p: &Path| OutputDir::prepare(p, OWNED).unwrap_err().to_string();
+        assert_eq!(
+            err(&file),
+            format!(
+                "output directory {}: is a file, not a directory",
+                file.display()
+            )
+        );
+        let below = file.join("sub/out");
+        assert_eq!(
+            err(&below),
+            format!(
+                "output directory {}: cannot be created: {} is a file, not a directory",
+                below.display(),
+                file.display()
+            )
+        );
+        assert!(err(Path::new("/")).ends_with("is the root directory"));
+        assert!(
+            ensure_dir(&below)
+                .unwrap_err()
+                .to_string()
+                .contains("is a file")
+        );
+        #[cfg(unix)]
+        {
+            let dangling = root.join("dangling");
+            std::os::unix::fs::symlink(root.join("nowhere"), &dangling).unwrap();
+            assert!(err(&dangling).contains("is a symbolic link to nothing usable"));
+        }
+        assert!(!file.join("sub").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_directory_replaces_the_directory_and_stays_a_link() {
+        let root = temp("link");
+        fs::create_dir_all(root.join("real")).unwrap();
+        fs::write(root.join("real/a.txt"), "old").unwrap();
+        std::os::unix::fs::symlink("real", root.join("out")).unwrap();
+        let staged = OutputDir::prepare(&root.join("out"), OWNED).unwrap();
+        write_set(&staged, &["a.txt"], "new");
+        staged.commit().unwrap();
+        assert!(
+            fs::symlink_metadata(root.join("out"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(root.join("real/a.txt")).unwrap(), "new");
+        assert_eq!(names(&root), ["out", "real"]);
+    }
+
+    #[test]
+    fn leftovers_of_killed_commands_are_removed_and_a_set_aside_old_directory_restored() {
+        let root = temp("leftovers");
+        let target = root.join("out");
+        // Killed while staging, and killed after the exchange (the old set under a staging name).
+        for n in [
+            ".out.dctwin-staging-999999-0",
+            ".out.dctwin-staging-999999-1",
+        ] {
+            fs::create_dir_all(root.join(n)).unwrap();
+            fs::write(root.join(n).join("a.txt"), "stale").unwrap();
+        }
+        // Killed inside the fallback's window: the target is missing, the old set aside.
+        fs::create_dir_all(root.join(".out.dctwin-old-999999-2")).unwrap();
+        fs::write(root.join(".out.dctwin-old-999999-2/a.txt"), "old").unwrap();
+        fs::write(root.join(".out.dctwin-old-999999-2/notes.md"), "mine").unwrap();
+        // Another target's leftovers are not this one's business.
+        fs::create_dir_all(root.join(".other.dctwin-staging-999999-0")).unwrap();
+        let staged = OutputDir::prepare(&target, OWNED).unwrap();
+        assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "old");
+        let ours = format!(".out.dctwin-staging-{}-", std::process::id());
+        let mut left = names(&root);
+        left.retain(|n| !n.starts_with(&ours));
+        assert_eq!(left, [".other.dctwin-staging-999999-0", "out"]);
+        write_set(&staged, &["a.txt"], "new");
+        staged.commit().unwrap();
+        assert_eq!(names(&target), ["a.txt", "notes.md"]);
+        assert_eq!(names(&root), [".other.dctwin-staging-999999-0", "out"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_staging_directory_in_use_is_left_alone() {
+        let root = temp("in-use");
+        let busy = root.join(".out.dctwin-staging-999999-7");
+        fs::create_dir_all(&busy).unwrap();
+        let held = File::open(&busy).unwrap();
+        held.lock().unwrap();
+        let staged = OutputDir::prepare(&root.join("out"), OWNED).unwrap();
+        assert!(
+            busy.is_dir(),
+            "a locked staging directory belongs to a live command"
+        );
+        write_set(&staged, &["a.txt"], "new");
+        staged.commit().unwrap();
+        assert!(busy.is_dir());
+        drop(held);
+        drop(OutputDir::prepare(&root.join("out"), OWNED).unwrap());
+        assert!(!busy.exists(), "unlocked, it is a leftover");
+    }
+
+    #[test]
+    fn temporary_files_of_write_atomic_are_recognised() {
+        for (n, yes) in [
+            (".summary.json.tmp-4242-0", true),
+            (".a.tmp-1-22", true),
+            ("summary.json.tmp-4242-0", false),
+            (".a.tmp-1-", false),
+            (".a.tmp-x-1", false),
+            (".notes.tmp", false),
+        ] {
+            assert_eq!(is_temp_file(OsStr::new(n)), yes, "{n}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ mod gate;
 mod inference;
 mod inference_capping;
 mod network;
+mod outdir;
 mod outdir_kill;
 mod report_html;
 mod scheduling;
