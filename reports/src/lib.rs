@@ -4,6 +4,8 @@
 //! `it_power.svg` and `utilization_queue.svg` (and, for runs with a facility, `facility_power.svg` and
 //! `pue_wet_bulb.svg`) — each one atomically (temporary file in the same
 //! directory, `fsync`, rename over the target), so a reader never sees a half-written file.
+//! [`OutputDir`] ([`outdir`]) checks an output directory before the work and replaces its whole set of
+//! files at once: commands write into a staging directory that is then swapped into place.
 //! [`stdout_table`] renders the summary as a short aligned table for the terminal. [`pages`] composes
 //! `report.html` for a run and for a sweep ([`html`] renders it); [`sweep`] writes a sweep's tables and
 //! charts.
