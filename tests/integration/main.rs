@@ -16,7 +16,6 @@ mod inference;
 mod inference_capping;
 mod network;
 mod outdir;
-mod outdir_kill;
 mod report_html;
 mod scheduling;
 mod shared;
