@@ -18,6 +18,8 @@ use crate::load::{LoadedScenario, Override, load_scenario, parse_ron};
 pub const MAX_RUNS: u64 = 10_000_000;
 /// Most values one range axis may have.
 pub const MAX_RANGE_VALUES: u64 = 1_000_000;
+/// Longest sweep name, in bytes: it names a directory, and file systems allow 255.
+pub const MAX_NAME_BYTES: usize = 200;
 
 /// A sweep file.
 #[derive(Debug, Deserialize)]
@@ -261,6 +263,18 @@ fn name_of(given: &Option<String>, file: &Path) -> Result<String, String> {
     {
         return Err(format!(
             "`{name}`: use letters, digits, `-`, `_` and `.` only"
+        ));
+    }
+    // `.` and `..` would put the outputs in `out/` itself or beside it, mixed with other runs'.
+    if name == "." || name == ".." {
+        return Err(format!(
+            "`{name}` names no directory of its own under out/: use letters or digits"
+        ));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "{} bytes: at most {MAX_NAME_BYTES} (it names the output directory)",
+            name.len()
         ));
     }
     Ok(name)
@@ -538,6 +552,17 @@ mod tests {
                 .starts_with(&format!("{}: point 1 (horizon_s=-1): ", s.file().display())),
             "{e}"
         );
+    }
+
+    #[test]
+    fn names_must_name_a_directory_of_their_own() {
+        let f = Path::new("s.ron");
+        assert_eq!(name_of(&None, f).unwrap(), "s");
+        for bad in [".", "..", "a/b", ""] {
+            assert!(name_of(&Some(bad.into()), f).is_err(), "{bad}");
+        }
+        assert!(name_of(&Some("x".repeat(201)), f).is_err());
+        assert!(name_of(&None, Path::new("..ron")).is_err());
     }
 
     #[test]

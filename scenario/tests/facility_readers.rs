@@ -201,6 +201,20 @@ fn simple_csv() {
     at_cell(&e, 4, "time_s", "expected 7200");
     let e = read_weather_csv(&fixture("weather_bad_rh.csv")).unwrap_err();
     at_cell(&e, 3, "rh_pct", "found `150`");
+    // A step shorter than a minute would loop the series billions of times over a horizon.
+    let e = parse_weather_csv(
+        "time_s,dry_bulb_c,rh_pct\n0,5,80\n1e-9,5,80\n",
+        Path::new("w.csv"),
+    )
+    .unwrap_err();
+    at_cell(&e, 3, "time_s", "at least 60 s");
+    assert!(
+        parse_weather_csv(
+            "time_s,dry_bulb_c,rh_pct\n0,5,80\n60,5,80\n",
+            Path::new("w.csv")
+        )
+        .is_ok()
+    );
     let e = parse_weather_csv("time_s,dry_bulb_c,rh\n", Path::new("w.csv")).unwrap_err();
     at_cell(&e, 1, "rh", "unknown column");
     let e = parse_weather_csv("time_s,dry_bulb_c\n0,1\n", Path::new("w.csv")).unwrap_err();

@@ -516,10 +516,14 @@ const CSV_COLUMNS: [&str; 5] = [
     "pressure_pa",
 ];
 
+/// Shortest step of a weather CSV, s: 60 records per hour, the finest EPW allows. The series loops over
+/// the horizon and the facility steps through every change, so a step of a nanosecond would never end.
+pub const MIN_CSV_STEP_S: f64 = 60.0;
+
 /// Reads a simple weather CSV: header `time_s,dry_bulb_c,rh_pct` (or `dew_point_c` instead of `rh_pct`;
 /// optional `pressure_pa`, default standard pressure), columns in any order, one row per step. `time_s`
-/// starts at 0 and rises by a constant step (the first difference; every later time must be
-/// `k·step` within 1 ms). A single row is a constant climate (step 3,600 s). With both `rh_pct` and
+/// starts at 0 and rises by a constant step of at least [`MIN_CSV_STEP_S`] (the first difference; every
+/// later time must be `k·step` within 1 ms). A single row is a constant climate (step 3,600 s). With both `rh_pct` and
 /// `dew_point_c`, `rh_pct` is used and the dew point ignored.
 pub fn read_weather_csv(path: &Path) -> Result<WeatherSeries, InputError> {
     parse_weather_csv(&read_text(path, "weather CSV")?, path)
@@ -598,6 +602,19 @@ pub fn parse_weather_csv(text: &str, path: &Path) -> Result<WeatherSeries, Input
                         "time_s",
                         format!(
                             "times must rise by a constant step > 0, found {}",
+                            found(f[c_t])
+                        ),
+                    ));
+                }
+                if t < MIN_CSV_STEP_S {
+                    return Err(cell_err(
+                        path,
+                        ln,
+                        "time_s",
+                        format!(
+                            "the step must be at least {MIN_CSV_STEP_S} s (the finest EPW resolution: the \
+                             facility steps through every weather change, looping the series over the \
+                             horizon), found {}",
                             found(f[c_t])
                         ),
                     ));
