@@ -35,17 +35,7 @@ const MAX_EVENTS: &str = "200000";
 /// scenario/src/load.rs, the models, the twin's cost guard): files of `tests/fuzz/found/`, whose
 /// `cases.tsv` says what goes wrong with each. `found_inputs_exit_0_or_2` skips them. **Empty this list
 /// as they are fixed.**
-const LEAD_MUST_FIX: &[&str] = &[
-    "interval-1e308.ron",
-    "interval-2e64.ron",
-    "interval-sub-ns.ron",
-    "hourly-profile-1e308.ron",
-    "gamma-rate-2e64.ron",
-    "interarrival-1ns.ron",
-    "sweep-interarrival-1ns.ron",
-    "name-300-bytes.ron",
-    "name-dotdot.ron",
-];
+const LEAD_MUST_FIX: &[&str] = &[];
 
 /// Cases of the default random run (seed [`DEFAULT_SEED`]) skipped for the same reason, by target and case
 /// index (none: the default run passes; the long runs' failures are in `tests/fuzz/found/`).
