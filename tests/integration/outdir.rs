@@ -468,7 +468,7 @@ fn a_killed_run_leaves_the_old_set_or_the_new_set() {
     let seed = kill_seed();
     println!("kill test seed {seed} (DCTWIN_KILL_SEED={seed} repeats the schedule)");
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
-    let d = temp_dir("outdir-kill");
+    let d = temp_dir("outdir-kill-run");
     let run = |seed: &str, horizon: &str| {
         strings(&[
             "run",
@@ -480,8 +480,8 @@ fn a_killed_run_leaves_the_old_set_or_the_new_set() {
             horizon,
         ])
     };
-    let old = run("2", "horizon_s=604800");
-    let new = run("1", "horizon_s=1209600");
+    let old = run("2", "horizon_s=172800");
+    let new = run("1", "horizon_s=604800");
     let case = prepared(&d, "q", &old, &new, RUN_SET);
     println!("run, RENAME_EXCHANGE: {}", case.run(40, &mut rng, seed));
     let mut fallback = prepared(&d, "f", &old, &new, RUN_SET);
