@@ -462,7 +462,8 @@ fn main() -> ExitCode {
         }
         Ok(Err(Failure::Drift)) => ExitCode::from(1),
         Ok(Err(Failure::Internal(msg))) => {
-            eprintln!("internal error: {msg}");
+            // An internal error may quote input too (a path made from the scenario's name).
+            eprintln!("internal error: {}", scenario::echo::bound_message(&msg));
             ExitCode::from(1)
         }
         Err(_) => {

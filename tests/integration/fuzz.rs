@@ -32,14 +32,38 @@ const RUN_HORIZON_S: &str = "3600";
 const MAX_EVENTS: &str = "200000";
 
 /// Inputs the fuzz test found that need fixes outside the readers and sweep files (the scenario checks in
-/// scenario/src/load.rs, the models, the twin's cost guard): files of `tests/fuzz/found/`, whose
-/// `cases.tsv` says what goes wrong with each. `found_inputs_exit_0_or_2` skips them. **Empty this list
-/// as they are fixed.**
-const LEAD_MUST_FIX: &[&str] = &[];
+/// scenario/src/load.rs, the models, the twin's cost guard): names of `tests/fuzz/found/cases.tsv`, which
+/// says what goes wrong with each. `found_inputs_exit_0_or_2` skips them. **Empty this list as they are
+/// fixed.**
+const LEAD_MUST_FIX: &[&str] = &[
+    "interval-1e308",
+    "interval-2e64",
+    "interval-sub-ns",
+    "capping-interval-1e19",
+    "capping-interval-1ns",
+    "autoscaling-interval-1e19",
+    "autoscaling-interval-1ns",
+    "autoscaling-warmup-2e64",
+    "iteration-overhead-1e19",
+    "tp-alpha-1e19",
+    "hourly-profile-1e308",
+    "gamma-rate-2e64",
+    "gamma-cv-2e64",
+    "interarrival-1ns",
+    "sweep-interarrival-1ns",
+    "billing-period-tiny",
+    "host-max-1e308",
+    "name-300-bytes",
+    "name-dotdot",
+];
 
 /// Cases of the default random run (seed [`DEFAULT_SEED`]) skipped for the same reason, by target and case
-/// index (none: the default run passes; the long runs' failures are in `tests/fuzz/found/`).
-const LEAD_MUST_FIX_CASES: &[(&str, u64)] = &[];
+/// index, with the entry of `tests/fuzz/found/cases.tsv` that reproduces each. **Empty it with them.**
+const LEAD_MUST_FIX_CASES: &[(&str, u64, &str)] = &[
+    ("--set on green-chiller-trip.ron", 174, "interval-1e308"),
+    ("--set on green-warm-air.ron", 228, "host-max-1e308"),
+    ("--set on shared-fleet.ron", 285, "autoscaling-warmup-2e64"),
+];
 
 /// How a mutated file is used.
 #[derive(Clone)]
@@ -54,6 +78,9 @@ enum Use {
     },
     /// A sweep file: `sweep FILE`.
     Sweep,
+    /// A scenario left as is, with 1 or 2 of its numbers (`leaves`, dotted paths) set to extremes by
+    /// `--set`: the checks behind the parser, field by field.
+    Overrides { leaves: Vec<String> },
 }
 
 /// One thing to mutate.
@@ -220,6 +247,22 @@ fn targets() -> Vec<Target> {
             &[],
         ),
     ]);
+    for p in &names {
+        let text = absolute_paths(&read(p), &scenarios);
+        let parsed: scenario::Scenario = scenario::parse_ron(p, &text).expect("a shipped scenario");
+        let mut leaves = Vec::new();
+        numeric_leaves(
+            &serde_json::to_value(parsed).expect("JSON image"),
+            "",
+            &mut leaves,
+        );
+        out.push(Target {
+            name: format!("--set on {}", p.file_name().unwrap().to_string_lossy()),
+            ext: "ron",
+            text,
+            usage: Use::Overrides { leaves },
+        });
+    }
     out.push(Target {
         name: "sweep.ron".into(),
         ext: "ron",
@@ -227,6 +270,46 @@ fn targets() -> Vec<Target> {
         usage: Use::Sweep,
     });
     out
+}
+
+/// The dotted paths of every number in a scenario's JSON image (the paths `--set` takes).
+fn numeric_leaves(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::Number(_) => out.push(at.to_string()),
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                numeric_leaves(x, &join(k), out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                numeric_leaves(x, &join(&i.to_string()), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `--set` arguments setting 1 or 2 of `leaves` to extremes, drawn from `seed`, and what they do.
+fn extreme_overrides(leaves: &[String], seed: u64) -> (Vec<OsString>, Vec<String>) {
+    let mut rng = crate::mutate::Rng::new(seed);
+    let mut args = Vec::new();
+    let mut done = Vec::new();
+    for _ in 0..1 + rng.below(2) {
+        let path = rng.pick(leaves);
+        let v = rng.pick(crate::mutate::EXTREMES);
+        args.push("--set".into());
+        args.push(format!("{path}={v}").into());
+        done.push(format!("--set {path}={v}"));
+    }
+    (args, done)
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -310,7 +393,10 @@ fn judge(step: &Step, timeout: Duration) -> Option<String> {
 fn run_case(s: &Settings, t: &Target, i: u64, dir: &Path) -> (Vec<Step>, Vec<String>, PathBuf) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("case dir");
-    let (bytes, done) = mutate(&t.text, case_seed(s.seed, i));
+    let (bytes, mut done) = match &t.usage {
+        Use::Overrides { .. } => (t.text.clone().into_bytes(), Vec::new()),
+        _ => mutate(&t.text, case_seed(s.seed, i)),
+    };
     let input = dir.join(format!("input.{}", t.ext));
     std::fs::write(&input, &bytes).expect("write the input");
     let out = dir.join("out").into_os_string();
@@ -321,6 +407,15 @@ fn run_case(s: &Settings, t: &Target, i: u64, dir: &Path) -> (Vec<Step>, Vec<Str
             vec!["validate".into(), file.clone()],
             vec!["run".into(), file],
         ),
+        Use::Overrides { leaves } => {
+            let (set, what) = extreme_overrides(leaves, case_seed(s.seed, i));
+            done = what;
+            let mut v = vec!["validate".into(), file.clone()];
+            v.extend(set.clone());
+            let mut r = vec!["run".into(), file];
+            r.extend(set);
+            (v, r)
+        }
         Use::Input { host, key, extra } => {
             let mut set = os(&["--set"]);
             let mut kv = OsString::from(format!("{key}="));
@@ -424,7 +519,7 @@ fn mutated_inputs_never_panic_hang_or_fail_internally() {
     };
     let skipped = |i: u64| {
         seed == DEFAULT_SEED
-            && LEAD_MUST_FIX_CASES.iter().any(|&(name, k)| {
+            && LEAD_MUST_FIX_CASES.iter().any(|&(name, k, _)| {
                 k == i && targets[(k % targets.len() as u64) as usize].name == name
             })
     };
@@ -493,11 +588,13 @@ fn found_inputs_exit_0_or_2() {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| l.split('\t').collect())
         .collect();
-    let file_of = |command: &str| command.split(' ').nth(1).unwrap_or_default().to_string();
-    for skip in LEAD_MUST_FIX {
+    for skip in LEAD_MUST_FIX
+        .iter()
+        .chain(LEAD_MUST_FIX_CASES.iter().map(|(_, _, n)| n))
+    {
         assert!(
-            rows.iter().any(|r| file_of(r[1]) == *skip),
-            "LEAD_MUST_FIX names {skip}, which tests/fuzz/found/cases.tsv lacks"
+            rows.iter().any(|r| r[0] == *skip),
+            "{skip} is not in tests/fuzz/found/cases.tsv"
         );
     }
     let work = crate::common::temp_dir("fuzz-found");
@@ -507,9 +604,10 @@ fn found_inputs_exit_0_or_2() {
     let no_skip = std::env::var_os("DCTWIN_FUZZ_NO_SKIP").is_some();
     let mut failures = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        let (expect, command, what) = (r[0], r[1], r.get(2).copied().unwrap_or_default());
-        if LEAD_MUST_FIX.contains(&file_of(command).as_str()) && !no_skip {
-            eprintln!("skipped (LEAD_MUST_FIX): {command}: {what}");
+        let (name, expect, command) = (r[0], r[1], r[2]);
+        let what = r.get(3).copied().unwrap_or_default();
+        if LEAD_MUST_FIX.contains(&name) && !no_skip {
+            eprintln!("skipped (LEAD_MUST_FIX): {name}: {what}");
             continue;
         }
         let dir = work.join(i.to_string());
@@ -539,8 +637,79 @@ fn found_inputs_exit_0_or_2() {
                 .then(|| format!("exit {code}, expected {expect}"))
         });
         if let Some(why) = why {
-            failures.push(format!("{command}: {why} ({what})"));
+            failures.push(format!("{name}: {command}: {why} ({what})"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every number of every shipped scenario set to each extreme, alone, through a short `run` (about 20,000
+/// processes: run it with a release binary, `DCTWIN_BIN=… cargo test --test integration every_number --
+/// --ignored --nocapture`). Prints each failure once per (place, field); fails when there is one.
+#[test]
+#[ignore = "long: ~20,000 runs; see docs/testing.md"]
+fn every_number_at_every_extreme() {
+    let bin = bounded::binary();
+    let timeout = Duration::from_secs(env_u64("DCTWIN_FUZZ_TIMEOUT_S", 10));
+    let work = crate::common::temp_dir("fuzz-every");
+    let mut jobs = Vec::new();
+    for t in targets() {
+        if let Use::Overrides { leaves } = &t.usage {
+            let file = work.join(t.name.replace(' ', "_"));
+            std::fs::write(&file, &t.text).expect("write the scenario");
+            for leaf in leaves {
+                for v in crate::mutate::EXTREMES {
+                    jobs.push((file.clone(), leaf.clone(), *v));
+                }
+            }
+        }
+    }
+    let results = bounded::parallel(jobs.len(), bounded::threads(), |k| {
+        let (file, leaf, v) = &jobs[k];
+        let dir = work.join(k.to_string());
+        let args: Vec<OsString> = vec![
+            "run".into(),
+            file.clone().into_os_string(),
+            "--quiet".into(),
+            "--out".into(),
+            dir.join("out").into_os_string(),
+            "--set".into(),
+            format!("horizon_s={RUN_HORIZON_S}").into(),
+            "--set".into(),
+            format!("{leaf}={v}").into(),
+        ];
+        let _ = std::fs::create_dir_all(&dir);
+        let step = Step {
+            result: bounded::run(&bin, &args, &dir, timeout),
+            args,
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        judge(&step, timeout).map(|why| {
+            // The panic's source place, or the kind of failure.
+            let place = match why.split_once("panicked at ") {
+                Some((_, at)) => at.split(": ").next().unwrap_or_default().to_string(),
+                None => why.split(':').next().unwrap_or_default().to_string(),
+            };
+            let name = file.file_name().unwrap_or_default().to_string_lossy();
+            (
+                place,
+                leaf.clone(),
+                format!("{name} --set {leaf}={v}: {why}"),
+            )
+        })
+    });
+    let mut seen = std::collections::BTreeMap::new();
+    for (place, leaf, line) in results.into_iter().flatten() {
+        seen.entry((place, leaf)).or_insert(line);
+    }
+    eprintln!(
+        "{} process(es), {} distinct failure(s):",
+        jobs.len(),
+        seen.len()
+    );
+    for line in seen.values() {
+        eprintln!("  {line}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(seen.is_empty());
 }

@@ -99,7 +99,7 @@ fn tokens(text: &str) -> Vec<Token> {
 }
 
 /// Numbers a mutation may write: the extremes the brief names and a few more that break ranges.
-const EXTREMES: &[&str] = &[
+pub const EXTREMES: &[&str] = &[
     "0",
     "-1",
     "-0.0",
