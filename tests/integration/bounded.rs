@@ -22,10 +22,6 @@ pub fn binary() -> PathBuf {
 }
 
 /// How one run ended.
-#[allow(
-    dead_code,
-    reason = "stdout and elapsed are kept for callers that report them"
-)]
 pub struct Finished {
     /// The exit code; `None` when killed (by the bound or a signal).
     pub code: Option<i32>,
