@@ -23,7 +23,7 @@ use crate::mutate::{case_seed, mutate};
 /// The seed of the default run.
 const DEFAULT_SEED: u64 = 0xDC7_F022;
 /// Cases of the default run.
-const DEFAULT_CASES: u64 = 300;
+const DEFAULT_CASES: u64 = 500;
 /// Longest stderr of a rejected input, in bytes.
 const MAX_STDERR: usize = 4096;
 /// Horizon of the short runs, s.
@@ -57,6 +57,10 @@ enum Use {
     /// A scenario left as is, with 1 or 2 of its numbers (`leaves`, dotted paths) set to extremes by
     /// `--set`: the checks behind the parser, field by field.
     Overrides { leaves: Vec<String> },
+    /// A shard file of a sweep whose manifest is `manifest`: `merge` of the two.
+    Merge { manifest: String },
+    /// A run's summary.json: `compare` and `check` against a real one (`other`), both ways.
+    Summary { other: PathBuf },
 }
 
 /// One thing to mutate.
@@ -332,6 +336,19 @@ fn max_events_args(bin: &Path) -> Vec<OsString> {
 struct Step {
     args: Vec<OsString>,
     result: Finished,
+    /// `dctwin check`: exit 1 with its `FAIL:` report (on stdout, nothing on stderr) is a drift found,
+    /// not a failure.
+    drift_ok: bool,
+}
+
+impl Step {
+    fn run(s: &Settings, args: Vec<OsString>, dir: &Path) -> Step {
+        Step {
+            result: bounded::run(&s.bin, &args, dir, s.timeout),
+            drift_ok: args.first().is_some_and(|a| a == "check"),
+            args,
+        }
+    }
 }
 
 /// What is wrong with a step: exit 1 or another code, a panic, a hang, a long or malformed rejection.
@@ -354,6 +371,8 @@ fn judge(step: &Step, timeout: Duration) -> Option<String> {
     }
     match r.code {
         Some(0) => None,
+        // A drift report is on stdout (`FAIL: …`); an internal error would be on stderr.
+        Some(1) if step.drift_ok && err.trim().is_empty() => None,
         Some(2) if r.stderr_len > MAX_STDERR => {
             Some(format!("stderr of {} bytes: {first}", r.stderr_len))
         }
@@ -407,29 +426,103 @@ fn run_case(s: &Settings, t: &Target, i: u64, dir: &Path) -> (Vec<Step>, Vec<Str
         Use::Sweep => {
             let mut a = vec!["sweep".into(), file, "--out".into(), out.clone()];
             a.extend(os(&["--threads", "1", "--quiet"]));
-            let step = Step {
-                result: bounded::run(&s.bin, &a, dir, s.timeout),
-                args: a,
-            };
-            return (vec![step], done, input);
+            return (vec![Step::run(s, a, dir)], done, input);
+        }
+        Use::Merge { .. } | Use::Summary { .. } => {
+            return (study_steps(s, &t.usage, &input, dir), done, input);
         }
     };
-    let mut steps = vec![Step {
-        result: bounded::run(&s.bin, &validate, dir, s.timeout),
-        args: validate,
-    }];
+    let mut steps = vec![Step::run(s, validate, dir)];
     if steps[0].result.code == Some(0) {
         let mut run = run;
         run.extend(os(&["--quiet", "--out"]));
         run.push(out);
         run.extend(os(&["--set", &format!("horizon_s={RUN_HORIZON_S}")]));
         run.extend(s.max_events.iter().cloned());
-        steps.push(Step {
-            result: bounded::run(&s.bin, &run, dir, s.timeout),
-            args: run,
-        });
+        steps.push(Step::run(s, run, dir));
     }
     (steps, done, input)
+}
+
+/// The steps of a study input: `merge` of a mutated shard file beside its manifest, or `compare` and
+/// `check` of a mutated summary against a real one.
+fn study_steps(s: &Settings, usage: &Use, input: &Path, dir: &Path) -> Vec<Step> {
+    let os = |p: &Path| p.as_os_str().to_os_string();
+    match usage {
+        Use::Merge { manifest } => {
+            let m = dir.join("merge");
+            std::fs::create_dir_all(&m).expect("merge dir");
+            std::fs::write(m.join("sweep.json"), manifest).expect("manifest");
+            std::fs::copy(input, m.join("shard-0-of-1.jsonl")).expect("shard");
+            let args = vec![
+                "merge".into(),
+                os(&m),
+                "--out".into(),
+                os(&dir.join("out")),
+                "--quiet".into(),
+            ];
+            vec![Step::run(s, args, dir)]
+        }
+        Use::Summary { other } => {
+            let (a, b) = (os(input), os(other));
+            [
+                vec!["compare".into(), a.clone(), b.clone(), "--quiet".into()],
+                vec!["check".into(), a.clone(), "--baseline".into(), b.clone()],
+                vec!["check".into(), b, "--baseline".into(), a],
+            ]
+            .into_iter()
+            .map(|args| Step::run(s, args, dir))
+            .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Targets made by the binary itself: a shard file of the corpus sweep and a run's summary.json.
+fn study_targets(s: &Settings) -> Vec<Target> {
+    let corpus = root().join("tests/corpus");
+    let seeds = s.work.join("seeds");
+    let _ = std::fs::create_dir_all(&seeds);
+    let os = |p: PathBuf| p.into_os_string();
+    let shard = seeds.join("sweep");
+    let sweep = vec![
+        "sweep".into(),
+        os(corpus.join("sweep/ok.ron")),
+        "--shard".into(),
+        "0/1".into(),
+        "--out".into(),
+        os(shard.clone()),
+        "--quiet".into(),
+    ];
+    let run = vec![
+        "run".into(),
+        os(corpus.join("base/tiny.ron")),
+        "--out".into(),
+        os(seeds.join("run")),
+        "--quiet".into(),
+    ];
+    for args in [sweep, run] {
+        let step = Step::run(s, args, &seeds);
+        assert_eq!(step.result.code, Some(0), "{}", step.result.stderr_text());
+    }
+    vec![
+        Target {
+            name: "shard-0-of-1.jsonl".into(),
+            ext: "jsonl",
+            text: read(&shard.join("shard-0-of-1.jsonl")),
+            usage: Use::Merge {
+                manifest: read(&shard.join("sweep.json")),
+            },
+        },
+        Target {
+            name: "summary.json".into(),
+            ext: "json",
+            text: read(&seeds.join("run/summary.json")),
+            usage: Use::Summary {
+                other: seeds.join("run/summary.json"),
+            },
+        },
+    ]
 }
 
 /// A failure, kept on disk for the report.
@@ -488,7 +581,8 @@ fn mutated_inputs_never_panic_hang_or_fail_internally() {
         failures: root().join("target/fuzz-failures"),
         bin,
     };
-    let targets = targets();
+    let mut targets = targets();
+    targets.extend(study_targets(&s));
     let ids: Vec<u64> = match only {
         Some(i) => vec![i],
         None => (0..cases).collect(),
@@ -606,6 +700,7 @@ fn found_inputs_exit_0_or_2() {
         let step = Step {
             result: bounded::run(&bin, &args, &dir, timeout),
             args,
+            drift_ok: false,
         };
         let code = step.result.code.map(|c| c.to_string()).unwrap_or_default();
         let why = judge(&step, timeout).or_else(|| {
@@ -658,6 +753,7 @@ fn every_number_at_every_extreme() {
         let step = Step {
             result: bounded::run(&bin, &args, &dir, timeout),
             args,
+            drift_ok: false,
         };
         let _ = std::fs::remove_dir_all(&dir);
         judge(&step, timeout).map(|why| {
