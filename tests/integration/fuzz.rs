@@ -43,6 +43,8 @@ const LEAD_MUST_FIX: &[&str] = &[
     "gamma-cv-2e32",
     "ups-module-rating-tiny",
     "ups-modules-max",
+    "psu-efficiency-tiny",
+    "fabric-port-tiny",
 ];
 
 /// Cases of the default random run (seed [`DEFAULT_SEED`]) skipped for the same reason, by target and case
