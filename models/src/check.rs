@@ -67,6 +67,18 @@ pub(crate) fn positive(path: &str, v: f64) -> Result<(), FieldError> {
     }
 }
 
+/// `v` must lie in `[lo, hi]` (a physical range; `why` says where it comes from).
+pub(crate) fn in_range(path: &str, v: f64, lo: f64, hi: f64, why: &str) -> Result<(), FieldError> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            path,
+            format!("must lie in [{lo}, {hi}] ({why}), found {v}"),
+        ))
+    }
+}
+
 /// `v` must be finite and ≥ 0.
 pub(crate) fn non_negative(path: &str, v: f64) -> Result<(), FieldError> {
     if v.is_finite() && v >= 0.0 {

@@ -441,11 +441,14 @@ fn check_host(file: &Path, field: &str, h: &crate::format::HostPower) -> Result<
             ),
         ));
     }
-    if !(h.psu_efficiency.is_finite() && h.psu_efficiency > 0.0 && h.psu_efficiency <= 1.0) {
+    if !(h.psu_efficiency.is_finite() && h.psu_efficiency >= 0.5 && h.psu_efficiency <= 1.0) {
         return Err(InputError::field(
             file,
             &format!("{field}.psu_efficiency"),
-            format!("must be in (0, 1], found {}", h.psu_efficiency),
+            format!(
+                "must be in [0.5, 1] (server PSUs are 0.9–0.96), found {}",
+                h.psu_efficiency
+            ),
         ));
     }
     Ok(())

@@ -37,15 +37,7 @@ const MAX_EVENTS: &str = "200000";
 /// scenario/src/load.rs, the models, the twin's cost guard): names of `tests/fuzz/found/cases.tsv`, which
 /// says what goes wrong with each. `found_inputs_exit_0_or_2` skips them. **Empty this list as they are
 /// fixed.**
-const LEAD_MUST_FIX: &[&str] = &[
-    "billing-period-tiny",
-    "dvfs-gamma-0.01",
-    "gamma-cv-2e32",
-    "ups-module-rating-tiny",
-    "ups-modules-max",
-    "psu-efficiency-tiny",
-    "fabric-port-tiny",
-];
+const LEAD_MUST_FIX: &[&str] = &[];
 
 /// Cases of the default random run (seed [`DEFAULT_SEED`]) skipped for the same reason, by target and case
 /// index, with the entry of `tests/fuzz/found/cases.tsv` that reproduces each. **Empty it with them.**

@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{FieldError, fraction, positive};
+use crate::check::{FieldError, fraction, in_range, positive};
 
 /// Relative tolerance of budget checks (rounding of the solved cap).
 pub const BUDGET_TOLERANCE: f64 = 1e-9;
@@ -138,7 +138,13 @@ impl CappingConfig {
             }
         }
         fraction("min_cap_fraction", self.min_cap_fraction)?;
-        positive("dvfs.gamma", self.dvfs.gamma)?;
+        in_range(
+            "dvfs.gamma",
+            self.dvfs.gamma,
+            1.0,
+            4.0,
+            "dynamic power grows with clock as f^γ, γ ≈ 2.5–3 (models.md §1)",
+        )?;
         fraction("dvfs.job_compute_fraction", self.dvfs.job_compute_fraction)?;
         let s = self.dvfs.static_fraction;
         if !(0.0..1.0).contains(&s) {

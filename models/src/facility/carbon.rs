@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::calendar::{DATETIME, parse_datetime};
-use crate::check::{FieldError, non_negative, positive};
+use crate::check::{FieldError, in_range, non_negative, positive};
 
 /// Joules per kWh.
 pub const J_PER_KWH: f64 = 3.6e6;
@@ -433,7 +433,13 @@ impl TariffConfig {
             }
         }
         non_negative("demand_per_kw", self.demand_per_kw)?;
-        positive("billing_period_days", self.billing_period_days)?;
+        in_range(
+            "billing_period_days",
+            self.billing_period_days,
+            1.0,
+            366.0,
+            "a billing period of a day to a year",
+        )?;
         if !(0.0..24.0).contains(&self.start_hour) {
             return Err(FieldError::new(
                 "start_hour",

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{FieldError, non_negative, positive};
+use crate::check::{FieldError, in_range, non_negative, positive};
 
 /// One loss level's coefficients, each a fraction of the level's rating.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -79,11 +79,14 @@ impl Redundancy {
     pub fn installed(self, n: u32) -> u32 {
         match self {
             Redundancy::N => n,
-            Redundancy::NPlus1 => n + 1,
-            Redundancy::TwoN => 2 * n,
+            Redundancy::NPlus1 => n.saturating_add(1),
+            Redundancy::TwoN => n.saturating_mul(2),
         }
     }
 }
+
+/// The most UPS modules a chain may name (N, before redundancy).
+pub const MAX_UPS_MODULES: u32 = 1_000_000;
 
 /// The UPS system.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,9 +198,20 @@ impl PowerChainConfig {
     /// Checks the values; paths like `ups.loss.c0`.
     pub fn check(&self) -> Result<(), FieldError> {
         self.pdu.check().map_err(|e| e.within("pdu"))?;
-        positive("ups.module_rating_w", self.ups.module_rating_w)?;
-        if self.ups.modules == Some(0) {
-            return Err(FieldError::new("ups.modules", "must be at least 1"));
+        in_range(
+            "ups.module_rating_w",
+            self.ups.module_rating_w,
+            1e3,
+            1e8,
+            "a UPS module of 1 kW to 100 MW",
+        )?;
+        if let Some(m) = self.ups.modules
+            && !(1..=MAX_UPS_MODULES).contains(&m)
+        {
+            return Err(FieldError::new(
+                "ups.modules",
+                format!("must lie in [1, {MAX_UPS_MODULES}], found {m}"),
+            ));
         }
         self.ups.loss.check().map_err(|e| e.within("ups.loss"))?;
         if let Some(t) = &self.transformer {

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::FieldError;
 
+/// The burstiest Gamma arrivals a scenario may name (coefficient of variation of the gaps). Measured LLM
+/// request streams have cv ≈ 1–4; past 100 nearly every gap is zero and requests pile up at one instant.
+pub const MAX_ARRIVAL_CV: f64 = 100.0;
+
 /// An inference workload: where requests come from, how the model is deployed, how replicas batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -345,10 +349,10 @@ impl SyntheticRequests {
                 format!("rate_per_s must be > 0, found {rate}"),
             );
         }
-        if !positive(cv) {
+        if !(positive(cv) && cv <= MAX_ARRIVAL_CV) {
             return err(
                 "requests.Synthetic.arrivals",
-                format!("cv must be > 0, found {cv}"),
+                format!("cv must lie in (0, {MAX_ARRIVAL_CV}], found {cv}"),
             );
         }
         if !self.hourly_profile.is_empty() {

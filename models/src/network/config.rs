@@ -357,6 +357,19 @@ impl FabricConfig {
     pub fn check(&self) -> Result<(), FieldError> {
         positive(self.nic_gbs, "nic_gbs")?;
         positive(self.port_gbs, "port_gbs")?;
+        if self.port_gbs < 1.0 || self.nic_gbs < 1.0 {
+            return Err(FieldError::new(
+                if self.port_gbs < 1.0 {
+                    "port_gbs"
+                } else {
+                    "nic_gbs"
+                },
+                format!(
+                    "a link below 1 Gb/s is not a datacenter fabric (ports are 100–800 Gb/s), found {}",
+                    self.port_gbs.min(self.nic_gbs)
+                ),
+            ));
+        }
         positive(self.scale_up.bw_gbs, "scale_up.bw_gbs")?;
         if let Some(g) = self.scale_up.gpus_per_domain {
             count(g, "scale_up.gpus_per_domain")?;
