@@ -13,6 +13,7 @@ pub mod inference;
 pub mod network;
 pub mod placement;
 pub mod power;
+pub mod reliability;
 pub mod site;
 pub mod training;
 pub mod workload;

@@ -286,9 +286,12 @@ pub struct JobsSummary {
     pub preemptions: u64,
     /// Work those preemptions lost: GPU-hours run since each job's last checkpoint.
     pub lost_gpu_h: f64,
-    /// Jobs stopped because a server they ran on went down (a breaker trip, the feed, maintenance); each also
-    /// counts as a preemption.
+    /// Jobs stopped because a server they ran on went down (a breaker trip, the feed, maintenance, a
+    /// hardware failure); each also counts as a preemption.
     pub interrupted: u64,
+    /// GPU-hours spent restarting after interruptions (`checkpoint.restart_s`, `scheduler.job_restart_s`),
+    /// including restarts cut short by another interruption.
+    pub restart_gpu_h: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -337,7 +340,91 @@ pub struct Summary {
     /// The network fabric in the run (training workloads with `comm: Fabric(...)`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkSummary>,
+    /// Hardware failures and repairs (scenarios with a `failures` section).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<FailuresSummary>,
     pub not_modelled: Vec<String>,
+}
+
+/// Hardware failures, repairs and spares over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct FailuresSummary {
+    /// `drawn` (per-class lifetimes) or `trace` (replayed from a file).
+    pub source: String,
+    /// Failures in the run, all classes.
+    pub failures: u64,
+    /// Failures that stopped running work (a job or an inference replica on a server they took down).
+    pub interrupting_failures: u64,
+    /// Work items (jobs, replicas) stopped by failures; one failure can stop several.
+    pub work_interrupted: u64,
+    /// Per class, in the order of [`FailureClassSummary::component`] names.
+    pub classes: Vec<FailureClassSummary>,
+    /// Per failure domain (`server`, `leaf`, `rack`): failures and the work they stopped.
+    pub domains: Vec<FailureDomainSummary>,
+    /// Server-hours and GPU-hours down because of failures (waiting for repair or a spare swap).
+    pub server_down_h: f64,
+    pub gpu_down_h: f64,
+    /// Most servers down for failures at once.
+    pub servers_down_max: u64,
+    pub repairs: RepairSummary,
+    pub spares: SparesSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct FailureClassSummary {
+    /// `gpu`, `gpu_memory`, `link`, `host`, `leaf_switch`, `pdu`, `power_shelf`.
+    pub component: String,
+    /// What one failure takes down: `server`, `leaf` or `rack`.
+    pub domain: String,
+    /// Units of the class in the site.
+    pub units: u64,
+    pub failures: u64,
+    /// Unit-hours in service (not failed) over the run.
+    pub exposure_unit_h: f64,
+    /// The configured mean time between failures of one unit, h (with `rate_scale`).
+    pub mtbf_h: f64,
+    /// `exposure_unit_h / failures` (absent without failures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_mtbf_h: Option<f64>,
+    /// Failures that stopped running work, and the work items they stopped.
+    pub interrupting: u64,
+    pub work_interrupted: u64,
+    /// Servers each failure took down, summed.
+    pub servers_taken_down: u64,
+    /// Repairs of this class completed, and their mean duration, h.
+    pub repairs_completed: u64,
+    pub repair_mean_h: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct FailureDomainSummary {
+    pub domain: String,
+    pub failures: u64,
+    pub work_interrupted: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct RepairSummary {
+    /// Repairs in progress at once at most (absent: unlimited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crews: Option<u64>,
+    pub completed: u64,
+    /// Failed units still waiting or in repair at the horizon.
+    pub open_at_end: u64,
+    /// Time failed units waited for a crew: mean and maximum, h; the longest queue.
+    pub wait_mean_h: f64,
+    pub wait_max_h: f64,
+    pub queue_max: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct SparesSummary {
+    /// Spare servers at the start, swaps done, failures that found no spare (their server waited for the
+    /// repair), and the fewest spares on hand.
+    pub initial: u64,
+    pub swaps: u64,
+    pub stockouts: u64,
+    pub min_available: u64,
 }
 
 /// One row of `timeseries.csv`: the state at `time_s` (after every event at or before that time).
@@ -348,8 +435,19 @@ pub struct Sample {
     pub busy_gpus: f64,
     pub running_jobs: u64,
     pub queued_jobs: u64,
+    /// Servers down for hardware failures, and failures so far (scenarios with `failures`; `None` otherwise).
+    pub failures: Option<FailureSample>,
     /// Facility state at `time_s` (scenarios with a `facility`; `None` otherwise).
     pub facility: Option<FacilitySample>,
+}
+
+/// The failure columns of a [`Sample`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct FailureSample {
+    /// Servers down for failures at `time_s` (waiting for repair or a spare).
+    pub servers_failed: u64,
+    /// Failures from 0 to `time_s`.
+    pub failures_total: u64,
 }
 
 /// The facility columns of a [`Sample`], read from the facility meter at the sample time: powers are the
@@ -557,6 +655,16 @@ pub struct TrainingJobSummary {
     pub preemptions: u32,
     pub lost_s: f64,
     pub lost_steps: u64,
+    /// Training time between checkpoints the run used (the plan's, or Young's/Daly's for the job), s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every_s: Option<f64>,
+    /// Time spent restarting after interruptions, s.
+    pub restart_s: f64,
+    /// Effective training time ratio: time spent on training that was kept (not lost, not restarting, not
+    /// writing checkpoints) ÷ time since its first start (to its finish or the horizon). Absent if it never
+    /// started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ettr: Option<f64>,
     /// With a network fabric: the step time and exposed communication as run (contended, as placed),
     /// time-weighted over the job's running time, s; `step_s` etc. above are the prediction (packed, alone).
     #[serde(skip_serializing_if = "Option::is_none")]

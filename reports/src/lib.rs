@@ -62,6 +62,10 @@ pub const RUN_FILES: &[&str] = &[
 /// The header line of `timeseries.csv` (without the line terminator).
 pub const TIMESERIES_HEADER: &str = "time_s,it_power_w,busy_gpus,running_jobs,queued_jobs";
 
+/// The failure columns appended to [`TIMESERIES_HEADER`] when the run has a `failures` section (before any
+/// facility columns): servers down for failures, failures so far.
+pub const TIMESERIES_FAILURE_COLUMNS: &str = "servers_failed,failures_total";
+
 /// The facility columns appended to [`TIMESERIES_HEADER`] when the run has a facility (every sample then
 /// carries [`output::FacilitySample`]); `carbon_intensity_g_per_kwh` is empty without a carbon series.
 pub const TIMESERIES_FACILITY_COLUMNS: &str = "facility_power_w,power_chain_loss_w,cooling_power_w,\
@@ -168,6 +172,7 @@ pub fn summary_json(s: &Summary) -> String {
 }
 
 /// The time series as CSV: the header [`TIMESERIES_HEADER`] (followed by
+/// [`TIMESERIES_FAILURE_COLUMNS`] when any sample has failure columns, then
 /// [`TIMESERIES_FACILITY_COLUMNS`] when any sample has facility columns), then one row per sample, in
 /// order, each line ending with `\n`. A sample without facility columns in a facility run leaves them empty.
 ///
@@ -176,10 +181,15 @@ pub fn summary_json(s: &Summary) -> String {
 pub fn timeseries_csv(samples: &[Sample]) -> String {
     use std::fmt::Write as _;
     let facility = samples.iter().any(|s| s.facility.is_some());
+    let failures = samples.iter().any(|s| s.failures.is_some());
     // ~60 bytes per row is typical (~300 with facility columns); a good guess avoids reallocation.
     let per_row = if facility { 320 } else { 64 };
     let mut csv = String::with_capacity(TIMESERIES_HEADER.len() + 1 + samples.len() * per_row);
     csv.push_str(TIMESERIES_HEADER);
+    if failures {
+        csv.push(',');
+        csv.push_str(TIMESERIES_FAILURE_COLUMNS);
+    }
     if facility {
         csv.push(',');
         csv.push_str(TIMESERIES_FACILITY_COLUMNS);
@@ -192,6 +202,13 @@ pub fn timeseries_csv(samples: &[Sample]) -> String {
             s.time_s, s.it_power_w, s.busy_gpus, s.running_jobs, s.queued_jobs
         )
         .expect("writing to a String cannot fail");
+        if failures {
+            match &s.failures {
+                Some(f) => write!(csv, ",{},{}", f.servers_failed, f.failures_total)
+                    .expect("writing to a String cannot fail"),
+                None => csv.push_str(",,"),
+            }
+        }
         if facility {
             match &s.facility {
                 Some(f) => {

@@ -70,6 +70,7 @@ fn sample_summary() -> Summary {
         facility: None,
         shared_fleet: None,
         network: None,
+        failures: None,
         not_modelled: vec![
             "facility overhead (cooling, PUE)".into(),
             "network fabric".into(),
@@ -85,6 +86,7 @@ fn samples(n: usize) -> Vec<Sample> {
             busy_gpus: (i % 256) as f64 * 0.5,
             running_jobs: (i % 13) as u64,
             queued_jobs: (i % 29) as u64,
+            failures: None,
             facility: None,
         })
         .collect()
@@ -98,6 +100,7 @@ fn constant(n: usize) -> Vec<Sample> {
             busy_gpus: 3.0,
             running_jobs: 1,
             queued_jobs: 0,
+            failures: None,
             facility: None,
         })
         .collect()
@@ -144,6 +147,7 @@ fn csv_floats_round_trip() {
             busy_gpus: v,
             running_jobs: u64::MAX,
             queued_jobs: 0,
+            failures: None,
             facility: None,
         })
         .collect();
@@ -274,6 +278,7 @@ fn charts_render_for_empty_constant_single_and_non_finite_series() {
             busy_gpus: f64::NAN,
             running_jobs: 0,
             queued_jobs: 0,
+            failures: None,
             facility: None,
         },
         Sample {
@@ -282,6 +287,7 @@ fn charts_render_for_empty_constant_single_and_non_finite_series() {
             busy_gpus: 1.0,
             running_jobs: 0,
             queued_jobs: 3,
+            failures: None,
             facility: None,
         },
     ];
@@ -455,6 +461,7 @@ fn facility_samples(n: usize) -> Vec<Sample> {
                 busy_gpus: 1.0,
                 running_jobs: 1,
                 queued_jobs: 0,
+                failures: None,
                 facility: Some(output::FacilitySample {
                     facility_power_w: it_w * pue,
                     it_power_w: it_w,

@@ -82,6 +82,9 @@ pub struct Scenario {
     /// Scheduled maintenance windows (docs/models.md §Maintenance windows). Default none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintenance: Vec<MaintenanceWindow>,
+    /// Hardware failures, repairs and spares (docs/models.md §Failures and repairs). Absent: nothing fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<models::reliability::FailureConfig>,
 }
 
 /// A maintenance window: the racks listed (site rack indices, in layout order from 0) are down from `start_s`
@@ -315,6 +318,10 @@ pub struct SchedulerConfig {
     /// Model-driven training jobs use their plan's `checkpoint`.
     #[serde(default)]
     pub job_checkpoint_s: Option<f64>,
+    /// Time an interrupted trace or synthetic job takes to restart before its work resumes, s (≥ 0).
+    /// Default none (0). Model-driven training jobs use their plan's `checkpoint.restart_s`.
+    #[serde(default)]
+    pub job_restart_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -23,6 +23,6 @@ pub use format::{
     Workload,
 };
 pub use load::{
-    LoadedFacility, LoadedScenario, Override, TrainingJobInfo, apply_overrides, load_scenario,
-    parse_ron,
+    LoadedFacility, LoadedFailures, LoadedScenario, Override, TrainingJobInfo, apply_overrides,
+    load_scenario, parse_ron,
 };

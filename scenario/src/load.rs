@@ -67,6 +67,61 @@ pub struct LoadedScenario {
     pub training: Option<Vec<TrainingJobInfo>>,
     /// The facility models, weather and carbon series, when the scenario has a `facility` section.
     pub facility: Option<LoadedFacility>,
+    /// The failure model with its domains and trace, when the scenario has a `failures` section.
+    pub failures: Option<LoadedFailures>,
+}
+
+/// A scenario's failure model resolved for its site: the failure domains (from the fabric's leaves when the
+/// workload has a fabric) and the trace to replay, if any.
+#[derive(Debug, Clone)]
+pub struct LoadedFailures {
+    pub config: models::reliability::FailureConfig,
+    pub domains: models::reliability::Domains,
+    pub trace: Option<Vec<models::reliability::FailureRecord>>,
+}
+
+fn load_failures(
+    file: &Path,
+    base: &Path,
+    s: &Scenario,
+    site: &SiteModel,
+) -> Result<Option<LoadedFailures>, InputError> {
+    let Some(cfg) = &s.failures else {
+        return Ok(None);
+    };
+    cfg.check()
+        .map_err(|e| e.within("failures").into_input_error(file))?;
+    let fabric = match &s.workload {
+        Workload::Training(t) => match &t.comm {
+            models::training::CommModel::Fabric(c) => Some(
+                models::network::Fabric::from_site(c, site)
+                    .map_err(|m| InputError::field(file, "workload.Training.comm.Fabric", m))?,
+            ),
+            models::training::CommModel::AlphaBeta(_) => None,
+        },
+        _ => None,
+    };
+    let domains = models::reliability::Domains::new(
+        site,
+        fabric.as_ref().map(|f| f.topology().leaf.as_slice()),
+    );
+    let trace = match &cfg.trace {
+        Some(p) => {
+            let known: Vec<_> = cfg.classes.iter().map(|c| c.component).collect();
+            Some(crate::readers::read_failure_trace(
+                &resolve(base, p),
+                &domains,
+                &known,
+                MAX_HORIZON_S,
+            )?)
+        }
+        None => None,
+    };
+    Ok(Some(LoadedFailures {
+        config: cfg.clone(),
+        domains,
+        trace,
+    }))
 }
 
 /// A scenario's facility, resolved for its site and with its data files read.
@@ -472,7 +527,14 @@ pub fn load_scenario(
         synthetic_mask,
         mut inference_requests,
         training,
-    } = load_workload(file, &base, &mut s.workload, &catalog, &site)?;
+    } = load_workload(
+        file,
+        &base,
+        &mut s.workload,
+        &catalog,
+        &site,
+        s.failures.as_ref(),
+    )?;
     if let Some(sv) = &mut s.serving {
         inference_requests = load_serving(
             file,
@@ -498,6 +560,16 @@ pub fn load_scenario(
     };
     check_inference_cap(file, &s, &catalog, &site)?;
     check_maintenance(file, &s, &site)?;
+    if let Some(r) = s.scheduler.job_restart_s
+        && !(r.is_finite() && (0.0..=MAX_HORIZON_S).contains(&r))
+    {
+        return Err(InputError::field(
+            file,
+            "scheduler.job_restart_s",
+            format!("expected seconds in [0, {MAX_HORIZON_S}], found {r}"),
+        ));
+    }
+    let failures = load_failures(file, &base, &s, &site)?;
 
     Ok(LoadedScenario {
         file: file.to_path_buf(),
@@ -510,6 +582,7 @@ pub fn load_scenario(
         inference_requests,
         training,
         facility,
+        failures,
     })
 }
 
@@ -848,6 +921,7 @@ fn load_workload(
     workload: &mut Workload,
     catalog: &Catalog,
     site: &SiteModel,
+    failures: Option<&models::reliability::FailureConfig>,
 ) -> Result<WorkloadParts, InputError> {
     let mut parts = WorkloadParts {
         trace_jobs: None,
@@ -877,7 +951,7 @@ fn load_workload(
                 check_inference(file, base, "workload.Inference", w, catalog, site)?;
         }
         Workload::Training(t) => {
-            let (jobs, masks, info) = check_training(file, t, catalog, site)?;
+            let (jobs, masks, info) = check_training(file, t, catalog, site, failures)?;
             parts.trace_jobs = Some(jobs);
             parts.trace_masks = masks;
             parts.training = Some(info);
@@ -1078,6 +1152,7 @@ fn check_training(
     t: &crate::format::TrainingJobs,
     catalog: &Catalog,
     site: &SiteModel,
+    failures: Option<&models::reliability::FailureConfig>,
 ) -> Result<(Vec<JobSpec>, Vec<u64>, Vec<TrainingJobInfo>), InputError> {
     t.comm
         .check()
@@ -1146,6 +1221,11 @@ fn check_training(
                 ),
             ));
         }
+        let mut plan = j.plan.clone();
+        if let Some(c) = &mut plan.checkpoint {
+            c.every_s = checkpoint_interval(c, failures, site, plan.parallelism.gpus(), per_server)
+                .map_err(|m| field("plan.checkpoint.interval", m))?;
+        }
         let est = match &fabric {
             Some(f) => {
                 let servers = (0..site.servers.len() as u32)
@@ -1155,9 +1235,9 @@ fn check_training(
                     })
                     .collect();
                 let cost = models::training::FabricCost::packed(f.clone(), servers, per_server);
-                models::training::estimate_with(&j.plan, gpu, per_server, &cost)
+                models::training::estimate_with(&plan, gpu, per_server, &cost)
             }
-            None => models::training::estimate(&j.plan, gpu, per_server, &t.comm),
+            None => models::training::estimate(&plan, gpu, per_server, &t.comm),
         };
         let duration = sim::SimDuration::from_secs_f64(est.time_to_finish_s).ok_or_else(|| {
             field(
@@ -1194,8 +1274,8 @@ fn check_training(
             gpus,
             estimate: est,
             activity_milli: ((est.run_gpu_activity * 1000.0).round() as u16).max(1),
-            checkpoint: j.plan.checkpoint.clone(),
-            plan: j.plan.clone(),
+            checkpoint: plan.checkpoint.clone(),
+            plan,
             gpus_per_server: per_server,
         };
         out.push((spec, mask, info));
@@ -1211,6 +1291,55 @@ fn check_training(
         info.push(i);
     }
     Ok((jobs, masks, info))
+}
+
+/// The checkpoint interval of a training job of `gpus` GPUs (`per_server` a server), s: `every_s` under a
+/// `Fixed` interval; Young's or Daly's optimum for the job's mean time between interrupting failures
+/// otherwise, the job packed on whole servers and racks (docs/models.md §Checkpoint interval).
+fn checkpoint_interval(
+    c: &models::training::Checkpoint,
+    failures: Option<&models::reliability::FailureConfig>,
+    site: &SiteModel,
+    gpus: u64,
+    per_server: u32,
+) -> Result<f64, String> {
+    use models::training::CheckpointInterval as I;
+    if c.interval == I::Fixed {
+        return Ok(c.every_s);
+    }
+    let Some(f) = failures else {
+        return Err(format!(
+            "a `{:?}` interval needs a `failures` section: the job's mean time between failures comes from it",
+            c.interval
+        ));
+    };
+    if c.write_s <= 0.0 {
+        return Err(format!(
+            "a `{:?}` interval needs `write_s` > 0 (with free checkpoints the optimum is to checkpoint continuously)",
+            c.interval
+        ));
+    }
+    let servers = gpus.div_ceil(per_server.max(1) as u64);
+    let per_rack = (site.servers.len() as u64)
+        .div_ceil(site.racks.max(1) as u64)
+        .max(1);
+    let racks = servers.div_ceil(per_rack);
+    let rate = f.job_rate_per_s(gpus, servers, racks, racks);
+    if rate.is_nan() || rate <= 0.0 {
+        return Err(format!(
+            "no failure strikes the job (`failures.rate_scale` is 0 or no class covers it): a `{:?}` interval is unbounded",
+            c.interval
+        ));
+    }
+    let m = 1.0 / rate;
+    let tau = match c.interval {
+        I::Young => models::reliability::young_interval_s(c.write_s, m),
+        _ => models::reliability::daly_interval_s(c.write_s, m),
+    };
+    if !(tau.is_finite() && tau > 0.0 && tau <= MAX_HORIZON_S) {
+        return Err(format!("the interval comes out as {tau} s"));
+    }
+    Ok(tau)
 }
 
 /// Semantic checks of an inference workload; reads its request trace.

@@ -11,6 +11,7 @@ mod energy;
 mod fabric_run;
 mod facility;
 mod facility_feedback;
+mod failures;
 mod fuzz;
 mod gate;
 mod inference;

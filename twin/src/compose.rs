@@ -6,7 +6,8 @@
 //! 3. `jobs` — the cluster: queue, placement, preemption (a job workload);
 //! 4. `fabric` — the network fabric (training with `comm: Fabric(...)`);
 //! 5. `facility` — thermal throttling and the feed breaker (a `facility` section);
-//! 6. `maintenance` — scheduled windows that take racks down (a `maintenance` list).
+//! 6. `maintenance` — scheduled windows that take racks down (a `maintenance` list);
+//! 7. `failures` — hardware failures, repairs and spares (a `failures` section).
 //!
 //! Limit sources: `capping` then `facility` (thermal). Rate factors: `fabric` then `jobs`' power-limit factor.
 
@@ -24,6 +25,7 @@ use crate::ledger::Ledger;
 use crate::parts::capping::CappingPart;
 use crate::parts::fabric::FabricPart;
 use crate::parts::facility::FacilityPart;
+use crate::parts::failures::Failures;
 use crate::parts::jobs::{JobLog, JobRecord, Jobs};
 use crate::parts::maintenance::Maintenance;
 use crate::parts::serving::Serving;
@@ -91,6 +93,7 @@ fn compose(
     let breaker_cause = site.down_cause();
     let feed_cause = site.down_cause();
     let maintenance_cause = site.down_cause();
+    let failure_cause = site.down_cause();
     world.insert_resource(site);
     world.insert_resource(Works::default());
     world.insert_resource(Trips::default());
@@ -103,6 +106,7 @@ fn compose(
     let fabric = FabricPart::new(loaded, fabric_factor)?;
     let facility = FacilityPart::new(loaded, horizon, thermal_source, feed_cause);
     let maintenance = Maintenance::new(loaded, maintenance_cause)?;
+    let failures = Failures::new(loaded, horizon, failure_cause)?;
     // Power at time zero: every server as set up (inference replicas hold their GPUs idle), and idle switches.
     let (mut it_w, mut gpu_w) = (0.0, 0.0);
     for &e in world.resource::<Site>().entities() {
@@ -134,6 +138,9 @@ fn compose(
         parts.push(Box::new(p));
     }
     if let Some(p) = maintenance {
+        parts.push(Box::new(p));
+    }
+    if let Some(p) = failures {
         parts.push(Box::new(p));
     }
     Ok((world, parts))
@@ -182,6 +189,7 @@ fn run_logged(
             busy_gpus: ledger.busy_gpus(),
             running_jobs: 0,
             queued_jobs: 0,
+            failures: None,
             facility,
         };
         for p in parts.iter_mut() {
@@ -327,6 +335,13 @@ fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
                 .into(),
         ),
     }
-    v.push("failures".into());
+    match &loaded.failures {
+        None => v.push("hardware failures (the scenario has no `failures` section)".into()),
+        Some(_) => v.push(
+            "failures: spine and core switch failures (no bandwidth loss); checkpoint writes and restarts as fixed \
+             stalls (no storage system); asynchronous checkpoints"
+                .into(),
+        ),
+    }
     v
 }

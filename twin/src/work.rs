@@ -102,6 +102,11 @@ impl Works {
             .filter(|e| e.live && e.generation == id.generation)
     }
 
+    /// The running work items, in registry-slot order.
+    pub fn iter(&self) -> impl Iterator<Item = &WorkEntry> {
+        self.entries.iter().filter(|e| e.live)
+    }
+
     /// Running work items.
     pub fn len(&self) -> usize {
         self.live

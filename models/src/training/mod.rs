@@ -25,8 +25,9 @@ pub use cost::{
     ring_gather_scatter_s,
 };
 pub use plan::{
-    Budget, Checkpoint, Groups, Parallelism, Recompute, StepTime, TrainingEstimate, TrainingPlan,
-    TransformerModel, energy_per_token_j, estimate_with, step_time_with,
+    Budget, Checkpoint, CheckpointInterval, Groups, Parallelism, Recompute, StepTime,
+    TrainingEstimate, TrainingPlan, TransformerModel, energy_per_token_j, estimate_with,
+    step_time_with,
 };
 
 #[cfg(test)]

@@ -75,10 +75,32 @@ pub enum Recompute {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
-    /// Training time between checkpoints, s (> 0). Writes do not count towards it.
+    /// Training time between checkpoints, s (> 0 under a `Fixed` interval). Writes do not count towards it.
+    /// Under `Young` or `Daly` the loader replaces it with the interval the policy computes.
+    #[serde(default)]
     pub every_s: f64,
     /// Time one checkpoint write stalls training, s (≥ 0).
     pub write_s: f64,
+    /// Time a restart takes after an interruption, before training resumes (process start, NCCL set-up,
+    /// loading the last checkpoint), s (≥ 0). Failures can strike during it. Default 0.
+    #[serde(default)]
+    pub restart_s: f64,
+    /// How the interval is chosen. Default `Fixed` (`every_s` as written).
+    #[serde(default)]
+    pub interval: CheckpointInterval,
+}
+
+/// How a training job's checkpoint interval is chosen (docs/models.md §Checkpoint interval).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckpointInterval {
+    /// `every_s` as written.
+    #[default]
+    Fixed,
+    /// Young's `√(2·C·M)`, `C` = `write_s`, `M` the job's mean time between interrupting failures from the
+    /// scenario's `failures` section at the job's size.
+    Young,
+    /// Daly's higher-order optimum for the same `C` and `M`.
+    Daly,
 }
 
 /// One training job: model, layout, batch, budget and efficiency.
@@ -214,7 +236,9 @@ impl TrainingPlan {
             )));
         }
         if let Some(c) = &self.checkpoint {
-            if !(c.every_s.is_finite() && c.every_s > 0.0) {
+            if c.interval == CheckpointInterval::Fixed
+                && !(c.every_s.is_finite() && c.every_s > 0.0)
+            {
                 return Err(FieldError::whole(format!(
                     "`checkpoint.every_s` must be a finite number > 0, found {}",
                     c.every_s
@@ -224,6 +248,12 @@ impl TrainingPlan {
                 return Err(FieldError::whole(format!(
                     "`checkpoint.write_s` must be a finite number ≥ 0, found {}",
                     c.write_s
+                )));
+            }
+            if !(c.restart_s.is_finite() && c.restart_s >= 0.0) {
+                return Err(FieldError::whole(format!(
+                    "`checkpoint.restart_s` must be a finite number ≥ 0, found {}",
+                    c.restart_s
                 )));
             }
         }

@@ -383,6 +383,8 @@ fn checkpoints_and_budget_in_steps() {
     plan.checkpoint = Some(Checkpoint {
         every_s: 1800.0,
         write_s: 60.0,
+        restart_s: 0.0,
+        interval: CheckpointInterval::Fixed,
     });
     let est = estimate(&plan, &gpu, 8, &CommModel::default());
     // 1000 steps · 6.213414 s = 6213.414 s of training → ⌊6213.414/1800⌋ = 3 checkpoints = 180 s.
@@ -438,6 +440,8 @@ fn check_errors() {
         p.checkpoint = Some(Checkpoint {
             every_s: 0.0,
             write_s: 1.0,
+            restart_s: 0.0,
+            interval: CheckpointInterval::Fixed,
         })
     });
     assert!(e.contains("`checkpoint.every_s`"));
@@ -445,6 +449,8 @@ fn check_errors() {
         p.checkpoint = Some(Checkpoint {
             every_s: 10.0,
             write_s: -1.0,
+            restart_s: 0.0,
+            interval: CheckpointInterval::Fixed,
         })
     });
     assert!(e.contains("`checkpoint.write_s`"));
@@ -505,7 +511,9 @@ fn ron_defaults_and_unknown_fields() {
         plan.checkpoint,
         Some(Checkpoint {
             every_s: 1800.0,
-            write_s: 30.0
+            write_s: 30.0,
+            restart_s: 0.0,
+            interval: CheckpointInterval::Fixed,
         })
     );
     // Round trip.

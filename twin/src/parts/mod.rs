@@ -3,6 +3,7 @@
 pub mod capping;
 pub mod fabric;
 pub mod facility;
+pub mod failures;
 pub mod jobs;
 pub mod maintenance;
 pub mod serving;

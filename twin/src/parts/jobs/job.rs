@@ -30,6 +30,9 @@ pub(crate) struct Job {
     pub(crate) lost: SimDuration,
     /// Training steps done since the last checkpoint and lost at preemptions, summed.
     pub(crate) lost_steps: u64,
+    /// The restart the current run began with (zero for a first run): its first `restart` of wall time at
+    /// full speed is no work.
+    pub(crate) restart: SimDuration,
     /// Scheduling priority (`Priority` queue; higher first).
     pub(crate) priority: u8,
     /// Progress of the current run: work left (ns at full speed), the wall time per unit of work now (the
@@ -150,6 +153,8 @@ pub(crate) struct JobTime {
     pub(crate) preemptions: u32,
     pub(crate) lost_ns: u64,
     pub(crate) lost_steps: u64,
+    /// Time spent restarting, ns.
+    pub(crate) restart_ns: u64,
 }
 
 /// Counters and per-job records of the run.
@@ -163,6 +168,8 @@ pub(crate) struct Counters {
     pub(crate) lost_milli_ns: u128,
     /// Jobs interrupted because their server went down (counted in `preemptions` too).
     pub(crate) interrupted: u64,
+    /// Restarting, thousandths of a GPU × ns.
+    pub(crate) restart_milli_ns: u128,
     pub(crate) waits_s: Vec<f64>,
     pub(crate) turnarounds_s: Vec<f64>,
     /// Per-job records by id (only when asked for).

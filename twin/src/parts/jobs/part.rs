@@ -205,6 +205,7 @@ impl Jobs {
             preemptions: 0,
             lost: SimDuration::ZERO,
             lost_steps: 0,
+            restart: SimDuration::ZERO,
             priority: spec.priority,
             work_left_ns: 0.0,
             rate: 1.0,
@@ -258,10 +259,13 @@ impl Jobs {
             ctx.emit(Signal::WorkStopped { work: w });
         }
         let c = &mut self.counters;
+        let milli: u64 = job.grants.iter().map(|g| g.milli as u64).sum();
+        c.restart_milli_ns += job.restart.as_nanos() as u128 * milli as u128;
         if let Some(times) = c.times.as_mut() {
             let t = &mut times[job.id as usize];
             t.finish = Some(now);
             t.ran_ns += (now - job.start.expect("running")).as_nanos();
+            t.restart_ns += job.restart.as_nanos();
         }
         self.sched.clean = false;
         if let Some(log) = c.log.as_mut() {

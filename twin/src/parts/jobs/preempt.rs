@@ -41,7 +41,12 @@ impl Jobs {
             if job.left_at(now) <= 0.0 || job.priority as u16 >= below {
                 continue;
             }
-            let (_, lost) = self.checkpoints.split(job.id, now - start);
+            let trained = SimDuration::from_nanos(
+                (now - start)
+                    .as_nanos()
+                    .saturating_sub(job.restart.as_nanos()),
+            );
+            let (_, lost) = self.checkpoints.split(job.id, trained);
             let milli: u64 = job.grants.iter().map(|g| g.milli as u64).sum();
             out.push((slot, job.priority, lost.as_nanos() as u128 * milli as u128));
         }
@@ -127,7 +132,11 @@ impl Jobs {
         let start = job.start.take().expect("running job");
         let id = job.id;
         let elapsed = now - start;
-        let (kept, lost) = self.checkpoints.split(id, elapsed);
+        // The run began with its restart: work (and checkpoints) count from its end.
+        let restart = job.restart;
+        let restarting = SimDuration::from_nanos(elapsed.as_nanos().min(restart.as_nanos()));
+        let trained = SimDuration::from_nanos(elapsed.as_nanos() - restarting.as_nanos());
+        let (kept, lost) = self.checkpoints.split(id, trained);
         let steps = self.checkpoints.lost_steps(id, lost);
         let job = self.jobs.get_mut(slot);
         // Work kept: the wall time kept at rate 1; otherwise the same share of the work done.
@@ -135,9 +144,11 @@ impl Jobs {
             kept.as_nanos()
         } else {
             let done_now = (now - job.rate_since).as_nanos() as f64 / job.rate;
-            let done = job.duration.as_nanos() as f64 - (job.work_left_ns - done_now).max(0.0);
-            let e_ns = elapsed.as_nanos().max(1) as f64;
-            ((done * kept.as_nanos() as f64 / e_ns).floor() as u64).min(job.duration.as_nanos())
+            let run_ns = job.duration.as_nanos() as f64 + restart.as_nanos() as f64;
+            let done = run_ns - (job.work_left_ns - done_now).max(0.0) - restart.as_nanos() as f64;
+            let e_ns = trained.as_nanos().max(1) as f64;
+            ((done.max(0.0) * kept.as_nanos() as f64 / e_ns).floor() as u64)
+                .min(job.duration.as_nanos())
         };
         job.duration = SimDuration::from_nanos(job.duration.as_nanos() - kept_work);
         job.rate = 1.0;
@@ -167,7 +178,9 @@ impl Jobs {
             t.preemptions += 1;
             t.lost_ns += lost.as_nanos();
             t.lost_steps += steps;
+            t.restart_ns += restarting.as_nanos();
         }
+        c.restart_milli_ns += restarting.as_nanos() as u128 * milli as u128;
         c.running -= 1;
         c.preemptions += 1;
         c.lost_milli_ns += lost.as_nanos() as u128 * milli as u128;

@@ -36,6 +36,7 @@ impl Jobs {
             preemptions: c.preemptions,
             lost_gpu_h: c.lost_milli_ns as f64 / 1000.0 / 1e9 / 3600.0,
             interrupted: c.interrupted,
+            restart_gpu_h: c.restart_milli_ns as f64 / 1000.0 / 1e9 / 3600.0,
         };
         if let Some(h) = &mut self.holdings {
             h.advance(horizon);
@@ -62,17 +63,20 @@ impl Jobs {
         let times = self.counters.times.as_ref()?;
         // Training jobs running at the horizon: their current run so far.
         let mut running_ns = vec![0u64; info.len()];
+        let mut restarting_ns = vec![0u64; info.len()];
         for &slot in &self.running {
             let j = self.jobs.get(slot);
             if let Some(s) = j.start {
-                running_ns[j.id as usize] = (horizon - s).as_nanos();
+                let ns = (horizon - s).as_nanos();
+                running_ns[j.id as usize] = ns;
+                restarting_ns[j.id as usize] = ns.min(j.restart.as_nanos());
             }
         }
         let jobs = info
             .iter()
             .zip(times)
-            .zip(&running_ns)
-            .map(|((m, jt), &running)| {
+            .zip(running_ns.iter().zip(&restarting_ns))
+            .map(|((m, jt), (&running, &restarting))| {
                 let t = &m.info;
                 let (start, finish) = (jt.start, jt.finish);
                 let a = t.activity_milli as f64 / 1000.0;
@@ -80,6 +84,7 @@ impl Jobs {
                 let ran_s = (jt.ran_ns + running) as f64 * 1e-9;
                 let e = &t.estimate;
                 let gpu_energy_j = p_w * ran_s;
+                let restart_s = (jt.restart_ns + restarting) as f64 * 1e-9;
                 TrainingJobSummary {
                     name: t.name.clone(),
                     gpu_model: t.gpu_model.clone(),
@@ -104,6 +109,16 @@ impl Jobs {
                     preemptions: jt.preemptions,
                     lost_s: jt.lost_ns as f64 * 1e-9,
                     lost_steps: jt.lost_steps,
+                    checkpoint_every_s: t.checkpoint.as_ref().map(|c| c.every_s),
+                    restart_s,
+                    ettr: start.map(|s0| {
+                        // Training kept: run time less lost work and restarts, without its checkpoint writes.
+                        let useful_s = (ran_s - jt.lost_ns as f64 * 1e-9 - restart_s).max(0.0)
+                            * (e.train_s / e.time_to_finish_s);
+                        let end = finish.unwrap_or(horizon);
+                        let wall_s = (end - s0).as_secs_f64();
+                        if wall_s > 0.0 { useful_s / wall_s } else { 1.0 }
+                    }),
                     run_step_s: None,
                     run_comm_exposed_s: None,
                 }

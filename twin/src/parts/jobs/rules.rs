@@ -15,6 +15,10 @@ pub(crate) struct Checkpoints {
     default_period: Option<SimDuration>,
     /// Training jobs by id: (training time between checkpoints, step time), for lost steps.
     steps_by_id: Vec<Option<(SimDuration, SimDuration)>>,
+    /// Restart time after an interruption: training jobs by id (`checkpoint.restart_s`); other jobs
+    /// `scheduler.job_restart_s`.
+    restart_by_id: Vec<SimDuration>,
+    default_restart: SimDuration,
 }
 
 impl Checkpoints {
@@ -41,7 +45,30 @@ impl Checkpoints {
                     ))
                 })
                 .collect(),
+            restart_by_id: training
+                .iter()
+                .map(|t| {
+                    t.checkpoint
+                        .as_ref()
+                        .and_then(|c| SimDuration::from_secs_f64(c.restart_s))
+                        .unwrap_or(SimDuration::ZERO)
+                })
+                .collect(),
+            default_restart: loaded
+                .scenario
+                .scheduler
+                .job_restart_s
+                .and_then(SimDuration::from_secs_f64)
+                .unwrap_or(SimDuration::ZERO),
         }
+    }
+
+    /// The restart a job pays before its work resumes after an interruption.
+    pub(crate) fn restart(&self, id: u64) -> SimDuration {
+        self.restart_by_id
+            .get(id as usize)
+            .copied()
+            .unwrap_or(self.default_restart)
     }
 
     /// (work kept, work lost) of job `id` that has run `elapsed` since it (re)started: kept `⌊e/P⌋·P`.

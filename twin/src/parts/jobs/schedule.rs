@@ -10,7 +10,7 @@
 use bevy_ecs::world::World;
 use models::placement::{self, FreeSummary, Grant, JobReq, ServerLoad, WHOLE_GPU_MILLI};
 use scenario::QueuePolicy;
-use sim::SimTime;
+use sim::{SimDuration, SimTime};
 
 use super::index::{Bounds, SLOTS, SiteIndex, WorldLoads};
 use super::job::Queued;
@@ -160,7 +160,14 @@ impl Jobs {
                 q.duration = ds.scale(job.duration, mask);
             }
         }
-        let finish = now.saturating_add(q.duration);
+        // A job that ran before (preempted or interrupted) restarts first.
+        let restart = if self.jobs.get(q.slot).first_start.is_some() {
+            self.checkpoints.restart(q.id)
+        } else {
+            SimDuration::ZERO
+        };
+        let run = q.duration.saturating_add(restart);
+        let finish = now.saturating_add(run);
         self.apply(ctx, grants, &q.req, true, finish);
         let key = q.id;
         let part = ctx.part();
@@ -173,7 +180,8 @@ impl Jobs {
         );
         let job = self.jobs.get_mut(q.slot);
         job.duration = q.duration;
-        job.work_left_ns = q.duration.as_nanos() as f64;
+        job.restart = restart;
+        job.work_left_ns = run.as_nanos() as f64;
         job.rate = 1.0;
         job.rate_since = now;
         job.factors = [1.0; crate::kernel::FactorId::MAX];

@@ -195,6 +195,7 @@ fn mixed_sites_and_jobs() {
                     queue,
                     placement,
                     job_checkpoint_s: None,
+                    job_restart_s: None,
                 };
                 let (mut fast, log) = run_with_log(&loaded, &mut |_| {}).expect("run");
                 REFERENCE_MODE.with(|c| c.set(true));

@@ -1,0 +1,316 @@
+//! Hardware failures against closed forms: failure counts are rate × exposure within Poisson bounds; one
+//! training job's mean completion time under exponential failures matches Daly's expected-completion formula
+//! within the 95% interval over seeds, and the best checkpoint interval of a sweep is Daly's within one step;
+//! GPU time and jobs are conserved across failures, restarts and repairs; failure domains follow the site.
+use std::path::{Path, PathBuf};
+
+use crate::common::{catalog, temp_dir, write};
+
+/// A training scenario: `servers` 8-GPU H100 servers in racks of `per_rack`, one job on `job_servers` of them
+/// with `steps` steps of a small model, the given checkpoint and failures sections.
+fn scenario(
+    dir: &Path,
+    name: &str,
+    (servers, per_rack, job_servers): (u32, u32, u32),
+    steps: u64,
+    checkpoint: &str,
+    failures: &str,
+    horizon_s: f64,
+) -> PathBuf {
+    assert_eq!(servers % per_rack, 0);
+    let text = format!(
+        r#"Scenario(
+    name: "{name}",
+    seed: 1,
+    horizon_s: {horizon_s:.1},
+    catalog: "{cat}",
+    site: Layout(
+        server_templates: {{
+            "hgx": ServerTemplate(gpu_model: "H100", gpus: 8,
+                host: HostPower(idle_w: 1000.0, max_w: 3000.0, psu_efficiency: 0.95)),
+        }},
+        halls: [HallGroup(count: 1, rows: [RowGroup(count: 1, racks: [
+            RackGroup(count: {racks}, servers: [ServerGroup(template: "hgx", count: {per_rack})]),
+        ])])],
+    ),
+    workload: Training(jobs: [
+        TrainingJob(
+            name: "job",
+            submit_s: 0.0,
+            gpu_model: "H100",
+            plan: TrainingPlan(
+                model: TransformerModel(params: 1.0e9, layers: 16, hidden: 2048, seq_len: 2048),
+                parallelism: Parallelism(tp: 8, pp: 1, dp: {job_servers}, micro_batches: 1),
+                global_batch_tokens: {batch},
+                budget: Steps({steps}),
+                {checkpoint}
+            ),
+        ),
+    ]),
+    reporting: (interval_s: 3600.0),
+    failures: {failures},
+)
+"#,
+        cat = catalog(),
+        racks = servers / per_rack,
+        batch = 2048 * job_servers as u64 * 64,
+    );
+    write(dir, &format!("{name}.ron"), &text)
+}
+
+fn load(path: &Path, seed: u64, overrides: &[(&str, String)]) -> scenario::LoadedScenario {
+    let ov: Vec<scenario::Override> = overrides
+        .iter()
+        .map(|(p, v)| scenario::Override {
+            path: p.to_string(),
+            value: v.clone(),
+        })
+        .collect();
+    scenario::load_scenario(path, &ov, Some(seed)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(loaded: &scenario::LoadedScenario) -> output::RunOutput {
+    twin::run(loaded, &mut |_| {}).expect("run")
+}
+
+#[test]
+fn failure_counts_are_rate_times_exposure() {
+    let dir = temp_dir("failures-poisson");
+    // 32 servers in 4 racks; GPUs, hosts and PDUs fail; a crew limit makes repairs queue.
+    let path = scenario(
+        &dir,
+        "poisson",
+        (32, 8, 4),
+        1_000_000,
+        "",
+        "(classes: [
+            (component: Gpu, lifetime: Exponential(mtbf_h: 400.0), repair: LogNormal(median_h: 12.0, sigma: 1.0)),
+            (component: Host, lifetime: Exponential(mtbf_h: 150.0), repair: Exponential(mean_h: 6.0)),
+            (component: Pdu, lifetime: Afr(afr: 0.999), repair: Fixed(hours: 4.0)),
+        ], repair_crews: Some(3))",
+        30.0 * 86_400.0,
+    );
+    let (mut total, mut expected) = (0.0, 0.0);
+    for seed in 1..=12 {
+        let out = run(&load(&path, seed, &[]));
+        let f = out.summary.failures.as_ref().expect("failures section");
+        assert_eq!(f.classes.len(), 3);
+        let mut sum = 0;
+        for c in &f.classes {
+            let mean = c.exposure_unit_h / c.mtbf_h;
+            let n = c.failures as f64;
+            let bound = 5.0 * mean.sqrt() + 3.0;
+            assert!(
+                (n - mean).abs() <= bound,
+                "seed {seed} {}: {n} failures, rate × exposure {mean:.1}",
+                c.component
+            );
+            total += n;
+            expected += mean;
+            sum += c.failures;
+            // Exposure never exceeds units × horizon.
+            assert!(c.exposure_unit_h <= c.units as f64 * 720.0 + 1e-6);
+        }
+        assert_eq!(sum, f.failures);
+        assert_eq!(
+            f.repairs.completed + f.repairs.open_at_end,
+            f.failures,
+            "every failure is repaired or still open"
+        );
+        assert!(f.repairs.queue_max >= 1);
+        // Down servers are not busy: busy + down GPU-hours fit in the site's.
+        let gh = &out.summary.gpu_hours;
+        assert!(
+            gh.busy + f.gpu_down_h <= gh.available + 1e-6,
+            "{gh:?} {f:?}"
+        );
+    }
+    // All classes over all seeds: within 3σ of a Poisson count.
+    assert!(
+        (total - expected).abs() <= 3.0 * expected.sqrt(),
+        "{total} failures, {expected:.1} expected"
+    );
+}
+
+/// `M·e^(R/M)·(e^(x/M) − 1)`: the expected time to run a segment of `x` s to its end when failures come at
+/// rate 1/M and each costs a restart `R` (Daly 2006).
+fn segment_s(x: f64, r: f64, m: f64) -> f64 {
+    m * (r / m).exp() * ((x / m).exp() - 1.0)
+}
+
+/// Mean and 95% half-width of `xs`.
+fn mean_ci(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, 1.96 * (var / n).sqrt())
+}
+
+/// One job on 4 servers whose hosts fail with MTBF 4 h (the job's M = 1 h); a spare replaces a failed server
+/// at once, so the job always restarts at once on 4 servers.
+fn daly_scenario(dir: &Path) -> PathBuf {
+    scenario(
+        dir,
+        "daly",
+        (4, 4, 4),
+        40_000,
+        "checkpoint: Checkpoint(every_s: 1200.0, write_s: 60.0, restart_s: 300.0),",
+        "(classes: [(component: Host, lifetime: Exponential(mtbf_h: 4.0), repair: Fixed(hours: 2.0))],
+          spares: (servers: 100000, swap_s: 0.0))",
+        100.0 * 86_400.0,
+    )
+}
+
+/// Completion times of the job over `seeds`, and its expected completion time by Daly's formula.
+fn completions(path: &Path, every_s: f64, seeds: std::ops::Range<u64>) -> (Vec<f64>, f64) {
+    let ov = [(
+        "workload.Training.jobs.0.plan.checkpoint.every_s",
+        format!("{every_s}"),
+    )];
+    let loaded = load(path, 1, &ov);
+    let est = loaded.training.as_ref().unwrap()[0].estimate;
+    let c = loaded.training.as_ref().unwrap()[0]
+        .checkpoint
+        .clone()
+        .unwrap();
+    let m = 3600.0;
+    let period = c.every_s + c.write_s;
+    let n = est.checkpoints as f64;
+    let tail = est.time_to_finish_s - n * period;
+    let expected = n * segment_s(period, c.restart_s, m) + segment_s(tail, c.restart_s, m);
+    let times = seeds
+        .map(|seed| {
+            let out = run(&load(path, seed, &ov));
+            let j = &out.summary.training.as_ref().unwrap().jobs[0];
+            j.finish_s.expect("finished") - j.start_s.unwrap()
+        })
+        .collect();
+    (times, expected)
+}
+
+#[test]
+fn one_job_matches_dalys_expected_completion_time() {
+    let dir = temp_dir("failures-daly");
+    let path = daly_scenario(&dir);
+    let (times, expected) = completions(&path, 1200.0, 1..201);
+    let (mean, half) = mean_ci(&times);
+    eprintln!(
+        "daly: simulated mean {mean:.0} s ± {half:.0} s over 200 seeds; Daly {expected:.0} s"
+    );
+    assert!(
+        (mean - expected).abs() <= half,
+        "simulated mean {mean:.0} s ± {half:.0} s (95%), Daly {expected:.0} s"
+    );
+    // Failures did strike: the job took far longer than its failure-free time.
+    let loaded = load(&path, 1, &[]);
+    let free = loaded.training.as_ref().unwrap()[0]
+        .estimate
+        .time_to_finish_s;
+    assert!(mean > 1.2 * free, "{mean} vs {free}");
+    // And the summary accounts for them.
+    let out = run(&loaded);
+    let j = &out.summary.training.as_ref().unwrap().jobs[0];
+    assert!(
+        j.preemptions > 0 && j.restart_s > 0.0 && j.lost_s > 0.0,
+        "{j:?}"
+    );
+    let ettr = j.ettr.unwrap();
+    let train = loaded.training.as_ref().unwrap()[0].estimate.train_s;
+    let wall = j.finish_s.unwrap() - j.start_s.unwrap();
+    assert!(
+        (ettr - train / wall).abs() < 1e-6,
+        "ETTR {ettr} vs {}",
+        train / wall
+    );
+    assert_eq!(out.summary.jobs.interrupted as u32, j.preemptions);
+    let restart_h = j.restart_s * 32.0 / 3600.0;
+    assert!((out.summary.jobs.restart_gpu_h - restart_h).abs() < 1e-6);
+}
+
+#[test]
+fn the_best_interval_of_a_sweep_is_dalys() {
+    let dir = temp_dir("failures-young-daly");
+    let path = daly_scenario(&dir);
+    // C = 60 s, M = 3600 s: Daly's optimum is 617 s (Young's √(2CM) = 657 s).
+    let daly = models::reliability::daly_interval_s(60.0, 3600.0);
+    assert!((daly - 617.0).abs() < 1.0, "{daly}");
+    let step = 200.0;
+    let grid: Vec<f64> = (1..=8).map(|k| k as f64 * step).collect();
+    let means: Vec<f64> = grid
+        .iter()
+        .map(|&tau| {
+            let (t, _) = completions(&path, tau, 1..121);
+            t.iter().sum::<f64>() / t.len() as f64
+        })
+        .collect();
+    eprintln!("daly sweep: tau {grid:?} -> mean completion {means:.0?}; Daly {daly:.0} s");
+    let best = grid[means
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap()
+        .0];
+    assert!(
+        (best - daly).abs() <= step,
+        "sweep minimum at {best} s (means {means:?}), Daly {daly:.0} s"
+    );
+}
+
+#[test]
+fn a_rack_failure_takes_its_rack_and_spares_replace_servers() {
+    let dir = temp_dir("failures-domains");
+    // A trace: a PDU of rack 1 at 1 h, a GPU of server 0 at 2 h, a host of server 3 at 3 h.
+    write(
+        &dir,
+        "trace.csv",
+        "time_s,component,unit\n3600,pdu,1\n7200,gpu,3\n10800,host,3\n",
+    );
+    let path = scenario(
+        &dir,
+        "domains",
+        (8, 4, 8),
+        1_000_000,
+        "checkpoint: Checkpoint(every_s: 600.0, write_s: 10.0, restart_s: 120.0),",
+        &format!(
+            "(classes: [
+                (component: Gpu, lifetime: Exponential(mtbf_h: 1e6), repair: Fixed(hours: 10.0)),
+                (component: Host, lifetime: Exponential(mtbf_h: 1e6), repair: Fixed(hours: 10.0)),
+                (component: Pdu, lifetime: Exponential(mtbf_h: 1e6), repair: Fixed(hours: 0.5)),
+            ], spares: (servers: 1, swap_s: 900.0), trace: Some(\"{}\"))",
+            dir.join("trace.csv").display()
+        ),
+        5.0 * 3600.0,
+    );
+    let out = run(&load(&path, 1, &[]));
+    let f = out.summary.failures.as_ref().unwrap();
+    assert_eq!(f.source, "trace");
+    assert_eq!(f.failures, 3);
+    let class = |n: &str| f.classes.iter().find(|c| c.component == n).unwrap();
+    // The PDU took its 4 servers for its 0.5 h repair; the GPU's server waited 900 s for the one spare; the host
+    // failure found no spare and waits for its 10 h repair (beyond the horizon).
+    assert_eq!(class("pdu").servers_taken_down, 4);
+    assert_eq!(class("gpu").servers_taken_down, 1);
+    assert_eq!(f.spares.swaps, 1);
+    assert_eq!(f.spares.stockouts, 1);
+    assert_eq!(f.spares.min_available, 0);
+    let expected_h = 4.0 * 0.5 + 900.0 / 3600.0 + 2.0;
+    assert!(
+        (f.server_down_h - expected_h).abs() < 1e-9,
+        "{}",
+        f.server_down_h
+    );
+    assert_eq!(f.servers_down_max, 4);
+    // Every failure stopped the one job, which spans all 8 servers.
+    assert_eq!(f.interrupting_failures, 3);
+    assert_eq!(f.work_interrupted, 3);
+    assert_eq!(out.summary.jobs.interrupted, 3);
+    // The timeseries shows a server down at the end.
+    let last = out.timeseries.last().unwrap().failures.unwrap();
+    assert_eq!((last.servers_failed, last.failures_total), (1, 3));
+    // No job lost or counted twice.
+    let j = &out.summary.jobs;
+    assert_eq!(
+        j.submitted,
+        j.completed + j.running_at_end + j.queued_at_end
+    );
+}
