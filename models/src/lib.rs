@@ -15,5 +15,6 @@ pub mod placement;
 pub mod power;
 pub mod reliability;
 pub mod site;
+pub mod storage;
 pub mod training;
 pub mod workload;

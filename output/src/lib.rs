@@ -343,7 +343,22 @@ pub struct Summary {
     /// Hardware failures and repairs (scenarios with a `failures` section).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failures: Option<FailuresSummary>,
+    /// The storage system (scenarios with a `storage` section).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSummary>,
     pub not_modelled: Vec<String>,
+}
+
+/// The shared storage system.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct StorageSummary {
+    /// Aggregate write and read bandwidth and each server's link, GB/s.
+    pub write_gbs: f64,
+    pub read_gbs: f64,
+    pub server_link_gbs: f64,
+    /// Its power (in IT power) and energy over the run.
+    pub power_w: f64,
+    pub energy_j: f64,
 }
 
 /// Hardware failures, repairs and spares over the run.
@@ -655,9 +670,14 @@ pub struct TrainingJobSummary {
     pub preemptions: u32,
     pub lost_s: f64,
     pub lost_steps: u64,
-    /// Training time between checkpoints the run used (the plan's, or Young's/Daly's for the job), s.
+    /// Training time between checkpoints the run used (the plan's, or Young's/Daly's for the job), s; the
+    /// checkpoint's size, B, and the stall of one write, s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint_every_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_bytes: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_write_s: Option<f64>,
     /// Time spent restarting after interruptions, s.
     pub restart_s: f64,
     /// Effective training time ratio: time spent on training that was kept (not lost, not restarting, not

@@ -41,11 +41,21 @@ const TRAINING_JOB_FIGURES: &[&str] = &[
     "gpu_energy_j",
     "run_step_s",
     "lost_steps",
+    "restart_s",
+    "ettr",
+    "checkpoint_every_s",
 ];
 
 /// Top-level objects whose every number is a key figure (added by the facility and carbon models, the
-/// network fabric and the shared fleet).
-const OPEN_FAMILIES: &[&str] = &["facility", "carbon", "network", "shared_fleet"];
+/// network fabric, the shared fleet, failures and storage).
+const OPEN_FAMILIES: &[&str] = &[
+    "facility",
+    "carbon",
+    "network",
+    "shared_fleet",
+    "failures",
+    "storage",
+];
 
 /// The value at a dotted path (`jobs.wait_s.p99`; list entries by index, `training.jobs.0.steps`).
 pub fn lookup<'a>(summary: &'a Value, path: &str) -> Option<&'a Value> {

@@ -71,6 +71,7 @@ fn sample_summary() -> Summary {
         shared_fleet: None,
         network: None,
         failures: None,
+        storage: None,
         not_modelled: vec![
             "facility overhead (cooling, PUE)".into(),
             "network fabric".into(),

@@ -85,6 +85,10 @@ pub struct Scenario {
     /// Hardware failures, repairs and spares (docs/models.md §Failures and repairs). Absent: nothing fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<models::reliability::FailureConfig>,
+    /// The shared storage system checkpoints are written to and restarts read from (docs/models.md §Storage
+    /// and checkpoint size). Absent: checkpoint writes take their plan's `write_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<models::storage::StorageConfig>,
 }
 
 /// A maintenance window: the racks listed (site rack indices, in layout order from 0) are down from `start_s`

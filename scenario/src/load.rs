@@ -89,8 +89,6 @@ fn load_failures(
     let Some(cfg) = &s.failures else {
         return Ok(None);
     };
-    cfg.check()
-        .map_err(|e| e.within("failures").into_input_error(file))?;
     let fabric = match &s.workload {
         Workload::Training(t) => match &t.comm {
             models::training::CommModel::Fabric(c) => Some(
@@ -521,20 +519,25 @@ pub fn load_scenario(
     check_scalars(file, &s)?;
     let catalog = load_catalog(file, &base, &mut s)?;
     let site = build_site(file, &base, &mut s.site, &catalog)?;
+    if let Some(st) = &s.storage {
+        st.check()
+            .map_err(|e| e.within("storage").into_input_error(file))?;
+    }
+    if let Some(f) = &s.failures {
+        f.check()
+            .map_err(|e| e.within("failures").into_input_error(file))?;
+    }
+    let ctx = TrainingContext {
+        failures: s.failures.clone(),
+        storage: s.storage,
+    };
     let WorkloadParts {
         trace_jobs,
         trace_masks,
         synthetic_mask,
         mut inference_requests,
         training,
-    } = load_workload(
-        file,
-        &base,
-        &mut s.workload,
-        &catalog,
-        &site,
-        s.failures.as_ref(),
-    )?;
+    } = load_workload(file, &base, &mut s.workload, &catalog, &site, &ctx)?;
     if let Some(sv) = &mut s.serving {
         inference_requests = load_serving(
             file,
@@ -921,7 +924,7 @@ fn load_workload(
     workload: &mut Workload,
     catalog: &Catalog,
     site: &SiteModel,
-    failures: Option<&models::reliability::FailureConfig>,
+    ctx: &TrainingContext,
 ) -> Result<WorkloadParts, InputError> {
     let mut parts = WorkloadParts {
         trace_jobs: None,
@@ -951,7 +954,7 @@ fn load_workload(
                 check_inference(file, base, "workload.Inference", w, catalog, site)?;
         }
         Workload::Training(t) => {
-            let (jobs, masks, info) = check_training(file, t, catalog, site, failures)?;
+            let (jobs, masks, info) = check_training(file, t, catalog, site, ctx)?;
             parts.trace_jobs = Some(jobs);
             parts.trace_masks = masks;
             parts.training = Some(info);
@@ -1152,7 +1155,7 @@ fn check_training(
     t: &crate::format::TrainingJobs,
     catalog: &Catalog,
     site: &SiteModel,
-    failures: Option<&models::reliability::FailureConfig>,
+    ctx: &TrainingContext,
 ) -> Result<(Vec<JobSpec>, Vec<u64>, Vec<TrainingJobInfo>), InputError> {
     t.comm
         .check()
@@ -1222,8 +1225,26 @@ fn check_training(
             ));
         }
         let mut plan = j.plan.clone();
+        let gpus = plan.parallelism.gpus();
+        let params = plan.model.params;
         if let Some(c) = &mut plan.checkpoint {
-            c.every_s = checkpoint_interval(c, failures, site, plan.parallelism.gpus(), per_server)
+            let servers = gpus.div_ceil(per_server.max(1) as u64);
+            let bytes = params * c.bytes_per_param;
+            if let Some(st) = &ctx.storage {
+                // The checkpoint load is part of every restart.
+                c.restart_s += st.read_s(bytes, servers);
+            }
+            c.write_s = Some(match (c.write_s, &ctx.storage) {
+                (Some(w), _) => w,
+                (None, Some(st)) => st.write_s(bytes, servers),
+                (None, None) => {
+                    return Err(field(
+                        "plan.checkpoint.write_s",
+                        "is needed without a `storage` section (with one, writes take the checkpoint's size over its bandwidth)".into(),
+                    ));
+                }
+            });
+            c.every_s = checkpoint_interval(c, ctx.failures.as_ref(), site, gpus, per_server)
                 .map_err(|m| field("plan.checkpoint.interval", m))?;
         }
         let est = match &fabric {
@@ -1293,6 +1314,12 @@ fn check_training(
     Ok((jobs, masks, info))
 }
 
+/// What training jobs' checkpoints depend on beyond their plan.
+struct TrainingContext {
+    failures: Option<models::reliability::FailureConfig>,
+    storage: Option<models::storage::StorageConfig>,
+}
+
 /// The checkpoint interval of a training job of `gpus` GPUs (`per_server` a server), s: `every_s` under a
 /// `Fixed` interval; Young's or Daly's optimum for the job's mean time between interrupting failures
 /// otherwise, the job packed on whole servers and racks (docs/models.md §Checkpoint interval).
@@ -1313,7 +1340,7 @@ fn checkpoint_interval(
             c.interval
         ));
     };
-    if c.write_s <= 0.0 {
+    if c.write_s() <= 0.0 {
         return Err(format!(
             "a `{:?}` interval needs `write_s` > 0 (with free checkpoints the optimum is to checkpoint continuously)",
             c.interval
@@ -1333,8 +1360,8 @@ fn checkpoint_interval(
     }
     let m = 1.0 / rate;
     let tau = match c.interval {
-        I::Young => models::reliability::young_interval_s(c.write_s, m),
-        _ => models::reliability::daly_interval_s(c.write_s, m),
+        I::Young => models::reliability::young_interval_s(c.write_s(), m),
+        _ => models::reliability::daly_interval_s(c.write_s(), m),
     };
     if !(tau.is_finite() && tau > 0.0 && tau <= MAX_HORIZON_S) {
         return Err(format!("the interval comes out as {tau} s"));

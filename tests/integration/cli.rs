@@ -150,3 +150,34 @@ fn help_on_every_subcommand() {
         assert!(String::from_utf8_lossy(&o.stdout).contains("Usage"));
     }
 }
+
+/// Every shipped scenario loads and runs (its first simulated hour), and every example sweep file expands.
+#[test]
+fn every_shipped_scenario_runs_briefly() {
+    let dir = root().join("scenarios");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 19, "{names:?}");
+    for p in &names {
+        let ov = [scenario::Override {
+            path: "horizon_s".into(),
+            value: "3600".into(),
+        }];
+        let loaded = scenario::load_scenario(p, &ov, None)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let out =
+            twin::run(&loaded, &mut |_| {}).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(out.summary.energy.it_j > 0.0, "{}", p.display());
+    }
+    let sweeps = root().join("examples/sweeps");
+    for e in std::fs::read_dir(&sweeps).unwrap() {
+        let p = e.unwrap().path();
+        let sw =
+            scenario::sweep::Sweep::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(sw.runs() > 0, "{}", p.display());
+    }
+}

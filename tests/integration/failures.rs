@@ -174,7 +174,7 @@ fn completions(path: &Path, every_s: f64, seeds: std::ops::Range<u64>) -> (Vec<f
         .clone()
         .unwrap();
     let m = 3600.0;
-    let period = c.every_s + c.write_s;
+    let period = c.every_s + c.write_s();
     let n = est.checkpoints as f64;
     let tail = est.time_to_finish_s - n * period;
     let expected = n * segment_s(period, c.restart_s, m) + segment_s(tail, c.restart_s, m);

@@ -189,6 +189,14 @@ fn targets() -> Vec<Target> {
             &[],
         ),
         input(
+            "failures.csv",
+            "csv",
+            read(&corpus.join("base/failures.csv")),
+            "failures.ron",
+            "failures.trace",
+            &[],
+        ),
+        input(
             "tmy3.csv",
             "csv",
             read(&sh.join("weather/tmy3-723170-greensboro-nc.csv")),

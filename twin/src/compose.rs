@@ -7,7 +7,8 @@
 //! 4. `fabric` — the network fabric (training with `comm: Fabric(...)`);
 //! 5. `facility` — thermal throttling and the feed breaker (a `facility` section);
 //! 6. `maintenance` — scheduled windows that take racks down (a `maintenance` list);
-//! 7. `failures` — hardware failures, repairs and spares (a `failures` section).
+//! 7. `failures` — hardware failures, repairs and spares (a `failures` section);
+//! 8. `storage` — the shared storage system's power and report (a `storage` section).
 //!
 //! Limit sources: `capping` then `facility` (thermal). Rate factors: `fabric` then `jobs`' power-limit factor.
 
@@ -29,6 +30,7 @@ use crate::parts::failures::Failures;
 use crate::parts::jobs::{JobLog, JobRecord, Jobs};
 use crate::parts::maintenance::Maintenance;
 use crate::parts::serving::Serving;
+use crate::parts::storage::Storage;
 use crate::site::{Site, Telemetry, telemetry_system};
 use crate::trips::Trips;
 use crate::work::Works;
@@ -107,6 +109,7 @@ fn compose(
     let facility = FacilityPart::new(loaded, horizon, thermal_source, feed_cause);
     let maintenance = Maintenance::new(loaded, maintenance_cause)?;
     let failures = Failures::new(loaded, horizon, failure_cause)?;
+    let storage = Storage::new(loaded);
     // Power at time zero: every server as set up (inference replicas hold their GPUs idle), and idle switches.
     let (mut it_w, mut gpu_w) = (0.0, 0.0);
     for &e in world.resource::<Site>().entities() {
@@ -141,6 +144,9 @@ fn compose(
         parts.push(Box::new(p));
     }
     if let Some(p) = failures {
+        parts.push(Box::new(p));
+    }
+    if let Some(p) = storage {
         parts.push(Box::new(p));
     }
     Ok((world, parts))
@@ -338,8 +344,8 @@ fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
     match &loaded.failures {
         None => v.push("hardware failures (the scenario has no `failures` section)".into()),
         Some(_) => v.push(
-            "failures: spine and core switch failures (no bandwidth loss); checkpoint writes and restarts as fixed \
-             stalls (no storage system); asynchronous checkpoints"
+            "failures: spine and core switch failures (no bandwidth loss); checkpoint writes and restarts as stalls \
+             of each job alone on the storage system (no contention between jobs); asynchronous checkpoints"
                 .into(),
         ),
     }

@@ -24,12 +24,20 @@ pub struct Estimate {
     pub iterations: f64,
     pub samples: f64,
     pub periodic: f64,
+    /// Hardware failures (drawn: units × horizon ÷ MTBF per class; or the trace's rows).
+    pub failures: f64,
 }
 
 impl Estimate {
     /// Events in all.
     pub fn total(&self) -> f64 {
-        3.0 * self.jobs + 2.0 * self.requests + self.iterations + self.samples + self.periodic
+        // A failure: itself, its repair, a spare's swap and return, and the restart of what it stopped.
+        3.0 * self.jobs
+            + 2.0 * self.requests
+            + self.iterations
+            + self.samples
+            + self.periodic
+            + 6.0 * self.failures
     }
 }
 
@@ -42,6 +50,7 @@ impl fmt::Display for Estimate {
             ("iterations", self.iterations),
             ("samples", self.samples),
             ("periodic events", self.periodic),
+            ("failures", self.failures),
         ] {
             if v > 0.0 {
                 parts.push(format!("{name} {v:.3e}"));
@@ -87,6 +96,26 @@ pub fn estimate(loaded: &LoadedScenario) -> Estimate {
         e.periodic += 2.0 * h / 3600.0 + 2.0 * f.config.thermal.failures.len() as f64;
     }
     e.periodic += 2.0 * sc.maintenance.len() as f64;
+    if let Some(f) = &loaded.failures {
+        e.failures = match &f.trace {
+            Some(t) => t.len() as f64,
+            None => f
+                .config
+                .classes
+                .iter()
+                .map(|c| {
+                    let units = f.domains.units(c.component.scope()) as f64;
+                    // Weibull classes also schedule one event per unit at the start.
+                    let first = if c.lifetime.is_memoryless() {
+                        0.0
+                    } else {
+                        units
+                    };
+                    first + units * h * f.config.rate_scale / (c.lifetime.mtbf_h() * 3600.0)
+                })
+                .sum(),
+        };
+    }
     e
 }
 

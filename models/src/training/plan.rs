@@ -79,8 +79,14 @@ pub struct Checkpoint {
     /// Under `Young` or `Daly` the loader replaces it with the interval the policy computes.
     #[serde(default)]
     pub every_s: f64,
-    /// Time one checkpoint write stalls training, s (≥ 0).
-    pub write_s: f64,
+    /// Time one checkpoint write stalls training, s (≥ 0). Absent: the checkpoint's size over the scenario's
+    /// storage bandwidth (`storage` section; the loader fills it in).
+    #[serde(default)]
+    pub write_s: Option<f64>,
+    /// Checkpoint size per model parameter, bytes. Default 14 (bf16 weights, fp32 master weights and two Adam
+    /// moments).
+    #[serde(default = "default_checkpoint_bytes_per_param")]
+    pub bytes_per_param: f64,
     /// Time a restart takes after an interruption, before training resumes (process start, NCCL set-up,
     /// loading the last checkpoint), s (≥ 0). Failures can strike during it. Default 0.
     #[serde(default)]
@@ -90,13 +96,24 @@ pub struct Checkpoint {
     pub interval: CheckpointInterval,
 }
 
+fn default_checkpoint_bytes_per_param() -> f64 {
+    crate::storage::DEFAULT_BYTES_PER_PARAM
+}
+
+impl Checkpoint {
+    /// The write stall, s (0 until resolved).
+    pub fn write_s(&self) -> f64 {
+        self.write_s.unwrap_or(0.0)
+    }
+}
+
 /// How a training job's checkpoint interval is chosen (docs/models.md §Checkpoint interval).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckpointInterval {
     /// `every_s` as written.
     #[default]
     Fixed,
-    /// Young's `√(2·C·M)`, `C` = `write_s`, `M` the job's mean time between interrupting failures from the
+    /// Young's `√(2·C·M)`, `C` the write stall, `M` the job's mean time between interrupting failures from the
     /// scenario's `failures` section at the job's size.
     Young,
     /// Daly's higher-order optimum for the same `C` and `M`.
@@ -244,10 +261,17 @@ impl TrainingPlan {
                     c.every_s
                 )));
             }
-            if !(c.write_s.is_finite() && c.write_s >= 0.0) {
+            if let Some(w) = c.write_s
+                && !(w.is_finite() && w >= 0.0)
+            {
                 return Err(FieldError::whole(format!(
-                    "`checkpoint.write_s` must be a finite number ≥ 0, found {}",
-                    c.write_s
+                    "`checkpoint.write_s` must be a finite number ≥ 0, found {w}"
+                )));
+            }
+            if !(c.bytes_per_param.is_finite() && (0.5..=64.0).contains(&c.bytes_per_param)) {
+                return Err(FieldError::whole(format!(
+                    "`checkpoint.bytes_per_param` must lie in [0.5, 64] (a mixed-precision Adam checkpoint is 14), found {}",
+                    c.bytes_per_param
                 )));
             }
             if !(c.restart_s.is_finite() && c.restart_s >= 0.0) {
@@ -432,7 +456,7 @@ pub fn estimate_with<C: CommCost + ?Sized>(
     let (checkpoints, checkpoint_s) = match &plan.checkpoint {
         Some(c) => {
             let n = (train_s / c.every_s).floor() as u64;
-            (n, n as f64 * c.write_s)
+            (n, n as f64 * c.write_s())
         }
         None => (0, 0.0),
     };

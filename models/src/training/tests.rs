@@ -382,7 +382,8 @@ fn checkpoints_and_budget_in_steps() {
     plan.budget = Budget::Steps(1000);
     plan.checkpoint = Some(Checkpoint {
         every_s: 1800.0,
-        write_s: 60.0,
+        write_s: Some(60.0),
+        bytes_per_param: 14.0,
         restart_s: 0.0,
         interval: CheckpointInterval::Fixed,
     });
@@ -439,7 +440,8 @@ fn check_errors() {
     let e = err(&|p| {
         p.checkpoint = Some(Checkpoint {
             every_s: 0.0,
-            write_s: 1.0,
+            write_s: Some(1.0),
+            bytes_per_param: 14.0,
             restart_s: 0.0,
             interval: CheckpointInterval::Fixed,
         })
@@ -448,7 +450,8 @@ fn check_errors() {
     let e = err(&|p| {
         p.checkpoint = Some(Checkpoint {
             every_s: 10.0,
-            write_s: -1.0,
+            write_s: Some(-1.0),
+            bytes_per_param: 14.0,
             restart_s: 0.0,
             interval: CheckpointInterval::Fixed,
         })
@@ -502,7 +505,7 @@ fn ron_defaults_and_unknown_fields() {
         mfu: 0.45,
         recompute: Full,
         overlap: 0.5,
-        checkpoint: Some((every_s: 1800.0, write_s: 30.0)),
+        checkpoint: Some((every_s: 1800.0, write_s: Some(30.0))),
     )"#;
     let plan: TrainingPlan = ron::from_str(text).unwrap();
     assert_eq!(plan.budget, Budget::Steps(500));
@@ -511,7 +514,8 @@ fn ron_defaults_and_unknown_fields() {
         plan.checkpoint,
         Some(Checkpoint {
             every_s: 1800.0,
-            write_s: 30.0,
+            write_s: Some(30.0),
+            bytes_per_param: 14.0,
             restart_s: 0.0,
             interval: CheckpointInterval::Fixed,
         })

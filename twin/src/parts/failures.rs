@@ -455,13 +455,14 @@ impl Failures {
         if !busy {
             return (false, 0);
         }
+        // A work item's grants are grouped by server in ascending order: one binary search per server.
         let stopped = world
             .resource::<Works>()
             .iter()
             .filter(|w| {
-                w.grants
+                servers
                     .iter()
-                    .any(|g| servers.binary_search(&g.server).is_ok())
+                    .any(|&s| w.grants.binary_search_by_key(&s, |g| g.server).is_ok())
             })
             .count();
         (true, stopped as u64)

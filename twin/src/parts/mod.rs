@@ -7,3 +7,4 @@ pub mod failures;
 pub mod jobs;
 pub mod maintenance;
 pub mod serving;
+pub mod storage;

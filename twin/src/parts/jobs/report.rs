@@ -110,6 +110,11 @@ impl Jobs {
                     lost_s: jt.lost_ns as f64 * 1e-9,
                     lost_steps: jt.lost_steps,
                     checkpoint_every_s: t.checkpoint.as_ref().map(|c| c.every_s),
+                    checkpoint_bytes: t
+                        .checkpoint
+                        .as_ref()
+                        .map(|c| t.plan.model.params * c.bytes_per_param),
+                    checkpoint_write_s: t.checkpoint.as_ref().map(|c| c.write_s()),
                     restart_s,
                     ettr: start.map(|s0| {
                         // Training kept: run time less lost work and restarts, without its checkpoint writes.

@@ -31,7 +31,7 @@ impl Checkpoints {
                 .map(|t| {
                     t.checkpoint
                         .as_ref()
-                        .and_then(|c| secs(c.every_s + c.write_s))
+                        .and_then(|c| secs(c.every_s + c.write_s()))
                 })
                 .collect(),
             default_period: loaded.scenario.scheduler.job_checkpoint_s.and_then(secs),

@@ -1,0 +1,88 @@
+//! A shared storage system (parallel file system or object store) that checkpoints are written to and
+//! restarts read from (docs/models.md §Storage and checkpoint size).
+//!
+//! Now: each job's checkpoint write and restart read take `bytes / min(B_aggregate, n_servers · B_link)` —
+//! the job alone on the storage system, its servers' links in parallel. Contention between jobs that write
+//! at the same time is not modelled yet.
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::{FieldError, in_range};
+
+/// Bytes per parameter of a mixed-precision Adam checkpoint: bf16 weights (2) + fp32 master weights (4) +
+/// Adam first and second moments (4 + 4) = 14. ZeRO (Rajbhandari et al., SC 2020, §3.1) counts 16 B/param of
+/// training state including the bf16 gradients, which a checkpoint does not keep.
+pub const DEFAULT_BYTES_PER_PARAM: f64 = 14.0;
+
+/// The storage system.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Aggregate write bandwidth, GB/s (10⁹ B/s). Llama 3's Tectonic: 2 TB/s sustained, 7 TB/s peak.
+    pub write_gbs: f64,
+    /// Aggregate read bandwidth, GB/s.
+    pub read_gbs: f64,
+    /// Each server's link to the storage system, GB/s. Default 50 (one 400 Gb/s front-end NIC) [eng].
+    #[serde(default = "default_link_gbs")]
+    pub server_link_gbs: f64,
+    /// Power of the storage system, W, counted in IT power for the whole run. Default 0 (not counted).
+    #[serde(default)]
+    pub power_w: f64,
+}
+
+fn default_link_gbs() -> f64 {
+    50.0
+}
+
+impl StorageConfig {
+    pub fn check(&self) -> Result<(), FieldError> {
+        let why = "1 MB/s to 1 PB/s";
+        in_range("write_gbs", self.write_gbs, 1e-3, 1e6, why)?;
+        in_range("read_gbs", self.read_gbs, 1e-3, 1e6, why)?;
+        in_range(
+            "server_link_gbs",
+            self.server_link_gbs,
+            1e-3,
+            1e4,
+            "1 MB/s to 10 TB/s",
+        )?;
+        in_range("power_w", self.power_w, 0.0, 1e9, "up to 1 GW")
+    }
+
+    /// Seconds to write `bytes` from `servers` servers, alone on the system.
+    pub fn write_s(&self, bytes: f64, servers: u64) -> f64 {
+        bytes / (self.write_gbs.min(servers as f64 * self.server_link_gbs) * 1e9)
+    }
+
+    /// Seconds to read `bytes` into `servers` servers, alone on the system.
+    pub fn read_s(&self, bytes: f64, servers: u64) -> f64 {
+        bytes / (self.read_gbs.min(servers as f64 * self.server_link_gbs) * 1e9)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_and_read_times() {
+        let s = StorageConfig {
+            write_gbs: 2000.0,
+            read_gbs: 7000.0,
+            server_link_gbs: 50.0,
+            power_w: 0.0,
+        };
+        // Llama 3 405B: 405e9 · 14 B = 5.67 TB. From 2,048 servers (102.4 TB/s of links) the 2 TB/s aggregate
+        // binds: 2.835 s; from 8 servers the links do (400 GB/s): 14.2 s.
+        let bytes = 405e9 * DEFAULT_BYTES_PER_PARAM;
+        assert!((s.write_s(bytes, 2048) - 2.835).abs() < 1e-9);
+        assert!((s.write_s(bytes, 8) - 14.175).abs() < 1e-9);
+        assert!((s.read_s(bytes, 2048) - 0.81).abs() < 1e-9);
+        s.check().unwrap();
+        let bad = StorageConfig {
+            write_gbs: 0.0,
+            ..s
+        };
+        assert_eq!(bad.check().unwrap_err().path, "write_gbs");
+    }
+}
