@@ -1,9 +1,9 @@
 //! A shared storage system (parallel file system or object store) that checkpoints are written to and
 //! restarts read from (docs/models.md §Storage and checkpoint size).
 //!
-//! Now: each job's checkpoint write and restart read take `bytes / min(B_aggregate, n_servers · B_link)` —
-//! the job alone on the storage system, its servers' links in parallel. Contention between jobs that write
-//! at the same time is not modelled yet.
+//! A transfer (a checkpoint write, a checkpoint load) from `n` servers is limited by their links, `n · B_link`;
+//! transfers in one direction share the aggregate bandwidth max-min fair ([`max_min_rates`]). Alone on the
+//! system a transfer of `S` bytes takes `S / min(B, n · B_link)` ([`StorageConfig::write_s`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -84,5 +84,49 @@ mod tests {
             ..s
         };
         assert_eq!(bad.check().unwrap_err().path, "write_gbs");
+    }
+}
+
+/// Max-min fair rates of transfers sharing one pool of `capacity` (B/s), each also limited by its own cap
+/// (its servers' links), by progressive filling: transfers whose cap is below the fair share get their cap,
+/// the rest share what is left equally. `rates[i]` gets transfer `i`'s rate; `order` is scratch space.
+pub fn max_min_rates(capacity: f64, caps: &[f64], rates: &mut Vec<f64>, order: &mut Vec<usize>) {
+    rates.clear();
+    rates.resize(caps.len(), 0.0);
+    order.clear();
+    order.extend(0..caps.len());
+    order.sort_by(|&a, &b| caps[a].total_cmp(&caps[b]).then(a.cmp(&b)));
+    let mut left = capacity;
+    let mut n = caps.len();
+    for &i in order.iter() {
+        let share = left / n as f64;
+        let r = caps[i].min(share);
+        rates[i] = r;
+        left -= r;
+        n -= 1;
+    }
+}
+
+#[cfg(test)]
+mod sharing_tests {
+    use super::max_min_rates;
+
+    #[test]
+    fn progressive_filling() {
+        let (mut r, mut o) = (Vec::new(), Vec::new());
+        // 100 B/s among caps 10, 50, 80: 10; then 45 each for the other two.
+        max_min_rates(100.0, &[50.0, 10.0, 80.0], &mut r, &mut o);
+        assert_eq!(r, vec![45.0, 10.0, 45.0]);
+        // Caps below the fair share all bind: the pool is not full.
+        max_min_rates(100.0, &[10.0, 20.0], &mut r, &mut o);
+        assert_eq!(r, vec![10.0, 20.0]);
+        // Alone: min(cap, capacity).
+        max_min_rates(100.0, &[500.0], &mut r, &mut o);
+        assert_eq!(r, vec![100.0]);
+        max_min_rates(100.0, &[], &mut r, &mut o);
+        assert!(r.is_empty());
+        // Sums never exceed the pool.
+        max_min_rates(7.0, &[3.0, 3.0, 3.0, 3.0], &mut r, &mut o);
+        assert!((r.iter().sum::<f64>() - 7.0).abs() < 1e-12);
     }
 }

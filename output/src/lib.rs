@@ -359,6 +359,25 @@ pub struct StorageSummary {
     /// Its power (in IT power) and energy over the run.
     pub power_w: f64,
     pub energy_j: f64,
+    /// Bytes moved, and transfers completed (checkpoint writes; checkpoint loads at restarts).
+    pub bytes_written: f64,
+    pub bytes_read: f64,
+    pub writes: u64,
+    pub reads: u64,
+    /// Mean duration of a completed write and read, s.
+    pub write_mean_s: f64,
+    pub read_mean_s: f64,
+    /// Bytes moved ÷ (bandwidth × horizon).
+    pub write_utilization: f64,
+    pub read_utilization: f64,
+    /// Time with at least one transfer in flight, s.
+    pub write_busy_s: f64,
+    pub read_busy_s: f64,
+    /// Largest aggregate rate, GB/s.
+    pub write_peak_gbs: f64,
+    pub read_peak_gbs: f64,
+    /// Most transfers in flight at once.
+    pub most_concurrent: u64,
 }
 
 /// Hardware failures, repairs and spares over the run.
@@ -678,8 +697,10 @@ pub struct TrainingJobSummary {
     pub checkpoint_bytes: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint_write_s: Option<f64>,
-    /// Time spent restarting after interruptions, s.
+    /// Time spent restarting after interruptions (and loading checkpoints), s.
     pub restart_s: f64,
+    /// Checkpoints completed in the run.
+    pub checkpoints_written: u64,
     /// Effective training time ratio: time spent on training that was kept (not lost, not restarting, not
     /// writing checkpoints) ÷ time since its first start (to its finish or the horizon). Absent if it never
     /// started.

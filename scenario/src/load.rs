@@ -191,8 +191,11 @@ pub struct TrainingJobInfo {
     pub estimate: models::training::TrainingEstimate,
     /// `estimate.run_gpu_activity` in thousandths (the resolution of the power model).
     pub activity_milli: u16,
-    /// The plan's checkpointing (what a preempted job keeps).
+    /// The plan's checkpointing (what a preempted job keeps), its write time resolved.
     pub checkpoint: Option<models::training::Checkpoint>,
+    /// The checkpoint's size, B, when its writes and its loads at restarts go through the storage system (a
+    /// `storage` section and no `write_s`); None: writes stall `write_s` and a restart takes `restart_s`.
+    pub storage_bytes: Option<f64>,
     /// The plan, and the GPUs per server of its GPU model (the fabric prices it as placed).
     pub plan: models::training::TrainingPlan,
     pub gpus_per_server: u32,
@@ -1227,16 +1230,18 @@ fn check_training(
         let mut plan = j.plan.clone();
         let gpus = plan.parallelism.gpus();
         let params = plan.model.params;
+        let mut storage_bytes = None;
         if let Some(c) = &mut plan.checkpoint {
             let servers = gpus.div_ceil(per_server.max(1) as u64);
             let bytes = params * c.bytes_per_param;
-            if let Some(st) = &ctx.storage {
-                // The checkpoint load is part of every restart.
-                c.restart_s += st.read_s(bytes, servers);
-            }
             c.write_s = Some(match (c.write_s, &ctx.storage) {
                 (Some(w), _) => w,
-                (None, Some(st)) => st.write_s(bytes, servers),
+                (None, Some(st)) => {
+                    // Writes and restart loads go through the storage system in the run; the estimate (and
+                    // Young's and Daly's intervals) use the job alone on it.
+                    storage_bytes = Some(bytes);
+                    st.write_s(bytes, servers)
+                }
                 (None, None) => {
                     return Err(field(
                         "plan.checkpoint.write_s",
@@ -1296,6 +1301,7 @@ fn check_training(
             estimate: est,
             activity_milli: ((est.run_gpu_activity * 1000.0).round() as u16).max(1),
             checkpoint: plan.checkpoint.clone(),
+            storage_bytes,
             plan,
             gpus_per_server: per_server,
         };

@@ -314,3 +314,77 @@ fn a_rack_failure_takes_its_rack_and_spares_replace_servers() {
         j.completed + j.running_at_end + j.queued_at_end
     );
 }
+
+/// Two identical jobs that checkpoint at the same instants share the storage system's write bandwidth: each
+/// write takes twice as long as alone, and the storage report counts and times them.
+#[test]
+fn concurrent_checkpoints_share_storage_bandwidth() {
+    let dir = temp_dir("failures-storage");
+    let job = |name: &str| {
+        format!(
+            r#"TrainingJob(name: "{name}", submit_s: 0.0, gpu_model: "H100", plan: TrainingPlan(
+                model: TransformerModel(params: 1.0e9, layers: 16, hidden: 2048, seq_len: 2048),
+                parallelism: Parallelism(tp: 8, pp: 1, dp: 2, micro_batches: 1),
+                global_batch_tokens: 262144, budget: Steps(20000),
+                checkpoint: Checkpoint(every_s: 600.0, restart_s: 0.0)))"#
+        )
+    };
+    let text = |jobs: &str| {
+        format!(
+            r#"Scenario(
+    name: "storage", seed: 1, horizon_s: 864000.0, catalog: "{cat}",
+    site: Layout(
+        server_templates: {{ "hgx": ServerTemplate(gpu_model: "H100", gpus: 8,
+            host: HostPower(idle_w: 1000.0, max_w: 3000.0)) }},
+        halls: [HallGroup(count: 1, rows: [RowGroup(count: 1, racks: [
+            RackGroup(count: 1, servers: [ServerGroup(template: "hgx", count: 4)])])])],
+    ),
+    workload: Training(jobs: [{jobs}]),
+    reporting: (interval_s: 3600.0),
+    storage: (write_gbs: 1.0, read_gbs: 1.0, server_link_gbs: 50.0),
+)
+"#,
+            cat = catalog()
+        )
+    };
+    let alone = write(&dir, "alone.ron", &text(&job("a")));
+    let pair = write(
+        &dir,
+        "pair.ron",
+        &text(&format!("{}, {}", job("a"), job("b"))),
+    );
+    let loaded = load(&alone, 1, &[]);
+    let info = &loaded.training.as_ref().unwrap()[0];
+    // 1e9 parameters × 14 B = 14 GB at 1 GB/s (the 100 GB/s of two servers' links do not bind): 14 s.
+    assert_eq!(info.storage_bytes, Some(14e9));
+    let c = info.checkpoint.as_ref().unwrap().write_s();
+    assert!((c - 14.0).abs() < 1e-9, "{c}");
+    let e = info.estimate;
+    let n = e.checkpoints as f64;
+    let out = run(&loaded);
+    let j = &out.summary.training.as_ref().unwrap().jobs[0];
+    let st = out.summary.storage.as_ref().unwrap();
+    assert!(
+        (j.finish_s.unwrap() - (e.train_s + n * c)).abs() < 1e-3,
+        "{j:?}"
+    );
+    assert_eq!((st.writes, st.most_concurrent), (e.checkpoints, 1));
+    assert!((st.write_mean_s - 14.0).abs() < 1e-6, "{st:?}");
+    let out = run(&load(&pair, 1, &[]));
+    let st = out.summary.storage.as_ref().unwrap();
+    for j in &out.summary.training.as_ref().unwrap().jobs {
+        // Both write at once: 0.5 GB/s each, 28 s a checkpoint.
+        assert!(
+            (j.finish_s.unwrap() - (e.train_s + n * 2.0 * c)).abs() < 1e-3,
+            "{} finished at {:?}, expected {}",
+            j.name,
+            j.finish_s,
+            e.train_s + n * 2.0 * c
+        );
+        assert_eq!(j.checkpoints_written, e.checkpoints);
+    }
+    assert_eq!((st.writes, st.most_concurrent), (2 * e.checkpoints, 2));
+    assert!((st.write_mean_s - 28.0).abs() < 1e-6, "{st:?}");
+    assert!((st.write_peak_gbs - 1.0).abs() < 1e-9);
+    assert!((st.bytes_written - 2.0 * n * 14e9).abs() < 1e3 * n);
+}

@@ -344,8 +344,8 @@ fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
     match &loaded.failures {
         None => v.push("hardware failures (the scenario has no `failures` section)".into()),
         Some(_) => v.push(
-            "failures: spine and core switch failures (no bandwidth loss); checkpoint writes and restarts as stalls \
-             of each job alone on the storage system (no contention between jobs); asynchronous checkpoints"
+            "failures: spine and core switch failures (no bandwidth loss); asynchronous checkpoints; dataset reads \
+             and inference model loads from storage"
                 .into(),
         ),
     }

@@ -40,6 +40,8 @@ impl Interests {
     pub const CLAIM_GPUS: Interests = Interests(1 << 7);
     pub const RELEASE_GPUS: Interests = Interests(1 << 8);
     pub const GPUS_GRANTED: Interests = Interests(1 << 9);
+    pub const IO_START: Interests = Interests(1 << 10);
+    pub const IO_DONE: Interests = Interests(1 << 11);
 
     /// Both sets.
     pub const fn with(self, other: Interests) -> Interests {
@@ -66,6 +68,8 @@ impl Signal {
             Signal::ClaimGpus { .. } => Interests::CLAIM_GPUS,
             Signal::ReleaseGpus { .. } => Interests::RELEASE_GPUS,
             Signal::GpusGranted { .. } => Interests::GPUS_GRANTED,
+            Signal::IoStart { .. } => Interests::IO_START,
+            Signal::IoDone { .. } => Interests::IO_DONE,
         }
     }
 }
@@ -104,4 +108,14 @@ pub enum Signal {
     ReleaseGpus { slot: u32 },
     /// Shared fleet: replica slot `slot` got its GPUs (listed in the work registry under its work item).
     GpusGranted { slot: u32, work: WorkId },
+    /// Work item `work` starts moving `bytes` to (`write`) or from the shared storage system through its
+    /// servers' links (a checkpoint write, a checkpoint load at restart). The storage part answers with
+    /// [`Signal::IoDone`]; a [`Signal::WorkStopped`] for `work` cancels the transfer.
+    IoStart {
+        work: WorkId,
+        bytes: f64,
+        write: bool,
+    },
+    /// The transfer of work item `work` finished.
+    IoDone { work: WorkId },
 }

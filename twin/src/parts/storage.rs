@@ -1,26 +1,223 @@
-//! The storage part: the shared storage system checkpoints go to (`storage` in a scenario; docs/models.md
-//! §Storage and checkpoint size). Its bandwidth sets training jobs' checkpoint write and restart read times
-//! (resolved at load, each job alone on the system); here it draws its power, counted in IT power, and reports.
-//! Contention between jobs writing at once is not modelled yet.
+//! The storage part: the shared storage system checkpoints are written to and restarts read from (`storage`
+//! in a scenario; docs/models.md §Storage and checkpoint size). It owns the transfers in flight: a job's
+//! checkpoint write or load starts with [`Signal::IoStart`], is limited by the job's servers' links and shares
+//! the aggregate bandwidth of its direction max-min fair with the other transfers, and ends with
+//! [`Signal::IoDone`] (or is cancelled by [`Signal::WorkStopped`]). Rates are recomputed whenever a transfer
+//! starts, ends or is cancelled. The system draws its power for the whole run, counted in IT power.
 
 use bevy_ecs::world::World;
-use models::storage::StorageConfig;
+use models::storage::{StorageConfig, max_min_rates};
 use output::{StorageSummary, Summary};
 use scenario::LoadedScenario;
-use sim::SimTime;
+use sim::{SimDuration, SimTime};
 
-use crate::kernel::{Ctx, Interests, Part};
+use crate::kernel::{Code, Ctx, EventCode, Interests, Part, Signal};
 use crate::ledger::Ledger;
+use crate::work::{WorkId, Works};
 
-/// The storage system.
+/// The next transfer ends (if the rates are still those of `generation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Next {
+    generation: u32,
+}
+
+impl EventCode for Next {
+    fn encode(self) -> Code {
+        Code {
+            tag: 0,
+            a: self.generation,
+            b: 0,
+        }
+    }
+    fn decode(c: Code) -> Self {
+        Next { generation: c.a }
+    }
+}
+
+/// One transfer in flight.
+#[derive(Debug, Clone, Copy)]
+struct Flow {
+    work: WorkId,
+    write: bool,
+    /// Bytes left, its servers' link limit and its current rate, B/s.
+    left: f64,
+    cap: f64,
+    rate: f64,
+    start: SimTime,
+}
+
+/// Totals of one direction.
+#[derive(Debug, Default, Clone, Copy)]
+struct Direction {
+    bytes: f64,
+    transfers: u64,
+    transfer_s: f64,
+    /// Time with at least one transfer, ns; the largest aggregate rate, B/s.
+    busy_ns: u128,
+    peak_bps: f64,
+}
+
+/// The storage system and its transfers.
 pub struct Storage {
     cfg: StorageConfig,
+    flows: Vec<Flow>,
+    generation: u32,
+    last: SimTime,
+    write: Direction,
+    read: Direction,
+    most_concurrent: u64,
+    // Scratch (no allocation per event once warm).
+    caps: Vec<f64>,
+    rates: Vec<f64>,
+    order: Vec<usize>,
+    index: Vec<usize>,
 }
+
+/// Bytes short of the end that count as done (rounding of times to nanoseconds).
+const DONE_BYTES: f64 = 1.0;
 
 impl Storage {
     /// The storage part of `loaded`, if it has a `storage` section.
     pub fn new(loaded: &LoadedScenario) -> Option<Self> {
-        loaded.scenario.storage.map(|cfg| Storage { cfg })
+        loaded.scenario.storage.map(|cfg| Storage {
+            cfg,
+            flows: Vec::new(),
+            generation: 0,
+            last: SimTime::ZERO,
+            write: Direction::default(),
+            read: Direction::default(),
+            most_concurrent: 0,
+            caps: Vec::new(),
+            rates: Vec::new(),
+            order: Vec::new(),
+            index: Vec::new(),
+        })
+    }
+
+    /// Books the bytes moved since the last change.
+    fn advance(&mut self, now: SimTime) {
+        let dt_ns = (now - self.last).as_nanos();
+        if dt_ns == 0 {
+            return;
+        }
+        let dt = dt_ns as f64 * 1e-9;
+        let (mut any_w, mut any_r) = (false, false);
+        for f in &mut self.flows {
+            let moved = (f.rate * dt).min(f.left);
+            f.left -= moved;
+            if f.write {
+                self.write.bytes += moved;
+                any_w = true;
+            } else {
+                self.read.bytes += moved;
+                any_r = true;
+            }
+        }
+        if any_w {
+            self.write.busy_ns += dt_ns as u128;
+        }
+        if any_r {
+            self.read.busy_ns += dt_ns as u128;
+        }
+        self.last = now;
+    }
+
+    /// Max-min rates of each direction's transfers; schedules the next end.
+    fn reprice(&mut self, ctx: &mut Ctx<'_, '_>) {
+        for write in [true, false] {
+            self.caps.clear();
+            self.index.clear();
+            for (i, f) in self
+                .flows
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.write == write)
+            {
+                self.caps.push(f.cap);
+                self.index.push(i);
+            }
+            let pool = if write {
+                self.cfg.write_gbs
+            } else {
+                self.cfg.read_gbs
+            } * 1e9;
+            max_min_rates(pool, &self.caps, &mut self.rates, &mut self.order);
+            let mut total = 0.0;
+            for (k, &i) in self.index.iter().enumerate() {
+                self.flows[i].rate = self.rates[k];
+                total += self.rates[k];
+            }
+            let d = if write {
+                &mut self.write
+            } else {
+                &mut self.read
+            };
+            d.peak_bps = d.peak_bps.max(total);
+        }
+        self.most_concurrent = self.most_concurrent.max(self.flows.len() as u64);
+        self.generation = self.generation.wrapping_add(1);
+        let next = self
+            .flows
+            .iter()
+            .filter(|f| f.rate > 0.0)
+            .map(|f| (f.left - DONE_BYTES).max(0.0) / f.rate)
+            .fold(f64::INFINITY, f64::min);
+        if let Some(d) = SimDuration::from_secs_f64((next * 1e9).ceil() * 1e-9) {
+            let now = ctx.now();
+            ctx.at(
+                now.saturating_add(d),
+                Next {
+                    generation: self.generation,
+                },
+            );
+        }
+    }
+
+    /// Ends every transfer that is done, announcing each.
+    fn finish_done(&mut self, ctx: &mut Ctx<'_, '_>) {
+        let now = ctx.now();
+        let mut i = 0;
+        while i < self.flows.len() {
+            if self.flows[i].left <= DONE_BYTES {
+                let f = self.flows.remove(i);
+                let d = if f.write {
+                    &mut self.write
+                } else {
+                    &mut self.read
+                };
+                d.transfers += 1;
+                d.transfer_s += (now - f.start).as_secs_f64();
+                ctx.emit(Signal::IoDone { work: f.work });
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn start(&mut self, ctx: &mut Ctx<'_, '_>, work: WorkId, bytes: f64, write: bool) {
+        let now = ctx.now();
+        self.advance(now);
+        let servers = ctx.world.resource::<Works>().get(work).map_or(1, |e| {
+            let mut n = 0u64;
+            let mut last = None;
+            for g in &e.grants {
+                if last != Some(g.server) {
+                    n += 1;
+                    last = Some(g.server);
+                }
+            }
+            n.max(1)
+        });
+        self.flows.push(Flow {
+            work,
+            write,
+            left: bytes.max(0.0),
+            cap: servers as f64 * self.cfg.server_link_gbs * 1e9,
+            rate: 0.0,
+            start: now,
+        });
+        self.finish_done(ctx);
+        self.reprice(ctx);
     }
 }
 
@@ -39,16 +236,70 @@ impl Part for Storage {
     }
 
     fn interests(&self) -> Interests {
-        Interests::NONE
+        Interests::IO_START.with(Interests::WORK_STOPPED)
+    }
+
+    fn handle(&mut self, ctx: &mut Ctx<'_, '_>, code: Code) {
+        if Next::decode(code).generation != self.generation {
+            return; // repriced since
+        }
+        let now = ctx.now();
+        self.advance(now);
+        self.finish_done(ctx);
+        self.reprice(ctx);
+    }
+
+    fn react(&mut self, ctx: &mut Ctx<'_, '_>, signal: &Signal) {
+        match *signal {
+            Signal::IoStart { work, bytes, write } => self.start(ctx, work, bytes, write),
+            Signal::WorkStopped { work } => {
+                if let Some(i) = self.flows.iter().position(|f| f.work == work) {
+                    let now = ctx.now();
+                    self.advance(now);
+                    self.flows.remove(i);
+                    self.reprice(ctx);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn summarize(&mut self, _world: &mut World, horizon: SimTime, out: &mut Summary) {
+        self.advance(horizon);
+        let h = horizon.as_secs_f64();
+        let util = |d: &Direction, gbs: f64| {
+            if h > 0.0 {
+                d.bytes / (gbs * 1e9 * h)
+            } else {
+                0.0
+            }
+        };
+        let mean = |d: &Direction| {
+            if d.transfers > 0 {
+                d.transfer_s / d.transfers as f64
+            } else {
+                0.0
+            }
+        };
         out.storage = Some(StorageSummary {
             write_gbs: self.cfg.write_gbs,
             read_gbs: self.cfg.read_gbs,
             server_link_gbs: self.cfg.server_link_gbs,
             power_w: self.cfg.power_w,
-            energy_j: self.cfg.power_w * horizon.as_secs_f64(),
+            energy_j: self.cfg.power_w * h,
+            bytes_written: self.write.bytes,
+            bytes_read: self.read.bytes,
+            writes: self.write.transfers,
+            reads: self.read.transfers,
+            write_mean_s: mean(&self.write),
+            read_mean_s: mean(&self.read),
+            write_utilization: util(&self.write, self.cfg.write_gbs),
+            read_utilization: util(&self.read, self.cfg.read_gbs),
+            write_busy_s: self.write.busy_ns as f64 * 1e-9,
+            read_busy_s: self.read.busy_ns as f64 * 1e-9,
+            write_peak_gbs: self.write.peak_bps * 1e-9,
+            read_peak_gbs: self.read.peak_bps * 1e-9,
+            most_concurrent: self.most_concurrent,
         });
     }
 }

@@ -43,11 +43,43 @@ pub(crate) struct Job {
     /// Wall-time-per-work factors, by [`FactorId`] (1: no effect): the network fabric's contention, the
     /// slowdown under GPU power limits, ….
     pub(crate) factors: [f64; FactorId::MAX],
+    /// Training jobs with checkpoints: the training work left when the current run began (kept across runs),
+    /// ns at full speed, and where the run is in its checkpoint cycle.
+    pub(crate) train_left_ns: f64,
+    pub(crate) cycle: Option<Cycle>,
+}
+
+/// Where a training job's run is in its checkpoint cycle (docs/models.md §Checkpoint interval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Restarting after an interruption (no training).
+    Restart,
+    /// Loading its checkpoint from the storage system (no training).
+    Load,
+    /// Training.
+    Compute,
+    /// Writing a checkpoint (no training).
+    Write,
+}
+
+/// The state of a run's checkpoint cycle.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cycle {
+    pub(crate) phase: Phase,
+    pub(crate) phase_since: SimTime,
+    /// Work done in this run at its last completed checkpoint, ns, and when that checkpoint completed (or
+    /// when training began in this run).
+    pub(crate) kept_ns: f64,
+    pub(crate) kept_at: SimTime,
 }
 
 impl Job {
-    /// Work done in the current run by `now`, booked at the current rate, ns at full speed.
+    /// Work left in the current run at `now`, booked at the current rate, ns at full speed (no progress while
+    /// a checkpoint cycle is not training).
     pub(crate) fn left_at(&self, now: SimTime) -> f64 {
+        if self.cycle.is_some_and(|c| c.phase != Phase::Compute) {
+            return self.work_left_ns;
+        }
         self.work_left_ns - (now - self.rate_since).as_nanos() as f64 / self.rate
     }
 }
@@ -155,6 +187,9 @@ pub(crate) struct JobTime {
     pub(crate) lost_steps: u64,
     /// Time spent restarting, ns.
     pub(crate) restart_ns: u64,
+    /// Checkpoints completed, and the time their writes took, ns.
+    pub(crate) checkpoints: u64,
+    pub(crate) write_ns: u64,
 }
 
 /// Counters and per-job records of the run.

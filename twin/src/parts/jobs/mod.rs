@@ -3,6 +3,7 @@
 //! shared fleet, the GPUs of inference replicas (docs/models.md §Scheduling policies, §Shared fleet).
 
 mod claims;
+mod cycle;
 mod index;
 mod job;
 mod part;

@@ -206,6 +206,11 @@ impl Jobs {
             lost: SimDuration::ZERO,
             lost_steps: 0,
             restart: SimDuration::ZERO,
+            train_left_ns: self
+                .checkpoints
+                .cycle(id)
+                .map_or(0.0, |c| spec.duration.as_nanos() as f64 / c.plan_ratio),
+            cycle: None,
             priority: spec.priority,
             work_left_ns: 0.0,
             rate: 1.0,
@@ -246,7 +251,7 @@ impl Jobs {
     }
 
     /// Running job `slot` finishes (if `run` is still its current run).
-    fn finish(&mut self, ctx: &mut Ctx<'_, '_>, slot: u32, run: u32) {
+    pub(crate) fn finish(&mut self, ctx: &mut Ctx<'_, '_>, slot: u32, run: u32) {
         if !self.jobs.is_current(slot, run) {
             return; // re-timed, preempted or finished since: stale
         }
@@ -331,14 +336,26 @@ impl Part for Jobs {
     fn handle(&mut self, ctx: &mut Ctx<'_, '_>, code: Code) {
         match Event::decode(code) {
             Event::Arrival => self.arrival(ctx),
-            Event::Finish { slot, run } => self.finish(ctx, slot, run),
+            Event::Finish { slot, run } => {
+                if self.jobs.is_current(slot, run) && self.jobs.get(slot).cycle.is_some() {
+                    self.cycle_stop(ctx, slot, run);
+                } else {
+                    self.finish(ctx, slot, run);
+                }
+            }
+            Event::Resume { slot, run } => {
+                if self.jobs.is_current(slot, run) {
+                    self.cycle_resume(ctx, slot);
+                }
+            }
         }
     }
 
     fn interests(&self) -> Interests {
         let mut i = Interests::RATE_FACTOR
             .with(Interests::SERVER_DOWN)
-            .with(Interests::SERVER_UP);
+            .with(Interests::SERVER_UP)
+            .with(Interests::IO_DONE);
         if self.limited {
             i = i
                 .with(Interests::LIMITS_CHANGED)
@@ -402,6 +419,19 @@ impl Part for Jobs {
                 self.index.bring_up(server as usize, &load);
                 self.sched.clean = false;
                 self.schedule_pass(ctx);
+            }
+            Signal::IoDone { work } => {
+                let entry = ctx
+                    .world
+                    .resource::<Works>()
+                    .get(work)
+                    .map(|e| (e.kind, e.handle));
+                if let Some((WorkKind::Job, slot)) = entry
+                    && self.is_running(slot)
+                    && self.jobs.get(slot).work == Some(work)
+                {
+                    self.cycle_resume(ctx, slot);
+                }
             }
             Signal::ClaimGpus { slot } if self.holdings.is_some() => self.claim(ctx, slot),
             Signal::ReleaseGpus { slot } if self.holdings.is_some() => {

@@ -41,12 +41,16 @@ impl Jobs {
             if job.left_at(now) <= 0.0 || job.priority as u16 >= below {
                 continue;
             }
-            let trained = SimDuration::from_nanos(
-                (now - start)
-                    .as_nanos()
-                    .saturating_sub(job.restart.as_nanos()),
-            );
-            let (_, lost) = self.checkpoints.split(job.id, trained);
+            let lost = if job.cycle.is_some() {
+                self.cycle_loss(slot, now).1
+            } else {
+                let trained = SimDuration::from_nanos(
+                    (now - start)
+                        .as_nanos()
+                        .saturating_sub(job.restart.as_nanos()),
+                );
+                self.checkpoints.split(job.id, trained).1
+            };
             let milli: u64 = job.grants.iter().map(|g| g.milli as u64).sum();
             out.push((slot, job.priority, lost.as_nanos() as u128 * milli as u128));
         }
@@ -132,25 +136,40 @@ impl Jobs {
         let start = job.start.take().expect("running job");
         let id = job.id;
         let elapsed = now - start;
-        // The run began with its restart: work (and checkpoints) count from its end.
-        let restart = job.restart;
-        let restarting = SimDuration::from_nanos(elapsed.as_nanos().min(restart.as_nanos()));
-        let trained = SimDuration::from_nanos(elapsed.as_nanos() - restarting.as_nanos());
-        let (kept, lost) = self.checkpoints.split(id, trained);
-        let steps = self.checkpoints.lost_steps(id, lost);
-        let job = self.jobs.get_mut(slot);
-        // Work kept: the wall time kept at rate 1; otherwise the same share of the work done.
-        let kept_work = if job.rate == 1.0 && job.rate_since == start {
-            kept.as_nanos()
+        let (lost, restarting, steps) = if let Some(spec) = self.checkpoints.cycle(id).copied() {
+            // A checkpoint cycle: the work up to the last completed checkpoint is kept.
+            let (kept_ns, lost, restarting) = self.cycle_loss(slot, now);
+            let job = self.jobs.get_mut(slot);
+            let done = job.train_left_ns - job.left_at(now).max(0.0);
+            let steps = ((done - kept_ns).max(0.0) / spec.step_ns.max(1.0)) as u64;
+            job.train_left_ns = (job.train_left_ns - kept_ns).max(0.0);
+            job.duration = SimDuration::from_nanos((job.train_left_ns * spec.plan_ratio) as u64);
+            job.cycle = None;
+            (lost, restarting, steps)
         } else {
-            let done_now = (now - job.rate_since).as_nanos() as f64 / job.rate;
-            let run_ns = job.duration.as_nanos() as f64 + restart.as_nanos() as f64;
-            let done = run_ns - (job.work_left_ns - done_now).max(0.0) - restart.as_nanos() as f64;
-            let e_ns = trained.as_nanos().max(1) as f64;
-            ((done.max(0.0) * kept.as_nanos() as f64 / e_ns).floor() as u64)
-                .min(job.duration.as_nanos())
+            // The run began with its restart: work (and checkpoints) count from its end.
+            let restart = job.restart;
+            let restarting = SimDuration::from_nanos(elapsed.as_nanos().min(restart.as_nanos()));
+            let trained = SimDuration::from_nanos(elapsed.as_nanos() - restarting.as_nanos());
+            let (kept, lost) = self.checkpoints.split(id, trained);
+            let steps = self.checkpoints.lost_steps(id, lost);
+            let job = self.jobs.get_mut(slot);
+            // Work kept: the wall time kept at rate 1; otherwise the same share of the work done.
+            let kept_work = if job.rate == 1.0 && job.rate_since == start {
+                kept.as_nanos()
+            } else {
+                let done_now = (now - job.rate_since).as_nanos() as f64 / job.rate;
+                let run_ns = job.duration.as_nanos() as f64 + restart.as_nanos() as f64;
+                let done =
+                    run_ns - (job.work_left_ns - done_now).max(0.0) - restart.as_nanos() as f64;
+                let e_ns = trained.as_nanos().max(1) as f64;
+                ((done.max(0.0) * kept.as_nanos() as f64 / e_ns).floor() as u64)
+                    .min(job.duration.as_nanos())
+            };
+            job.duration = SimDuration::from_nanos(job.duration.as_nanos() - kept_work);
+            (lost, restarting, steps)
         };
-        job.duration = SimDuration::from_nanos(job.duration.as_nanos() - kept_work);
+        let job = self.jobs.get_mut(slot);
         job.rate = 1.0;
         job.factors = [1.0; crate::kernel::FactorId::MAX];
         job.preemptions += 1;

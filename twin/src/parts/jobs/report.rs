@@ -69,7 +69,19 @@ impl Jobs {
             if let Some(s) = j.start {
                 let ns = (horizon - s).as_nanos();
                 running_ns[j.id as usize] = ns;
-                restarting_ns[j.id as usize] = ns.min(j.restart.as_nanos());
+                restarting_ns[j.id as usize] = match j.cycle {
+                    // A checkpoint cycle books its restarts as they end; one in progress counts so far.
+                    Some(c)
+                        if matches!(
+                            c.phase,
+                            super::job::Phase::Restart | super::job::Phase::Load
+                        ) =>
+                    {
+                        (horizon - c.phase_since).as_nanos()
+                    }
+                    Some(_) => 0,
+                    None => ns.min(j.restart.as_nanos()),
+                };
             }
         }
         let jobs = info
@@ -116,10 +128,15 @@ impl Jobs {
                         .map(|c| t.plan.model.params * c.bytes_per_param),
                     checkpoint_write_s: t.checkpoint.as_ref().map(|c| c.write_s()),
                     restart_s,
+                    checkpoints_written: jt.checkpoints,
                     ettr: start.map(|s0| {
-                        // Training kept: run time less lost work and restarts, without its checkpoint writes.
-                        let useful_s = (ran_s - jt.lost_ns as f64 * 1e-9 - restart_s).max(0.0)
-                            * (e.train_s / e.time_to_finish_s);
+                        // Training kept: run time less lost work, restarts and checkpoint writes.
+                        let kept_s = (ran_s - jt.lost_ns as f64 * 1e-9 - restart_s).max(0.0);
+                        let useful_s = if t.checkpoint.is_some() {
+                            (kept_s - jt.write_ns as f64 * 1e-9).max(0.0)
+                        } else {
+                            kept_s
+                        };
                         let end = finish.unwrap_or(horizon);
                         let wall_s = (end - s0).as_secs_f64();
                         if wall_s > 0.0 { useful_s / wall_s } else { 1.0 }

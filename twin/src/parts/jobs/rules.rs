@@ -19,6 +19,27 @@ pub(crate) struct Checkpoints {
     /// `scheduler.job_restart_s`.
     restart_by_id: Vec<SimDuration>,
     default_restart: SimDuration,
+    /// Training jobs with checkpoints, by id: their explicit checkpoint cycle.
+    cycles: Vec<Option<CycleSpec>>,
+}
+
+/// The checkpoint cycle of a training job (docs/models.md §Checkpoint interval): compute `every_ns` of work,
+/// write a checkpoint (a fixed stall, or `bytes` through the storage system), repeat; after an interruption,
+/// restart (`restart`, then the checkpoint load through the storage system when it has one).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CycleSpec {
+    /// Training work between checkpoints, ns at full speed.
+    pub(crate) every_ns: f64,
+    /// The write stall without a storage system.
+    pub(crate) write: SimDuration,
+    /// The checkpoint's size when writes and loads go through the storage system.
+    pub(crate) bytes: Option<f64>,
+    /// The restart before the load.
+    pub(crate) restart: SimDuration,
+    /// Planned run time ÷ training time (`time_to_finish_s / train_s`): the queue's estimate of a remaining run.
+    pub(crate) plan_ratio: f64,
+    /// One training step, ns (for lost steps).
+    pub(crate) step_ns: f64,
 }
 
 impl Checkpoints {
@@ -60,7 +81,31 @@ impl Checkpoints {
                 .job_restart_s
                 .and_then(SimDuration::from_secs_f64)
                 .unwrap_or(SimDuration::ZERO),
+            cycles: training
+                .iter()
+                .map(|t| {
+                    let c = t.checkpoint.as_ref()?;
+                    let e = &t.estimate;
+                    Some(CycleSpec {
+                        every_ns: c.every_s * 1e9,
+                        write: SimDuration::from_secs_f64(c.write_s())?,
+                        bytes: t.storage_bytes,
+                        restart: SimDuration::from_secs_f64(c.restart_s)?,
+                        plan_ratio: if e.train_s > 0.0 {
+                            e.time_to_finish_s / e.train_s
+                        } else {
+                            1.0
+                        },
+                        step_ns: e.step.total_s * 1e9,
+                    })
+                })
+                .collect(),
         }
+    }
+
+    /// The checkpoint cycle of job `id`, if it is a training job with checkpoints.
+    pub(crate) fn cycle(&self, id: u64) -> Option<&CycleSpec> {
+        self.cycles.get(id as usize).and_then(Option::as_ref)
     }
 
     /// The restart a job pays before its work resumes after an interruption.

@@ -23,8 +23,11 @@ use crate::ledger::Ledger;
 pub(crate) enum Event {
     /// The next job of the source is submitted.
     Arrival,
-    /// A running job finishes, if it is still in run `run` of slot `slot`.
+    /// A running job finishes (or, in a checkpoint cycle, reaches a checkpoint), if it is still in run `run`
+    /// of slot `slot`.
     Finish { slot: u32, run: u32 },
+    /// A fixed-length phase of a checkpoint cycle (a restart, a write without a storage system) ends.
+    Resume { slot: u32, run: u32 },
 }
 
 impl crate::kernel::EventCode for Event {
@@ -36,12 +39,21 @@ impl crate::kernel::EventCode for Event {
                 a: slot,
                 b: run,
             },
+            Event::Resume { slot, run } => crate::kernel::Code {
+                tag: 2,
+                a: slot,
+                b: run,
+            },
         }
     }
     fn decode(c: crate::kernel::Code) -> Self {
         match c.tag {
             0 => Event::Arrival,
-            _ => Event::Finish {
+            1 => Event::Finish {
+                slot: c.a,
+                run: c.b,
+            },
+            _ => Event::Resume {
                 slot: c.a,
                 run: c.b,
             },
@@ -160,8 +172,11 @@ impl Jobs {
                 q.duration = ds.scale(job.duration, mask);
             }
         }
-        // A job that ran before (preempted or interrupted) restarts first.
-        let restart = if self.jobs.get(q.slot).first_start.is_some() {
+        // A job that ran before (preempted or interrupted) restarts first (a checkpoint cycle restarts in its
+        // own phases).
+        let restarting = self.jobs.get(q.slot).first_start.is_some();
+        let cycle = self.checkpoints.cycle(q.id).is_some();
+        let restart = if restarting && !cycle {
             self.checkpoints.restart(q.id)
         } else {
             SimDuration::ZERO
@@ -214,9 +229,13 @@ impl Jobs {
         if first {
             c.waits_s.push((now - submit).as_secs_f64());
         }
-        let run = self.jobs.run(q.slot);
-        ctx.at(finish, Event::Finish { slot: q.slot, run });
         ctx.emit(Signal::WorkStarted { work });
+        if cycle {
+            self.begin_cycle(ctx, q.slot, restarting);
+        } else {
+            let run = self.jobs.run(q.slot);
+            ctx.at(finish, Event::Finish { slot: q.slot, run });
+        }
         // A job starting on limited GPUs runs at their speed until the limits change.
         self.retime_under_limits(ctx, q.slot, true);
     }

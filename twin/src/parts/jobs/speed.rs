@@ -32,10 +32,19 @@ impl Jobs {
         if job.rate == rate {
             return;
         }
-        let done = (now - job.rate_since).as_nanos() as f64 / job.rate;
-        job.work_left_ns = (job.work_left_ns - done).max(0.0);
+        let training = job.cycle.map(|c| c.phase == super::job::Phase::Compute);
+        if training == Some(false) {
+            // A checkpoint cycle outside training: no progress to book; the rate holds once it trains again.
+            job.rate = rate;
+            return;
+        }
+        job.work_left_ns = job.left_at(now).max(0.0);
         job.rate = rate;
         job.rate_since = now;
+        if training == Some(true) {
+            self.schedule_compute(ctx, slot);
+            return;
+        }
         let left = sim::SimDuration::from_nanos((job.work_left_ns * rate).ceil() as u64);
         let run = self.jobs.bump(slot);
         ctx.at(now.saturating_add(left), Event::Finish { slot, run });
