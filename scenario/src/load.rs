@@ -1346,9 +1346,9 @@ fn checkpoint_interval(
             c.interval
         ));
     };
-    if c.write_s() <= 0.0 {
+    if c.stall_s() <= 0.0 {
         return Err(format!(
-            "a `{:?}` interval needs `write_s` > 0 (with free checkpoints the optimum is to checkpoint continuously)",
+            "a `{:?}` interval needs checkpoints that cost time (`write_s`, or the snapshot of an `Async` mode, > 0; with free checkpoints the optimum is to checkpoint continuously)",
             c.interval
         ));
     }
@@ -1366,8 +1366,8 @@ fn checkpoint_interval(
     }
     let m = 1.0 / rate;
     let tau = match c.interval {
-        I::Young => models::reliability::young_interval_s(c.write_s(), m),
-        _ => models::reliability::daly_interval_s(c.write_s(), m),
+        I::Young => models::reliability::young_interval_s(c.stall_s(), m),
+        _ => models::reliability::daly_interval_s(c.stall_s(), m),
     };
     if !(tau.is_finite() && tau > 0.0 && tau <= MAX_HORIZON_S) {
         return Err(format!("the interval comes out as {tau} s"));

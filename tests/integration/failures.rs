@@ -320,15 +320,16 @@ fn a_rack_failure_takes_its_rack_and_spares_replace_servers() {
 #[test]
 fn concurrent_checkpoints_share_storage_bandwidth() {
     let dir = temp_dir("failures-storage");
-    let job = |name: &str| {
+    let job_mode = |name: &str, mode: &str| {
         format!(
             r#"TrainingJob(name: "{name}", submit_s: 0.0, gpu_model: "H100", plan: TrainingPlan(
                 model: TransformerModel(params: 1.0e9, layers: 16, hidden: 2048, seq_len: 2048),
                 parallelism: Parallelism(tp: 8, pp: 1, dp: 2, micro_batches: 1),
                 global_batch_tokens: 262144, budget: Steps(20000),
-                checkpoint: Checkpoint(every_s: 600.0, restart_s: 0.0)))"#
+                checkpoint: Checkpoint(every_s: 600.0, restart_s: 0.0, mode: {mode})))"#
         )
     };
+    let job = |name: &str| job_mode(name, "Sync");
     let text = |jobs: &str| {
         format!(
             r#"Scenario(
@@ -387,4 +388,41 @@ fn concurrent_checkpoints_share_storage_bandwidth() {
     assert!((st.write_mean_s - 28.0).abs() < 1e-6, "{st:?}");
     assert!((st.write_peak_gbs - 1.0).abs() < 1e-9);
     assert!((st.bytes_written - 2.0 * n * 14e9).abs() < 1e3 * n);
+    // Asynchronous: training stalls 1 s per snapshot; the 28 s writes overlap the next 600 s of training.
+    let asy = |name: &str| job_mode(name, "Async(snapshot_s: 1.0)");
+    let pair = write(
+        &dir,
+        "async.ron",
+        &text(&format!("{}, {}", asy("a"), asy("b"))),
+    );
+    let loaded = load(&pair, 1, &[]);
+    let e = loaded.training.as_ref().unwrap()[0].estimate;
+    assert_eq!(e.checkpoint_s, n, "the estimate's stalls are the snapshots");
+    let out = run(&loaded);
+    let st = out.summary.storage.as_ref().unwrap();
+    // The job ends once its last write is written: the tail after the last checkpoint (3.8 s of training)
+    // is shorter than that write (28 s).
+    let last_write_ends = n * 600.0 + n * 1.0 + 28.0;
+    let expected = (e.train_s + n * 1.0).max(last_write_ends);
+    assert!(
+        last_write_ends > e.train_s + n,
+        "the test means a final wait"
+    );
+    for j in &out.summary.training.as_ref().unwrap().jobs {
+        assert!(
+            (j.finish_s.unwrap() - expected).abs() < 1e-3,
+            "{} finished at {:?}, expected {expected}",
+            j.name,
+            j.finish_s
+        );
+        assert_eq!(j.checkpoints_written, e.checkpoints);
+        let ettr = j.ettr.unwrap();
+        assert!(
+            (ettr - e.train_s / expected).abs() < 1e-9,
+            "{ettr} {}",
+            e.train_s / expected
+        );
+    }
+    assert_eq!(st.writes, 2 * e.checkpoints);
+    assert!((st.write_mean_s - 28.0).abs() < 1e-6, "{st:?}");
 }

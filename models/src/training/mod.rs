@@ -25,8 +25,8 @@ pub use cost::{
     ring_gather_scatter_s,
 };
 pub use plan::{
-    Budget, Checkpoint, CheckpointInterval, Groups, Parallelism, Recompute, StepTime,
-    TrainingEstimate, TrainingPlan, TransformerModel, energy_per_token_j, estimate_with,
+    Budget, Checkpoint, CheckpointInterval, CheckpointMode, Groups, Parallelism, Recompute,
+    StepTime, TrainingEstimate, TrainingPlan, TransformerModel, energy_per_token_j, estimate_with,
     step_time_with,
 };
 

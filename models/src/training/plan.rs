@@ -94,6 +94,21 @@ pub struct Checkpoint {
     /// How the interval is chosen. Default `Fixed` (`every_s` as written).
     #[serde(default)]
     pub interval: CheckpointInterval,
+    /// How a checkpoint is written. Default `Sync`.
+    #[serde(default)]
+    pub mode: CheckpointMode,
+}
+
+/// Synchronous or asynchronous checkpoints (docs/models.md §Checkpoint interval).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub enum CheckpointMode {
+    /// Training stalls until the write completes.
+    #[default]
+    Sync,
+    /// Training stalls `snapshot_s` while the state is copied to host memory; the write then overlaps
+    /// training, and the checkpoint counts once the write completes. A checkpoint due while the previous write
+    /// is in flight waits for it.
+    Async { snapshot_s: f64 },
 }
 
 fn default_checkpoint_bytes_per_param() -> f64 {
@@ -101,9 +116,17 @@ fn default_checkpoint_bytes_per_param() -> f64 {
 }
 
 impl Checkpoint {
-    /// The write stall, s (0 until resolved).
+    /// The write time, s (0 until resolved).
     pub fn write_s(&self) -> f64 {
         self.write_s.unwrap_or(0.0)
+    }
+
+    /// What one checkpoint stalls training, s: the write (synchronous) or the snapshot (asynchronous).
+    pub fn stall_s(&self) -> f64 {
+        match self.mode {
+            CheckpointMode::Sync => self.write_s(),
+            CheckpointMode::Async { snapshot_s } => snapshot_s,
+        }
     }
 }
 
@@ -266,6 +289,13 @@ impl TrainingPlan {
             {
                 return Err(FieldError::whole(format!(
                     "`checkpoint.write_s` must be a finite number ≥ 0, found {w}"
+                )));
+            }
+            if let CheckpointMode::Async { snapshot_s } = c.mode
+                && !(snapshot_s.is_finite() && (0.0..=1e6).contains(&snapshot_s))
+            {
+                return Err(FieldError::whole(format!(
+                    "`checkpoint.mode.Async.snapshot_s` must lie in [0, 1e6] s, found {snapshot_s}"
                 )));
             }
             if !(c.bytes_per_param.is_finite() && (0.5..=64.0).contains(&c.bytes_per_param)) {
@@ -456,7 +486,7 @@ pub fn estimate_with<C: CommCost + ?Sized>(
     let (checkpoints, checkpoint_s) = match &plan.checkpoint {
         Some(c) => {
             let n = (train_s / c.every_s).floor() as u64;
-            (n, n as f64 * c.write_s())
+            (n, n as f64 * c.stall_s())
         }
         None => (0, 0.0),
     };

@@ -386,6 +386,7 @@ fn checkpoints_and_budget_in_steps() {
         bytes_per_param: 14.0,
         restart_s: 0.0,
         interval: CheckpointInterval::Fixed,
+        mode: CheckpointMode::Sync,
     });
     let est = estimate(&plan, &gpu, 8, &CommModel::default());
     // 1000 steps · 6.213414 s = 6213.414 s of training → ⌊6213.414/1800⌋ = 3 checkpoints = 180 s.
@@ -444,6 +445,7 @@ fn check_errors() {
             bytes_per_param: 14.0,
             restart_s: 0.0,
             interval: CheckpointInterval::Fixed,
+            mode: CheckpointMode::Sync,
         })
     });
     assert!(e.contains("`checkpoint.every_s`"));
@@ -454,6 +456,7 @@ fn check_errors() {
             bytes_per_param: 14.0,
             restart_s: 0.0,
             interval: CheckpointInterval::Fixed,
+            mode: CheckpointMode::Sync,
         })
     });
     assert!(e.contains("`checkpoint.write_s`"));
@@ -518,6 +521,7 @@ fn ron_defaults_and_unknown_fields() {
             bytes_per_param: 14.0,
             restart_s: 0.0,
             interval: CheckpointInterval::Fixed,
+            mode: CheckpointMode::Sync,
         })
     );
     // Round trip.

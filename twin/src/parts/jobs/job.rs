@@ -58,8 +58,21 @@ pub(crate) enum Phase {
     Load,
     /// Training.
     Compute,
-    /// Writing a checkpoint (no training).
+    /// Writing a checkpoint (synchronous; no training).
     Write,
+    /// Copying the state for an asynchronous checkpoint (no training).
+    Snapshot,
+    /// Waiting for the previous asynchronous write before the next snapshot or the end (no training).
+    Drain,
+}
+
+/// An asynchronous checkpoint being written: the work it saves, when training resumed after its snapshot, and
+/// its sequence number (unique in the run of the simulation).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pending {
+    pub(crate) done_ns: f64,
+    pub(crate) at: SimTime,
+    pub(crate) seq: u32,
 }
 
 /// The state of a run's checkpoint cycle.
@@ -71,6 +84,10 @@ pub(crate) struct Cycle {
     /// when training began in this run).
     pub(crate) kept_ns: f64,
     pub(crate) kept_at: SimTime,
+    /// Work done in this run at which the next checkpoint is due, ns.
+    pub(crate) next_ns: f64,
+    /// The asynchronous write in flight.
+    pub(crate) pending: Option<Pending>,
 }
 
 impl Job {

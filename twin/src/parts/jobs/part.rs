@@ -176,6 +176,7 @@ impl Jobs {
             limited: loaded.facility.is_some(),
             horizon,
             frag: (0.0, 0.0, 0),
+            async_writes: 0,
         }))
     }
 
@@ -348,6 +349,7 @@ impl Part for Jobs {
                     self.cycle_resume(ctx, slot);
                 }
             }
+            Event::Written { slot, seq } => self.async_written(ctx, slot, seq),
         }
     }
 

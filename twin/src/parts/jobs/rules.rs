@@ -36,6 +36,8 @@ pub(crate) struct CycleSpec {
     pub(crate) bytes: Option<f64>,
     /// The restart before the load.
     pub(crate) restart: SimDuration,
+    /// Asynchronous checkpoints: the snapshot stall (the write then overlaps training).
+    pub(crate) snapshot: Option<SimDuration>,
     /// Planned run time ÷ training time (`time_to_finish_s / train_s`): the queue's estimate of a remaining run.
     pub(crate) plan_ratio: f64,
     /// One training step, ns (for lost steps).
@@ -91,6 +93,12 @@ impl Checkpoints {
                         write: SimDuration::from_secs_f64(c.write_s())?,
                         bytes: t.storage_bytes,
                         restart: SimDuration::from_secs_f64(c.restart_s)?,
+                        snapshot: match c.mode {
+                            models::training::CheckpointMode::Sync => None,
+                            models::training::CheckpointMode::Async { snapshot_s } => {
+                                Some(SimDuration::from_secs_f64(snapshot_s)?)
+                            }
+                        },
                         plan_ratio: if e.train_s > 0.0 {
                             e.time_to_finish_s / e.train_s
                         } else {

@@ -28,6 +28,8 @@ pub(crate) enum Event {
     Finish { slot: u32, run: u32 },
     /// A fixed-length phase of a checkpoint cycle (a restart, a write without a storage system) ends.
     Resume { slot: u32, run: u32 },
+    /// The asynchronous checkpoint write `seq` of the job in slot `slot` ends (without a storage system).
+    Written { slot: u32, seq: u32 },
 }
 
 impl crate::kernel::EventCode for Event {
@@ -44,6 +46,11 @@ impl crate::kernel::EventCode for Event {
                 a: slot,
                 b: run,
             },
+            Event::Written { slot, seq } => crate::kernel::Code {
+                tag: 3,
+                a: slot,
+                b: seq,
+            },
         }
     }
     fn decode(c: crate::kernel::Code) -> Self {
@@ -53,9 +60,13 @@ impl crate::kernel::EventCode for Event {
                 slot: c.a,
                 run: c.b,
             },
-            _ => Event::Resume {
+            2 => Event::Resume {
                 slot: c.a,
                 run: c.b,
+            },
+            _ => Event::Written {
+                slot: c.a,
+                seq: c.b,
             },
         }
     }

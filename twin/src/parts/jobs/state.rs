@@ -166,4 +166,6 @@ pub struct Jobs {
     pub(crate) training: Option<Vec<TrainingMeta>>,
     /// Σ fragmented GPUs over samples, the largest, and the number of samples.
     pub(crate) frag: (f64, f64, u64),
+    /// Asynchronous checkpoint writes started (their sequence numbers).
+    pub(crate) async_writes: u32,
 }
