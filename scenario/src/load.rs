@@ -102,6 +102,7 @@ fn load_failures(
     let domains = models::reliability::Domains::new(
         site,
         fabric.as_ref().map(|f| f.topology().leaf.as_slice()),
+        fabric.as_ref().map_or(0, |f| f.topology().spines()),
     );
     let trace = match &cfg.trace {
         Some(p) => {

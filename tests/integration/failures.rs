@@ -426,3 +426,62 @@ fn concurrent_checkpoints_share_storage_bandwidth() {
     assert_eq!(st.writes, 2 * e.checkpoints);
     assert!((st.write_mean_s - 28.0).abs() < 1e-6, "{st:?}");
 }
+
+/// Spine switches that fail take no server down: ECMP routes around them, so the fabric's jobs slow down and
+/// none is interrupted.
+#[test]
+fn failed_spines_slow_fabric_jobs_without_interrupting_them() {
+    let dir = temp_dir("failures-spines");
+    let text =
+        std::fs::read_to_string(crate::common::root().join("scenarios/llm-training-fabric.ron"))
+            .unwrap()
+            .replace(
+                "catalog: \"catalog/gpus.ron\"",
+                &format!("catalog: \"{}\"", catalog()),
+            );
+    let base = write(&dir, "fabric.ron", &text);
+    // 12 of the 16 spines fail at time zero and stay down (a 1,000-day repair).
+    let trace: String = std::iter::once("time_s,component,unit\n".to_string())
+        .chain((0..12).map(|s| format!("0,spine_switch,{s}\n")))
+        .collect();
+    write(&dir, "spines.csv", &trace);
+    let end = text.rfind(')').unwrap();
+    let failing = format!(
+        "{}    failures: (classes: [(component: SpineSwitch, lifetime: Exponential(mtbf_h: 1e6), \
+         repair: Fixed(hours: 24000.0))], trace: Some(\"spines.csv\")),\n)\n",
+        &text[..end]
+    );
+    let failing = write(&dir, "failing.ron", &failing);
+    let a = run(&load(&base, 1, &[]));
+    let b = run(&load(&failing, 1, &[]));
+    let f = b.summary.failures.as_ref().unwrap();
+    assert_eq!(f.failures, 12);
+    let spine = &f.classes[0];
+    assert_eq!((spine.units, spine.domain.as_str()), (16, "fabric"));
+    assert_eq!(
+        (f.interrupting_failures, b.summary.jobs.interrupted),
+        (0, 0)
+    );
+    assert_eq!(f.server_down_h, 0.0);
+    let job = |o: &output::RunOutput| {
+        o.summary
+            .training
+            .as_ref()
+            .unwrap()
+            .jobs
+            .iter()
+            .find(|j| j.name == "pretrain-70b")
+            .unwrap()
+            .clone()
+    };
+    let (ja, jb) = (job(&a), job(&b));
+    eprintln!(
+        "pretrain-70b step as run: {:.3} s with 16 spines, {:.3} s with 4; finish {:?} → {:?}",
+        ja.run_step_s.unwrap(),
+        jb.run_step_s.unwrap(),
+        ja.finish_s,
+        jb.finish_s
+    );
+    assert!(jb.run_step_s.unwrap() > ja.run_step_s.unwrap() * 1.01);
+    assert!(jb.finish_s.unwrap_or(f64::INFINITY) > ja.finish_s.unwrap());
+}

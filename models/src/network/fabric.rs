@@ -72,6 +72,11 @@ impl Fabric {
         &self.topo
     }
 
+    /// A failure takes spine `spine` (`pod · S + s`) down, or a repair brings it back (`up`).
+    pub fn set_spine(&mut self, spine: u32, up: bool) {
+        self.topo.set_spine(spine, up);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &FabricConfig {
         &self.cfg
@@ -130,5 +135,63 @@ impl Fabric {
             bus_bw_bytes_per_s: bus_bandwidth(kind.nccl(), alg, p),
             events,
         })
+    }
+}
+
+#[cfg(test)]
+mod spine_tests {
+    use super::*;
+    use crate::network::config::{TopologyConfig, TwoTierClos};
+    use crate::network::topology::FabricServer;
+
+    #[test]
+    fn ecmp_routes_around_a_spine_that_is_down() {
+        let cfg = FabricConfig {
+            topology: TopologyConfig::TwoTierClos(TwoTierClos {
+                servers_per_leaf: None,
+                spines: 4,
+                oversubscription: 1.0,
+            }),
+            ..FabricConfig::default()
+        };
+        // Two racks of two 8-GPU servers: two leaves, four spines.
+        let servers: Vec<FabricServer> = (0..4)
+            .map(|i| FabricServer {
+                rack: i / 2,
+                gpus: 8,
+            })
+            .collect();
+        let mut f = Fabric::new(&cfg, &servers).unwrap();
+        assert_eq!(f.topology().spines(), 4);
+        let used = |f: &Fabric| {
+            let t = f.topology();
+            let mut seen = [0u32; 4];
+            let mut path = Vec::new();
+            for a in 0..16u32 {
+                for b in 16..32u32 {
+                    path.clear();
+                    t.route(a, b, 7, &mut path);
+                    for s in 0..4u32 {
+                        if path.contains(&t.leaf_up(t.leaf[a as usize], s)) {
+                            seen[s as usize] += 1;
+                        }
+                    }
+                }
+            }
+            seen
+        };
+        let before = used(&f);
+        assert!(before.iter().all(|&n| n > 0), "{before:?}");
+        f.set_spine(1, false);
+        f.set_spine(1, false); // a second failure of the same spine (held twice)
+        let after = used(&f);
+        assert_eq!(after[1], 0, "{after:?}");
+        assert_eq!(after.iter().sum::<u32>(), 256);
+        assert_eq!(f.topology().spines_down(), 1);
+        f.set_spine(1, true);
+        assert_eq!(used(&f)[1], 0, "still held by the other failure");
+        f.set_spine(1, true);
+        assert_eq!(used(&f), before, "routes come back exactly");
+        assert_eq!(f.topology().spines_down(), 0);
     }
 }

@@ -44,8 +44,8 @@ impl Topology {
         }
         let h = ecmp_hash(a, b, salt);
         let s_count = self.spines_per_pod as u64;
-        let s = (h % s_count) as u32;
         let (pa, pb) = (la / self.leaves_per_pod, lb / self.leaves_per_pod);
+        let s = self.pick_spine(h, pa, pb);
         if pa == pb {
             out.extend([
                 self.nic_up(a),

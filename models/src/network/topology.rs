@@ -87,6 +87,9 @@ pub struct Topology {
     pub(crate) base_nic: u32,
     pub(crate) base_leaf_spine: u32,
     pub(crate) base_spine_core: u32,
+    /// Per spine (`pod · S + s`): failures holding it down (ECMP routes around it); and how many are down.
+    pub(crate) spine_down: Vec<u8>,
+    pub(crate) spines_down: u32,
 }
 
 /// Upper bound on links (a typo should give an error, not an out-of-memory).
@@ -148,10 +151,61 @@ impl Topology {
             base_nic: 2 * g_total,
             base_leaf_spine: 4 * g_total,
             base_spine_core: 4 * g_total + n_ls as u32,
+            spine_down: vec![0; (pods * spines) as usize],
+            spines_down: 0,
         };
         t.push_links(cfg, g_total, nic, &tiers, pods);
         debug_assert_eq!(t.cap_bytes_per_s.len(), n);
         Ok(t)
+    }
+
+    /// Spine switches (all pods): `pod · S + s`.
+    pub fn spines(&self) -> u32 {
+        self.spine_down.len() as u32
+    }
+
+    /// A failure takes spine `spine` down (`up`: one is repaired). ECMP then spreads the flows of its pod over
+    /// the spines still up; with every spine of a plane pair down the flows keep their hashed spine.
+    pub fn set_spine(&mut self, spine: u32, up: bool) {
+        let d = &mut self.spine_down[spine as usize];
+        if up {
+            *d -= 1;
+            if *d == 0 {
+                self.spines_down -= 1;
+            }
+        } else {
+            *d += 1;
+            if *d == 1 {
+                self.spines_down += 1;
+            }
+        }
+    }
+
+    /// Spines down now.
+    pub fn spines_down(&self) -> u32 {
+        self.spines_down
+    }
+
+    /// The spine plane of a flow with ECMP hash `h` between pods `pa` and `pb`: `h mod S` over the planes
+    /// whose spines are up in both pods.
+    pub(crate) fn pick_spine(&self, h: u64, pa: u32, pb: u32) -> u32 {
+        let s_count = self.spines_per_pod;
+        if self.spines_down == 0 {
+            return (h % s_count as u64) as u32;
+        }
+        let up = |s: u32| {
+            self.spine_down[(pa * s_count + s) as usize] == 0
+                && self.spine_down[(pb * s_count + s) as usize] == 0
+        };
+        let alive = (0..s_count).filter(|&s| up(s)).count() as u64;
+        if alive == 0 {
+            return (h % s_count as u64) as u32;
+        }
+        let k = h % alive;
+        (0..s_count)
+            .filter(|&s| up(s))
+            .nth(k as usize)
+            .expect("k < alive")
     }
 
     /// Fills the link table in id order: scale-up and NIC pairs per GPU, then leaf–spine and

@@ -36,6 +36,9 @@ pub enum Component {
     /// A leaf (top-of-rack) switch. One per leaf (per rack without a fabric section); every server with a GPU
     /// attached to it goes down.
     LeafSwitch,
+    /// A spine switch of the fabric (training workloads with `comm: Fabric(...)`; none otherwise). One per
+    /// spine; takes no server down: ECMP spreads its pod's flows over the spines still up, so jobs slow down.
+    SpineSwitch,
     /// A rack power distribution unit. One per rack; every server of the rack goes down.
     Pdu,
     /// A rack power shelf (rectifiers feeding the rack's bus bar). One per rack; every server of the rack
@@ -50,15 +53,17 @@ pub enum Scope {
     Server,
     Leaf,
     Rack,
+    Spine,
 }
 
 impl Component {
-    pub const ALL: [Component; 7] = [
+    pub const ALL: [Component; 8] = [
         Component::Gpu,
         Component::GpuMemory,
         Component::Link,
         Component::Host,
         Component::LeafSwitch,
+        Component::SpineSwitch,
         Component::Pdu,
         Component::PowerShelf,
     ];
@@ -71,6 +76,7 @@ impl Component {
             Component::Link => "link",
             Component::Host => "host",
             Component::LeafSwitch => "leaf_switch",
+            Component::SpineSwitch => "spine_switch",
             Component::Pdu => "pdu",
             Component::PowerShelf => "power_shelf",
         }
@@ -85,6 +91,7 @@ impl Component {
             Component::Gpu | Component::GpuMemory | Component::Link => Scope::Gpu,
             Component::Host => Scope::Server,
             Component::LeafSwitch => Scope::Leaf,
+            Component::SpineSwitch => Scope::Spine,
             Component::Pdu | Component::PowerShelf => Scope::Rack,
         }
     }
@@ -95,6 +102,7 @@ impl Component {
             Scope::Gpu | Scope::Server => "server",
             Scope::Leaf => "leaf",
             Scope::Rack => "rack",
+            Scope::Spine => "fabric",
         }
     }
 }
@@ -183,7 +191,8 @@ impl Default for FailureConfig {
 /// network switch/cable 35 = 42 → 505,563 h; per server, host = software 54 + unplanned host maintenance 32 +
 /// NCCL watchdog 7 + SSD 3 + PSU 3 + chassis 2 + IO expansion board 2 + dependency 2 + CPU 2 + system
 /// memory 2 = 109 over 2.65 M server·h → 24,351 h. Together 419 interruptions in 54 days, one every 3.1 h.
-/// Leaf switches: 0.051% of ToR switches crash per month (Alibaba HPN, SIGCOMM 2024) → MTBF 1.43 M h.
+/// Leaf switches: 0.051% of ToR switches crash per month (Alibaba HPN, SIGCOMM 2024) → MTBF 1.43 M h; spine
+/// switches are taken to fail alike [eng].
 /// PDUs, power shelves and every repair time are engineering values ([eng] in docs/models.md).
 pub fn default_classes() -> Vec<ClassConfig> {
     let exp = |mtbf_h: f64| Lifetime::Exponential { mtbf_h };
@@ -214,6 +223,11 @@ pub fn default_classes() -> Vec<ClassConfig> {
         },
         ClassConfig {
             component: Component::LeafSwitch,
+            lifetime: exp(1_430_000.0),
+            repair: logn(6.0),
+        },
+        ClassConfig {
+            component: Component::SpineSwitch,
             lifetime: exp(1_430_000.0),
             repair: logn(6.0),
         },
@@ -300,6 +314,8 @@ impl FailureConfig {
                     Scope::Server => servers,
                     Scope::Leaf => leaves,
                     Scope::Rack => racks,
+                    // A spine failure slows jobs; it does not interrupt them.
+                    Scope::Spine => 0,
                 };
                 n as f64 / (c.lifetime.mtbf_h() * 3600.0)
             })

@@ -17,12 +17,14 @@ pub struct Domains {
     /// Per leaf and per rack: its servers, ascending.
     leaves: Vec<Vec<u32>>,
     racks: Vec<Vec<u32>>,
+    /// Spine switches of the fabric (0 without one).
+    spines: u32,
 }
 
 impl Domains {
     /// The domains of `site`; `leaf_of_gpu` is the fabric's leaf of every GPU in site order (None: a leaf per
-    /// rack).
-    pub fn new(site: &SiteModel, leaf_of_gpu: Option<&[u32]>) -> Domains {
+    /// rack); `spines` the fabric's spine switches (0 without a fabric).
+    pub fn new(site: &SiteModel, leaf_of_gpu: Option<&[u32]>, spines: u32) -> Domains {
         let n = site.servers.len();
         let mut gpu_server = Vec::with_capacity(site.gpus_total() as usize);
         for (s, spec) in site.servers.iter().enumerate() {
@@ -56,6 +58,7 @@ impl Domains {
             gpu_server,
             leaves,
             racks,
+            spines,
         }
     }
 
@@ -66,6 +69,7 @@ impl Domains {
             Scope::Server => self.ids.len(),
             Scope::Leaf => self.leaves.len(),
             Scope::Rack => self.racks.len(),
+            Scope::Spine => self.spines as usize,
         }) as u32
     }
 
@@ -80,6 +84,7 @@ impl Domains {
             Scope::Server => &self.ids[u..u + 1],
             Scope::Leaf => &self.leaves[u],
             Scope::Rack => &self.racks[u],
+            Scope::Spine => &[],
         }
     }
 }

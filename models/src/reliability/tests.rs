@@ -150,7 +150,7 @@ fn domains_follow_the_site() {
         rows: 1,
         racks: 2,
     };
-    let d = Domains::new(&site, None);
+    let d = Domains::new(&site, None, 0);
     assert_eq!(d.units(Scope::Gpu), 20);
     assert_eq!(d.servers(Scope::Gpu, 8), &[1]);
     assert_eq!(d.servers(Scope::Gpu, 19), &[2]);
@@ -159,7 +159,9 @@ fn domains_follow_the_site() {
     assert_eq!(d.servers(Scope::Leaf, 0), &[0, 1]);
     // Rail leaves: GPU slot k of every server on leaf k.
     let leaf: Vec<u32> = (0..8).chain(0..8).chain(0..4).collect();
-    let d = Domains::new(&site, Some(&leaf));
+    let d = Domains::new(&site, Some(&leaf), 4);
+    assert_eq!(d.units(Scope::Spine), 4);
+    assert!(d.servers(Scope::Spine, 2).is_empty());
     assert_eq!(d.units(Scope::Leaf), 8);
     assert_eq!(d.servers(Scope::Leaf, 3), &[0, 1, 2]);
     assert_eq!(d.servers(Scope::Leaf, 7), &[0, 1]);

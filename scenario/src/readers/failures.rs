@@ -1,6 +1,7 @@
 //! Failure trace reader: `time_s,component,unit` CSV rows replayed by the failures part instead of drawn
 //! failures. `component` is a class name (`gpu`, `gpu_memory`, `link`, `host`, `leaf_switch`, `pdu`,
-//! `power_shelf`); `unit` its index in site order (a GPU, server, leaf or rack index, by the class's scope).
+//! `power_shelf`, `spine_switch`); `unit` its index in site order (a GPU, server, leaf, rack or spine index, by
+//! the class's scope).
 
 use std::path::Path;
 
@@ -128,5 +129,6 @@ fn scope_noun(c: Component) -> &'static str {
         models::reliability::Scope::Server => "server",
         models::reliability::Scope::Leaf => "leaf switch",
         models::reliability::Scope::Rack => "rack",
+        models::reliability::Scope::Spine => "spine switch",
     }
 }

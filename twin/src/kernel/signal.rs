@@ -42,6 +42,8 @@ impl Interests {
     pub const GPUS_GRANTED: Interests = Interests(1 << 9);
     pub const IO_START: Interests = Interests(1 << 10);
     pub const IO_DONE: Interests = Interests(1 << 11);
+    pub const SPINE_DOWN: Interests = Interests(1 << 12);
+    pub const SPINE_UP: Interests = Interests(1 << 13);
 
     /// Both sets.
     pub const fn with(self, other: Interests) -> Interests {
@@ -70,6 +72,8 @@ impl Signal {
             Signal::GpusGranted { .. } => Interests::GPUS_GRANTED,
             Signal::IoStart { .. } => Interests::IO_START,
             Signal::IoDone { .. } => Interests::IO_DONE,
+            Signal::SpineDown { .. } => Interests::SPINE_DOWN,
+            Signal::SpineUp { .. } => Interests::SPINE_UP,
         }
     }
 }
@@ -118,4 +122,8 @@ pub enum Signal {
     },
     /// The transfer of work item `work` finished.
     IoDone { work: WorkId },
+    /// A failure took spine switch `spine` (`pod · S + s` of the fabric) down; the fabric routes around it.
+    SpineDown { spine: u32 },
+    /// A repair brought spine switch `spine` back.
+    SpineUp { spine: u32 },
 }

@@ -206,7 +206,10 @@ impl Part for FabricPart {
     }
 
     fn interests(&self) -> Interests {
-        Interests::WORK_STARTED.with(Interests::WORK_STOPPED)
+        Interests::WORK_STARTED
+            .with(Interests::WORK_STOPPED)
+            .with(Interests::SPINE_DOWN)
+            .with(Interests::SPINE_UP)
     }
 
     fn react(&mut self, ctx: &mut Ctx<'_, '_>, signal: &Signal) {
@@ -225,6 +228,12 @@ impl Part for FabricPart {
                     self.running.remove(i);
                     self.dirty = true;
                 }
+            }
+            // A failed spine: ECMP routes its pod's flows over the others; the running jobs are priced again.
+            Signal::SpineDown { spine } | Signal::SpineUp { spine } => {
+                let up = matches!(signal, Signal::SpineUp { .. });
+                self.fabric.set_spine(spine, up);
+                self.dirty = true;
             }
             _ => {}
         }

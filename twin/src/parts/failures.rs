@@ -11,7 +11,8 @@
 //!   the unit enters service (new, or repaired: as good as new). A failed unit does not fail again until it is
 //!   back. A failure trace replaces the processes.
 //! - **Domains.** A failure holds down every server of its domain ([`Domains`]); a server is back when no
-//!   failure holds it.
+//!   failure holds it. A spine switch takes no server: [`Signal::SpineDown`] / [`Signal::SpineUp`] tell the
+//!   fabric part, which routes around it.
 //! - **Repairs.** A failed unit waits for a crew (first come, first served; unlimited crews by default), then
 //!   takes a repair time drawn from its class.
 //! - **Spares.** A GPU, HBM, link or host failure takes a hot spare when one is on hand: the server is back
@@ -35,7 +36,7 @@ use scenario::LoadedScenario;
 use sim::{RngStreams, SimDuration, SimRng, SimTime};
 
 use crate::error::{RunError, duration};
-use crate::kernel::{Code, Ctx, EventCode, Interests, Part};
+use crate::kernel::{Code, Ctx, EventCode, Interests, Part, Signal};
 use crate::ledger::Ledger;
 use crate::site::{DownCause, Site, bring_up, take_down};
 use crate::work::Works;
@@ -392,6 +393,9 @@ impl Failures {
         }
         self.classes[c].work_interrupted += stopped;
         self.work_interrupted += stopped;
+        if scope == Scope::Spine {
+            ctx.emit(Signal::SpineDown { spine: unit });
+        }
         let (world, mut signals) = ctx.split();
         let (mut d_it, mut d_gpu) = (0.0, 0.0);
         let mut taken = 0u64;
@@ -505,6 +509,9 @@ impl Failures {
         let now = ctx.now();
         self.advance(now);
         let scope = self.classes[c].scope;
+        if scope == Scope::Spine {
+            ctx.emit(Signal::SpineUp { spine: unit });
+        }
         let (world, mut signals) = ctx.split();
         let (mut d_it, mut d_gpu) = (0.0, 0.0);
         for &s in self.domains.servers(scope, unit) {
@@ -570,7 +577,7 @@ impl Failures {
             })
             .collect();
         let mut domains: Vec<FailureDomainSummary> = Vec::new();
-        for name in ["server", "leaf", "rack"] {
+        for name in ["server", "leaf", "rack", "fabric"] {
             let of = || classes.iter().filter(|c| c.domain == name);
             if of().next().is_some() {
                 domains.push(FailureDomainSummary {
