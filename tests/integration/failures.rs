@@ -485,3 +485,46 @@ fn failed_spines_slow_fabric_jobs_without_interrupting_them() {
     assert!(jb.run_step_s.unwrap() > ja.run_step_s.unwrap() * 1.01);
     assert!(jb.finish_s.unwrap_or(f64::INFINITY) > ja.finish_s.unwrap());
 }
+
+/// An inference replica whose server fails stops; its requests move to the others; when a spare is swapped
+/// in, it loads its model through the storage system before it serves again.
+#[test]
+fn a_failed_replica_reloads_its_model_from_storage() {
+    let dir = temp_dir("failures-replica");
+    let text = std::fs::read_to_string(crate::common::root().join("scenarios/inference-azure.ron"))
+        .unwrap()
+        .replace(
+            "catalog: \"catalog/gpus.ron\"",
+            &format!("catalog: \"{}\"", catalog()),
+        )
+        .replace(
+            "../../shared/",
+            &format!("{}/", crate::common::shared().display()),
+        );
+    // The host of server 1 fails at 10 minutes; a spare is in after 5 minutes.
+    write(&dir, "host.csv", "time_s,component,unit\n600,host,1\n");
+    let end = text.rfind(')').unwrap();
+    let failing = format!(
+        "{}    failures: (classes: [(component: Host, lifetime: Exponential(mtbf_h: 1e6), \
+         repair: Fixed(hours: 24.0))], spares: (servers: 1, swap_s: 300.0), trace: Some(\"host.csv\")),\n    \
+         storage: (write_gbs: 100.0, read_gbs: 1.0),\n)\n",
+        &text[..end]
+    );
+    let path = write(&dir, "replica.ron", &failing);
+    let out = run(&load(&path, 1, &[]));
+    let f = out.summary.failures.as_ref().unwrap();
+    assert_eq!((f.failures, f.interrupting_failures), (1, 1));
+    assert_eq!(f.spares.swaps, 1);
+    // 70e9 parameters × 2 B = 140 GB at 1 GB/s: the replica serves again 140 s after its server is back.
+    let st = out.summary.storage.as_ref().unwrap();
+    assert_eq!(st.reads, 1);
+    assert!((st.read_mean_s - 140.0).abs() < 1e-6, "{st:?}");
+    assert!((st.bytes_read - 140e9).abs() < 1.0);
+    let inf = out.summary.inference.as_ref().unwrap();
+    let r = &inf.requests;
+    assert_eq!(r.dropped, 0, "three replicas kept serving");
+    assert_eq!(
+        r.arrived,
+        r.completed + r.in_service_at_end + r.queued_at_end + r.dropped
+    );
+}

@@ -16,6 +16,21 @@ pub struct WorkId {
     generation: u32,
 }
 
+impl WorkId {
+    /// The id as one integer (for keys that outlive a registry lookup, e.g. a storage transfer's).
+    pub fn to_bits(self) -> u64 {
+        (self.slot as u64) << 32 | self.generation as u64
+    }
+
+    /// The id [`WorkId::to_bits`] gave `bits`.
+    pub fn from_bits(bits: u64) -> WorkId {
+        WorkId {
+            slot: (bits >> 32) as u32,
+            generation: bits as u32,
+        }
+    }
+}
+
 /// What a work item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WorkKind {

@@ -13,4 +13,4 @@ pub use ctx::{Ctx, Emitter};
 pub use event::{Code, Ev, EventCode, PartId};
 pub use part::Part;
 pub use run::{Drive, Kernel, run};
-pub use signal::{FactorId, Interests, Signal};
+pub use signal::{FactorId, Interests, IoId, Signal};

@@ -5,6 +5,7 @@
 //! "Ordering contract"). Signals carry ids, not data: the state they refer to is shared state in the World
 //! (the site's servers, the work registry), read by whoever reacts.
 
+use crate::kernel::event::PartId;
 use crate::work::WorkId;
 
 /// Index of a rate factor in a work item's list of factors (see [`Signal::RateFactor`]). Factors are
@@ -20,6 +21,13 @@ impl FactorId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+}
+
+/// A transfer through the storage system: the part that asked for it and that part's own key for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IoId {
+    pub part: PartId,
+    pub key: u64,
 }
 
 /// The kinds of signal a part wants to receive (a bit per [`Signal`] variant). The kernel delivers a signal only
@@ -44,6 +52,7 @@ impl Interests {
     pub const IO_DONE: Interests = Interests(1 << 11);
     pub const SPINE_DOWN: Interests = Interests(1 << 12);
     pub const SPINE_UP: Interests = Interests(1 << 13);
+    pub const IO_CANCEL: Interests = Interests(1 << 14);
 
     /// Both sets.
     pub const fn with(self, other: Interests) -> Interests {
@@ -72,6 +81,7 @@ impl Signal {
             Signal::GpusGranted { .. } => Interests::GPUS_GRANTED,
             Signal::IoStart { .. } => Interests::IO_START,
             Signal::IoDone { .. } => Interests::IO_DONE,
+            Signal::IoCancel { .. } => Interests::IO_CANCEL,
             Signal::SpineDown { .. } => Interests::SPINE_DOWN,
             Signal::SpineUp { .. } => Interests::SPINE_UP,
         }
@@ -112,16 +122,19 @@ pub enum Signal {
     ReleaseGpus { slot: u32 },
     /// Shared fleet: replica slot `slot` got its GPUs (listed in the work registry under its work item).
     GpusGranted { slot: u32, work: WorkId },
-    /// Work item `work` starts moving `bytes` to (`write`) or from the shared storage system through its
-    /// servers' links (a checkpoint write, a checkpoint load at restart). The storage part answers with
-    /// [`Signal::IoDone`]; a [`Signal::WorkStopped`] for `work` cancels the transfer.
+    /// Transfer `io` starts moving `bytes` to (`write`) or from the shared storage system through the links of
+    /// `servers` servers (a checkpoint write, a checkpoint load at a restart, a replica's model load). The
+    /// storage part answers with [`Signal::IoDone`].
     IoStart {
-        work: WorkId,
+        io: IoId,
         bytes: f64,
         write: bool,
+        servers: u32,
     },
-    /// The transfer of work item `work` finished.
-    IoDone { work: WorkId },
+    /// Transfer `io` finished.
+    IoDone { io: IoId },
+    /// Transfer `io` is no longer wanted (its job was interrupted, its replica stopped).
+    IoCancel { io: IoId },
     /// A failure took spine switch `spine` (`pod · S + s` of the fabric) down; the fabric routes around it.
     SpineDown { spine: u32 },
     /// A repair brought spine switch `spine` back.

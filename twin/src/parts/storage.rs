@@ -2,7 +2,7 @@
 //! in a scenario; docs/models.md §Storage and checkpoint size). It owns the transfers in flight: a job's
 //! checkpoint write or load starts with [`Signal::IoStart`], is limited by the job's servers' links and shares
 //! the aggregate bandwidth of its direction max-min fair with the other transfers, and ends with
-//! [`Signal::IoDone`] (or is cancelled by [`Signal::WorkStopped`]). Rates are recomputed whenever a transfer
+//! [`Signal::IoDone`] (or is cancelled by [`Signal::IoCancel`]). Rates are recomputed whenever a transfer
 //! starts, ends or is cancelled. The system draws its power for the whole run, counted in IT power.
 
 use bevy_ecs::world::World;
@@ -11,9 +11,8 @@ use output::{StorageSummary, Summary};
 use scenario::LoadedScenario;
 use sim::{SimDuration, SimTime};
 
-use crate::kernel::{Code, Ctx, EventCode, Interests, Part, Signal};
+use crate::kernel::{Code, Ctx, EventCode, Interests, IoId, Part, Signal};
 use crate::ledger::Ledger;
-use crate::work::{WorkId, Works};
 
 /// The next transfer ends (if the rates are still those of `generation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +36,7 @@ impl EventCode for Next {
 /// One transfer in flight.
 #[derive(Debug, Clone, Copy)]
 struct Flow {
-    work: WorkId,
+    io: IoId,
     write: bool,
     /// Bytes left, its servers' link limit and its current rate, B/s.
     left: f64,
@@ -187,32 +186,22 @@ impl Storage {
                 };
                 d.transfers += 1;
                 d.transfer_s += (now - f.start).as_secs_f64();
-                ctx.emit(Signal::IoDone { work: f.work });
+                d.bytes += f.left; // the last byte or so, within the rounding of the end time
+                ctx.emit(Signal::IoDone { io: f.io });
             } else {
                 i += 1;
             }
         }
     }
 
-    fn start(&mut self, ctx: &mut Ctx<'_, '_>, work: WorkId, bytes: f64, write: bool) {
+    fn start(&mut self, ctx: &mut Ctx<'_, '_>, io: IoId, bytes: f64, write: bool, servers: u32) {
         let now = ctx.now();
         self.advance(now);
-        let servers = ctx.world.resource::<Works>().get(work).map_or(1, |e| {
-            let mut n = 0u64;
-            let mut last = None;
-            for g in &e.grants {
-                if last != Some(g.server) {
-                    n += 1;
-                    last = Some(g.server);
-                }
-            }
-            n.max(1)
-        });
         self.flows.push(Flow {
-            work,
+            io,
             write,
             left: bytes.max(0.0),
-            cap: servers as f64 * self.cfg.server_link_gbs * 1e9,
+            cap: servers.max(1) as f64 * self.cfg.server_link_gbs * 1e9,
             rate: 0.0,
             start: now,
         });
@@ -236,7 +225,7 @@ impl Part for Storage {
     }
 
     fn interests(&self) -> Interests {
-        Interests::IO_START.with(Interests::WORK_STOPPED)
+        Interests::IO_START.with(Interests::IO_CANCEL)
     }
 
     fn handle(&mut self, ctx: &mut Ctx<'_, '_>, code: Code) {
@@ -251,9 +240,14 @@ impl Part for Storage {
 
     fn react(&mut self, ctx: &mut Ctx<'_, '_>, signal: &Signal) {
         match *signal {
-            Signal::IoStart { work, bytes, write } => self.start(ctx, work, bytes, write),
-            Signal::WorkStopped { work } => {
-                if let Some(i) = self.flows.iter().position(|f| f.work == work) {
+            Signal::IoStart {
+                io,
+                bytes,
+                write,
+                servers,
+            } => self.start(ctx, io, bytes, write, servers),
+            Signal::IoCancel { io } => {
+                if let Some(i) = self.flows.iter().position(|f| f.io == io) {
                     let now = ctx.now();
                     self.advance(now);
                     self.flows.remove(i);

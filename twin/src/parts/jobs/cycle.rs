@@ -17,7 +17,7 @@ use sim::{SimDuration, SimTime};
 use super::job::{Cycle, Pending, Phase};
 use super::schedule::Event;
 use super::state::Jobs;
-use crate::kernel::{Ctx, Signal};
+use crate::kernel::{Ctx, IoId, Signal};
 
 /// Work (ns at full speed) within which a checkpoint or the end counts as reached (times are whole ns).
 const TOL_NS: f64 = 0.5;
@@ -89,11 +89,7 @@ impl Jobs {
         match phase {
             Phase::Restart => unreachable!("a run restarts only when it begins"),
             Phase::Load => match (spec.bytes, work) {
-                (Some(bytes), Some(work)) => ctx.emit(Signal::IoStart {
-                    work,
-                    bytes,
-                    write: false,
-                }),
+                (Some(bytes), Some(_)) => self.start_io(ctx, slot, bytes, false),
                 // Without a storage system the restart includes the load.
                 _ => self.enter(ctx, slot, Phase::Compute),
             },
@@ -107,11 +103,7 @@ impl Jobs {
                 self.schedule_compute(ctx, slot);
             }
             Phase::Write => match (spec.bytes, work) {
-                (Some(bytes), Some(work)) => ctx.emit(Signal::IoStart {
-                    work,
-                    bytes,
-                    write: true,
-                }),
+                (Some(bytes), Some(_)) => self.start_io(ctx, slot, bytes, true),
                 _ => ctx.at(now.saturating_add(spec.write), Event::Resume { slot, run }),
             },
             Phase::Snapshot => {
@@ -240,11 +232,7 @@ impl Jobs {
                     seq,
                 });
                 match (spec.bytes, work) {
-                    (Some(bytes), Some(work)) => ctx.emit(Signal::IoStart {
-                        work,
-                        bytes,
-                        write: true,
-                    }),
+                    (Some(bytes), Some(_)) => self.start_io(ctx, slot, bytes, true),
                     _ => ctx.at(now.saturating_add(spec.write), Event::Written { slot, seq }),
                 }
                 self.after_checkpoint(ctx, slot);
@@ -283,6 +271,52 @@ impl Jobs {
                 let run = self.jobs.run(slot);
                 self.at_end(ctx, slot, run);
             }
+        }
+    }
+
+    /// The storage transfer of running job `slot` (its work item is the key: one transfer at a time).
+    fn io_of(&self, ctx: &Ctx<'_, '_>, slot: u32) -> Option<IoId> {
+        self.jobs.get(slot).work.map(|w| IoId {
+            part: ctx.part(),
+            key: w.to_bits(),
+        })
+    }
+
+    /// Starts the storage transfer of running job `slot` through its servers' links.
+    fn start_io(&mut self, ctx: &mut Ctx<'_, '_>, slot: u32, bytes: f64, write: bool) {
+        let Some(io) = self.io_of(ctx, slot) else {
+            return;
+        };
+        let mut servers = 0u32;
+        let mut last = None;
+        for g in &self.jobs.get(slot).grants {
+            if last != Some(g.server) {
+                servers += 1;
+                last = Some(g.server);
+            }
+        }
+        ctx.emit(Signal::IoStart {
+            io,
+            bytes,
+            write,
+            servers,
+        });
+    }
+
+    /// Cancels the storage transfer running job `slot` has in flight, if any (it is being stopped).
+    pub(crate) fn cancel_io(&mut self, ctx: &mut Ctx<'_, '_>, slot: u32) {
+        let job = self.jobs.get(slot);
+        let Some(c) = job.cycle else { return };
+        let through_storage = self
+            .checkpoints
+            .cycle(job.id)
+            .is_some_and(|s| s.bytes.is_some());
+        let in_flight = matches!(c.phase, Phase::Load | Phase::Write) || c.pending.is_some();
+        if through_storage
+            && in_flight
+            && let Some(io) = self.io_of(ctx, slot)
+        {
+            ctx.emit(Signal::IoCancel { io });
         }
     }
 

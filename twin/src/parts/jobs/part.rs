@@ -422,7 +422,8 @@ impl Part for Jobs {
                 self.sched.clean = false;
                 self.schedule_pass(ctx);
             }
-            Signal::IoDone { work } => {
+            Signal::IoDone { io } if io.part == ctx.part() => {
+                let work = crate::work::WorkId::from_bits(io.key);
                 let entry = ctx
                     .world
                     .resource::<Works>()

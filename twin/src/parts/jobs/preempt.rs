@@ -132,6 +132,9 @@ impl Jobs {
     /// lost, and it goes back to the queue (in queue order) with the rest of its work.
     pub(crate) fn preempt(&mut self, ctx: &mut Ctx<'_, '_>, slot: u32) {
         let now = ctx.now();
+        if self.jobs.get(slot).cycle.is_some() {
+            self.cancel_io(ctx, slot);
+        }
         let job = self.jobs.get_mut(slot);
         let start = job.start.take().expect("running job");
         let id = job.id;
@@ -148,6 +151,7 @@ impl Jobs {
             (lost, restarting, steps)
         } else {
             // The run began with its restart: work (and checkpoints) count from its end.
+            let job = self.jobs.get_mut(slot);
             let restart = job.restart;
             let restarting = SimDuration::from_nanos(elapsed.as_nanos().min(restart.as_nanos()));
             let trained = SimDuration::from_nanos(elapsed.as_nanos() - restarting.as_nanos());

@@ -15,7 +15,7 @@ use models::inference::power_cap::{GpuPowerCap, capped_iteration};
 use models::inference::source::RequestStream;
 use sim::{SimDuration, SimTime};
 
-use crate::kernel::{Code, Ctx, EventCode};
+use crate::kernel::{Code, Ctx, EventCode, IoId, Signal};
 
 /// Events of the serving model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +152,9 @@ pub struct ReplicaState {
     pub mode: Mode,
     /// When a warming replica is due to serve (a `Ready` event at another time is stale).
     ready_at: SimTime,
+    /// The model load from the storage system in flight (its sequence number): a warming replica serves once
+    /// it is done and `ready_at` has come.
+    loading: Option<u32>,
 }
 
 impl ReplicaState {
@@ -254,6 +257,10 @@ pub struct Fleet {
     parked: VecDeque<u32>,
     /// GPUs per replica.
     tp: f64,
+    /// With a storage system: the model's weights, B, loaded through it whenever a replica warms up or comes
+    /// back after its server was down; and the loads started.
+    pub model_load: Option<f64>,
+    load_seq: u32,
 }
 
 impl Fleet {
@@ -307,7 +314,62 @@ impl Fleet {
             warmup: SimDuration::ZERO,
             parked: VecDeque::new(),
             tp: w.deployment.tp as f64,
+            model_load: None,
+            load_seq: 0,
         }
+    }
+
+    /// Starts loading replica `r`'s model through the storage system (when there is one).
+    pub fn start_load(&mut self, ctx: &mut Ctx<'_, '_>, r: usize) {
+        let Some(bytes) = self.model_load else { return };
+        self.load_seq = self.load_seq.wrapping_add(1);
+        let seq = self.load_seq;
+        self.replicas[r].loading = Some(seq);
+        ctx.emit(Signal::IoStart {
+            io: IoId {
+                part: ctx.part(),
+                key: (r as u64) << 32 | seq as u64,
+            },
+            bytes,
+            write: false,
+            servers: 1,
+        });
+    }
+
+    /// Replica `r` no longer loads its model (stopped, or its warm-up cancelled).
+    fn cancel_load(&mut self, ctx: &mut Ctx<'_, '_>, r: usize) {
+        if let Some(seq) = self.replicas[r].loading.take() {
+            ctx.emit(Signal::IoCancel {
+                io: IoId {
+                    part: ctx.part(),
+                    key: (r as u64) << 32 | seq as u64,
+                },
+            });
+        }
+    }
+
+    /// The model load with key `key` ended: its replica serves if its warm-up is over too.
+    pub fn load_done(&mut self, ctx: &mut Ctx<'_, '_>, key: u64) {
+        let (r, seq) = ((key >> 32) as usize, key as u32);
+        let now = ctx.now();
+        let Some(rep) = self.replicas.get_mut(r) else {
+            return;
+        };
+        if rep.loading != Some(seq) {
+            return;
+        }
+        rep.loading = None;
+        if rep.mode == Mode::Warming && now >= rep.ready_at {
+            self.advance(now);
+            self.become_ready(ctx, r);
+        }
+    }
+
+    /// Warming replica `r` serves from now.
+    fn become_ready(&mut self, ctx: &mut Ctx<'_, '_>, r: usize) {
+        self.replicas[r].mode = Mode::Serving;
+        self.tally.serving += 1;
+        self.unpark(ctx);
     }
 
     /// Brings the integrals up to `now`.
@@ -413,6 +475,7 @@ impl Fleet {
                         let at = now.saturating_add(self.warmup);
                         self.replicas[i].ready_at = at;
                         ctx.at(at, Event::Ready(i as u32));
+                        self.start_load(ctx, i);
                     }
                 }
                 self.tally.scale_ups += 1;
@@ -423,6 +486,7 @@ impl Fleet {
                 // replica (at least `desired ≥ 1` keep serving).
                 if let Some(i) = self.replicas.iter().rposition(|r| r.mode == Mode::Warming) {
                     self.replicas[i].mode = Mode::Off;
+                    self.cancel_load(ctx, i);
                     if let Some(c) = &mut self.claims {
                         c.push((i as u32, false));
                     }
@@ -714,11 +778,9 @@ impl Fleet {
             }
             Event::Scale => self.scale(now, ctx),
             Event::Ready(r) => {
-                let rep = &mut self.replicas[r as usize];
-                if rep.mode == Mode::Warming && rep.ready_at == now {
-                    rep.mode = Mode::Serving;
-                    self.tally.serving += 1;
-                    self.unpark(ctx);
+                let rep = &self.replicas[r as usize];
+                if rep.mode == Mode::Warming && rep.ready_at == now && rep.loading.is_none() {
+                    self.become_ready(ctx, r as usize);
                 }
             }
             Event::Start => {}
@@ -788,6 +850,7 @@ impl Fleet {
         self.advance(now);
         let mut orphans: Vec<u32> = Vec::new();
         for &r in rs {
+            self.cancel_load(ctx, r);
             let rep = &mut self.replicas[r];
             if rep.busy {
                 rep.account_busy(now, &mut self.tally, self.tp);
@@ -819,13 +882,20 @@ impl Fleet {
         }
     }
 
-    /// A `Down` replica's server is back: it serves again (the model reload is not modelled).
+    /// A `Down` replica's server is back: it serves again at once, or — with a storage system — once it has
+    /// loaded its model again.
     pub fn restart_replica(&mut self, ctx: &mut Ctx<'_, '_>, r: usize) {
-        if self.replicas[r].mode == Mode::Down {
-            self.advance(ctx.now());
-            self.replicas[r].mode = Mode::Serving;
-            self.tally.serving += 1;
-            self.unpark(ctx);
+        if self.replicas[r].mode != Mode::Down {
+            return;
+        }
+        let now = ctx.now();
+        self.advance(now);
+        if self.model_load.is_some() {
+            self.replicas[r].mode = Mode::Warming;
+            self.replicas[r].ready_at = now;
+            self.start_load(ctx, r);
+        } else {
+            self.become_ready(ctx, r);
         }
     }
 

@@ -137,6 +137,10 @@ impl Serving {
             fleet.scale_every = duration(&format!("{at}.autoscaling.interval_s"), a.interval_s)?;
             fleet.warmup = duration(&format!("{at}.autoscaling.warmup_s"), a.warmup_s)?;
         }
+        if loaded.scenario.storage.is_some() {
+            let m = &w.deployment.model;
+            fleet.model_load = Some(m.params * m.bytes_per_param);
+        }
         let warmup = fleet.warmup;
         let n = w.replica_slots() as usize;
         let mut place = vec![None; n];
@@ -320,6 +324,7 @@ impl Part for Serving {
             .with(Interests::LIMITS_CHANGED)
             .with(Interests::SERVER_DOWN)
             .with(Interests::SERVER_UP)
+            .with(Interests::IO_DONE)
     }
 
     fn handle(&mut self, ctx: &mut Ctx<'_, '_>, code: Code) {
@@ -361,6 +366,7 @@ impl Part for Serving {
                 self.fleet.caps[slot as usize] = self.cap_of(ctx.world, slot as usize);
                 if let Some(at) = self.fleet.granted(slot as usize, now, self.warmup) {
                     ctx.at(at, Event::Ready(slot));
+                    self.fleet.start_load(ctx, slot as usize);
                 }
             }
             Signal::LimitsChanged { server } => {
@@ -374,6 +380,10 @@ impl Part for Serving {
                 // requests move only to replicas still up).
                 self.downs
                     .extend_from_slice(&self.by_server[server as usize]);
+            }
+            Signal::IoDone { io } if io.part == ctx.part() => {
+                self.fleet.load_done(ctx, io.key);
+                self.flush(ctx);
             }
             Signal::ServerUp { server } if !self.shared => {
                 for i in 0..self.by_server[server as usize].len() {
