@@ -8,7 +8,7 @@
 use std::io;
 use std::ops::Range;
 
-use output::Sample;
+use output::{FailureSample, FailuresSummary, Sample};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -24,6 +24,7 @@ const BUCKETS: usize = 1000;
 const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(230, 115, 0);
 const GREY: RGBColor = RGBColor(110, 110, 110);
+const RED: RGBColor = RGBColor(214, 39, 40);
 
 const SECONDS_PER_HOUR: f64 = 3600.0;
 
@@ -90,6 +91,72 @@ pub fn utilization_queue_svg(samples: &[Sample], gpus_total: Option<u64>) -> io:
         panel(&halves[1], x, "queued jobs", &bottom)?;
         Ok(())
     })
+}
+
+/// Renders `failures.svg`: two stacked panels against time in hours — servers down for failures (top) and
+/// failures so far (bottom), both as steps (each sample's value held until the next). With the run's
+/// `failures` summary and failures drawn from the classes' lifetimes (not replayed from a trace), the bottom
+/// panel also has a dashed line of the failures expected at the configured MTBFs (Σ units ÷ MTBF per hour
+/// from time 0; a long-run mean for Weibull classes).
+///
+/// Samples without failure columns are skipped; with none at all the panels say "no samples". Handles empty,
+/// constant and non-finite data like [`it_power_svg`].
+pub fn failures_svg(samples: &[Sample], summary: Option<&FailuresSummary>) -> io::Result<String> {
+    let x = x_range(samples);
+    let with = |value: fn(&FailureSample) -> u64| {
+        steps(points_of(samples, |s| {
+            s.failures.as_ref().map(|f| value(f) as f64)
+        }))
+    };
+    let top = [Series {
+        label: "servers down for failures",
+        color: RED,
+        dashed: false,
+        points: with(|f| f.servers_failed),
+    }];
+    let mut bottom = vec![Series {
+        label: "failures so far",
+        color: ORANGE,
+        dashed: false,
+        points: with(|f| f.failures_total),
+    }];
+    let rate_per_h: f64 = summary
+        .filter(|f| f.source != "trace")
+        .map(|f| {
+            f.classes
+                .iter()
+                .filter(|c| c.mtbf_h.is_finite() && c.mtbf_h > 0.0)
+                .map(|c| c.units as f64 / c.mtbf_h)
+                .sum()
+        })
+        .unwrap_or(0.0);
+    if rate_per_h > 0.0 && rate_per_h.is_finite() && !bottom[0].points.is_empty() {
+        bottom.push(Series {
+            label: "expected at the configured MTBFs",
+            color: GREY,
+            dashed: true,
+            points: vec![(x.start, rate_per_h * x.start), (x.end, rate_per_h * x.end)],
+        });
+    }
+    render(|root| {
+        let root = root.titled("Hardware failures", ("sans-serif", 24))?;
+        let halves = root.split_evenly((2, 1));
+        panel(&halves[0], x.clone(), "servers down (failures)", &top)?;
+        panel(&halves[1], x, "failures so far", &bottom)?;
+        Ok(())
+    })
+}
+
+/// A step line through `points`: each value held until the next point's time.
+fn steps(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * 2);
+    for (i, &p) in points.iter().enumerate() {
+        if i > 0 {
+            out.push((p.0, points[i - 1].1));
+        }
+        out.push(p);
+    }
+    out
 }
 
 type DrawResult<T> = Result<T, DrawingAreaErrorKind<io::Error>>;
@@ -196,9 +263,14 @@ pub(crate) fn tick(v: &f64) -> String {
 
 /// `(time in hours, value)` for every sample whose time and value are finite, thinned if long.
 fn points(samples: &[Sample], value: impl Fn(&Sample) -> f64) -> Vec<(f64, f64)> {
+    points_of(samples, |s| Some(value(s)))
+}
+
+/// [`points`] of the samples that have a value.
+fn points_of(samples: &[Sample], value: impl Fn(&Sample) -> Option<f64>) -> Vec<(f64, f64)> {
     let all: Vec<(f64, f64)> = samples
         .iter()
-        .map(|s| (s.time_s / SECONDS_PER_HOUR, value(s)))
+        .filter_map(|s| value(s).map(|v| (s.time_s / SECONDS_PER_HOUR, v)))
         .filter(|(t, v)| t.is_finite() && v.is_finite())
         .collect();
     decimate(all)

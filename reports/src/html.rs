@@ -25,12 +25,35 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// A section of a page after its tables: a heading (`<h2>`), paragraphs, then tables whose captions are
+/// `<h3>` headings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Section {
+    /// The heading.
+    pub heading: String,
+    /// Paragraphs of text under the heading.
+    pub paragraphs: Vec<String>,
+    /// Tables after the paragraphs.
+    pub tables: Vec<Table>,
+}
+
 /// Renders the page: `title`, paragraphs of `intro` text, one table per `(caption, header, rows)`,
 /// then each `(caption, svg)` chart inlined. Deterministic: no dates, no random identifiers.
 pub fn page(
     title: &str,
     intro: &[String],
     tables: &[Table],
+    charts: &[(String, String)],
+) -> String {
+    page_with_sections(title, intro, tables, &[], charts)
+}
+
+/// [`page`] with `sections` between the tables and the charts (none: the same page as [`page`]).
+pub fn page_with_sections(
+    title: &str,
+    intro: &[String],
+    tables: &[Table],
+    sections: &[Section],
     charts: &[(String, String)],
 ) -> String {
     let mut h = String::new();
@@ -52,26 +75,18 @@ pub fn page(
     for p in intro {
         let _ = writeln!(h, "<p>{}</p>", escape(p));
     }
-    for (caption, header, rows) in tables {
-        let _ = writeln!(h, "<h2>{}</h2>\n<table>", escape(caption));
-        let _ = writeln!(
-            h,
-            "<tr>{}</tr>",
-            header
-                .iter()
-                .map(|c| format!("<th>{}</th>", escape(c)))
-                .collect::<String>()
-        );
-        for r in rows {
-            let _ = writeln!(
-                h,
-                "<tr>{}</tr>",
-                r.iter()
-                    .map(|c| format!("<td>{}</td>", escape(c)))
-                    .collect::<String>()
-            );
+    for t in tables {
+        write_table(&mut h, "h2", t);
+    }
+    for s in sections {
+        let _ = writeln!(h, "<section>\n<h2>{}</h2>", escape(&s.heading));
+        for p in &s.paragraphs {
+            let _ = writeln!(h, "<p>{}</p>", escape(p));
         }
-        h.push_str("</table>\n");
+        for t in &s.tables {
+            write_table(&mut h, "h3", t);
+        }
+        h.push_str("</section>\n");
     }
     for (caption, svg) in charts {
         let _ = writeln!(
@@ -83,6 +98,29 @@ pub fn page(
     }
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// A table with its caption as a `heading` (`h2`, `h3`) element before it.
+fn write_table(h: &mut String, heading: &str, (caption, header, rows): &Table) {
+    let _ = writeln!(h, "<{heading}>{}</{heading}>\n<table>", escape(caption));
+    let _ = writeln!(
+        h,
+        "<tr>{}</tr>",
+        header
+            .iter()
+            .map(|c| format!("<th>{}</th>", escape(c)))
+            .collect::<String>()
+    );
+    for r in rows {
+        let _ = writeln!(
+            h,
+            "<tr>{}</tr>",
+            r.iter()
+                .map(|c| format!("<td>{}</td>", escape(c)))
+                .collect::<String>()
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 #[cfg(test)]
@@ -105,5 +143,36 @@ mod tests {
         assert!(p.contains("<h1>a &lt;b&gt;</h1>") && p.contains("<p>x &amp; y</p>"));
         assert!(p.contains("<td>1</td>") && p.contains("<svg></svg>"));
         assert!(!p.contains("http") && !p.contains("<script"));
+        assert!(!p.contains("<section>"));
+    }
+
+    #[test]
+    fn sections_come_between_the_tables_and_the_charts() {
+        let t: Table = (
+            "t".into(),
+            vec!["figure".into(), "v".into()],
+            vec![vec!["e".into(), "1".into()]],
+        );
+        let charts = [("c".to_string(), "<svg></svg>".to_string())];
+        let plain = page("a", &[], std::slice::from_ref(&t), &charts);
+        assert_eq!(
+            plain,
+            page_with_sections("a", &[], std::slice::from_ref(&t), &[], &charts)
+        );
+        let sec = Section {
+            heading: "Failures & repairs".into(),
+            paragraphs: vec!["3 < 4".into()],
+            tables: vec![(
+                "By class".into(),
+                vec!["component".into()],
+                vec![vec!["gpu".into()]],
+            )],
+        };
+        let p = page_with_sections("a", &[], &[t], &[sec], &charts);
+        let at = |needle: &str| p.find(needle).unwrap_or_else(|| panic!("{needle} in {p}"));
+        assert!(at("<h2>t</h2>") < at("<section>"));
+        assert!(at("<h2>Failures &amp; repairs</h2>") < at("<p>3 &lt; 4</p>"));
+        assert!(at("<p>3 &lt; 4</p>") < at("<h3>By class</h3>"));
+        assert!(at("<td>gpu</td>") < at("</section>") && at("</section>") < at("<figure>"));
     }
 }

@@ -1,8 +1,8 @@
 //! dctwin's reports: what a run leaves on disk and prints.
 //!
 //! [`write_run`] writes four files into an output directory — `summary.json`, `timeseries.csv`,
-//! `it_power.svg` and `utilization_queue.svg` (and, for runs with a facility, `facility_power.svg` and
-//! `pue_wet_bulb.svg`) — each one atomically (temporary file in the same
+//! `it_power.svg` and `utilization_queue.svg` (and, for runs with failures, `failures.svg`; for runs with a
+//! facility, `facility_power.svg` and `pue_wet_bulb.svg`) — each one atomically (temporary file in the same
 //! directory, `fsync`, rename over the target), so a reader never sees a half-written file.
 //! [`OutputDir`] ([`outdir`]) checks an output directory before the work and replaces its whole set of
 //! files at once: commands write into a staging directory that is then swapped into place.
@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use output::{RunOutput, Sample, Summary};
 
-pub use chart::{it_power_svg, utilization_queue_svg};
+pub use chart::{failures_svg, it_power_svg, utilization_queue_svg};
 pub use facility_chart::{facility_charts, facility_power_svg, pue_wet_bulb_svg};
 pub use outdir::{OutDirError, OutputDir, ensure_dir};
 pub use table::stdout_table;
@@ -46,14 +46,17 @@ pub const TIMESERIES_CSV: &str = "timeseries.csv";
 pub const IT_POWER_SVG: &str = "it_power.svg";
 /// File name of the busy-GPUs / queued-jobs chart (SVG).
 pub const UTILIZATION_QUEUE_SVG: &str = "utilization_queue.svg";
+/// File name of the servers-down / failures-so-far chart (SVG; runs with a `failures` section).
+pub const FAILURES_SVG: &str = "failures.svg";
 
-/// Every file a run writes (a run without a facility writes all but the facility charts): the set that
-/// replaces a run's output directory as a whole ([`OutputDir`]).
+/// Every file a run writes (a run without failures writes all but the failures chart, one without a facility
+/// all but the facility charts): the set that replaces a run's output directory as a whole ([`OutputDir`]).
 pub const RUN_FILES: &[&str] = &[
     SUMMARY_JSON,
     TIMESERIES_CSV,
     IT_POWER_SVG,
     UTILIZATION_QUEUE_SVG,
+    FAILURES_SVG,
     facility_chart::FACILITY_POWER_SVG,
     facility_chart::PUE_WET_BULB_SVG,
     html::REPORT_HTML,
@@ -124,7 +127,8 @@ impl std::error::Error for ReportError {
 /// Writes every report file of a run into `out_dir` (created, with its parents, if missing).
 ///
 /// Returns the paths written, in this order: `summary.json`, `timeseries.csv`, `it_power.svg`,
-/// `utilization_queue.svg`, then (runs with a facility) `facility_power.svg`, `pue_wet_bulb.svg`. Each file is written with [`write_atomic`]; existing files are
+/// `utilization_queue.svg`, then (runs with failures) `failures.svg`, then (runs with a facility)
+/// `facility_power.svg`, `pue_wet_bulb.svg`. Each file is written with [`write_atomic`]; existing files are
 /// replaced. If a write fails, the files before it have already been replaced and the ones after
 /// it are untouched.
 pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, ReportError> {
@@ -146,6 +150,12 @@ pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, Report
         UTILIZATION_QUEUE_SVG,
         utilization_queue_svg(&out.timeseries, gpus_total),
     )?;
+    if out.timeseries.iter().any(|s| s.failures.is_some()) {
+        write(
+            FAILURES_SVG,
+            failures_svg(&out.timeseries, out.summary.failures.as_ref()),
+        )?;
+    }
     if out.timeseries.iter().any(|s| s.facility.is_some()) {
         write(
             facility_chart::FACILITY_POWER_SVG,

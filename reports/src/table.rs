@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use output::{InferenceSummary, Summary};
+use output::{FailuresSummary, InferenceSummary, Summary, TrainingJobSummary};
 
 /// Lines are wrapped to this many columns (labels included) where the text allows.
 const LINE_WIDTH: usize = 100;
@@ -14,8 +14,10 @@ const J_PER_MWH: f64 = 3.6e9;
 /// Shows: scenario, seed, site description, horizon (h), events processed, wall time (s), IT and
 /// GPU energy (MWh), IT power peak / mean (kW), jobs submitted / completed / running at end /
 /// queued at end / not arrived, job wait p50 / p99 (s), mean GPU utilization (%), and what the
-/// run does not model. Long values (the site description, not-modelled items) wrap under the value
-/// column.
+/// run does not model. Runs with `failures` add the failures (total, interrupting, by class), repairs and
+/// spares, time down and the work interruptions cost; training runs with `failures` or `storage` one ETTR
+/// line per job; runs with `storage` its bandwidths, power and energy (all before the GPU utilization row).
+/// Long values (the site description, not-modelled items) wrap under the value column.
 pub fn stdout_table(s: &Summary) -> String {
     let mut rows: Vec<(&str, Vec<String>)> = vec![
         ("scenario", vec![s.scenario.clone()]),
@@ -135,6 +137,31 @@ pub fn stdout_table(s: &Summary) -> String {
                 .collect(),
         ));
     }
+    if let Some(f) = &s.failures {
+        rows.extend(failure_rows(s, f));
+    }
+    if let Some(t) = &s.training
+        && (s.failures.is_some() || s.storage.is_some())
+    {
+        rows.push(("training ETTR", t.jobs.iter().map(resilience).collect()));
+        let checkpoints: Vec<String> = t.jobs.iter().filter_map(checkpoints).collect();
+        if !checkpoints.is_empty() {
+            rows.push(("checkpoints", checkpoints));
+        }
+    }
+    if let Some(st) = &s.storage {
+        rows.push((
+            "storage",
+            vec![format!(
+                "write {} / read {} GB/s, server links {} GB/s; {:.1} kW, {:.2} MWh",
+                trim(st.write_gbs),
+                trim(st.read_gbs),
+                trim(st.server_link_gbs),
+                st.power_w / 1e3,
+                st.energy_j / J_PER_MWH
+            )],
+        ));
+    }
     rows.extend(tail);
 
     let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
@@ -181,6 +208,117 @@ fn job_rows(s: &Summary) -> Vec<(&'static str, Vec<String>)> {
             )],
         ),
     ]
+}
+
+/// Rows of a run with a `failures` section: the failures by class, repairs and spares, time down, and the
+/// work the interruptions cost.
+fn failure_rows(s: &Summary, f: &FailuresSummary) -> Vec<(&'static str, Vec<String>)> {
+    let classes: Vec<String> = f
+        .classes
+        .iter()
+        .filter(|c| c.failures > 0)
+        .map(|c| format!("{} {}", c.component, c.failures))
+        .collect();
+    let source = if f.source == "trace" {
+        " (replayed trace)"
+    } else {
+        ""
+    };
+    let r = &f.repairs;
+    // Without a crew limit nothing waits for a crew.
+    let crews = match r.crews {
+        Some(k) => format!(
+            "{k} crew(s), wait mean {:.1} h, max {:.1} h",
+            r.wait_mean_h, r.wait_max_h
+        ),
+        None => "unlimited crews".to_string(),
+    };
+    let sp = &f.spares;
+    let mut failures = vec![format!(
+        "{}{source}, {} interrupting ({} work item(s) stopped)",
+        f.failures, f.interrupting_failures, f.work_interrupted
+    )];
+    if !classes.is_empty() {
+        failures.push(format!("by class: {}", classes.join(", ")));
+    }
+    // What the interruptions cost: jobs (job workloads and shared fleets), requests (inference).
+    let mut interrupted = Vec::new();
+    if s.inference.is_none() || s.shared_fleet.is_some() {
+        interrupted.push(format!(
+            "{} job interruption(s); GPU-h lost {:.1}, restarting {:.1}",
+            s.jobs.interrupted, s.jobs.lost_gpu_h, s.jobs.restart_gpu_h
+        ));
+    }
+    if let Some(i) = &s.inference {
+        interrupted.push(format!(
+            "{} request(s) rerouted, {} dropped",
+            i.requests.rerouted, i.requests.dropped
+        ));
+    }
+    vec![
+        ("failures", failures),
+        (
+            "repairs / spares",
+            vec![
+                format!(
+                    "{} repaired, {} open at end; {crews}",
+                    r.completed, r.open_at_end
+                ),
+                format!(
+                    "spares: {} at start, {} swaps, {} stockouts, fewest on hand {}",
+                    sp.initial, sp.swaps, sp.stockouts, sp.min_available
+                ),
+            ],
+        ),
+        (
+            "down for failures",
+            vec![format!(
+                "{:.1} GPU-h ({:.1} server-h); at most {} server(s) at once",
+                f.gpu_down_h, f.server_down_h, f.servers_down_max
+            )],
+        ),
+        ("work interrupted", interrupted),
+    ]
+}
+
+/// One training job's effective training time ratio, interruptions, and lost and restart time.
+fn resilience(j: &TrainingJobSummary) -> String {
+    let ettr = match j.ettr {
+        Some(e) => format!("ETTR {e:.3}"),
+        None => "ETTR - (not started)".to_string(),
+    };
+    format!(
+        "{}: {ettr}, {} interruptions, {:.1} h lost, {:.1} h restarting",
+        j.name,
+        j.preemptions,
+        j.lost_s / 3600.0,
+        j.restart_s / 3600.0
+    )
+}
+
+/// One training job's checkpoints (none without a checkpoint interval).
+fn checkpoints(j: &TrainingJobSummary) -> Option<String> {
+    let every = j.checkpoint_every_s?;
+    let size = j
+        .checkpoint_bytes
+        .map(|b| format!("{:.2} TB ", b / 1e12))
+        .unwrap_or_default();
+    let write = j
+        .checkpoint_write_s
+        .map(|w| format!(", {} s write", trim(w)))
+        .unwrap_or_default();
+    Some(format!("{}: {size}every {every:.0} s{write}", j.name))
+}
+
+/// A number with at most 3 decimals, trailing zeros dropped (`2000`, `0.5`).
+fn trim(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    if s == "-0" { "0".into() } else { s.to_string() }
 }
 
 fn inference_rows(i: &InferenceSummary) -> Vec<(&'static str, Vec<String>)> {

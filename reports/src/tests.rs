@@ -537,3 +537,340 @@ fn hourly_pue_is_the_exact_energy_ratio_per_hour() {
     assert!(facility_charts(&samples(3)).unwrap().is_empty());
     assert_eq!(facility_power_svg(&s).unwrap(), fp, "deterministic");
 }
+
+fn failures_summary() -> output::FailuresSummary {
+    let class = |component: &str, domain: &str, units: u64, failures: u64, mtbf_h: f64| {
+        output::FailureClassSummary {
+            component: component.into(),
+            domain: domain.into(),
+            units,
+            failures,
+            exposure_unit_h: units as f64 * 168.0,
+            mtbf_h,
+            observed_mtbf_h: (failures > 0).then(|| units as f64 * 168.0 / failures as f64),
+            interrupting: failures.min(2),
+            work_interrupted: failures.min(2),
+            servers_taken_down: failures * if domain == "rack" { 4 } else { 1 },
+            repairs_completed: failures,
+            repair_mean_h: if failures > 0 { 36.5 } else { 0.0 },
+        }
+    };
+    output::FailuresSummary {
+        source: "drawn".into(),
+        failures: 6,
+        interrupting_failures: 4,
+        work_interrupted: 5,
+        classes: vec![
+            class("gpu", "server", 256, 4, 10_000.0),
+            class("host", "server", 32, 2, 5_000.0),
+            class("pdu", "rack", 8, 0, 1e6),
+        ],
+        domains: vec![
+            output::FailureDomainSummary {
+                domain: "server".into(),
+                failures: 6,
+                work_interrupted: 5,
+            },
+            output::FailureDomainSummary {
+                domain: "rack".into(),
+                failures: 0,
+                work_interrupted: 0,
+            },
+        ],
+        server_down_h: 12.25,
+        gpu_down_h: 98.0,
+        servers_down_max: 3,
+        repairs: output::RepairSummary {
+            crews: Some(2),
+            completed: 5,
+            open_at_end: 1,
+            wait_mean_h: 1.5,
+            wait_max_h: 4.0,
+            queue_max: 2,
+        },
+        spares: output::SparesSummary {
+            initial: 4,
+            swaps: 3,
+            stockouts: 2,
+            min_available: 0,
+        },
+    }
+}
+
+fn training_summary() -> output::TrainingSummary {
+    output::TrainingSummary {
+        jobs: vec![output::TrainingJobSummary {
+            name: "pretrain".into(),
+            gpu_model: "H100-SXM".into(),
+            gpus: 128,
+            step_s: 10.0,
+            start_s: Some(0.0),
+            preemptions: 4,
+            lost_s: 5400.0,
+            restart_s: 2400.0,
+            ettr: Some(0.9125),
+            checkpoint_every_s: Some(1234.4),
+            checkpoint_bytes: Some(9.8e11),
+            checkpoint_write_s: Some(4.9),
+            ..Default::default()
+        }],
+    }
+}
+
+/// `sample_summary` with failures, storage and a training job that was interrupted.
+fn failures_run() -> Summary {
+    let mut s = sample_summary();
+    s.failures = Some(failures_summary());
+    s.storage = Some(output::StorageSummary {
+        write_gbs: 100.0,
+        read_gbs: 250.5,
+        server_link_gbs: 50.0,
+        power_w: 20_000.0,
+        energy_j: 20_000.0 * 7.0 * 86_400.0,
+    });
+    s.training = Some(training_summary());
+    s.jobs.interrupted = 4;
+    s.jobs.lost_gpu_h = 192.0;
+    s.jobs.restart_gpu_h = 85.3;
+    s
+}
+
+fn failure_samples(n: usize) -> Vec<Sample> {
+    samples(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut s)| {
+            s.failures = Some(output::FailureSample {
+                servers_failed: (i % 5 == 0) as u64 + (i % 17 == 0) as u64,
+                failures_total: (i / 7) as u64,
+            });
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn stdout_table_shows_failures_repairs_spares_and_storage() {
+    let t = stdout_table(&failures_run());
+    for needle in [
+        "failures ",
+        "6, 4 interrupting (5 work item(s) stopped)",
+        "by class: gpu 4, host 2",
+        "5 repaired, 1 open at end; 2 crew(s), wait mean 1.5 h, max 4.0 h",
+        "spares: 4 at start, 3 swaps, 2 stockouts, fewest on hand 0",
+        "98.0 GPU-h (12.2 server-h); at most 3 server(s) at once",
+        "4 job interruption(s); GPU-h lost 192.0, restarting 85.3",
+        "pretrain: ETTR 0.912, 4 interruptions, 1.5 h lost, 0.7 h restarting",
+        "pretrain: 0.98 TB every 1234 s, 4.9 s write",
+        "write 100 / read 250.5 GB/s, server links 50 GB/s; 20.0 kW, 3.36 MWh",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in\n{t}");
+    }
+    assert!(
+        !t.contains("pdu"),
+        "classes without failures are left out:\n{t}"
+    );
+    // The new rows come before GPU utilization and not modelled, which stay last.
+    let at = |needle: &str| t.find(needle).unwrap_or_else(|| panic!("{needle} in\n{t}"));
+    assert!(at("training jobs") < at("by class") && at("  storage") < at("GPU utilization"));
+    assert!(at("GPU utilization") < at("not modelled"));
+    // A replayed trace says so.
+    let mut s = failures_run();
+    s.failures.as_mut().unwrap().source = "trace".into();
+    assert!(stdout_table(&s).contains("6 (replayed trace), 4 interrupting"));
+    // Unlimited crews: nothing waits for one.
+    s.failures.as_mut().unwrap().repairs.crews = None;
+    let t = stdout_table(&s);
+    assert!(
+        t.contains("5 repaired, 1 open at end; unlimited crews\n"),
+        "{t}"
+    );
+    assert!(!t.contains("request(s) rerouted"));
+    // An inference run: requests instead of jobs.
+    s.inference = Some(output::InferenceSummary {
+        requests: output::RequestCounts {
+            rerouted: 7,
+            dropped: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let t = stdout_table(&s);
+    assert!(t.contains("7 request(s) rerouted, 1 dropped"), "{t}");
+    assert!(!t.contains("job interruption(s)"), "{t}");
+}
+
+#[test]
+fn stdout_table_without_failures_or_storage_has_no_failure_rows() {
+    let mut s = sample_summary();
+    s.training = Some(training_summary());
+    let t = stdout_table(&s);
+    for absent in [
+        "failures ",
+        "repairs",
+        "spares",
+        "down for failures",
+        "work interrupted",
+        "ETTR",
+        "checkpoints",
+        "storage",
+    ] {
+        assert!(!t.contains(absent), "{absent:?} in\n{t}");
+    }
+    // The table of a plain run, byte for byte (the failures and storage rows add to it, never change it).
+    assert_eq!(
+        stdout_table(&sample_summary()),
+        "Run summary (dctwin 0.1.0)
+  scenario              unit-test
+  seed                  42
+  site                  1 hall, 2 rows, 8 racks, 32 servers, 256 GPUs (256 × H100-SXM)
+  horizon               168.00 h
+  events processed      123456
+  wall time             1.25 s
+  IT energy             20.000 MWh
+  GPU energy            15.000 MWh
+  IT power peak / mean  180.0 / 119.0 kW
+  jobs submitted        1000
+  jobs completed        950
+  jobs running at end   30
+  jobs queued at end    20
+  jobs not arrived      5
+  job wait p50 / p99    10.0 / 3600.0 s
+  GPU utilization       63.4 % of 256 GPUs
+  not modelled          facility overhead (cooling, PUE)
+                        network fabric
+"
+    );
+    // Storage alone: the storage row and the jobs' ETTR and checkpoints, no failure rows.
+    s.storage = failures_run().storage;
+    let t = stdout_table(&s);
+    assert!(t.contains("  storage ") && t.contains("ETTR 0.912") && t.contains("checkpoints"));
+    assert!(!t.contains("down for failures") && !t.contains("spares"));
+}
+
+#[test]
+fn run_page_has_a_failures_section_only_with_failures() {
+    let out = RunOutput {
+        summary: failures_run(),
+        timeseries: failure_samples(300),
+    };
+    let page = pages::run_page(&out).unwrap();
+    for needle in [
+        "<h2>Failures</h2>",
+        "<h3>Failures by class</h3>",
+        "<th>MTBF observed (h)</th><th>MTBF configured (h)</th>",
+        // gpu: 256 units, 4 failures, observed 256·168/4 = 10752 h against 10000 h, 2 interrupting, 4
+        // servers taken down, mean repair 36.5 h.
+        "<tr><td>gpu</td><td>server</td><td>256</td><td>4</td><td>10752</td><td>10000</td><td>2</td>\
+         <td>4</td><td>36.5</td></tr>",
+        "<tr><td>pdu</td><td>rack</td><td>8</td><td>0</td><td>–</td><td>1000000</td><td>0</td><td>0</td>\
+         <td>–</td></tr>",
+        "<h3>Failures by domain</h3>",
+        "<tr><td>server</td><td>6</td><td>5</td></tr>",
+        "<h3>Repairs and spares</h3>",
+        "<tr><td>repair crews</td><td>2</td></tr>",
+        "<tr><td>stockouts</td><td>2</td></tr>",
+        "<tr><td>spare swaps</td><td>3</td></tr>",
+        "<tr><td>open at end</td><td>1</td></tr>",
+        "Down for failures: 12.2 server-h, 98.0 GPU-h; at most 3 server(s) at once.",
+        "192.0 GPU-h of work lost since the last checkpoints, 85.3 GPU-h spent restarting.",
+        "<tr><td>pretrain</td><td>128</td><td>0.912</td><td>4</td><td>1.5</td><td>0.7</td><td>1234</td>\
+         <td>0.98</td><td>4.9</td></tr>",
+        "<h2>Storage</h2>",
+        "Write 100 GB/s, read 250.5 GB/s, 50 GB/s per server link; 20.0 kW drawn, 3.36 MWh",
+        "Hardware failures",
+        "servers down (failures)",
+        "<figcaption>Servers down for failures and failures so far</figcaption>",
+        "expected at the configured MTBFs",
+    ] {
+        assert!(page.contains(needle), "missing {needle:?}");
+    }
+    // The sections' figures are not repeated in the key-figures table; the others are.
+    assert!(!page.contains("<td>failures.classes.0.failures</td>"));
+    assert!(!page.contains("<td>storage.write_gbs</td>"));
+    assert!(page.contains("<td>energy.it_j</td>"));
+    assert!(page.matches("<svg").count() == 3);
+    let at = |needle: &str| page.find(needle).unwrap();
+    assert!(at("<h2>Key figures</h2>") < at("<h2>Failures</h2>"));
+    assert!(at("<h2>Failures</h2>") < at("<h2>Storage</h2>"));
+    assert!(at("<h2>Storage</h2>") < at("<figure>"));
+    assert_eq!(page, pages::run_page(&out).unwrap(), "deterministic");
+
+    // Without failures or storage: no sections, no failures chart.
+    let plain = pages::run_page(&run_output(300)).unwrap();
+    for absent in ["<section>", "Failures", "Storage", "Hardware failures"] {
+        assert!(
+            !plain.contains(absent),
+            "{absent:?} on a page without failures"
+        );
+    }
+    assert_eq!(plain.matches("<svg").count(), 2);
+    assert!(plain.contains("<h2>Key figures</h2>"));
+}
+
+#[test]
+fn failures_chart_steps_servers_down_and_counts_failures() {
+    let s = failure_samples(500);
+    let f = failures_summary();
+    let svg = failures_svg(&s, Some(&f)).unwrap();
+    assert_eq!(svg, failures_svg(&s, Some(&f)).unwrap(), "deterministic");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    for needle in [
+        "Hardware failures",
+        "servers down (failures)",
+        "failures so far",
+        "expected at the configured MTBFs",
+    ] {
+        assert!(svg.contains(needle), "missing {needle:?}");
+    }
+    assert!(svg.matches("<polyline").count() >= 2);
+    // No expected line for a replayed trace or without the summary.
+    let mut trace = f.clone();
+    trace.source = "trace".into();
+    assert!(
+        !failures_svg(&s, Some(&trace))
+            .unwrap()
+            .contains("expected at")
+    );
+    assert!(!failures_svg(&s, None).unwrap().contains("expected at"));
+    // Samples without failure columns, empty, constant and non-finite series render.
+    assert!(
+        failures_svg(&samples(10), Some(&f))
+            .unwrap()
+            .contains("no samples")
+    );
+    assert!(failures_svg(&[], None).unwrap().contains("no samples"));
+    let mut nan = failure_samples(3);
+    nan[1].time_s = f64::NAN;
+    let n = failures_svg(&nan, Some(&f)).unwrap();
+    assert!(!n.contains("NaN") && !n.contains("inf"));
+}
+
+#[test]
+fn write_run_writes_the_failures_chart_only_with_failures() {
+    let dir = test_dir("write-run-failures");
+    let out = RunOutput {
+        summary: failures_run(),
+        timeseries: failure_samples(50),
+    };
+    let paths = write_run(&dir, &out).unwrap();
+    let names: Vec<_> = paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "summary.json",
+            "timeseries.csv",
+            "it_power.svg",
+            "utilization_queue.svg",
+            "failures.svg"
+        ]
+    );
+    assert_eq!(
+        fs::read_to_string(&paths[4]).unwrap(),
+        failures_svg(&out.timeseries, out.summary.failures.as_ref()).unwrap()
+    );
+    assert!(RUN_FILES.contains(&FAILURES_SVG));
+}

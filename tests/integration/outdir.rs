@@ -16,6 +16,7 @@ const RUN_SET: &[&str] = &[
     "timeseries.csv",
     "it_power.svg",
     "utilization_queue.svg",
+    "failures.svg",
     "facility_power.svg",
     "pue_wet_bulb.svg",
     "report.html",
@@ -215,9 +216,10 @@ fn a_run_replaces_its_set_and_keeps_other_files() {
     write(&out, "notes.txt", "mine");
     std::fs::create_dir_all(out.join("mine/deeper")).unwrap();
     write(&out.join("mine/deeper"), "x.csv", "1,2\n");
-    // Set files the new run will not write (facility charts of an earlier run) go with the old set;
-    // a killed writer's temporary file and a killed run's staging directory go too.
+    // Set files the new run will not write (facility and failures charts of an earlier run) go with the old
+    // set; a killed writer's temporary file and a killed run's staging directory go too.
     write(&out, "facility_power.svg", "<svg/>");
+    write(&out, "failures.svg", "<svg/>");
     write(&out, ".summary.json.tmp-4242-0", "partial");
     std::fs::create_dir_all(d.join(".q.dctwin-staging-999999-0")).unwrap();
     run("2");

@@ -520,6 +520,43 @@ fn run_report_loads_cleanly_in_chromium() {
     assert_clean_and_not_blank("run report.html", &page, &got, 2);
 }
 
+/// A run with failures and storage: its page has the Failures and Storage sections and a third chart
+/// (failures.svg), and loads as cleanly.
+#[test]
+fn failures_run_report_loads_cleanly_in_chromium() {
+    let Some(exe) = browser_or_skip("failures_run_report_loads_cleanly_in_chromium") else {
+        return;
+    };
+    let d = temp_dir("report-html-failures");
+    let out = d.join("run");
+    let scenario = root().join("scenarios/llm-pretraining-failures.ron");
+    ok(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "horizon_s=259200",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let page = out.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for needle in [
+        "<h2>Failures</h2>",
+        "<h3>Failures by class</h3>",
+        "<h2>Storage</h2>",
+    ] {
+        assert!(
+            html.contains(needle),
+            "{needle} missing from {}",
+            page.display()
+        );
+    }
+    let mut b = Browser::launch(&exe, "failures");
+    let got = b.load(&page);
+    assert_clean_and_not_blank("failures run report.html", &page, &got, 3);
+}
+
 #[test]
 fn sweep_report_loads_cleanly_in_chromium() {
     let Some(exe) = browser_or_skip("sweep_report_loads_cleanly_in_chromium") else {
