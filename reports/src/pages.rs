@@ -270,15 +270,32 @@ fn storage_section(s: &Summary, st: &StorageSummary) -> Section {
     }
     Section {
         heading: "Storage".to_string(),
-        paragraphs: vec![format!(
-            "Write {} GB/s, read {} GB/s, {} GB/s per server link; {:.1} kW drawn, {:.2} MWh over the run \
-             (in IT power and energy).",
-            num(st.write_gbs),
-            num(st.read_gbs),
-            num(st.server_link_gbs),
-            st.power_w / 1e3,
-            st.energy_j / 3.6e9
-        )],
+        paragraphs: vec![
+            format!(
+                "Write {} GB/s, read {} GB/s, {} GB/s per server link; {:.1} kW drawn, {:.2} MWh over the run \
+                 (in IT power and energy).",
+                num(st.write_gbs),
+                num(st.read_gbs),
+                num(st.server_link_gbs),
+                st.power_w / 1e3,
+                st.energy_j / 3.6e9
+            ),
+            format!(
+                "{} checkpoint write(s), {:.2} s each on average ({} TB written, write utilisation {:.2}%, \
+                 busy {:.1} h, peak {} GB/s); {} read(s), {:.2} s each on average ({} TB read); at most {} \
+                 transfer(s) at once.",
+                st.writes,
+                st.write_mean_s,
+                num(st.bytes_written / 1e12),
+                st.write_utilization * 100.0,
+                st.write_busy_s / 3600.0,
+                num(st.write_peak_gbs),
+                st.reads,
+                st.read_mean_s,
+                num(st.bytes_read / 1e12),
+                st.most_concurrent
+            ),
+        ],
         tables,
     }
 }

@@ -152,14 +152,26 @@ pub fn stdout_table(s: &Summary) -> String {
     if let Some(st) = &s.storage {
         rows.push((
             "storage",
-            vec![format!(
-                "write {} / read {} GB/s, server links {} GB/s; {:.1} kW, {:.2} MWh",
-                trim(st.write_gbs),
-                trim(st.read_gbs),
-                trim(st.server_link_gbs),
-                st.power_w / 1e3,
-                st.energy_j / J_PER_MWH
-            )],
+            vec![
+                format!(
+                    "write {} / read {} GB/s, server links {} GB/s; {:.1} kW, {:.2} MWh",
+                    trim(st.write_gbs),
+                    trim(st.read_gbs),
+                    trim(st.server_link_gbs),
+                    st.power_w / 1e3,
+                    st.energy_j / J_PER_MWH
+                ),
+                format!(
+                    "{} write(s) of {:.1} s mean, {} read(s) of {:.1} s; peak {} / {} GB/s; {} at once at most",
+                    st.writes,
+                    st.write_mean_s,
+                    st.reads,
+                    st.read_mean_s,
+                    trim(st.write_peak_gbs),
+                    trim(st.read_peak_gbs),
+                    st.most_concurrent
+                ),
+            ],
         ));
     }
     rows.extend(tail);

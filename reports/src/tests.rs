@@ -627,6 +627,7 @@ fn failures_run() -> Summary {
         server_link_gbs: 50.0,
         power_w: 20_000.0,
         energy_j: 20_000.0 * 7.0 * 86_400.0,
+        ..Default::default()
     });
     s.training = Some(training_summary());
     s.jobs.interrupted = 4;

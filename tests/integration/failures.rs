@@ -514,6 +514,7 @@ fn a_failed_replica_reloads_its_model_from_storage() {
     let out = run(&load(&path, 1, &[]));
     let f = out.summary.failures.as_ref().unwrap();
     assert_eq!((f.failures, f.interrupting_failures), (1, 1));
+    assert_eq!(f.work_interrupted, 1, "the replica on server 1");
     assert_eq!(f.spares.swaps, 1);
     // 70e9 parameters × 2 B = 140 GB at 1 GB/s: the replica serves again 140 s after its server is back.
     let st = out.summary.storage.as_ref().unwrap();

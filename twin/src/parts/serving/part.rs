@@ -309,6 +309,29 @@ impl Part for Serving {
         let horizon = self.fleet.horizon;
         if self.shared {
             ctx.at(SimTime::ZERO, Event::Start);
+        } else {
+            // Replicas alone on the site hold their GPUs for the whole run: the work registry lists them (what
+            // runs where), as a shared fleet's replicas are listed while they hold GPUs.
+            let part = ctx.part();
+            for (r, p) in self.place.iter().enumerate() {
+                let Some(p) = p else { continue };
+                let grants: Vec<Grant> = p
+                    .slots
+                    .iter()
+                    .map(|&slot| Grant {
+                        server: p.server,
+                        slot,
+                        milli: WHOLE_GPU_MILLI,
+                    })
+                    .collect();
+                ctx.world.resource_mut::<Works>().open(
+                    part,
+                    crate::work::WorkKind::Replica,
+                    r as u64,
+                    r as u32,
+                    &grants,
+                );
+            }
         }
         if let Some(t) = self.fleet.source.peek_arrival().filter(|&t| t <= horizon) {
             ctx.at(t, Event::Arrival);
