@@ -83,11 +83,12 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintenance: Vec<MaintenanceWindow>,
     /// Hardware failures, repairs and spares (docs/models.md §Failures and repairs). Absent: nothing fails.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Serialised even when absent, so that `--set failures={}` can add it.)
+    #[serde(default)]
     pub failures: Option<models::reliability::FailureConfig>,
     /// The shared storage system checkpoints are written to and restarts read from (docs/models.md §Storage
     /// and checkpoint size). Absent: checkpoint writes take their plan's `write_s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub storage: Option<models::storage::StorageConfig>,
 }
 
