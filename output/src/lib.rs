@@ -649,6 +649,15 @@ pub struct LittleLaw {
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct TrainingSummary {
     pub jobs: Vec<TrainingJobSummary>,
+    /// Over every training job that started, GPU-weighted: training time kept ÷ time since each job first
+    /// started (absent when none started), and the GPU-hours of training kept, lost (since the last checkpoint
+    /// at interruptions), restarting and stalled for checkpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ettr: Option<f64>,
+    pub useful_gpu_h: f64,
+    pub lost_gpu_h: f64,
+    pub restart_gpu_h: f64,
+    pub checkpoint_stall_gpu_h: f64,
 }
 
 /// One training job: the model's prediction and what happened in the run.
@@ -699,8 +708,15 @@ pub struct TrainingJobSummary {
     pub checkpoint_write_s: Option<f64>,
     /// Time spent restarting after interruptions (and loading checkpoints), s.
     pub restart_s: f64,
-    /// Checkpoints completed in the run.
+    /// Checkpoints completed in the run, and the time training stalled for checkpoints (synchronous writes,
+    /// snapshots, waits for an asynchronous write), s.
     pub checkpoints_written: u64,
+    pub checkpoint_stall_s: f64,
+    /// Training time kept, s: `ran_s − lost_s − restart_s − checkpoint_stall_s`; and the time since the job
+    /// first started, to its finish or the horizon, s (absent if it never started).
+    pub useful_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_s: Option<f64>,
     /// Effective training time ratio: time spent on training that was kept (not lost, not restarting, not
     /// writing checkpoints) ÷ time since its first start (to its finish or the horizon). Absent if it never
     /// started.

@@ -614,6 +614,7 @@ fn training_summary() -> output::TrainingSummary {
             checkpoint_write_s: Some(4.9),
             ..Default::default()
         }],
+        ..Default::default()
     }
 }
 

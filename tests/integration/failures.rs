@@ -529,3 +529,142 @@ fn a_failed_replica_reloads_its_model_from_storage() {
         r.completed + r.in_service_at_end + r.queued_at_end + r.dropped
     );
 }
+
+/// Conservation across failures, restarts, checkpoints and storage, over random configurations: no job lost or
+/// counted twice; every finished job trained exactly its training time (kept work adds up); its run time splits
+/// into training kept, work lost, restarts and checkpoint stalls; busy GPU-hours are the jobs' run time; busy and
+/// failed GPU-hours fit in the site's; every failure is repaired or still open.
+#[test]
+fn conservation_across_failures_restarts_and_checkpoints() {
+    use rand::{RngExt, SeedableRng};
+    let dir = temp_dir("failures-conservation");
+    for case in 0..16u64 {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(case);
+        let host_mtbf_h = rng.random_range(2.0..30.0);
+        let spares = rng.random_range(0..3u32);
+        let swap_s = rng.random_range(0.0..900.0);
+        let crews = if rng.random_bool(0.5) {
+            "None".to_string()
+        } else {
+            format!("Some({})", rng.random_range(1..3u32))
+        };
+        let mode = if rng.random_bool(0.5) {
+            "Sync".to_string()
+        } else {
+            format!("Async(snapshot_s: {:.1})", rng.random_range(0.5..20.0))
+        };
+        let storage = rng.random_bool(0.5);
+        let write_s = if storage {
+            String::new()
+        } else {
+            format!("write_s: {:.1}, ", rng.random_range(1.0..120.0))
+        };
+        let every = rng.random_range(300.0..1500.0);
+        let restart = rng.random_range(0.0..300.0);
+        let jobs: Vec<String> = (0..3)
+            .map(|i| {
+                let dp = rng.random_range(1..3u32);
+                format!(
+                    r#"TrainingJob(name: "j{i}", submit_s: {submit:.1}, gpu_model: "H100", plan: TrainingPlan(
+                    model: TransformerModel(params: 1.0e9, layers: 16, hidden: 2048, seq_len: 2048),
+                    parallelism: Parallelism(tp: 8, pp: 1, dp: {dp}, micro_batches: 1),
+                    global_batch_tokens: {batch}, budget: Steps({steps}),
+                    checkpoint: Checkpoint(every_s: {every:.1}, {write_s}restart_s: {restart:.1}, mode: {mode})))"#,
+                    submit = i as f64 * 1800.0,
+                    batch = 2048 * 64 * dp as u64,
+                    steps = rng.random_range(50_000..300_000u32),
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"Scenario(
+    name: "conservation", seed: {case}, horizon_s: 1728000.0, catalog: "{cat}",
+    site: Layout(
+        server_templates: {{ "hgx": ServerTemplate(gpu_model: "H100", gpus: 8,
+            host: HostPower(idle_w: 1000.0, max_w: 3000.0)) }},
+        halls: [HallGroup(count: 1, rows: [RowGroup(count: 1, racks: [
+            RackGroup(count: 2, servers: [ServerGroup(template: "hgx", count: 3)])])])],
+    ),
+    workload: Training(jobs: [{jobs}]),
+    reporting: (interval_s: 3600.0),
+    failures: (classes: [
+        (component: Host, lifetime: Exponential(mtbf_h: {host_mtbf_h:.3}), repair: Exponential(mean_h: 3.0)),
+        (component: Gpu, lifetime: Weibull(shape: 0.8, mtbf_h: 400.0), repair: Fixed(hours: 5.0)),
+        (component: Pdu, lifetime: Exponential(mtbf_h: 300.0), repair: Fixed(hours: 1.0)),
+    ], repair_crews: {crews}, spares: (servers: {spares}, swap_s: {swap_s:.1})),
+    {storage_section}
+)
+"#,
+            cat = catalog(),
+            jobs = jobs.join(", "),
+            storage_section = if storage {
+                "storage: (write_gbs: 2.0, read_gbs: 5.0),"
+            } else {
+                ""
+            },
+        );
+        let path = write(&dir, &format!("case{case}.ron"), &text);
+        let loaded = load(&path, case, &[]);
+        let out = run(&loaded);
+        let s = &out.summary;
+        let what =
+            format!("case {case} ({mode}, storage {storage}, spares {spares}, crews {crews})");
+        let j = &s.jobs;
+        assert_eq!(
+            j.submitted,
+            j.completed + j.running_at_end + j.queued_at_end,
+            "{what}"
+        );
+        let f = s.failures.as_ref().unwrap();
+        assert!(f.failures > 0, "{what}: the case should see failures");
+        assert_eq!(
+            f.repairs.completed + f.repairs.open_at_end,
+            f.failures,
+            "{what}"
+        );
+        let t = s.training.as_ref().unwrap();
+        let mut ran_gpu_h = 0.0;
+        for (job, info) in t.jobs.iter().zip(loaded.training.as_ref().unwrap()) {
+            ran_gpu_h += job.gpus as f64 * job.ran_s / 3600.0;
+            let parts = job.useful_s + job.lost_s + job.restart_s + job.checkpoint_stall_s;
+            assert!(
+                (parts - job.ran_s).abs() <= 1e-6 * job.ran_s.max(1.0),
+                "{what} {}: ran {} s = kept {} + lost {} + restart {} + stalls {}",
+                job.name,
+                job.ran_s,
+                job.useful_s,
+                job.lost_s,
+                job.restart_s,
+                job.checkpoint_stall_s
+            );
+            if job.finish_s.is_some() {
+                let train = info.estimate.train_s;
+                assert!(
+                    (job.useful_s - train).abs() <= 1e-6 * train + 1e-6,
+                    "{what} {}: trained {} s kept, its training is {train} s",
+                    job.name,
+                    job.useful_s
+                );
+            }
+        }
+        let gh = &s.gpu_hours;
+        assert!(
+            (gh.busy - ran_gpu_h).abs() <= 1e-6 * gh.busy.max(1.0),
+            "{what}: busy {} GPU-h, jobs ran {ran_gpu_h}",
+            gh.busy
+        );
+        assert!(
+            gh.busy + f.gpu_down_h <= gh.available * (1.0 + 1e-9),
+            "{what}"
+        );
+        assert!(t.ettr.is_some_and(|e| e > 0.0 && e <= 1.0 + 1e-9), "{what}");
+        eprintln!(
+            "{what}: {} failures, {} interruptions, {} of {} jobs done, ETTR {:.3}",
+            f.failures,
+            j.interrupted,
+            j.completed,
+            j.submitted,
+            t.ettr.unwrap()
+        );
+    }
+}

@@ -36,6 +36,8 @@ impl Jobs {
             kept_at: now,
             next_ns: spec.every_ns,
             pending: None,
+            stall_after_kept_ns: 0,
+            stall_since_snapshot_ns: 0,
         });
         if !restarting {
             self.enter(ctx, slot, Phase::Compute);
@@ -69,6 +71,15 @@ impl Jobs {
                 if let Some(t) = self.counters.times.as_mut() {
                     t[id].write_ns += spent;
                 }
+                let job = self.jobs.get_mut(slot);
+                let c = job.cycle.as_mut().expect("a cycle job");
+                let from = c.phase_since.max(c.kept_at);
+                if now > from {
+                    c.stall_after_kept_ns += (now - from).as_nanos();
+                }
+                if c.phase != Phase::Snapshot {
+                    c.stall_since_snapshot_ns += spent;
+                }
             }
             Phase::Compute => {}
         }
@@ -99,6 +110,7 @@ impl Jobs {
                 let c = job.cycle.as_mut().expect("a cycle job");
                 if matches!(from, Phase::Restart | Phase::Load) {
                     c.kept_at = now;
+                    c.stall_after_kept_ns = 0;
                 }
                 self.schedule_compute(ctx, slot);
             }
@@ -212,6 +224,7 @@ impl Jobs {
                 // The checkpoint is written: the work so far is kept.
                 c.kept_ns = done;
                 c.kept_at = now;
+                c.stall_after_kept_ns = 0;
                 self.count_checkpoint(slot);
                 self.after_checkpoint(ctx, slot);
             }
@@ -231,6 +244,7 @@ impl Jobs {
                     at: now,
                     seq,
                 });
+                c.stall_since_snapshot_ns = 0;
                 match (spec.bytes, work) {
                     (Some(bytes), Some(_)) => self.start_io(ctx, slot, bytes, true),
                     _ => ctx.at(now.saturating_add(spec.write), Event::Written { slot, seq }),
@@ -259,6 +273,8 @@ impl Jobs {
         c.pending = None;
         c.kept_ns = p.done_ns;
         c.kept_at = p.at;
+        // The stalls booked since that snapshot ended fall after it.
+        c.stall_after_kept_ns = c.stall_since_snapshot_ns;
         let draining = c.phase == Phase::Drain;
         self.count_checkpoint(slot);
         if draining {
@@ -334,7 +350,12 @@ impl Jobs {
         let c = job.cycle.expect("a cycle job");
         match c.phase {
             Phase::Restart | Phase::Load => (0.0, SimDuration::ZERO, now - c.phase_since),
-            _ => (c.kept_ns, now - c.kept_at, SimDuration::ZERO),
+            _ => {
+                // Stalls already booked are not lost a second time.
+                let since = (now - c.kept_at).as_nanos();
+                let lost = since.saturating_sub(c.stall_after_kept_ns);
+                (c.kept_ns, SimDuration::from_nanos(lost), SimDuration::ZERO)
+            }
         }
     }
 }

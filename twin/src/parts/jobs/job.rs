@@ -86,6 +86,10 @@ pub(crate) struct Cycle {
     pub(crate) kept_at: SimTime,
     /// Work done in this run at which the next checkpoint is due, ns.
     pub(crate) next_ns: f64,
+    /// Checkpoint stalls already booked that fall after `kept_at` (an interruption loses the time since
+    /// `kept_at` less these), and those booked since the last snapshot ended, ns.
+    pub(crate) stall_after_kept_ns: u64,
+    pub(crate) stall_since_snapshot_ns: u64,
     /// The asynchronous write in flight.
     pub(crate) pending: Option<Pending>,
 }

@@ -129,23 +129,40 @@ impl Jobs {
                     checkpoint_write_s: t.checkpoint.as_ref().map(|c| c.write_s()),
                     restart_s,
                     checkpoints_written: jt.checkpoints,
-                    ettr: start.map(|s0| {
-                        // Training kept: run time less lost work, restarts and checkpoint writes.
+                    checkpoint_stall_s: jt.write_ns as f64 * 1e-9,
+                    useful_s: {
+                        // Training kept: run time less lost work, restarts and checkpoint stalls.
                         let kept_s = (ran_s - jt.lost_ns as f64 * 1e-9 - restart_s).max(0.0);
-                        let useful_s = if t.checkpoint.is_some() {
+                        if t.checkpoint.is_some() {
                             (kept_s - jt.write_ns as f64 * 1e-9).max(0.0)
                         } else {
                             kept_s
-                        };
-                        let end = finish.unwrap_or(horizon);
-                        let wall_s = (end - s0).as_secs_f64();
-                        if wall_s > 0.0 { useful_s / wall_s } else { 1.0 }
-                    }),
+                        }
+                    },
+                    ettr: None,
+                    wall_s: start.map(|s0| (finish.unwrap_or(horizon) - s0).as_secs_f64()),
                     run_step_s: None,
                     run_comm_exposed_s: None,
                 }
             })
-            .collect();
-        Some(TrainingSummary { jobs })
+            .collect::<Vec<TrainingJobSummary>>();
+        let mut jobs = jobs;
+        for j in &mut jobs {
+            j.ettr = j.wall_s.map(|w| if w > 0.0 { j.useful_s / w } else { 1.0 });
+        }
+        // Over all training jobs that started, weighted by their GPUs.
+        let gpu_h = |f: &dyn Fn(&TrainingJobSummary) -> f64| {
+            jobs.iter().map(|j| j.gpus as f64 * f(j)).sum::<f64>() / 3600.0
+        };
+        let wall_gpu_h = gpu_h(&|j| j.wall_s.unwrap_or(0.0));
+        let useful_gpu_h = gpu_h(&|j| j.useful_s);
+        Some(TrainingSummary {
+            ettr: (wall_gpu_h > 0.0).then(|| useful_gpu_h / wall_gpu_h),
+            useful_gpu_h,
+            lost_gpu_h: gpu_h(&|j| j.lost_s),
+            restart_gpu_h: gpu_h(&|j| j.restart_s),
+            checkpoint_stall_gpu_h: gpu_h(&|j| j.checkpoint_stall_s),
+            jobs,
+        })
     }
 }
