@@ -28,6 +28,13 @@ pub struct StorageConfig {
     /// Power of the storage system, W, counted in IT power for the whole run. Default 0 (not counted).
     #[serde(default)]
     pub power_w: f64,
+    /// Bytes of training data read per token trained. Default 4 (token ids stored as 32-bit integers) [eng].
+    #[serde(default = "default_bytes_per_token")]
+    pub dataset_bytes_per_token: f64,
+}
+
+fn default_bytes_per_token() -> f64 {
+    4.0
 }
 
 fn default_link_gbs() -> f64 {
@@ -46,7 +53,14 @@ impl StorageConfig {
             1e4,
             "1 MB/s to 10 TB/s",
         )?;
-        in_range("power_w", self.power_w, 0.0, 1e9, "up to 1 GW")
+        in_range("power_w", self.power_w, 0.0, 1e9, "up to 1 GW")?;
+        in_range(
+            "dataset_bytes_per_token",
+            self.dataset_bytes_per_token,
+            0.0,
+            1e7,
+            "text is 2–4 B per token; images and video up to MB",
+        )
     }
 
     /// Seconds to write `bytes` from `servers` servers, alone on the system.
@@ -71,6 +85,7 @@ mod tests {
             read_gbs: 7000.0,
             server_link_gbs: 50.0,
             power_w: 0.0,
+            dataset_bytes_per_token: 4.0,
         };
         // Llama 3 405B: 405e9 · 14 B = 5.67 TB. From 2,048 servers (102.4 TB/s of links) the 2 TB/s aggregate
         // binds: 2.835 s; from 8 servers the links do (400 GB/s): 14.2 s.

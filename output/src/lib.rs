@@ -376,8 +376,12 @@ pub struct StorageSummary {
     /// Largest aggregate rate, GB/s.
     pub write_peak_gbs: f64,
     pub read_peak_gbs: f64,
-    /// Most transfers in flight at once.
+    /// Most transfers (checkpoint writes and loads, model loads; not dataset streams) in flight at once.
     pub most_concurrent: u64,
+    /// Training data read by jobs' dataset streams (included in `bytes_read`), and the stream-seconds a
+    /// stream got less than it needed (its job slowed).
+    pub dataset_bytes_read: f64,
+    pub dataset_starved_s: f64,
 }
 
 /// Hardware failures, repairs and spares over the run.

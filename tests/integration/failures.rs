@@ -668,3 +668,58 @@ fn conservation_across_failures_restarts_and_checkpoints() {
         );
     }
 }
+
+/// A training job reads its dataset through the storage system while it trains: with half the read bandwidth
+/// its stream needs, it trains at half speed.
+#[test]
+fn a_starved_dataset_stream_slows_training() {
+    let dir = temp_dir("failures-dataset");
+    let text = |read_gbs: f64| {
+        format!(
+            r#"Scenario(
+    name: "dataset", seed: 1, horizon_s: 864000.0, catalog: "{cat}",
+    site: Layout(
+        server_templates: {{ "hgx": ServerTemplate(gpu_model: "H100", gpus: 8,
+            host: HostPower(idle_w: 1000.0, max_w: 3000.0)) }},
+        halls: [HallGroup(count: 1, rows: [RowGroup(count: 1, racks: [
+            RackGroup(count: 1, servers: [ServerGroup(template: "hgx", count: 2)])])])],
+    ),
+    workload: Training(jobs: [TrainingJob(name: "video", submit_s: 0.0, gpu_model: "H100", plan: TrainingPlan(
+        model: TransformerModel(params: 1.0e9, layers: 16, hidden: 2048, seq_len: 2048),
+        parallelism: Parallelism(tp: 8, pp: 1, dp: 2, micro_batches: 1),
+        global_batch_tokens: 262144, budget: Steps(5000)))]),
+    reporting: (interval_s: 3600.0),
+    storage: (write_gbs: 1.0, read_gbs: {read_gbs}, dataset_bytes_per_token: 1000.0),
+)
+"#,
+            cat = catalog()
+        )
+    };
+    let probe = load(&write(&dir, "probe.ron", &text(1000.0)), 1, &[]);
+    let e = probe.training.as_ref().unwrap()[0].estimate;
+    let need_gbs = e.tokens_per_s * 1000.0 / 1e9;
+    // Plenty of bandwidth: the job trains at its own speed and reads tokens × 1,000 B.
+    let out = run(&probe);
+    let j = &out.summary.training.as_ref().unwrap().jobs[0];
+    assert!((j.finish_s.unwrap() - e.train_s).abs() < 1e-3, "{j:?}");
+    let st = out.summary.storage.as_ref().unwrap();
+    assert!(
+        (st.dataset_bytes_read - e.tokens as f64 * 1000.0).abs() < 1e-6 * st.dataset_bytes_read
+    );
+    assert_eq!(st.dataset_starved_s, 0.0);
+    // Half of what it needs: twice as long.
+    let half = load(&write(&dir, "half.ron", &text(need_gbs / 2.0)), 1, &[]);
+    let out = run(&half);
+    let j = &out.summary.training.as_ref().unwrap().jobs[0];
+    assert!(
+        (j.finish_s.unwrap() - 2.0 * e.train_s).abs() < 1e-3,
+        "finished at {:?}, training {} s",
+        j.finish_s,
+        e.train_s
+    );
+    let st = out.summary.storage.as_ref().unwrap();
+    assert!(
+        (st.dataset_starved_s - 2.0 * e.train_s).abs() < 1e-3,
+        "{st:?}"
+    );
+}

@@ -10,7 +10,8 @@
 //! 7. `failures` — hardware failures, repairs and spares (a `failures` section);
 //! 8. `storage` — the shared storage system's power and report (a `storage` section).
 //!
-//! Limit sources: `capping` then `facility` (thermal). Rate factors: `fabric` then `jobs`' power-limit factor.
+//! Limit sources: `capping` then `facility` (thermal). Rate factors: `fabric`, `jobs`' power-limit factor, then
+//! `storage` (a dataset stream short of bandwidth).
 
 use std::time::Instant;
 
@@ -102,6 +103,7 @@ fn compose(
     world.insert_resource(Telemetry::default());
     let fabric_factor = FactorId(0);
     let limits_factor = FactorId(1);
+    let storage_factor = FactorId(2);
     let serving = Serving::new(loaded, &mut world, horizon)?;
     let capping = CappingPart::new(loaded, horizon, capping_source, breaker_cause)?;
     let jobs = Jobs::new(loaded, &mut world, horizon, log, limits_factor)?;
@@ -109,7 +111,7 @@ fn compose(
     let facility = FacilityPart::new(loaded, horizon, thermal_source, feed_cause);
     let maintenance = Maintenance::new(loaded, maintenance_cause)?;
     let failures = Failures::new(loaded, horizon, failure_cause)?;
-    let storage = Storage::new(loaded);
+    let storage = Storage::new(loaded, storage_factor);
     // Power at time zero: every server as set up (inference replicas hold their GPUs idle), and idle switches.
     let (mut it_w, mut gpu_w) = (0.0, 0.0);
     for &e in world.resource::<Site>().entities() {

@@ -53,6 +53,7 @@ impl Interests {
     pub const SPINE_DOWN: Interests = Interests(1 << 12);
     pub const SPINE_UP: Interests = Interests(1 << 13);
     pub const IO_CANCEL: Interests = Interests(1 << 14);
+    pub const STREAM_START: Interests = Interests(1 << 15);
 
     /// Both sets.
     pub const fn with(self, other: Interests) -> Interests {
@@ -82,6 +83,7 @@ impl Signal {
             Signal::IoStart { .. } => Interests::IO_START,
             Signal::IoDone { .. } => Interests::IO_DONE,
             Signal::IoCancel { .. } => Interests::IO_CANCEL,
+            Signal::StreamStart { .. } => Interests::STREAM_START,
             Signal::SpineDown { .. } => Interests::SPINE_DOWN,
             Signal::SpineUp { .. } => Interests::SPINE_UP,
         }
@@ -133,8 +135,17 @@ pub enum Signal {
     },
     /// Transfer `io` finished.
     IoDone { io: IoId },
-    /// Transfer `io` is no longer wanted (its job was interrupted, its replica stopped).
+    /// Transfer `io` is no longer wanted (its job was interrupted, its replica stopped), or stream `io` stops.
     IoCancel { io: IoId },
+    /// Work item `work` starts reading a stream `io` from the storage system at `bytes_per_s` through the links
+    /// of `servers` servers (a training job's dataset), until [`Signal::IoCancel`]. When the storage system
+    /// gives it less, it answers with a [`Signal::RateFactor`] for `work` (demand ÷ rate).
+    StreamStart {
+        io: IoId,
+        work: WorkId,
+        bytes_per_s: f64,
+        servers: u32,
+    },
     /// A failure took spine switch `spine` (`pod · S + s` of the fabric) down; the fabric routes around it.
     SpineDown { spine: u32 },
     /// A repair brought spine switch `spine` back.

@@ -11,8 +11,9 @@ use output::{StorageSummary, Summary};
 use scenario::LoadedScenario;
 use sim::{SimDuration, SimTime};
 
-use crate::kernel::{Code, Ctx, EventCode, Interests, IoId, Part, Signal};
+use crate::kernel::{Code, Ctx, EventCode, FactorId, Interests, IoId, Part, Signal};
 use crate::ledger::Ledger;
+use crate::work::WorkId;
 
 /// The next transfer ends (if the rates are still those of `generation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,15 @@ struct Flow {
     cap: f64,
     rate: f64,
     start: SimTime,
+    /// A stream (a job's dataset; endless): its job, the rate it needs, and the slowdown last announced.
+    stream: Option<Stream>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Stream {
+    work: WorkId,
+    demand: f64,
+    factor: f64,
 }
 
 /// Totals of one direction.
@@ -59,6 +69,11 @@ struct Direction {
 /// The storage system and its transfers.
 pub struct Storage {
     cfg: StorageConfig,
+    /// The rate factor this part sets on jobs whose dataset stream gets less than it needs.
+    factor: FactorId,
+    /// Stream bytes read, and stream-seconds starved (rate below demand).
+    stream_bytes: f64,
+    starved_s: f64,
     flows: Vec<Flow>,
     generation: u32,
     last: SimTime,
@@ -77,9 +92,12 @@ const DONE_BYTES: f64 = 1.0;
 
 impl Storage {
     /// The storage part of `loaded`, if it has a `storage` section.
-    pub fn new(loaded: &LoadedScenario) -> Option<Self> {
+    pub fn new(loaded: &LoadedScenario, factor: FactorId) -> Option<Self> {
         loaded.scenario.storage.map(|cfg| Storage {
             cfg,
+            factor,
+            stream_bytes: 0.0,
+            starved_s: 0.0,
             flows: Vec::new(),
             generation: 0,
             last: SimTime::ZERO,
@@ -104,6 +122,12 @@ impl Storage {
         for f in &mut self.flows {
             let moved = (f.rate * dt).min(f.left);
             f.left -= moved;
+            if let Some(st) = &f.stream {
+                self.stream_bytes += moved;
+                if f.rate < st.demand * (1.0 - 1e-9) {
+                    self.starved_s += dt;
+                }
+            }
             if f.write {
                 self.write.bytes += moved;
                 any_w = true;
@@ -153,7 +177,26 @@ impl Storage {
             };
             d.peak_bps = d.peak_bps.max(total);
         }
-        self.most_concurrent = self.most_concurrent.max(self.flows.len() as u64);
+        let transfers = self.flows.iter().filter(|f| f.stream.is_none()).count() as u64;
+        self.most_concurrent = self.most_concurrent.max(transfers);
+        // A dataset stream short of what it needs slows its job in proportion.
+        for f in &mut self.flows {
+            if let Some(st) = &mut f.stream {
+                let factor = if f.rate > 0.0 {
+                    (st.demand / f.rate).max(1.0)
+                } else {
+                    f64::MAX
+                };
+                if factor != st.factor {
+                    st.factor = factor;
+                    ctx.emit(Signal::RateFactor {
+                        work: st.work,
+                        factor: self.factor,
+                        value: factor,
+                    });
+                }
+            }
+        }
         self.generation = self.generation.wrapping_add(1);
         let next = self
             .flows
@@ -204,8 +247,36 @@ impl Storage {
             cap: servers.max(1) as f64 * self.cfg.server_link_gbs * 1e9,
             rate: 0.0,
             start: now,
+            stream: None,
         });
         self.finish_done(ctx);
+        self.reprice(ctx);
+    }
+
+    fn start_stream(
+        &mut self,
+        ctx: &mut Ctx<'_, '_>,
+        io: IoId,
+        work: WorkId,
+        demand: f64,
+        servers: u32,
+    ) {
+        let now = ctx.now();
+        self.advance(now);
+        let link = servers.max(1) as f64 * self.cfg.server_link_gbs * 1e9;
+        self.flows.push(Flow {
+            io,
+            write: false,
+            left: f64::INFINITY,
+            cap: link.min(demand),
+            rate: 0.0,
+            start: now,
+            stream: Some(Stream {
+                work,
+                demand,
+                factor: 1.0,
+            }),
+        });
         self.reprice(ctx);
     }
 }
@@ -225,7 +296,9 @@ impl Part for Storage {
     }
 
     fn interests(&self) -> Interests {
-        Interests::IO_START.with(Interests::IO_CANCEL)
+        Interests::IO_START
+            .with(Interests::IO_CANCEL)
+            .with(Interests::STREAM_START)
     }
 
     fn handle(&mut self, ctx: &mut Ctx<'_, '_>, code: Code) {
@@ -246,11 +319,27 @@ impl Part for Storage {
                 write,
                 servers,
             } => self.start(ctx, io, bytes, write, servers),
+            Signal::StreamStart {
+                io,
+                work,
+                bytes_per_s,
+                servers,
+            } => self.start_stream(ctx, io, work, bytes_per_s, servers),
             Signal::IoCancel { io } => {
                 if let Some(i) = self.flows.iter().position(|f| f.io == io) {
                     let now = ctx.now();
                     self.advance(now);
-                    self.flows.remove(i);
+                    let f = self.flows.remove(i);
+                    // A stream that slowed its job lets it go at full speed again.
+                    if let Some(st) = f.stream
+                        && st.factor != 1.0
+                    {
+                        ctx.emit(Signal::RateFactor {
+                            work: st.work,
+                            factor: self.factor,
+                            value: 1.0,
+                        });
+                    }
                     self.reprice(ctx);
                 }
             }
@@ -294,6 +383,8 @@ impl Part for Storage {
             write_peak_gbs: self.write.peak_bps * 1e-9,
             read_peak_gbs: self.read.peak_bps * 1e-9,
             most_concurrent: self.most_concurrent,
+            dataset_bytes_read: self.stream_bytes,
+            dataset_starved_s: self.starved_s,
         });
     }
 }

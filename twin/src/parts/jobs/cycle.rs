@@ -97,6 +97,10 @@ impl Jobs {
         c.phase = phase;
         c.phase_since = now;
         let run = self.jobs.bump(slot);
+        // The dataset is read only while training.
+        if from == Phase::Compute && phase != Phase::Compute {
+            self.stop_stream(ctx, slot);
+        }
         match phase {
             Phase::Restart => unreachable!("a run restarts only when it begins"),
             Phase::Load => match (spec.bytes, work) {
@@ -113,6 +117,7 @@ impl Jobs {
                     c.stall_after_kept_ns = 0;
                 }
                 self.schedule_compute(ctx, slot);
+                self.start_stream(ctx, slot);
             }
             Phase::Write => match (spec.bytes, work) {
                 (Some(bytes), Some(_)) => self.start_io(ctx, slot, bytes, true),

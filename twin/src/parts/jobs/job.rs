@@ -47,6 +47,8 @@ pub(crate) struct Job {
     /// ns at full speed, and where the run is in its checkpoint cycle.
     pub(crate) train_left_ns: f64,
     pub(crate) cycle: Option<Cycle>,
+    /// Its dataset stream through the storage system is open (while it trains).
+    pub(crate) streaming: bool,
 }
 
 /// Where a training job's run is in its checkpoint cycle (docs/models.md §Checkpoint interval).

@@ -13,6 +13,7 @@ mod rules;
 mod schedule;
 mod speed;
 mod state;
+mod stream;
 #[cfg(test)]
 mod tests;
 

@@ -212,6 +212,7 @@ impl Jobs {
                 .cycle(id)
                 .map_or(0.0, |c| spec.duration.as_nanos() as f64 / c.plan_ratio),
             cycle: None,
+            streaming: false,
             priority: spec.priority,
             work_left_ns: 0.0,
             rate: 1.0,
@@ -256,6 +257,7 @@ impl Jobs {
         if !self.jobs.is_current(slot, run) {
             return; // re-timed, preempted or finished since: stale
         }
+        self.stop_stream(ctx, slot);
         let now = ctx.now();
         let job = self.jobs.remove(slot);
         self.track_running(slot, &job.grants, false);

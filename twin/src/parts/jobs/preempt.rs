@@ -132,6 +132,7 @@ impl Jobs {
     /// lost, and it goes back to the queue (in queue order) with the rest of its work.
     pub(crate) fn preempt(&mut self, ctx: &mut Ctx<'_, '_>, slot: u32) {
         let now = ctx.now();
+        self.stop_stream(ctx, slot);
         if self.jobs.get(slot).cycle.is_some() {
             self.cancel_io(ctx, slot);
         }

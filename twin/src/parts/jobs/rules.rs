@@ -21,6 +21,9 @@ pub(crate) struct Checkpoints {
     default_restart: SimDuration,
     /// Training jobs with checkpoints, by id: their explicit checkpoint cycle.
     cycles: Vec<Option<CycleSpec>>,
+    /// Training jobs by id, with a storage system: the rate at which they read their dataset while training,
+    /// B/s (tokens/s × `storage.dataset_bytes_per_token`).
+    streams: Vec<Option<f64>>,
 }
 
 /// The checkpoint cycle of a training job (docs/models.md §Checkpoint interval): compute `every_ns` of work,
@@ -83,6 +86,14 @@ impl Checkpoints {
                 .job_restart_s
                 .and_then(SimDuration::from_secs_f64)
                 .unwrap_or(SimDuration::ZERO),
+            streams: training
+                .iter()
+                .map(|t| {
+                    let st = loaded.scenario.storage.as_ref()?;
+                    let bps = t.estimate.tokens_per_s * st.dataset_bytes_per_token;
+                    (bps > 0.0).then_some(bps)
+                })
+                .collect(),
             cycles: training
                 .iter()
                 .map(|t| {
@@ -109,6 +120,11 @@ impl Checkpoints {
                 })
                 .collect(),
         }
+    }
+
+    /// The dataset stream of job `id`, B/s, if it is a training job reading through a storage system.
+    pub(crate) fn stream(&self, id: u64) -> Option<f64> {
+        self.streams.get(id as usize).copied().flatten()
     }
 
     /// The checkpoint cycle of job `id`, if it is a training job with checkpoints.

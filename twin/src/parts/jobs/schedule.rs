@@ -246,6 +246,7 @@ impl Jobs {
         } else {
             let run = self.jobs.run(q.slot);
             ctx.at(finish, Event::Finish { slot: q.slot, run });
+            self.start_stream(ctx, q.slot);
         }
         // A job starting on limited GPUs runs at their speed until the limits change.
         self.retime_under_limits(ctx, q.slot, true);
