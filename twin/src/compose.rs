@@ -345,7 +345,7 @@ fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
     }
     match &loaded.failures {
         None => v.push("hardware failures (the scenario has no `failures` section)".into()),
-        Some(_) => v.push("failures: core switch failures; dataset reads from storage".into()),
+        Some(_) => v.push("failures: core switch failures; storage power varying with load".into()),
     }
     v
 }
