@@ -1,9 +1,12 @@
 //! The cost of failures: a 100,000-GPU site (10 halls × 5 rows × 25 racks × 10 HGX H100 servers) fed synthetic
-//! training-sized jobs (64 to 4,096 GPUs, a day on average) at 80% load for a simulated year, run without failures and with every component class failing at its
+//! jobs (8 to 2,048 GPUs, 120 on average, 17.5 h on average; `FAIL_MIX=large`: 64 to 4,096 GPUs, a day on
+//! average) at 80% load for a simulated year, run without failures and with every component class failing at its
 //! default rate (GPU, HBM, link, host, leaf switch, PDU, power shelf; 64 hot spares, jobs checkpointing every
 //! 30 min and restarting in 5 min). Runs alternate (without, with, without, with) and the figure is the ratio of
 //! the summed wall times in this one process (the machine is shared; absolute times are noise). Target: < 2.
-//! Env: `FAIL_HALLS` (default 10 → 100,000 GPUs), `FAIL_DAYS` (365).
+//! Also printed: the ratio of events (failures, repairs, spare swaps and the restarts of interrupted jobs are
+//! work the model has to do) and of the cost per event (what the failures part adds to each event).
+//! Env: `FAIL_HALLS` (default 10 → 100,000 GPUs), `FAIL_DAYS` (365), `FAIL_MIX` (`large`).
 //!
 //!     cargo bench --bench failures_year
 
@@ -20,8 +23,24 @@ fn main() {
     let halls = env_u64("FAIL_HALLS", 10);
     let days = env_u64("FAIL_DAYS", 365);
     let gpus = halls * 5 * 25 * 10 * 8;
-    // Mean job ≈ 716.8 GPUs × 86,600 s ≈ 62.1 M GPU·s; offered load 80%.
-    let interarrival = 716.8 * 86_600.0 / (0.8 * gpus as f64);
+    let large = std::env::var("FAIL_MIX").is_ok_and(|m| m == "large");
+    // Mean job: 120 GPUs × 63,000 s (large: 716.8 GPUs × 86,600 s); offered load 80%.
+    let (mean_gpus, mean_s, mu, options) = if large {
+        (
+            716.8,
+            86_600.0,
+            10.87,
+            "(value: 64, weight: 0.4), (value: 256, weight: 0.3), (value: 1024, weight: 0.2), (value: 4096, weight: 0.1)",
+        )
+    } else {
+        (
+            120.32,
+            63_000.0,
+            10.5507,
+            "(value: 8, weight: 0.4), (value: 32, weight: 0.3), (value: 128, weight: 0.2), (value: 512, weight: 0.08), (value: 2048, weight: 0.02)",
+        )
+    };
+    let interarrival = mean_gpus * mean_s / (0.8 * gpus as f64);
     let root = env!("CARGO_MANIFEST_DIR");
     let scenario = |failures: &str| {
         format!(
@@ -38,9 +57,8 @@ fn main() {
     ),
     workload: Synthetic(
         interarrival_s: Exponential(mean_s: {interarrival:?}),
-        duration_s: LogNormal(mu: 10.8700, sigma: 1.0),
-        gpus: Choice(options: [(value: 64, weight: 0.4), (value: 256, weight: 0.3), (value: 1024, weight: 0.2),
-            (value: 4096, weight: 0.1)]),
+        duration_s: LogNormal(mu: {mu:?}, sigma: 1.0),
+        gpus: Choice(options: [{options}]),
     ),
     scheduler: (job_checkpoint_s: 1800.0, job_restart_s: 300.0),
     reporting: (interval_s: 3600.0),
@@ -64,6 +82,7 @@ fn main() {
     let failing = scenario::load_scenario(&failing, &[], None).expect("valid scenario");
     let _ = std::fs::remove_dir_all(&dir);
     let (mut without_s, mut with_s) = (0.0, 0.0);
+    let (mut events_without, mut events_with) = (0u64, 0u64);
     let mut last = None;
     for round in 0..2 {
         let t = Instant::now();
@@ -78,13 +97,18 @@ fn main() {
         );
         without_s += a_s;
         with_s += b_s;
+        events_without += a.summary.events_processed;
+        events_with += b.summary.events_processed;
         last = Some(b);
     }
     let b = last.expect("two rounds");
     let f = b.summary.failures.as_ref().expect("failures section");
     println!(
-        "failures_year gpus={gpus} days={days} ratio_with_to_without={:.3} failures={} interrupting={} jobs_interrupted={} lost_gpu_h={:.0} restart_gpu_h={:.0} gpu_down_h={:.0} spare_stockouts={}",
+        "failures_year gpus={gpus} days={days} mix={} ratio_with_to_without={:.3} events_ratio={:.3} per_event_ratio={:.3} failures={} interrupting={} jobs_interrupted={} lost_gpu_h={:.0} restart_gpu_h={:.0} gpu_down_h={:.0} spare_stockouts={}",
+        if large { "large" } else { "mixed" },
         with_s / without_s,
+        events_with as f64 / events_without as f64,
+        (with_s / events_with as f64) / (without_s / events_without as f64),
         f.failures,
         f.interrupting_failures,
         b.summary.jobs.interrupted,
