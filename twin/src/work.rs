@@ -63,6 +63,8 @@ pub struct Works {
     entries: Vec<WorkEntry>,
     free: Vec<u32>,
     live: usize,
+    /// Per server: the slots of the live entries with grants there (each once).
+    on_server: Vec<Vec<u32>>,
 }
 
 impl Works {
@@ -91,6 +93,20 @@ impl Works {
         e.grants.extend_from_slice(grants);
         e.live = true;
         self.live += 1;
+        let mut last = None;
+        for g in grants {
+            if last == Some(g.server) {
+                continue;
+            }
+            last = Some(g.server);
+            let s = g.server as usize;
+            if self.on_server.len() <= s {
+                self.on_server.resize(s + 1, Vec::new());
+            }
+            if !self.on_server[s].contains(&slot) {
+                self.on_server[s].push(slot);
+            }
+        }
         WorkId {
             slot,
             generation: e.generation,
@@ -107,6 +123,13 @@ impl Works {
             e.generation = e.generation.wrapping_add(1);
             self.free.push(id.slot);
             self.live -= 1;
+            for g in &e.grants {
+                if let Some(list) = self.on_server.get_mut(g.server as usize)
+                    && let Some(i) = list.iter().position(|&x| x == id.slot)
+                {
+                    list.swap_remove(i);
+                }
+            }
         }
     }
 
@@ -120,6 +143,25 @@ impl Works {
     /// The running work items, in registry-slot order.
     pub fn iter(&self) -> impl Iterator<Item = &WorkEntry> {
         self.entries.iter().filter(|e| e.live)
+    }
+
+    /// How many running work items have grants on any of `servers` (each item counted once).
+    pub fn count_on(&self, servers: &[u32]) -> usize {
+        match servers {
+            [] => 0,
+            [s] => self.on_server.get(*s as usize).map_or(0, Vec::len),
+            _ => {
+                let mut slots: Vec<u32> = servers
+                    .iter()
+                    .filter_map(|&s| self.on_server.get(s as usize))
+                    .flatten()
+                    .copied()
+                    .collect();
+                slots.sort_unstable();
+                slots.dedup();
+                slots.len()
+            }
+        }
     }
 
     /// Running work items.

@@ -459,16 +459,7 @@ impl Failures {
         if !busy {
             return (false, 0);
         }
-        // A work item's grants are grouped by server in ascending order: one binary search per server.
-        let stopped = world
-            .resource::<Works>()
-            .iter()
-            .filter(|w| {
-                servers
-                    .iter()
-                    .any(|&s| w.grants.binary_search_by_key(&s, |g| g.server).is_ok())
-            })
-            .count();
+        let stopped = world.resource::<Works>().count_on(servers);
         (true, stopped as u64)
     }
 
