@@ -143,7 +143,16 @@ pub fn stdout_table(s: &Summary) -> String {
     if let Some(t) = &s.training
         && (s.failures.is_some() || s.storage.is_some())
     {
-        rows.push(("training ETTR", t.jobs.iter().map(resilience).collect()));
+        let mut lines: Vec<String> = t.jobs.iter().map(resilience).collect();
+        if let Some(e) = t.ettr
+            && t.jobs.len() > 1
+        {
+            lines.push(format!(
+                "all jobs: ETTR {e:.3}; GPU-h kept {:.1}, lost {:.1}, restarting {:.1}, checkpoint stalls {:.1}",
+                t.useful_gpu_h, t.lost_gpu_h, t.restart_gpu_h, t.checkpoint_stall_gpu_h
+            ));
+        }
+        rows.push(("training ETTR", lines));
         let checkpoints: Vec<String> = t.jobs.iter().filter_map(checkpoints).collect();
         if !checkpoints.is_empty() {
             rows.push(("checkpoints", checkpoints));
