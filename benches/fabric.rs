@@ -73,6 +73,7 @@ fn plan(dp: u32) -> TrainingPlan {
             pp: 1,
             dp,
             micro_batches: 1,
+            virtual_stages: 1,
         },
         global_batch_tokens: dp as u64 * 2048,
         budget: Budget::Steps(1_000_000),

@@ -343,6 +343,7 @@ fn dp_plan(dp: u32) -> models::training::TrainingPlan {
             pp: 1,
             dp,
             micro_batches: 4,
+            virtual_stages: 1,
         },
         global_batch_tokens: dp as u64 * 4 * 8192,
         budget: Budget::Steps(100),

@@ -91,7 +91,7 @@ impl JobTraffic {
             * m.hidden as f64
             * m.bytes_per_param;
         let ar_per_layer = match plan.recompute {
-            Recompute::None => 4.0,
+            Recompute::None | Recompute::Selective => 4.0,
             Recompute::Full => 6.0,
         };
         let mut ops = Vec::new();
@@ -110,7 +110,7 @@ impl JobTraffic {
                 bytes: act_bytes / p.tp as f64,
                 group_size: p.pp,
                 group_stride: p.tp * p.dp,
-                per_step: 2.0 * micro,
+                per_step: 2.0 * p.virtual_stages.max(1) as f64 * micro,
             });
         }
         if p.dp > 1 {

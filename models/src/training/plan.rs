@@ -42,6 +42,15 @@ pub struct Parallelism {
     pub dp: u32,
     /// Micro-batches per pipeline per optimizer step (`m`, gradient-accumulation steps).
     pub micro_batches: u32,
+    /// Model chunks per pipeline stage (`v`): interleaved 1F1B (Narayanan et al., SC 2021, §2.2.2) cuts the
+    /// bubble to `(pp − 1)/(v·m)` at `v` times the pipeline sends. Default 1 (plain 1F1B). With `v > 1`:
+    /// `pp > 1`, `m` a multiple of `pp` and `layers` a multiple of `pp · v` (Megatron-LM's rules).
+    #[serde(default = "one_u32")]
+    pub virtual_stages: u32,
+}
+
+fn one_u32() -> u32 {
+    1
 }
 
 impl Parallelism {
@@ -69,6 +78,10 @@ pub enum Recompute {
     /// Full recomputation: the forward pass runs twice, `8·P·T` FLOPs per step
     /// (Korthikanti et al. 2022), and each layer's 2 forward tensor-parallel all-reduces run again.
     Full,
+    /// Selective recomputation (Korthikanti et al. 2022, §5): only the attention core (`QKᵀ`, softmax, the
+    /// product with `V`) runs again in the backward pass: `4·s·h` FLOPs per token per layer on top of `6·P`,
+    /// no extra tensor-parallel all-reduce.
+    Selective,
 }
 
 /// Periodic checkpointing.
@@ -176,13 +189,16 @@ fn default_mfu() -> f64 {
 }
 
 impl TrainingPlan {
-    /// FLOPs per token: 6·P, or 8·P with full recomputation.
+    /// FLOPs per token: 6·P; 8·P with full recomputation; 6·P + 4·s·h·L with selective recomputation.
     pub fn flops_per_token(&self) -> f64 {
-        let k = match self.recompute {
-            Recompute::None => 6.0,
-            Recompute::Full => 8.0,
-        };
-        k * self.model.params
+        let m = &self.model;
+        match self.recompute {
+            Recompute::None => 6.0 * m.params,
+            Recompute::Full => 8.0 * m.params,
+            Recompute::Selective => {
+                6.0 * m.params + 4.0 * m.seq_len as f64 * m.hidden as f64 * m.layers as f64
+            }
+        }
     }
 
     /// Sequences per micro-batch `b = global_batch_tokens / (seq_len · dp · micro_batches)`.
@@ -234,6 +250,32 @@ impl TrainingPlan {
                 "`parallelism.pp` ({}) must not exceed `model.layers` ({}): every stage needs a layer",
                 p.pp, m.layers
             )));
+        }
+        if p.virtual_stages == 0 {
+            return Err(FieldError::whole(
+                "`parallelism.virtual_stages` must be at least 1".to_string(),
+            ));
+        }
+        if p.virtual_stages > 1 {
+            let v = p.virtual_stages;
+            if p.pp < 2 {
+                return Err(FieldError::whole(format!(
+                    "`parallelism.virtual_stages` ({v}) needs a pipeline (`pp` > 1)"
+                )));
+            }
+            if !p.micro_batches.is_multiple_of(p.pp) {
+                return Err(FieldError::whole(format!(
+                    "`parallelism.micro_batches` ({}) must be a multiple of `pp` ({}) with interleaved stages",
+                    p.micro_batches, p.pp
+                )));
+            }
+            if !m.layers.is_multiple_of(p.pp * v) {
+                return Err(FieldError::whole(format!(
+                    "`model.layers` ({}) must be a multiple of `pp · virtual_stages` ({})",
+                    m.layers,
+                    p.pp * v
+                )));
+            }
         }
         if !m.hidden.is_multiple_of(p.tp) {
             return Err(FieldError::whole(format!(
@@ -366,7 +408,7 @@ pub struct StepTime {
     pub tp_comm_s: f64,
     /// Pipeline activation/gradient sends on the critical path (0 when pp = 1).
     pub pp_comm_s: f64,
-    /// 1F1B pipeline bubble: `(pp − 1)/m · (compute_s + tp_comm_s + pp_comm_s)`.
+    /// 1F1B pipeline bubble: `(pp − 1)/(v·m) · (compute_s + tp_comm_s + pp_comm_s)` (`v` virtual stages).
     pub bubble_s: f64,
     /// Full data-parallel gradient all-reduce time (exposed or not).
     pub dp_comm_s: f64,
@@ -403,23 +445,25 @@ pub fn step_time_with<C: CommCost + ?Sized>(
         * m.bytes_per_param;
 
     let ar_per_layer = match plan.recompute {
-        Recompute::None => 4.0,
+        Recompute::None | Recompute::Selective => 4.0,
         Recompute::Full => 6.0,
     };
+    let v = p.virtual_stages.max(1) as f64;
     let tp_comm_s = if p.tp > 1 {
         micro * (m.layers as f64 / pp) * ar_per_layer * cost.all_reduce_s(act_bytes, &groups.tp)
     } else {
         0.0
     };
 
-    // Scatter/gather optimisation: each tensor-parallel rank sends its 1/tp share.
+    // Scatter/gather optimisation: each tensor-parallel rank sends its 1/tp share; interleaving sends `v` times
+    // as often (every chunk boundary is a stage boundary).
     let pp_comm_s = if p.pp > 1 {
-        2.0 * micro * cost.p2p_s(act_bytes / p.tp as f64, &groups.pp_pair)
+        2.0 * v * micro * cost.p2p_s(act_bytes / p.tp as f64, &groups.pp_pair)
     } else {
         0.0
     };
 
-    let bubble_s = (pp - 1.0) / micro * (compute_s + tp_comm_s + pp_comm_s);
+    let bubble_s = (pp - 1.0) / (v * micro) * (compute_s + tp_comm_s + pp_comm_s);
 
     let grad_bytes = m.params / (p.tp as f64 * pp) * m.bytes_per_param;
     let dp_comm_s = if p.dp > 1 {

@@ -34,6 +34,7 @@ fn llama70b() -> TrainingPlan {
             pp: 4,
             dp: 32,
             micro_batches: 16,
+            virtual_stages: 1,
         },
         global_batch_tokens: 4_194_304,
         budget: Budget::Tokens(1_000_000_000_000),
@@ -227,6 +228,7 @@ fn group_layout() {
         pp,
         dp,
         micro_batches: 1,
+        virtual_stages: 1,
     };
     // tp 8 on 8-GPU servers: TP in one server, DP one per server, pipeline across servers.
     let g = Groups::new(&par(8, 4, 32), 8);
@@ -319,6 +321,7 @@ fn achieved_mfu_bounded_and_exact_without_overheads() {
         pp: 1,
         dp: 8,
         micro_batches: 16,
+        virtual_stages: 1,
     };
     plan.overlap = 1.0;
     plan.check().unwrap();
@@ -339,7 +342,7 @@ fn achieved_mfu_bounded_and_exact_without_overheads() {
         (4, 2, 8, 4),
         (1, 1, 1, 1),
     ] {
-        for recompute in [Recompute::None, Recompute::Full] {
+        for recompute in [Recompute::None, Recompute::Full, Recompute::Selective] {
             for overlap in [0.0, 0.5, 1.0] {
                 let mut p = llama70b();
                 p.parallelism = Parallelism {
@@ -347,6 +350,7 @@ fn achieved_mfu_bounded_and_exact_without_overheads() {
                     pp,
                     dp,
                     micro_batches: m,
+                    virtual_stages: 1,
                 };
                 p.global_batch_tokens = 4096 * dp as u64 * m as u64 * 2;
                 p.recompute = recompute;
@@ -354,7 +358,7 @@ fn achieved_mfu_bounded_and_exact_without_overheads() {
                 p.check().unwrap();
                 let e = estimate(&p, &gpu, 8, &comm);
                 let cap = match recompute {
-                    Recompute::None => 0.40,
+                    Recompute::None | Recompute::Selective => 0.40,
                     Recompute::Full => 0.30,
                 };
                 assert!(e.achieved_mfu <= cap * (1.0 + 1e-12), "{tp} {pp} {dp} {m}");
@@ -547,4 +551,63 @@ fn ron_defaults_and_unknown_fields() {
     assert_eq!(ab.intra_bw_gbs, Some(400.0));
     assert_eq!(ab.inter_alpha_s, 14e-6);
     assert!(ron::from_str::<CommModel>("AlphaBeta((latency: 1.0))").is_err());
+}
+
+#[test]
+fn interleaved_pipeline_bubble_is_p_minus_1_over_v_m() {
+    let gpu = h100();
+    let comm = CommModel::default();
+    let mut plan = llama70b(); // tp 8, pp 4, dp 32, m 16, 80 layers
+    let base = step_time(&plan, &gpu, 8, &comm);
+    for v in [2u32, 4, 5] {
+        plan.parallelism.virtual_stages = v;
+        plan.check().unwrap();
+        let st = step_time(&plan, &gpu, 8, &comm);
+        // The same compute and tensor-parallel time; v times the pipeline sends; the bubble fraction
+        // (p − 1)/(v·m) of the stage work.
+        assert_eq!(st.compute_s, base.compute_s);
+        assert_eq!(st.tp_comm_s, base.tp_comm_s);
+        assert!(close(st.pp_comm_s, v as f64 * base.pp_comm_s, 1e-12));
+        let work = st.compute_s + st.tp_comm_s + st.pp_comm_s;
+        assert!(
+            close(st.bubble_s / work, 3.0 / (v as f64 * 16.0), 1e-12),
+            "v = {v}"
+        );
+        assert!(st.bubble_s < base.bubble_s);
+    }
+    // Megatron-LM's rules.
+    plan.parallelism.virtual_stages = 3; // 80 layers are not a multiple of 4 · 3
+    assert!(
+        plan.check()
+            .unwrap_err()
+            .message
+            .contains("pp · virtual_stages")
+    );
+    plan.parallelism.virtual_stages = 2;
+    plan.parallelism.micro_batches = 6; // not a multiple of pp = 4
+    plan.global_batch_tokens = 4096 * 32 * 6;
+    assert!(
+        plan.check()
+            .unwrap_err()
+            .message
+            .contains("multiple of `pp`")
+    );
+    plan.parallelism.virtual_stages = 0;
+    assert!(plan.check().is_err());
+}
+
+#[test]
+fn recompute_flops_6pt_8pt_and_selective() {
+    let mut plan = llama70b(); // 70e9 params, 80 layers, h 8192, s 4096
+    let p = plan.model.params;
+    assert_eq!(plan.flops_per_token(), 6.0 * p);
+    plan.recompute = Recompute::Full;
+    assert_eq!(plan.flops_per_token(), 8.0 * p);
+    plan.recompute = Recompute::Selective;
+    // 6·P + 4·s·h·L: the attention core's forward once more.
+    let extra = 4.0 * 4096.0 * 8192.0 * 80.0;
+    assert_eq!(plan.flops_per_token(), 6.0 * p + extra);
+    // A few percent for a 70B model at 4k context — far below full recomputation's 33%.
+    let share = extra / (6.0 * p);
+    assert!(share > 0.02 && share < 0.04, "{share}");
 }
