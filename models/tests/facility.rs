@@ -42,7 +42,7 @@ proptest! {
         let mut cfg = PowerChainConfig::default();
         cfg.pdu.loss = LossCoeffs { c0: c[0], c1: c[1], c2: c[2] };
         cfg.ups.loss = LossCoeffs { c0: c[3], c1: c[4], c2: c[5] };
-        cfg.ups.module_rating_w = module;
+        cfg.ups.module_rating_w = Some(module);
         cfg.ups.redundancy = [Redundancy::N, Redundancy::NPlus1, Redundancy::TwoN][red];
         if transformer {
             cfg.transformer = Some(models::facility::power_chain::StageConfig {
@@ -75,7 +75,7 @@ fn chain_config_errors_and_defaults() {
     let c: PowerChainConfig = ron::from_str("(ups: (redundancy: TwoN))").unwrap();
     assert_eq!(c.ups.loss, LossCoeffs::UPS_MODERN);
     assert_eq!(c.pdu.loss, LossCoeffs::TRANSFORMER_PDU);
-    assert_eq!(c.resolve(1.2e6).ups_modules, 6); // ⌈1.2 MW / 500 kW⌉ = 3, 2N
+    assert_eq!(c.resolve(1.2e6).ups_modules, 16); // 1.2 MW on 150 kW modules: 8, 2N
     let mut bad = c.clone();
     bad.ups.loss.c2 = -1.0;
     assert_eq!(bad.check().unwrap_err().path, "ups.loss.c2");

@@ -191,7 +191,7 @@ fn feed_breaker_trip_takes_the_site_dark() {
         "submit_s,gpus,duration_s\n100,8,1000\n",
         1,
         3600.0,
-        "power_chain: (ratings: (feed_w: 18000.0))",
+        "power_chain: (ups: (module_rating_w: 500000.0), ratings: (feed_w: 18000.0))",
     );
     let (out, log) = twin::run_with_log(&loaded, &mut |_| {}).expect("run");
     let f = out.summary.facility.as_ref().unwrap();

@@ -92,9 +92,10 @@ pub const MAX_UPS_MODULES: u32 = 1_000_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpsConfig {
-    /// Rating of one module, W. Default 500 kW [eng: typical large modular UPS frame].
-    #[serde(default = "default_module_rating_w")]
-    pub module_rating_w: f64,
+    /// Rating of one module, W. Default: sized to the site ([`ups_module_for`]: the smallest standard module
+    /// of 10 kW to 1 MW with which at most 8 modules carry the design IT load) [eng].
+    #[serde(default)]
+    pub module_rating_w: Option<f64>,
     /// Modules needed to carry the design IT load (N). Default: `⌈design IT power / module rating⌉`.
     #[serde(default)]
     pub modules: Option<u32>,
@@ -106,8 +107,22 @@ pub struct UpsConfig {
     pub loss: LossCoeffs,
 }
 
-fn default_module_rating_w() -> f64 {
-    500_000.0
+/// Standard UPS module (power-module or frame) sizes, W, small rooms to halls [eng: vendor ranges of modular
+/// UPS systems, 10 kW modules for server rooms to 1 MW frames for data halls].
+pub const UPS_MODULE_SIZES_W: [f64; 19] = [
+    10e3, 20e3, 25e3, 30e3, 40e3, 50e3, 60e3, 80e3, 100e3, 125e3, 150e3, 200e3, 250e3, 300e3,
+    400e3, 500e3, 600e3, 800e3, 1e6,
+];
+
+/// The default module for a design IT load of `design_w`: the smallest standard size with which at most 8
+/// modules carry it (1 MW beyond 8 MW), so a small room is not fed by a hall-sized UPS idling at a few percent
+/// load.
+pub fn ups_module_for(design_w: f64) -> f64 {
+    UPS_MODULE_SIZES_W
+        .iter()
+        .copied()
+        .find(|&m| design_w <= 8.0 * m)
+        .unwrap_or(1e6)
 }
 fn default_redundancy() -> Redundancy {
     Redundancy::NPlus1
@@ -119,7 +134,7 @@ fn default_ups_coeffs() -> LossCoeffs {
 impl Default for UpsConfig {
     fn default() -> Self {
         UpsConfig {
-            module_rating_w: default_module_rating_w(),
+            module_rating_w: None,
             modules: None,
             redundancy: default_redundancy(),
             loss: default_ups_coeffs(),
@@ -198,13 +213,15 @@ impl PowerChainConfig {
     /// Checks the values; paths like `ups.loss.c0`.
     pub fn check(&self) -> Result<(), FieldError> {
         self.pdu.check().map_err(|e| e.within("pdu"))?;
-        in_range(
-            "ups.module_rating_w",
-            self.ups.module_rating_w,
-            1e3,
-            1e8,
-            "a UPS module of 1 kW to 100 MW",
-        )?;
+        if let Some(r) = self.ups.module_rating_w {
+            in_range(
+                "ups.module_rating_w",
+                r,
+                1e3,
+                1e8,
+                "a UPS module of 1 kW to 100 MW",
+            )?;
+        }
         if let Some(m) = self.ups.modules
             && !(1..=MAX_UPS_MODULES).contains(&m)
         {
@@ -232,10 +249,14 @@ impl PowerChainConfig {
     /// The chain sized for a site of design IT power `design_it_w` (W).
     pub fn resolve(&self, design_it_w: f64) -> PowerChain {
         let design = design_it_w.max(0.0);
+        let module = self
+            .ups
+            .module_rating_w
+            .unwrap_or_else(|| ups_module_for(design));
         let n = self
             .ups
             .modules
-            .unwrap_or_else(|| ((design / self.ups.module_rating_w).ceil() as u32).max(1));
+            .unwrap_or_else(|| ((design / module).ceil() as u32).max(1));
         let installed = self.ups.redundancy.installed(n.max(1));
         PowerChain {
             pdu: Level {
@@ -243,7 +264,7 @@ impl PowerChainConfig {
                 loss: self.pdu.loss,
             },
             ups: Level {
-                rating_w: f64::from(installed) * self.ups.module_rating_w,
+                rating_w: f64::from(installed) * module,
                 loss: self.ups.loss,
             },
             ups_modules: installed,
@@ -415,6 +436,7 @@ mod tests {
     fn redundancy_lowers_module_load() {
         let mut cfg = PowerChainConfig::default();
         cfg.ups.modules = Some(4);
+        cfg.ups.module_rating_w = Some(500e3);
         let at = |r: Redundancy| {
             let mut c = cfg.clone();
             c.ups.redundancy = r;
@@ -438,7 +460,9 @@ mod tests {
     fn hand_case() {
         // 1 MW IT, PDU rated 1 MW: loss = 1e6·(0.003 + 0.012) = 15 kW.
         // UPS 2 modules of 500 kW + 1 = 1.5 MW; out 1.015 MW, L = 0.676̅: loss = 1.5e6·(0.01 + 0.015·L + 0.01·L²).
-        let ch = PowerChainConfig::default().resolve(1e6);
+        let mut cfg = PowerChainConfig::default();
+        cfg.ups.module_rating_w = Some(500e3);
+        let ch = cfg.resolve(1e6);
         assert_eq!(ch.ups_modules, 3);
         let f = ch.flow(1e6);
         assert!((f.pdu.loss_w - 15_000.0).abs() < 1e-6);
@@ -461,5 +485,29 @@ mod tests {
         assert!((o.worst_ratio - 41.0 / 40.0).abs() < 1e-12);
         assert!(o.any());
         assert!(!over_rating(&Ratings::default(), &[1e9], &[1e9], 1e9).any());
+    }
+}
+
+#[cfg(test)]
+mod sizing_tests {
+    use super::*;
+
+    #[test]
+    fn ups_modules_scale_with_the_design_load() {
+        // A 38 kW room: 10 kW modules (4 + 1), not a 500 kW frame at 4% load.
+        assert_eq!(ups_module_for(37_900.0), 10e3);
+        let chain = PowerChainConfig::default().resolve(37_900.0);
+        assert_eq!((chain.ups_modules, chain.ups.rating_w), (5, 50e3));
+        // A 2.4 MW hall: 300 kW modules; beyond 8 MW: 1 MW modules.
+        assert_eq!(ups_module_for(2.4e6), 300e3);
+        assert_eq!(ups_module_for(20e6), 1e6);
+        // At most 8 modules up to 8 MW.
+        for d in [1.0, 9e3, 81e3, 1.1e6, 7.99e6] {
+            assert!((d / ups_module_for(d)).ceil() <= 8.0, "{d}");
+        }
+        // An explicit module size wins.
+        let mut cfg = PowerChainConfig::default();
+        cfg.ups.module_rating_w = Some(500e3);
+        assert_eq!(cfg.resolve(37_900.0).ups.rating_w, 1e6);
     }
 }
