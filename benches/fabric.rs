@@ -15,7 +15,9 @@
 use std::time::Instant;
 
 use models::network::{Fabric, FabricConfig, FabricServer, GpuRef, JobTraffic, TopologyConfig};
-use models::training::{Budget, Parallelism, Recompute, StepTime, TrainingPlan, TransformerModel};
+use models::training::{
+    Budget, Parallelism, Recompute, Sharding, StepTime, TrainingPlan, TransformerModel,
+};
 use sim::bevy_ecs::prelude::*;
 use sim::{Engine, Scheduler, SimDuration, SimTime};
 
@@ -80,6 +82,7 @@ fn plan(dp: u32) -> TrainingPlan {
         mfu: 0.4,
         recompute: Recompute::None,
         overlap: 0.0,
+        sharding: Sharding::None,
         checkpoint: None,
     }
 }

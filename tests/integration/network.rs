@@ -350,6 +350,7 @@ fn dp_plan(dp: u32) -> models::training::TrainingPlan {
         mfu: 0.4,
         recompute: Recompute::None,
         overlap: 0.0,
+        sharding: Sharding::None,
         checkpoint: None,
     }
 }

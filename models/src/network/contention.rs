@@ -119,7 +119,7 @@ impl JobTraffic {
                 bytes: m.params / (p.tp as f64 * p.pp as f64) * m.bytes_per_param,
                 group_size: p.dp,
                 group_stride: p.tp,
-                per_step: 1.0,
+                per_step: plan.sharding.dp_volume_factor(),
             });
         }
         Ok(JobTraffic {

@@ -29,7 +29,7 @@
 //!     model: TransformerModel { params: 8e9, layers: 32, hidden: 4096, seq_len: 8192, bytes_per_param: 2.0 },
 //!     parallelism: Parallelism { tp: 8, pp: 1, dp: 16, micro_batches: 4, virtual_stages: 1 },
 //!     global_batch_tokens: 16 * 4 * 8192, budget: Budget::Steps(1000), mfu: 0.4,
-//!     recompute: Recompute::None, overlap: 0.0, checkpoint: None,
+//!     recompute: Recompute::None, overlap: 0.0, sharding: Sharding::None, checkpoint: None,
 //! };
 //! // Placement in rank order: (server index in site order, GPU slot) — e.g. from placement grants.
 //! let gpus: Vec<GpuRef> = (0..128).map(|r| GpuRef { server: r / 8, slot: r % 8 }).collect();

@@ -26,8 +26,8 @@ pub use cost::{
 };
 pub use plan::{
     Budget, Checkpoint, CheckpointInterval, CheckpointMode, Groups, Parallelism, Recompute,
-    StepTime, TrainingEstimate, TrainingPlan, TransformerModel, energy_per_token_j, estimate_with,
-    step_time_with,
+    Sharding, StepTime, TrainingEstimate, TrainingPlan, TransformerModel, energy_per_token_j,
+    estimate_with, step_time_with,
 };
 
 #[cfg(test)]

@@ -179,9 +179,39 @@ pub struct TrainingPlan {
     /// Default 0 (no overlap) \[eng\].
     #[serde(default)]
     pub overlap: f64,
+    /// ZeRO / FSDP sharding of the data-parallel replicas' state. Default `None`.
+    #[serde(default)]
+    pub sharding: Sharding,
     /// Default none.
     #[serde(default)]
     pub checkpoint: Option<Checkpoint>,
+}
+
+/// How the data-parallel replicas share their training state (Rajbhandari et al., SC 2020, "ZeRO"; PyTorch FSDP).
+/// Memory is not modelled; the communication is: stages 1 and 2 reduce-scatter the gradients and all-gather the
+/// updated parameters — the volume of one all-reduce, so the same time; stage 3 (FSDP full sharding) also
+/// all-gathers the parameters in the forward and the backward pass: 1.5× the all-reduce volume (ibid. §7).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sharding {
+    /// Every replica keeps everything; gradients are all-reduced.
+    #[default]
+    None,
+    /// ZeRO-1: optimizer state sharded.
+    Optimizer,
+    /// ZeRO-2: optimizer state and gradients sharded.
+    Gradients,
+    /// ZeRO-3 / FSDP: parameters too.
+    Full,
+}
+
+impl Sharding {
+    /// Data-parallel communication volume ÷ one gradient all-reduce's.
+    pub fn dp_volume_factor(self) -> f64 {
+        match self {
+            Sharding::Full => 1.5,
+            _ => 1.0,
+        }
+    }
 }
 
 fn default_mfu() -> f64 {
@@ -467,7 +497,7 @@ pub fn step_time_with<C: CommCost + ?Sized>(
 
     let grad_bytes = m.params / (p.tp as f64 * pp) * m.bytes_per_param;
     let dp_comm_s = if p.dp > 1 {
-        cost.all_reduce_s(grad_bytes, &groups.dp)
+        plan.sharding.dp_volume_factor() * cost.all_reduce_s(grad_bytes, &groups.dp)
     } else {
         0.0
     };

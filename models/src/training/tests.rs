@@ -41,6 +41,7 @@ fn llama70b() -> TrainingPlan {
         mfu: 0.40,
         recompute: Recompute::None,
         overlap: 0.0,
+        sharding: Sharding::None,
         checkpoint: None,
     }
 }
@@ -512,10 +513,12 @@ fn ron_defaults_and_unknown_fields() {
         mfu: 0.45,
         recompute: Full,
         overlap: 0.5,
+        sharding: Full,
         checkpoint: Some((every_s: 1800.0, write_s: Some(30.0))),
     )"#;
     let plan: TrainingPlan = ron::from_str(text).unwrap();
     assert_eq!(plan.budget, Budget::Steps(500));
+    assert_eq!(plan.sharding, Sharding::Full);
     assert_eq!(plan.recompute, Recompute::Full);
     assert_eq!(
         plan.checkpoint,
@@ -610,4 +613,24 @@ fn recompute_flops_6pt_8pt_and_selective() {
     // A few percent for a 70B model at 4k context — far below full recomputation's 33%.
     let share = extra / (6.0 * p);
     assert!(share > 0.02 && share < 0.04, "{share}");
+}
+
+#[test]
+fn zero_stages_and_fsdp_move_the_dp_volume() {
+    let gpu = h100();
+    let comm = CommModel::default();
+    let mut plan = llama70b();
+    let base = step_time(&plan, &gpu, 8, &comm);
+    for (s, f) in [
+        (Sharding::Optimizer, 1.0),
+        (Sharding::Gradients, 1.0),
+        (Sharding::Full, 1.5),
+    ] {
+        plan.sharding = s;
+        let st = step_time(&plan, &gpu, 8, &comm);
+        // Reduce-scatter + all-gather move an all-reduce's volume; full sharding gathers the parameters twice
+        // more (forward and backward): 3 × (p−1)/p · S against 2 × (p−1)/p · S.
+        assert!(close(st.dp_comm_s, f * base.dp_comm_s, 1e-12), "{s:?}");
+        assert_eq!(st.compute_s, base.compute_s);
+    }
 }
