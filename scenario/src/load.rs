@@ -1253,7 +1253,7 @@ fn check_training(
             c.every_s = checkpoint_interval(c, ctx.failures.as_ref(), site, gpus, per_server)
                 .map_err(|m| field("plan.checkpoint.interval", m))?;
         }
-        let est = match &fabric {
+        let estimate = |plan: &models::training::TrainingPlan| match &fabric {
             Some(f) => {
                 let servers = (0..site.servers.len() as u32)
                     .filter(|&s| {
@@ -1262,10 +1262,18 @@ fn check_training(
                     })
                     .collect();
                 let cost = models::training::FabricCost::packed(f.clone(), servers, per_server);
-                models::training::estimate_with(&plan, gpu, per_server, &cost)
+                models::training::estimate_with(plan, gpu, per_server, &cost)
             }
-            None => models::training::estimate(&plan, gpu, per_server, &t.comm),
+            None => models::training::estimate(plan, gpu, per_server, &t.comm),
         };
+        let mut est = estimate(&plan);
+        // Checkpoints are taken between optimizer steps: at least one step apart.
+        if let Some(c) = &mut plan.checkpoint
+            && c.every_s < est.step.total_s
+        {
+            c.every_s = est.step.total_s;
+            est = estimate(&plan);
+        }
         let duration = sim::SimDuration::from_secs_f64(est.time_to_finish_s).ok_or_else(|| {
             field(
                 "plan",

@@ -26,6 +26,8 @@ pub struct Estimate {
     pub periodic: f64,
     /// Hardware failures (drawn: units × horizon ÷ MTBF per class; or the trace's rows).
     pub failures: f64,
+    /// Training checkpoints (each a stop, a write and a resume).
+    pub checkpoints: f64,
 }
 
 impl Estimate {
@@ -38,6 +40,7 @@ impl Estimate {
             + self.samples
             + self.periodic
             + 6.0 * self.failures
+            + 3.0 * self.checkpoints
     }
 }
 
@@ -51,6 +54,7 @@ impl fmt::Display for Estimate {
             ("samples", self.samples),
             ("periodic events", self.periodic),
             ("failures", self.failures),
+            ("checkpoints", self.checkpoints),
         ] {
             if v > 0.0 {
                 parts.push(format!("{name} {v:.3e}"));
@@ -96,6 +100,12 @@ pub fn estimate(loaded: &LoadedScenario) -> Estimate {
         e.periodic += 2.0 * h / 3600.0 + 2.0 * f.config.thermal.failures.len() as f64;
     }
     e.periodic += 2.0 * sc.maintenance.len() as f64;
+    e.checkpoints = loaded
+        .training
+        .iter()
+        .flatten()
+        .map(|t| t.estimate.checkpoints as f64)
+        .sum();
     if let Some(f) = &loaded.failures {
         e.failures = match &f.trace {
             Some(t) => t.len() as f64,
