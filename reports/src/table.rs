@@ -140,49 +140,7 @@ pub fn stdout_table(s: &Summary) -> String {
     if let Some(f) = &s.failures {
         rows.extend(failure_rows(s, f));
     }
-    if let Some(t) = &s.training
-        && (s.failures.is_some() || s.storage.is_some())
-    {
-        let mut lines: Vec<String> = t.jobs.iter().map(resilience).collect();
-        if let Some(e) = t.ettr
-            && t.jobs.len() > 1
-        {
-            lines.push(format!(
-                "all jobs: ETTR {e:.3}; GPU-h kept {:.1}, lost {:.1}, restarting {:.1}, checkpoint stalls {:.1}",
-                t.useful_gpu_h, t.lost_gpu_h, t.restart_gpu_h, t.checkpoint_stall_gpu_h
-            ));
-        }
-        rows.push(("training ETTR", lines));
-        let checkpoints: Vec<String> = t.jobs.iter().filter_map(checkpoints).collect();
-        if !checkpoints.is_empty() {
-            rows.push(("checkpoints", checkpoints));
-        }
-    }
-    if let Some(st) = &s.storage {
-        rows.push((
-            "storage",
-            vec![
-                format!(
-                    "write {} / read {} GB/s, server links {} GB/s; {:.1} kW, {:.2} MWh",
-                    trim(st.write_gbs),
-                    trim(st.read_gbs),
-                    trim(st.server_link_gbs),
-                    st.power_w / 1e3,
-                    st.energy_j / J_PER_MWH
-                ),
-                format!(
-                    "{} write(s) of {:.1} s mean, {} read(s) of {:.1} s; peak {} / {} GB/s; {} at once at most",
-                    st.writes,
-                    st.write_mean_s,
-                    st.reads,
-                    st.read_mean_s,
-                    trim(st.write_peak_gbs),
-                    trim(st.read_peak_gbs),
-                    st.most_concurrent
-                ),
-            ],
-        ));
-    }
+    rows.extend(resilience_rows(s));
     rows.extend(tail);
 
     let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
@@ -229,6 +187,55 @@ fn job_rows(s: &Summary) -> Vec<(&'static str, Vec<String>)> {
             )],
         ),
     ]
+}
+
+/// The `training ETTR`, `checkpoints` and `storage` rows (runs with failures or a storage system).
+fn resilience_rows(s: &Summary) -> Vec<(&'static str, Vec<String>)> {
+    let mut rows: Vec<(&'static str, Vec<String>)> = Vec::new();
+    if let Some(t) = &s.training
+        && (s.failures.is_some() || s.storage.is_some())
+    {
+        let mut lines: Vec<String> = t.jobs.iter().map(resilience).collect();
+        if let Some(e) = t.ettr
+            && t.jobs.len() > 1
+        {
+            lines.push(format!(
+                "all jobs: ETTR {e:.3}; GPU-h kept {:.1}, lost {:.1}, restarting {:.1}, checkpoint stalls {:.1}",
+                t.useful_gpu_h, t.lost_gpu_h, t.restart_gpu_h, t.checkpoint_stall_gpu_h
+            ));
+        }
+        rows.push(("training ETTR", lines));
+        let checkpoints: Vec<String> = t.jobs.iter().filter_map(checkpoints).collect();
+        if !checkpoints.is_empty() {
+            rows.push(("checkpoints", checkpoints));
+        }
+    }
+    if let Some(st) = &s.storage {
+        rows.push((
+            "storage",
+            vec![
+                format!(
+                    "write {} / read {} GB/s, server links {} GB/s; {:.1} kW, {:.2} MWh",
+                    trim(st.write_gbs),
+                    trim(st.read_gbs),
+                    trim(st.server_link_gbs),
+                    st.power_w / 1e3,
+                    st.energy_j / J_PER_MWH
+                ),
+                format!(
+                    "{} write(s) of {:.1} s mean, {} read(s) of {:.1} s; peak {} / {} GB/s; {} at once at most",
+                    st.writes,
+                    st.write_mean_s,
+                    st.reads,
+                    st.read_mean_s,
+                    trim(st.write_peak_gbs),
+                    trim(st.read_peak_gbs),
+                    st.most_concurrent
+                ),
+            ],
+        ));
+    }
+    rows
 }
 
 /// Rows of a run with a `failures` section: the failures by class, repairs and spares, time down, and the

@@ -1229,42 +1229,10 @@ fn check_training(
             ));
         }
         let mut plan = j.plan.clone();
-        let gpus = plan.parallelism.gpus();
-        let params = plan.model.params;
-        let mut storage_bytes = None;
-        if let Some(c) = &mut plan.checkpoint {
-            let servers = gpus.div_ceil(per_server.max(1) as u64);
-            let bytes = params * c.bytes_per_param;
-            c.write_s = Some(match (c.write_s, &ctx.storage) {
-                (Some(w), _) => w,
-                (None, Some(st)) => {
-                    // Writes and restart loads go through the storage system in the run; the estimate (and
-                    // Young's and Daly's intervals) use the job alone on it.
-                    storage_bytes = Some(bytes);
-                    st.write_s(bytes, servers)
-                }
-                (None, None) => {
-                    return Err(field(
-                        "plan.checkpoint.write_s",
-                        "is needed without a `storage` section (with one, writes take the checkpoint's size over its bandwidth)".into(),
-                    ));
-                }
-            });
-            c.every_s = checkpoint_interval(c, ctx.failures.as_ref(), site, gpus, per_server)
-                .map_err(|m| field("plan.checkpoint.interval", m))?;
-        }
-        let estimate = |plan: &models::training::TrainingPlan| match &fabric {
-            Some(f) => {
-                let servers = (0..site.servers.len() as u32)
-                    .filter(|&s| {
-                        site.servers[s as usize].gpu_model == gi
-                            && site.servers[s as usize].gpus >= per_server
-                    })
-                    .collect();
-                let cost = models::training::FabricCost::packed(f.clone(), servers, per_server);
-                models::training::estimate_with(plan, gpu, per_server, &cost)
-            }
-            None => models::training::estimate(plan, gpu, per_server, &t.comm),
+        let storage_bytes = resolve_checkpoint(&mut plan, ctx, site, per_server)
+            .map_err(|(path, m)| field(path, m))?;
+        let estimate = |plan: &models::training::TrainingPlan| {
+            estimate_placed(plan, fabric.as_ref(), &t.comm, site, gi, per_server, gpu)
         };
         let mut est = estimate(&plan);
         // Checkpoints are taken between optimizer steps: at least one step apart.
@@ -1333,6 +1301,69 @@ fn check_training(
 struct TrainingContext {
     failures: Option<models::reliability::FailureConfig>,
     storage: Option<models::storage::StorageConfig>,
+}
+
+/// The estimate of `plan` on `gpu` (catalog index `gi`, `per_server` a server): on the site's fabric, packed on
+/// its GPU type's servers, when there is one; else by the alpha-beta model `comm`.
+fn estimate_placed(
+    plan: &models::training::TrainingPlan,
+    fabric: Option<&std::sync::Arc<models::network::Fabric>>,
+    comm: &models::training::CommModel,
+    site: &SiteModel,
+    gi: usize,
+    per_server: u32,
+    gpu: &models::catalog::GpuModel,
+) -> models::training::TrainingEstimate {
+    match fabric {
+        Some(f) => {
+            let servers = (0..site.servers.len() as u32)
+                .filter(|&s| {
+                    site.servers[s as usize].gpu_model == gi
+                        && site.servers[s as usize].gpus >= per_server
+                })
+                .collect();
+            let cost = models::training::FabricCost::packed(f.clone(), servers, per_server);
+            models::training::estimate_with(plan, gpu, per_server, &cost)
+        }
+        None => models::training::estimate(plan, gpu, per_server, comm),
+    }
+}
+
+/// Resolves a training plan's checkpoint for its job: the write time (given, or the checkpoint's size over the
+/// storage system's bandwidth — then also the size, returned: writes and loads go through the storage system)
+/// and the interval (`Fixed`, Young's or Daly's). Errors: (field under the job, message).
+fn resolve_checkpoint(
+    plan: &mut models::training::TrainingPlan,
+    ctx: &TrainingContext,
+    site: &SiteModel,
+    per_server: u32,
+) -> Result<Option<f64>, (&'static str, String)> {
+    let gpus = plan.parallelism.gpus();
+    let params = plan.model.params;
+    let Some(c) = &mut plan.checkpoint else {
+        return Ok(None);
+    };
+    let servers = gpus.div_ceil(per_server.max(1) as u64);
+    let bytes = params * c.bytes_per_param;
+    let mut storage_bytes = None;
+    c.write_s = Some(match (c.write_s, &ctx.storage) {
+        (Some(w), _) => w,
+        (None, Some(st)) => {
+            // Writes and restart loads go through the storage system in the run; the estimate (and Young's and
+            // Daly's intervals) use the job alone on it.
+            storage_bytes = Some(bytes);
+            st.write_s(bytes, servers)
+        }
+        (None, None) => {
+            return Err((
+                "plan.checkpoint.write_s",
+                "is needed without a `storage` section (with one, writes take the checkpoint's size over its bandwidth)".into(),
+            ));
+        }
+    });
+    c.every_s = checkpoint_interval(c, ctx.failures.as_ref(), site, gpus, per_server)
+        .map_err(|m| ("plan.checkpoint.interval", m))?;
+    Ok(storage_bytes)
 }
 
 /// The checkpoint interval of a training job of `gpus` GPUs (`per_server` a server), s: `every_s` under a

@@ -9,13 +9,6 @@ use crate::check::{FieldError, in_range};
 
 use super::lifetime::{Lifetime, RepairTime};
 
-/// Hours in a (Julian) year, for annualized failure rates.
-pub const HOURS_PER_YEAR: f64 = 8766.0;
-/// Shortest and longest mean time between failures of one unit, h.
-pub const MIN_MTBF_H: f64 = 1e-3;
-pub const MAX_MTBF_H: f64 = 1e9;
-/// Longest repair, h.
-pub const MAX_REPAIR_H: f64 = 1e6;
 /// Most hot spare servers.
 pub const MAX_SPARES: u32 = 1_000_000;
 

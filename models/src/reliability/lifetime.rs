@@ -6,7 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::{FieldError, in_range};
 
-use super::config::{HOURS_PER_YEAR, MAX_MTBF_H, MAX_REPAIR_H, MIN_MTBF_H};
+/// Hours in a (Julian) year, for annualized failure rates.
+pub const HOURS_PER_YEAR: f64 = 8766.0;
+/// Shortest and longest mean time between failures of one unit, h.
+pub const MIN_MTBF_H: f64 = 1e-3;
+pub const MAX_MTBF_H: f64 = 1e9;
+/// Longest repair, h.
+pub const MAX_REPAIR_H: f64 = 1e6;
 
 /// Longest duration a draw is allowed to return, s (draws beyond are clamped: it never comes within a run).
 const MAX_DRAW_S: f64 = 1e15;
