@@ -317,16 +317,18 @@ fn a_cooling_failure_raises_replicas_ttft() {
     );
 }
 
-/// A feed rating a little below the site's busiest draw (44.0 kW, with a 500 kW UPS module) trips the feed at a burst: the site goes dark,
-/// the replicas stop, the requests in them and every later arrival are dropped (no replica serves any more), and
-/// every request is accounted for.
+/// A feed rating a little below the site's busiest draw (measured first, without a rating) trips the feed at a
+/// burst: the site goes dark, the replicas stop, the requests in them and every later arrival are dropped (no
+/// replica serves any more), and every request is accounted for.
 #[test]
 fn a_feed_trip_stops_replicas_and_accounts_their_requests() {
     let m = Mix::default().with("inference replicas");
+    let free = run_mix("mix-feed-free", &m, "power_chain: (),");
+    let peak_w = free.summary.facility.as_ref().unwrap().facility_peak_w;
     let out = run_mix(
         "mix-feed-trip",
         &m,
-        "power_chain: (ups: (module_rating_w: 500000.0), ratings: (feed_w: 43800.0)),",
+        &format!("power_chain: (ratings: (feed_w: {:.1})),", peak_w - 200.0),
     );
     check_conservation("feed trip", &out);
     let s = &out.summary;
