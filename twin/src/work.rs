@@ -31,6 +31,19 @@ impl WorkId {
     }
 }
 
+/// Distinct servers of `grants` (grouped by server, as work items keep them).
+pub fn servers_of(grants: &[Grant]) -> u32 {
+    let mut n = 0u32;
+    let mut last = None;
+    for g in grants {
+        if last != Some(g.server) {
+            n += 1;
+            last = Some(g.server);
+        }
+    }
+    n
+}
+
 /// What a work item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WorkKind {

@@ -308,14 +308,7 @@ impl Jobs {
         let Some(io) = self.io_of(ctx, slot) else {
             return;
         };
-        let mut servers = 0u32;
-        let mut last = None;
-        for g in &self.jobs.get(slot).grants {
-            if last != Some(g.server) {
-                servers += 1;
-                last = Some(g.server);
-            }
-        }
+        let servers = crate::work::servers_of(&self.jobs.get(slot).grants);
         ctx.emit(Signal::IoStart {
             io,
             bytes,

@@ -292,6 +292,16 @@ impl Jobs {
         }
     }
 
+    /// The slot of the running job whose current run is work item `work`, if any.
+    fn running_slot(&self, world: &World, work: crate::work::WorkId) -> Option<u32> {
+        let (kind, slot) = world
+            .resource::<Works>()
+            .get(work)
+            .map(|e| (e.kind, e.handle))?;
+        (kind == WorkKind::Job && self.is_running(slot) && self.jobs.get(slot).work == Some(work))
+            .then_some(slot)
+    }
+
     /// Stops the work on servers that went down: running jobs there are interrupted (back to the queue with
     /// the work up to their last checkpoint); a replica's GPUs there are the serving part's to give back.
     fn stop_work_on_downed(&mut self, ctx: &mut Ctx<'_, '_>) {
@@ -393,15 +403,7 @@ impl Part for Jobs {
                 factor,
                 value,
             } => {
-                let entry = ctx
-                    .world
-                    .resource::<Works>()
-                    .get(work)
-                    .map(|e| (e.kind, e.handle));
-                if let Some((WorkKind::Job, slot)) = entry
-                    && self.is_running(slot)
-                    && self.jobs.get(slot).work == Some(work)
-                {
+                if let Some(slot) = self.running_slot(ctx.world, work) {
                     self.set_factor(ctx, slot, factor, value);
                 }
             }
@@ -426,15 +428,7 @@ impl Part for Jobs {
             }
             Signal::IoDone { io } if io.part == ctx.part() => {
                 let work = crate::work::WorkId::from_bits(io.key);
-                let entry = ctx
-                    .world
-                    .resource::<Works>()
-                    .get(work)
-                    .map(|e| (e.kind, e.handle));
-                if let Some((WorkKind::Job, slot)) = entry
-                    && self.is_running(slot)
-                    && self.jobs.get(slot).work == Some(work)
-                {
+                if let Some(slot) = self.running_slot(ctx.world, work) {
                     self.cycle_resume(ctx, slot);
                 }
             }

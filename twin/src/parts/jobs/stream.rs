@@ -20,14 +20,7 @@ impl Jobs {
         if job.streaming {
             return;
         }
-        let mut servers = 0u32;
-        let mut last = None;
-        for g in &job.grants {
-            if last != Some(g.server) {
-                servers += 1;
-                last = Some(g.server);
-            }
-        }
+        let servers = crate::work::servers_of(&job.grants);
         let io = IoId {
             part: ctx.part(),
             key: work.to_bits() | STREAM_BIT,
