@@ -6,7 +6,7 @@ use std::path::Path;
 use models::facility::calendar::{DATETIME, parse_datetime};
 use models::facility::carbon::{CarbonConfig, CarbonSeries};
 
-use super::text::{Lines, columns, found, read_text, split_into, width_error};
+use super::text::{Lines, found, header_columns, read_text, split_into, width_error};
 use crate::error::{InputError, Location};
 
 /// Reads the series `cfg` names; relative paths from `base` (the scenario's directory). A `start` outside
@@ -50,16 +50,7 @@ pub fn read_carbon_csv(path: &Path) -> Result<CarbonSeries, InputError> {
 pub fn parse_carbon_csv(text: &str, path: &Path) -> Result<CarbonSeries, InputError> {
     const WHAT: &str = "carbon-intensity CSV";
     let mut lines = Lines::new(text);
-    let Some((lh, head)) = lines.next_nonblank() else {
-        return Err(InputError::file(
-            path,
-            "the carbon-intensity CSV is empty: expected a header `Time,Carbon Intensity`",
-        ));
-    };
-    let mut header = Vec::new();
-    split_into(head, &mut header);
-    let [c_t, c_v] = columns(path, lh, &header, ["Time", "Carbon Intensity"], WHAT)?;
-    let width = header.len();
+    let ([c_t, c_v], width) = header_columns(path, &mut lines, ["Time", "Carbon Intensity"], WHAT)?;
     let mut f = Vec::new();
     let mut s = CarbonSeries::empty();
     let mut start_unix_s: Option<i64> = None;

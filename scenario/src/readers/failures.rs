@@ -7,7 +7,7 @@ use std::path::Path;
 
 use models::reliability::{Component, Domains, FailureRecord};
 
-use super::text::{Lines, columns, found, read_text, split_into, width_error};
+use super::text::{Lines, found, header_columns, read_text, split_into, width_error};
 use crate::error::InputError;
 
 /// Reads a failure trace; every unit must exist in `domains`, every component be one of `known` (the classes
@@ -37,16 +37,8 @@ pub fn parse_failure_trace(
 ) -> Result<Vec<FailureRecord>, InputError> {
     const WHAT: &str = "failure trace";
     let mut lines = Lines::new(text);
-    let Some((lh, head)) = lines.next_nonblank() else {
-        return Err(InputError::file(
-            path,
-            "the failure trace is empty: expected a header `time_s,component,unit`",
-        ));
-    };
-    let mut header = Vec::new();
-    split_into(head, &mut header);
-    let [c_t, c_c, c_u] = columns(path, lh, &header, ["time_s", "component", "unit"], WHAT)?;
-    let width = header.len();
+    let ([c_t, c_c, c_u], width) =
+        header_columns(path, &mut lines, ["time_s", "component", "unit"], WHAT)?;
     let mut f = Vec::new();
     let mut out = Vec::new();
     for (ln, line) in lines {

@@ -146,6 +146,29 @@ pub(crate) fn columns<const N: usize>(
     }
 }
 
+/// Reads the header line of a CSV (`what`, e.g. "carbon-intensity CSV") that must name `names`: their column
+/// indices and the header's width. An empty file is an error naming the header expected.
+pub(crate) fn header_columns<const N: usize>(
+    path: &Path,
+    lines: &mut Lines<'_>,
+    names: [&str; N],
+    what: &str,
+) -> Result<([usize; N], usize), InputError> {
+    let Some((lh, head)) = lines.next_nonblank() else {
+        return Err(InputError::file(
+            path,
+            format!(
+                "the {what} is empty: expected a header `{}`",
+                names.join(",")
+            ),
+        ));
+    };
+    let mut header = Vec::new();
+    split_into(head, &mut header);
+    let idx = columns(path, lh, &header, names, what)?;
+    Ok((idx, header.len()))
+}
+
 /// A row whose field count differs from the header's.
 pub(crate) fn width_error(path: &Path, line: usize, expected: usize, got: usize) -> InputError {
     InputError::new(
