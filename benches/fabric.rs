@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use models::network::{Fabric, FabricConfig, FabricServer, GpuRef, JobTraffic, TopologyConfig};
 use models::training::{
-    Budget, Parallelism, Recompute, Sharding, StepTime, TrainingPlan, TransformerModel,
+    Attention, Budget, Parallelism, Recompute, Sharding, StepTime, TrainingPlan, TransformerModel,
 };
 use sim::bevy_ecs::prelude::*;
 use sim::{Engine, Scheduler, SimDuration, SimTime};
@@ -69,6 +69,11 @@ fn plan(dp: u32) -> TrainingPlan {
             hidden: 2048,
             seq_len: 2048,
             bytes_per_param: 2.0,
+            heads: None,
+            kv_heads: None,
+            ffn_hidden: None,
+            gated_mlp: false,
+            vocab: None,
         },
         parallelism: Parallelism {
             tp: 1,
@@ -76,12 +81,13 @@ fn plan(dp: u32) -> TrainingPlan {
             dp,
             micro_batches: 1,
             virtual_stages: 1,
+            sequence_parallel: false,
         },
         global_batch_tokens: dp as u64 * 2048,
         budget: Budget::Steps(1_000_000),
-        mfu: 0.4,
         recompute: Recompute::None,
-        overlap: 0.0,
+        attention: Attention::Flash,
+        overlap: Some(0.0),
         sharding: Sharding::None,
         checkpoint: None,
     }
@@ -116,6 +122,7 @@ fn run(gpus: u32, hours: f64, oversub: f64) {
         memory_bandwidth_tbs: 3.35,
         scaleup_link_gbs: 900.0,
         activity: Default::default(),
+        kernels: Default::default(),
         source: String::new(),
     };
     let place = |server_of: &dyn Fn(u32) -> u32, n: u32| -> Vec<GpuRef> {

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::check::FieldError;
+pub use crate::training::efficiency::KernelEfficiency;
 
 /// Numeric precision the `peak_tflops` figure is quoted at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +82,10 @@ pub struct GpuModel {
     /// Power activity factors by phase (defaults from `docs/models.md`).
     #[serde(default)]
     pub activity: PhaseActivity,
+    /// How close kernels come to the peak figures (training step model; defaults in
+    /// [`KernelEfficiency`], calibrated values in the shipped catalog, docs/models.md §Training step).
+    #[serde(default)]
+    pub kernels: KernelEfficiency,
     /// Where the figures come from.
     #[serde(default)]
     pub source: String,
@@ -143,6 +148,7 @@ pub fn check_model(m: &GpuModel) -> Result<(), FieldError> {
             m.scaleup_link_gbs
         )));
     }
+    m.kernels.check()?;
     let a = &m.activity;
     for (v, f) in [
         (a.compute, "activity.compute"),

@@ -675,9 +675,15 @@ pub struct TrainingJobSummary {
     pub tokens: u64,
     /// Step time and its parts, s.
     pub step_s: f64,
+    /// Kernels on the slowest pipeline stage: `gemm_s + attention_s + elementwise_s`.
     pub compute_s: f64,
+    pub gemm_s: f64,
+    pub attention_s: f64,
+    pub elementwise_s: f64,
     pub bubble_s: f64,
     pub comm_exposed_s: f64,
+    /// The optimizer update, s.
+    pub optimizer_s: f64,
     /// Share of the step spent in exposed communication.
     pub comm_share: f64,
     /// Model FLOPs utilisation over a step (6·P·tokens / (N · peak · step)).

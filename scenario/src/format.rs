@@ -276,6 +276,10 @@ pub struct TrainingJobs {
     /// How communication is priced (default: alpha-beta over NVLink and the per-GPU network).
     #[serde(default)]
     pub comm: models::training::comm::CommModel,
+    /// Kernel efficiencies replacing the catalog's for every GPU type (`gemm`, `gemm_half_dim`, `attention`,
+    /// `memory`; each optional), e.g. from `dctwin calibrate`. Default: none — the catalog's figures.
+    #[serde(default)]
+    pub compute: models::training::KernelOverrides,
 }
 
 /// One training job.

@@ -726,6 +726,18 @@ fn load_catalog(file: &Path, base: &Path, s: &mut Scenario) -> Result<Catalog, I
             .map_err(|e| e.within(&format!("extra_gpus[{i}]")).into_input_error(file))?;
         catalog.upsert(m.clone());
     }
+    // Training's kernel overrides replace the catalog's figures for every GPU type (they are read by the training
+    // step model only), so every part that prices a step sees the same kernels.
+    if let Workload::Training(t) = &s.workload
+        && !t.compute.is_empty()
+    {
+        t.compute
+            .check()
+            .map_err(|e| e.within("workload.Training.compute").into_input_error(file))?;
+        for g in &mut catalog.gpus {
+            g.kernels = t.compute.apply(g.kernels);
+        }
+    }
     if catalog.gpus.len() > placement::MAX_GPU_MODELS {
         return Err(InputError::file(
             &s.catalog,

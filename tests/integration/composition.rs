@@ -86,12 +86,12 @@ fn scenario_text(m: &Mix, facility_extra: &str) -> String {
             TrainingJob(name: "a", submit_s: 0.0, gpu_model: "H100", plan: TrainingPlan(
                 model: TransformerModel(params: 8.0e9, layers: 32, hidden: 4096, seq_len: 8192),
                 parallelism: Parallelism(tp: 8, pp: 1, dp: 2, micro_batches: 4),
-                global_batch_tokens: 1048576, budget: Tokens(2000000000), mfu: 0.45,
+                global_batch_tokens: 1048576, budget: Tokens(2000000000),
                 checkpoint: Checkpoint(every_s: 600.0, write_s: 10.0))),
             TrainingJob(name: "b", submit_s: 600.0, gpu_model: "H100", plan: TrainingPlan(
                 model: TransformerModel(params: 8.0e9, layers: 32, hidden: 4096, seq_len: 8192),
                 parallelism: Parallelism(tp: 8, pp: 1, dp: 2, micro_batches: 4),
-                global_batch_tokens: 1048576, budget: Tokens(2000000000), mfu: 0.45)),
+                global_batch_tokens: 1048576, budget: Tokens(2000000000))),
         ],
         comm: Fabric(topology: TwoTierClos(spines: 2, oversubscription: 2.0), nic_gbs: 50.0,
                      scale_up: (bw_gbs: 450.0), all_reduce: Ring),

@@ -320,16 +320,15 @@ fn a_rack_failure_takes_its_rack_and_spares_replace_servers() {
 #[test]
 fn concurrent_checkpoints_share_storage_bandwidth() {
     let dir = temp_dir("failures-storage");
-    let job_mode = |name: &str, mode: &str| {
+    let job_steps = |name: &str, mode: &str, steps: u64| {
         format!(
             r#"TrainingJob(name: "{name}", submit_s: 0.0, gpu_model: "H100", plan: TrainingPlan(
                 model: TransformerModel(params: 1.0e9, layers: 16, hidden: 2048, seq_len: 2048),
                 parallelism: Parallelism(tp: 8, pp: 1, dp: 2, micro_batches: 1),
-                global_batch_tokens: 262144, budget: Steps(20000),
+                global_batch_tokens: 262144, budget: Steps({steps}),
                 checkpoint: Checkpoint(every_s: 600.0, restart_s: 0.0, mode: {mode})))"#
         )
     };
-    let job = |name: &str| job_mode(name, "Sync");
     let text = |jobs: &str| {
         format!(
             r#"Scenario(
@@ -348,6 +347,15 @@ fn concurrent_checkpoints_share_storage_bandwidth() {
             cat = catalog()
         )
     };
+    // A budget of 20 checkpoint intervals and one step: a short tail of training after the last checkpoint.
+    let probe = write(&dir, "probe.ron", &text(&job_steps("a", "Sync", 1000)));
+    let step_s = load(&probe, 1, &[]).training.as_ref().unwrap()[0]
+        .estimate
+        .step
+        .total_s;
+    let steps = (20.0 * 600.0 / step_s).floor() as u64 + 1;
+    let job_mode = |name: &str, mode: &str| job_steps(name, mode, steps);
+    let job = |name: &str| job_mode(name, "Sync");
     let alone = write(&dir, "alone.ron", &text(&job("a")));
     let pair = write(
         &dir,
@@ -400,8 +408,8 @@ fn concurrent_checkpoints_share_storage_bandwidth() {
     assert_eq!(e.checkpoint_s, n, "the estimate's stalls are the snapshots");
     let out = run(&loaded);
     let st = out.summary.storage.as_ref().unwrap();
-    // The job ends once its last write is written: the tail after the last checkpoint (3.8 s of training)
-    // is shorter than that write (28 s).
+    // The job ends once its last write is written: the tail after the last checkpoint (under one step of
+    // training) is shorter than that write (28 s).
     let last_write_ends = n * 600.0 + n * 1.0 + 28.0;
     let expected = (e.train_s + n * 1.0).max(last_write_ends);
     assert!(

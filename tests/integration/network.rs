@@ -323,6 +323,7 @@ fn h100() -> models::catalog::GpuModel {
         memory_bandwidth_tbs: 3.35,
         scaleup_link_gbs: 900.0,
         activity: Default::default(),
+        kernels: Default::default(),
         source: String::new(),
     }
 }
@@ -337,6 +338,11 @@ fn dp_plan(dp: u32) -> models::training::TrainingPlan {
             hidden: 4096,
             seq_len: 8192,
             bytes_per_param: 2.0,
+            heads: None,
+            kv_heads: None,
+            ffn_hidden: None,
+            gated_mlp: false,
+            vocab: None,
         },
         parallelism: Parallelism {
             tp: 8,
@@ -344,12 +350,13 @@ fn dp_plan(dp: u32) -> models::training::TrainingPlan {
             dp,
             micro_batches: 4,
             virtual_stages: 1,
+            sequence_parallel: false,
         },
         global_batch_tokens: dp as u64 * 4 * 8192,
         budget: Budget::Steps(100),
-        mfu: 0.4,
         recompute: Recompute::None,
-        overlap: 0.0,
+        attention: Attention::Flash,
+        overlap: Some(0.0),
         sharding: Sharding::None,
         checkpoint: None,
     }

@@ -24,7 +24,7 @@ fn serving() -> String {
 const TRAINING: &str = r#"Training(jobs: [TrainingJob(name: "ft", submit_s: 100.0, gpu_model: "H100", plan: TrainingPlan(
     model: TransformerModel(params: 8.0e9, layers: 32, hidden: 4096, seq_len: 8192),
     parallelism: Parallelism(tp: 8, pp: 1, dp: 2, micro_batches: 4),
-    global_batch_tokens: 2097152, budget: Tokens(1300000000), mfu: 0.45,
+    global_batch_tokens: 2097152, budget: Tokens(1300000000),
     checkpoint: Checkpoint(every_s: 600.0, write_s: 10.0)))])"#;
 
 /// Three HGX H100 servers; `rest` follows `workload`.

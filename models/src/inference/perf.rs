@@ -202,6 +202,7 @@ mod tests {
             memory_bandwidth_tbs: 3.35,
             scaleup_link_gbs: 900.0,
             activity: PhaseActivity::default(),
+            kernels: Default::default(),
             source: String::new(),
         }
     }

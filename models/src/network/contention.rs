@@ -25,7 +25,8 @@ use super::switch_power::switch_power_w;
 use super::topology::{Tier, Topology};
 use crate::catalog::GpuModel;
 use crate::training::cost::{Collective, CommCost, CommGroup};
-use crate::training::plan::{Recompute, StepTime, TrainingPlan, step_time_with};
+use crate::training::plan::{Recompute, TrainingPlan};
+use crate::training::step::{StepTime, step_time_with};
 
 /// One collective a job issues every step, on every group of `group_size` ranks at stride
 /// `group_stride` (all such groups run it concurrently). Groups partition the job's ranks:
@@ -66,7 +67,7 @@ impl JobTraffic {
     /// The traffic of one step of `plan` (ranks ordered tp → dp → pp, Megatron's default, as in
     /// [`crate::training::Groups`]) with all-reduces run by `algo`. The byte counts are those of
     /// [`crate::training::step_time_with`]: tensor-parallel all-reduce of `b·s·h·β`
-    /// (`m·L/pp·n_ar` per step), pipeline send of `b·s·h·β/tp` (`2m` per step), data-parallel
+    /// (`m·⌈L/pp⌉·n_ar` per step; a reduce-scatter and an all-gather each under sequence parallelism), pipeline send of `b·s·h·β/tp` (`2m` per step), data-parallel
     /// all-reduce of `P/(tp·pp)·β` (once). Errors if `gpus` does not hold `tp·pp·dp` GPUs.
     pub fn training(
         plan: &TrainingPlan,
@@ -96,13 +97,23 @@ impl JobTraffic {
         };
         let mut ops = Vec::new();
         if p.tp > 1 {
-            ops.push(CommOp {
-                kind: CollectiveKind::AllReduce(algo),
-                bytes: act_bytes,
-                group_size: p.tp,
-                group_stride: 1,
-                per_step: micro * (m.layers as f64 / p.pp as f64) * ar_per_layer,
-            });
+            // Per step: `m · ⌈L/pp⌉ · n_ar` all-reduces, or as many reduce-scatter + all-gather pairs under
+            // sequence parallelism.
+            let per_step = micro * m.layers.div_ceil(p.pp.max(1)) as f64 * ar_per_layer;
+            let kinds: &[CollectiveKind] = if p.sequence_parallel {
+                &[CollectiveKind::ReduceScatter, CollectiveKind::AllGather]
+            } else {
+                &[CollectiveKind::AllReduce(algo)]
+            };
+            for &kind in kinds {
+                ops.push(CommOp {
+                    kind,
+                    bytes: act_bytes,
+                    group_size: p.tp,
+                    group_stride: 1,
+                    per_step,
+                });
+            }
         }
         if p.pp > 1 {
             ops.push(CommOp {

@@ -15,7 +15,8 @@
 //! # let gpu = models::catalog::GpuModel {
 //! #     name: "H100".into(), board_power_w: 700.0, idle_power_w: 70.0, peak_tflops: 989.0,
 //! #     precision: models::catalog::Precision::Bf16, memory_gb: 80.0, memory_bandwidth_tbs: 3.35,
-//! #     scaleup_link_gbs: 900.0, activity: Default::default(), source: String::new(),
+//! #     scaleup_link_gbs: 900.0, activity: Default::default(), kernels: Default::default(),
+//! #     source: String::new(),
 //! # };
 //! // 8 racks × 4 servers × 8 GPUs behind a 3:1 oversubscribed 2-tier Clos.
 //! let servers: Vec<FabricServer> = (0..32).map(|i| FabricServer { rack: i / 4, gpus: 8 }).collect();
@@ -25,12 +26,11 @@
 //!     ..Default::default()
 //! });
 //! let fabric = Fabric::new(&cfg, &servers).unwrap();
-//! let plan = TrainingPlan {
-//!     model: TransformerModel { params: 8e9, layers: 32, hidden: 4096, seq_len: 8192, bytes_per_param: 2.0 },
-//!     parallelism: Parallelism { tp: 8, pp: 1, dp: 16, micro_batches: 4, virtual_stages: 1 },
-//!     global_batch_tokens: 16 * 4 * 8192, budget: Budget::Steps(1000), mfu: 0.4,
-//!     recompute: Recompute::None, overlap: 0.0, sharding: Sharding::None, checkpoint: None,
-//! };
+//! let plan: TrainingPlan = ron::from_str(
+//!     "(model: (params: 8e9, layers: 32, hidden: 4096, seq_len: 8192),
+//!       parallelism: (tp: 8, pp: 1, dp: 16, micro_batches: 4),
+//!       global_batch_tokens: 524288, budget: Steps(1000), overlap: Some(0.0))",
+//! ).unwrap();
 //! // Placement in rank order: (server index in site order, GPU slot) — e.g. from placement grants.
 //! let gpus: Vec<GpuRef> = (0..128).map(|r| GpuRef { server: r / 8, slot: r % 8 }).collect();
 //! let job = JobTraffic::training(&plan, &gpu, 8, gpus, cfg.all_reduce, 1).unwrap();

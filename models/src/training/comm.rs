@@ -21,7 +21,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::cost::{CommCost, CommGroup, Link, p2p_s, ring_all_reduce_s, ring_gather_scatter_s};
-use super::plan::{StepTime, TrainingEstimate, TrainingPlan, estimate_with, step_time_with};
+use super::plan::TrainingPlan;
+use super::step::{StepTime, TrainingEstimate, estimate_with, step_time_with};
 use crate::catalog::GpuModel;
 use crate::check::FieldError;
 use crate::network::{

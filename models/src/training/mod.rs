@@ -2,33 +2,41 @@
 //! given GPU type and 3-D parallel layout, how much of it is compute, pipeline bubble and exposed
 //! communication, and what that means for time to finish, achieved MFU and GPU power.
 //!
-//! Plain functions over scenario-facing config structs. Formulas, units, parameters and sources are
-//! in `docs/models.md` §Training (draft: `docs/models-training.md`). In short, per optimizer step:
-//! - compute `t_c = k·P·T_step / (N · peak · mfu)`, `k` = 6, or 8 with full recomputation
-//!   \[src: Kaplan et al. 2020; Korthikanti et al. 2022];
-//! - tensor-parallel all-reduces `t_tp = m · L/pp · n_ar · T_AR(b·s·h·β, tp group)`, `n_ar` = 4
-//!   (2 forward + 2 backward), 6 with full recomputation \[src: Shoeybi et al. 2019; Korthikanti 2022];
-//! - pipeline sends `t_pp = 2·m · T_p2p(b·s·h·β / tp)` when `pp > 1` \[src: Narayanan et al. 2021];
-//! - 1F1B bubble `t_b = (pp − 1)/m · (t_c + t_tp + t_pp)` \[src: Narayanan et al. 2021];
-//! - data-parallel gradient all-reduce `T_AR(P/(tp·pp)·β, dp group)`, exposed `(1 − overlap)·T_AR`;
-//! - step `= t_c + t_tp + t_pp + t_b + exposed DP`.
+//! Plain functions over scenario-facing config structs; formulas, units, parameters and sources in
+//! `docs/models.md` §Training. Per optimizer step:
+//! - compute: every operation of a layer priced on one tensor-parallel rank ([`ops`]) with the GPU's kernel
+//!   costs ([`kernels`]: GEMM roofline with a shape-dependent efficiency, fused attention, memory-bound
+//!   work), `m · (⌈L/pp⌉ · layer + output layer)` on the slowest stage;
+//! - tensor-parallel all-reduces `m · ⌈L/pp⌉ · n_ar · T_AR(b·s·h·β)`, `n_ar` = 4, 6 with full recomputation
+//!   (reduce-scatter + all-gather pairs under sequence parallelism) \[src: Shoeybi et al. 2019; Korthikanti 2022];
+//! - pipeline sends `2·v·m · T_p2p(b·s·h·β / tp)` when `pp > 1` \[src: Narayanan et al. 2021];
+//! - 1F1B bubble `(pp − 1)/(v·m) · (t_c + t_tp + t_pp)` \[src: Narayanan et al. 2021];
+//! - data-parallel gradient reduction, exposed past the last micro-batch's backward pass (or a given fraction);
+//! - the optimizer update (memory-bound).
 //!
-//! Communication goes through the [`CommCost`] seam ([`comm`]).
+//! MFU is an output ([`TrainingEstimate::achieved_mfu`]). Communication goes through the [`CommCost`] seam
+//! ([`comm`]). The step model is checked against published measurements in
+//! `models/tests/training_calibration.rs`.
 
 pub mod comm;
 pub mod cost;
+pub mod efficiency;
+pub mod kernels;
+pub mod ops;
 pub mod plan;
+pub mod step;
 
 pub use comm::{AlphaBeta, AlphaBetaCost, CommModel, FabricCost, estimate, step_time};
 pub use cost::{
     Collective, CommCost, CommGroup, Link, alg_bandwidth, bus_bandwidth, ring_all_reduce_s,
     ring_gather_scatter_s,
 };
+pub use efficiency::{KernelEfficiency, KernelOverrides};
 pub use plan::{
-    Budget, Checkpoint, CheckpointInterval, CheckpointMode, Groups, Parallelism, Recompute,
-    Sharding, StepTime, TrainingEstimate, TrainingPlan, TransformerModel, energy_per_token_j,
-    estimate_with, step_time_with,
+    Attention, Budget, Checkpoint, CheckpointInterval, CheckpointMode, Groups, Parallelism,
+    Recompute, Sharding, TrainingPlan, TransformerModel,
 };
+pub use step::{StepTime, TrainingEstimate, energy_per_token_j, estimate_with, step_time_with};
 
 #[cfg(test)]
 mod tests;

@@ -1,12 +1,10 @@
-//! Training plans (model, layout, batch, budget, efficiency), their checks, and the step time and run
-//! estimate of a plan priced through any [`CommCost`] (formulas: [`super`]'s docs, docs/models.md §Training).
+//! Training plans (model, layout, batch, budget, kernels, checkpoints), their checks, and the communication
+//! groups of a layout. The step time of a plan is [`super::step`]'s.
 
 use serde::{Deserialize, Serialize};
 
-use super::cost::{CommCost, CommGroup};
-use crate::catalog::GpuModel;
+use super::cost::CommGroup;
 use crate::check::FieldError;
-use crate::power::gpu_power_w;
 
 /// A dense decoder-only transformer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +21,58 @@ pub struct TransformerModel {
     /// Bytes per gradient element and per activation element on the wire. Default 2 (BF16).
     #[serde(default = "default_bytes_per_param")]
     pub bytes_per_param: f64,
+    /// Attention heads `n_h` (a divisor of `hidden`). Default: `hidden / 128` (128-wide heads).
+    #[serde(default)]
+    pub heads: Option<u32>,
+    /// Key/value heads (grouped-query attention; divides `heads`). Default: `heads` (multi-head attention).
+    #[serde(default)]
+    pub kv_heads: Option<u32>,
+    /// Feed-forward width `f`. Default: `4 · hidden`.
+    #[serde(default)]
+    pub ffn_hidden: Option<u32>,
+    /// Gated MLP (SwiGLU: two up-projections of width `f`). Default false (GeLU MLP).
+    #[serde(default)]
+    pub gated_mlp: bool,
+    /// Vocabulary size `V` (the output layer's width). Default: what `params` leaves after the layers,
+    /// `(params − layers · P_layer) / hidden`, clamped to [0, 1,048,576].
+    #[serde(default)]
+    pub vocab: Option<u32>,
+}
+
+impl TransformerModel {
+    /// Attention heads (see the field).
+    pub fn heads(&self) -> u32 {
+        self.heads.unwrap_or((self.hidden / 128).max(1))
+    }
+
+    /// Key/value heads (see the field).
+    pub fn kv_heads(&self) -> u32 {
+        self.kv_heads.unwrap_or_else(|| self.heads())
+    }
+
+    /// Feed-forward width (see the field).
+    pub fn ffn(&self) -> u32 {
+        self.ffn_hidden.unwrap_or(self.hidden.saturating_mul(4))
+    }
+
+    /// Weights of one layer: `h·(h + 2·n_kv·d_h) + h² + (g + 1)·h·f` (QKV, attention output, MLP).
+    pub fn layer_params(&self) -> f64 {
+        let h = self.hidden as f64;
+        let head_dim = h / self.heads().max(1) as f64;
+        let g = if self.gated_mlp { 2.0 } else { 1.0 };
+        h * (h + 2.0 * self.kv_heads() as f64 * head_dim)
+            + h * h
+            + (g + 1.0) * h * self.ffn() as f64
+    }
+
+    /// Vocabulary size (see the field).
+    pub fn vocab(&self) -> u32 {
+        self.vocab.unwrap_or_else(|| {
+            let rest = (self.params - self.layers as f64 * self.layer_params())
+                / self.hidden.max(1) as f64;
+            rest.clamp(0.0, 1_048_576.0) as u32
+        })
+    }
 }
 
 fn default_bytes_per_param() -> f64 {
@@ -47,6 +97,11 @@ pub struct Parallelism {
     /// `pp > 1`, `m` a multiple of `pp` and `layers` a multiple of `pp · v` (Megatron-LM's rules).
     #[serde(default = "one_u32")]
     pub virtual_stages: u32,
+    /// Sequence parallelism (Korthikanti et al. 2022 §4.2.2): the layer norms, dropouts and residual adds
+    /// run on `1/tp` of the sequence on each tensor-parallel rank, and each all-reduce becomes a
+    /// reduce-scatter plus an all-gather (the same volume). Default false.
+    #[serde(default)]
+    pub sequence_parallel: bool,
 }
 
 fn one_u32() -> u32 {
@@ -82,6 +137,17 @@ pub enum Recompute {
     /// product with `V`) runs again in the backward pass: `4·s·h` FLOPs per token per layer on top of `6·P`,
     /// no extra tensor-parallel all-reduce.
     Selective,
+}
+
+/// The attention kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Attention {
+    /// A fused kernel (FlashAttention): causal tiles skipped, no score tensor in memory.
+    #[default]
+    Flash,
+    /// Batched GEMMs and a separate softmax and dropout over the `s × s` scores (Megatron-LM before
+    /// FlashAttention).
+    Unfused,
 }
 
 /// Periodic checkpointing.
@@ -166,19 +232,18 @@ pub struct TrainingPlan {
     /// divisible by `seq_len · dp · micro_batches`.
     pub global_batch_tokens: u64,
     pub budget: Budget,
-    /// Compute-phase efficiency: FLOPs the GPUs execute ÷ (peak · compute time), 0 < mfu ≤ 1.
-    /// Without recomputation this is the MFU of the compute phases. Default 0.40 \[src: Llama 3
-    /// 405B 38–43% on H100 (Meta 2024); Megatron-Core up to 47%] — those are end-to-end figures, so
-    /// using them here (before bubble and communication) is conservative; see docs.
-    #[serde(default = "default_mfu")]
-    pub mfu: f64,
     /// Default `None`.
     #[serde(default)]
     pub recompute: Recompute,
-    /// Fraction of the data-parallel gradient all-reduce hidden behind backward compute, 0..=1.
-    /// Default 0 (no overlap) \[eng\].
+    /// The attention kernel. Default `Flash`.
     #[serde(default)]
-    pub overlap: f64,
+    pub attention: Attention,
+    /// Fraction of the data-parallel gradient reduction hidden behind backward compute, 0..=1. Default:
+    /// derived — the reduction overlaps the backward pass of the last micro-batch on a stage (bucketed
+    /// reduction as in PyTorch DDP and Megatron-LM's `overlap_grad_reduce`), so the exposed part is
+    /// `max(0, T_dp − T_backward(one micro-batch, one stage))`.
+    #[serde(default)]
+    pub overlap: Option<f64>,
     /// ZeRO / FSDP sharding of the data-parallel replicas' state. Default `None`.
     #[serde(default)]
     pub sharding: Sharding,
@@ -212,10 +277,6 @@ impl Sharding {
             _ => 1.0,
         }
     }
-}
-
-fn default_mfu() -> f64 {
-    0.40
 }
 
 impl TrainingPlan {
@@ -307,6 +368,32 @@ impl TrainingPlan {
                 )));
             }
         }
+        let heads = m.heads();
+        if heads == 0 || !m.hidden.is_multiple_of(heads) {
+            return Err(FieldError::whole(format!(
+                "`model.heads` ({heads}) must be ≥ 1 and divide `model.hidden` ({})",
+                m.hidden
+            )));
+        }
+        let kv = m.kv_heads();
+        if kv == 0 || !heads.is_multiple_of(kv) {
+            return Err(FieldError::whole(format!(
+                "`model.kv_heads` ({kv}) must be ≥ 1 and divide `model.heads` ({heads})"
+            )));
+        }
+        if !heads.is_multiple_of(p.tp) {
+            return Err(FieldError::whole(format!(
+                "`model.heads` ({heads}) must be divisible by `parallelism.tp` ({}): each rank holds whole heads",
+                p.tp
+            )));
+        }
+        if m.ffn() == 0 || !m.ffn().is_multiple_of(p.tp) {
+            return Err(FieldError::whole(format!(
+                "`model.ffn_hidden` ({}) must be ≥ 1 and divisible by `parallelism.tp` ({})",
+                m.ffn(),
+                p.tp
+            )));
+        }
         if !m.hidden.is_multiple_of(p.tp) {
             return Err(FieldError::whole(format!(
                 "`model.hidden` ({}) must be divisible by `parallelism.tp` ({})",
@@ -335,16 +422,11 @@ impl TrainingPlan {
             }
             _ => {}
         }
-        if !(self.mfu.is_finite() && self.mfu > 0.0 && self.mfu <= 1.0) {
+        if let Some(o) = self.overlap
+            && !(o.is_finite() && (0.0..=1.0).contains(&o))
+        {
             return Err(FieldError::whole(format!(
-                "`mfu` must be in (0, 1], found {}",
-                self.mfu
-            )));
-        }
-        if !(self.overlap.is_finite() && (0.0..=1.0).contains(&self.overlap)) {
-            return Err(FieldError::whole(format!(
-                "`overlap` must be in [0, 1], found {}",
-                self.overlap
+                "`overlap` must be in [0, 1], found {o}"
             )));
         }
         if let Some(c) = &self.checkpoint {
@@ -426,176 +508,4 @@ impl Groups {
             pp_pair,
         }
     }
-}
-
-/// Breakdown of one optimizer step, s. `total_s = compute_s + tp_comm_s + pp_comm_s + bubble_s +
-/// dp_exposed_s`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct StepTime {
-    /// Executing FLOPs: `k·P·T_step / (N · peak · mfu)`.
-    pub compute_s: f64,
-    /// Tensor-parallel activation all-reduces (blocking, on the critical path).
-    pub tp_comm_s: f64,
-    /// Pipeline activation/gradient sends on the critical path (0 when pp = 1).
-    pub pp_comm_s: f64,
-    /// 1F1B pipeline bubble: `(pp − 1)/(v·m) · (compute_s + tp_comm_s + pp_comm_s)` (`v` virtual stages).
-    pub bubble_s: f64,
-    /// Full data-parallel gradient all-reduce time (exposed or not).
-    pub dp_comm_s: f64,
-    /// The part of it not hidden behind compute: `(1 − overlap) · dp_comm_s`.
-    pub dp_exposed_s: f64,
-    /// All exposed communication: `tp_comm_s + pp_comm_s + dp_exposed_s`.
-    pub comm_exposed_s: f64,
-    /// Step time.
-    pub total_s: f64,
-}
-
-/// Step time of `plan` on `gpu` with servers of `gpus_per_server` GPUs, asking `cost` for every
-/// collective. Assumes `plan.check()` passed (`gpus_per_server` 0 is read as 1).
-pub fn step_time_with<C: CommCost + ?Sized>(
-    plan: &TrainingPlan,
-    gpu: &GpuModel,
-    gpus_per_server: u32,
-    cost: &C,
-) -> StepTime {
-    let m = &plan.model;
-    let p = &plan.parallelism;
-    let n_gpu = p.gpus() as f64;
-    let groups = Groups::new(p, gpus_per_server);
-    let micro = p.micro_batches as f64;
-    let pp = p.pp as f64;
-
-    let compute_s = plan.flops_per_token() * plan.global_batch_tokens as f64
-        / (n_gpu * gpu.peak_tflops * 1e12 * plan.mfu);
-
-    // One micro-batch's activations at a layer boundary: b·s·h elements.
-    let act_bytes = plan.micro_batch_sequences() as f64
-        * m.seq_len as f64
-        * m.hidden as f64
-        * m.bytes_per_param;
-
-    let ar_per_layer = match plan.recompute {
-        Recompute::None | Recompute::Selective => 4.0,
-        Recompute::Full => 6.0,
-    };
-    let v = p.virtual_stages.max(1) as f64;
-    let tp_comm_s = if p.tp > 1 {
-        micro * (m.layers as f64 / pp) * ar_per_layer * cost.all_reduce_s(act_bytes, &groups.tp)
-    } else {
-        0.0
-    };
-
-    // Scatter/gather optimisation: each tensor-parallel rank sends its 1/tp share; interleaving sends `v` times
-    // as often (every chunk boundary is a stage boundary).
-    let pp_comm_s = if p.pp > 1 {
-        2.0 * v * micro * cost.p2p_s(act_bytes / p.tp as f64, &groups.pp_pair)
-    } else {
-        0.0
-    };
-
-    let bubble_s = (pp - 1.0) / (v * micro) * (compute_s + tp_comm_s + pp_comm_s);
-
-    let grad_bytes = m.params / (p.tp as f64 * pp) * m.bytes_per_param;
-    let dp_comm_s = if p.dp > 1 {
-        plan.sharding.dp_volume_factor() * cost.all_reduce_s(grad_bytes, &groups.dp)
-    } else {
-        0.0
-    };
-    let dp_exposed_s = (1.0 - plan.overlap) * dp_comm_s;
-
-    let comm_exposed_s = tp_comm_s + pp_comm_s + dp_exposed_s;
-    StepTime {
-        compute_s,
-        tp_comm_s,
-        pp_comm_s,
-        bubble_s,
-        dp_comm_s,
-        dp_exposed_s,
-        comm_exposed_s,
-        total_s: compute_s + bubble_s + comm_exposed_s,
-    }
-}
-
-/// What a training plan costs in time and how busy its GPUs are.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct TrainingEstimate {
-    pub step: StepTime,
-    /// Optimizer steps.
-    pub steps: u64,
-    /// Tokens trained: `steps · global_batch_tokens`.
-    pub tokens: u64,
-    /// Steady-state throughput `global_batch_tokens / step.total_s`, tokens/s.
-    pub tokens_per_s: f64,
-    /// `steps · step.total_s`, s.
-    pub train_s: f64,
-    /// Checkpoints written: `⌊train_s / every_s⌋` (0 without checkpointing).
-    pub checkpoints: u64,
-    /// `checkpoints · write_s`, s.
-    pub checkpoint_s: f64,
-    /// `train_s + checkpoint_s`, s.
-    pub time_to_finish_s: f64,
-    /// Model-FLOPs utilisation over a step: `6·P·T_step / (N · peak · step.total_s)` (always the
-    /// 6PT model FLOPs, whatever the recomputation).
-    pub achieved_mfu: f64,
-    /// Time-weighted GPU activity factor over one step: `(compute_s·a_compute + (total_s −
-    /// compute_s)·a_communication) / total_s` — bubble and exposed communication draw the
-    /// communication factor.
-    pub gpu_activity: f64,
-    /// The same over the whole run, checkpoint writes at the communication factor.
-    pub run_gpu_activity: f64,
-}
-
-/// [`estimate`](super::estimate) with any [`CommCost`].
-pub fn estimate_with<C: CommCost + ?Sized>(
-    plan: &TrainingPlan,
-    gpu: &GpuModel,
-    gpus_per_server: u32,
-    cost: &C,
-) -> TrainingEstimate {
-    let step = step_time_with(plan, gpu, gpus_per_server, cost);
-    let steps = plan.steps();
-    let batch = plan.global_batch_tokens as f64;
-    let n_gpu = plan.parallelism.gpus() as f64;
-    let train_s = steps as f64 * step.total_s;
-    let (checkpoints, checkpoint_s) = match &plan.checkpoint {
-        Some(c) => {
-            let n = (train_s / c.every_s).floor() as u64;
-            (n, n as f64 * c.stall_s())
-        }
-        None => (0, 0.0),
-    };
-    let a = &gpu.activity;
-    let gpu_activity = (step.compute_s * a.compute
-        + (step.total_s - step.compute_s) * a.communication)
-        / step.total_s;
-    let time_to_finish_s = train_s + checkpoint_s;
-    let run_gpu_activity =
-        (gpu_activity * train_s + a.communication * checkpoint_s) / time_to_finish_s;
-    TrainingEstimate {
-        step,
-        steps,
-        tokens: steps.saturating_mul(plan.global_batch_tokens),
-        tokens_per_s: batch / step.total_s,
-        train_s,
-        checkpoints,
-        checkpoint_s,
-        time_to_finish_s,
-        achieved_mfu: 6.0 * plan.model.params * batch
-            / (n_gpu * gpu.peak_tflops * 1e12 * step.total_s),
-        gpu_activity,
-        run_gpu_activity,
-    }
-}
-
-/// GPU energy per trained token, J: `n_gpus · P_gpu(run_gpu_activity) · time_to_finish_s / tokens`
-/// with `P_gpu(a) = P_idle + a·(P_board − P_idle)` ([`gpu_power_w`]). GPU power only — no host,
-/// network, power-supply or facility overhead. `n_gpus` should be `plan.parallelism.gpus()`.
-pub fn energy_per_token_j(est: &TrainingEstimate, gpu: &GpuModel, n_gpus: u64) -> f64 {
-    let p = gpu_power_w(
-        gpu.idle_power_w,
-        gpu.board_power_w,
-        est.run_gpu_activity,
-        1.0,
-    );
-    n_gpus as f64 * p * est.time_to_finish_s / est.tokens as f64
 }

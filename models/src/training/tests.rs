@@ -1,7 +1,8 @@
 //! Tests against hand arithmetic (written out in the comments).
 
+use super::kernels::gemm_s;
 use super::*;
-use crate::catalog::{GpuModel, PhaseActivity, Precision};
+use crate::catalog::{GpuModel, KernelEfficiency, PhaseActivity, Precision};
 
 /// H100 SXM as in `scenarios/catalog/gpus.ron`.
 fn h100() -> GpuModel {
@@ -15,6 +16,12 @@ fn h100() -> GpuModel {
         memory_bandwidth_tbs: 3.35,
         scaleup_link_gbs: 900.0,
         activity: PhaseActivity::default(),
+        kernels: KernelEfficiency {
+            gemm: 0.7,
+            gemm_half_dim: 128.0,
+            attention: 0.35,
+            memory: 0.9,
+        },
         source: String::new(),
     }
 }
@@ -28,6 +35,11 @@ fn llama70b() -> TrainingPlan {
             hidden: 8192,
             seq_len: 4096,
             bytes_per_param: 2.0,
+            heads: None,
+            kv_heads: None,
+            ffn_hidden: None,
+            gated_mlp: false,
+            vocab: None,
         },
         parallelism: Parallelism {
             tp: 8,
@@ -35,12 +47,13 @@ fn llama70b() -> TrainingPlan {
             dp: 32,
             micro_batches: 16,
             virtual_stages: 1,
+            sequence_parallel: false,
         },
         global_batch_tokens: 4_194_304,
         budget: Budget::Tokens(1_000_000_000_000),
-        mfu: 0.40,
         recompute: Recompute::None,
-        overlap: 0.0,
+        attention: Attention::Flash,
+        overlap: None,
         sharding: Sharding::None,
         checkpoint: None,
     }
@@ -51,23 +64,71 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 }
 
 #[test]
+fn gemm_time_closed_form() {
+    let gpu = h100();
+    // Large square GEMM: compute-bound at e = 0.7 / (1 + 128 · 3/8192).
+    let n = 8192.0;
+    let e = 0.7 / (1.0 + 128.0 * 3.0 / n);
+    assert!(close(
+        gemm_s(n, n, n, 2.0, &gpu),
+        2.0 * n * n * n / (989e12 * e),
+        1e-15
+    ));
+    // One row (a decode step's matrix-vector product): memory-bound, 2 bytes · (8192 + 8192² + 8192)
+    // over 3.35 TB/s · 0.9.
+    let want = 2.0 * (n + n * n + n) / (3.35e12 * 0.9);
+    assert!(close(gemm_s(1.0, n, n, 2.0, &gpu), want, 1e-15));
+    // Degenerate shapes cost nothing.
+    assert_eq!(gemm_s(0.0, n, n, 2.0, &gpu), 0.0);
+}
+
+#[test]
 fn llama70b_step_time_by_hand() {
     let plan = llama70b();
     plan.check().unwrap();
     assert_eq!(plan.parallelism.gpus(), 1024);
     // b = 4,194,304 / (4096 · 32 · 16) = 2 sequences per micro-batch.
     assert_eq!(plan.micro_batch_sequences(), 2);
+    // Defaults: 64 heads of 128, f = 4h = 32,768, P_layer = 12h² = 805,306,368; the vocabulary takes the
+    // rest of 70e9: (70e9 − 80 · 805,306,368)/8192 = 680,601 (rounded down).
+    let m = &plan.model;
+    assert_eq!((m.heads(), m.kv_heads(), m.ffn()), (64, 64, 32768));
+    assert_eq!(m.layer_params(), 12.0 * 8192.0 * 8192.0);
+    assert_eq!(m.vocab(), 680_601);
+    // With no shape penalty every GEMM is compute-bound at 0.7 of peak, so the GEMM time is the stage's
+    // 6·P·T: 6 · (20 layers · 12h² + V·h)/tp · tokens per pipeline (4,194,304/32) / (989e12 · 0.7).
+    let mut gpu = h100();
+    gpu.kernels.gemm_half_dim = 0.0;
+    let st = step_time(&plan, &gpu, 8, &CommModel::default());
+    let stage_params = 20.0 * 12.0 * 8192.0 * 8192.0 + 680_601.0 * 8192.0;
+    let want_gemm = 6.0 * stage_params / 8.0 * (4_194_304.0 / 32.0) / (989e12 * 0.7);
+    assert!(
+        close(st.gemm_s, want_gemm, 1e-12),
+        "{} {want_gemm}",
+        st.gemm_s
+    );
+
     let gpu = h100();
     let st = step_time(&plan, &gpu, 8, &CommModel::default());
-
-    // Compute: 6 · 70e9 · 4,194,304 = 1.76160768e18 FLOPs; 1024 · 989e12 · 0.4 = 4.050944e17 FLOP/s
-    // → 4.348635… s.
-    assert_eq!(
+    // Fused causal attention: forward 4·b·(n_h/t)·s²·d_h/2 = 2·b·s²·h/t FLOPs at 0.35 of peak, backward 2.5×;
+    // 16 micro-batches × 20 layers.
+    let fwd = 2.0 * 2.0 * 4096.0 * 4096.0 * 8192.0 / 8.0 / (989e12 * 0.35);
+    assert!(close(st.attention_s, 16.0 * 20.0 * 3.5 * fwd, 1e-12));
+    // Element-wise: (10h + 2f/t) elements per token per layer forward, twice that backward, 2 bytes each,
+    // plus the cross-entropy's 3·V/t per token; 8192 tokens per micro-batch; 3.35 TB/s · 0.9.
+    let bw = 3.35e12 * 0.9;
+    let layer = 3.0 * 8192.0 * 2.0 * (10.0 * 8192.0 + 2.0 * 32768.0 / 8.0) / bw;
+    let output = 3.0 * 8192.0 * (680_601.0 / 8.0) * 2.0 / bw;
+    assert!(close(
+        st.elementwise_s,
+        16.0 * (20.0 * layer + output),
+        1e-12
+    ));
+    assert!(close(
         st.compute_s,
-        6.0 * 70e9 * 4194304.0 / (1024.0 * 989.0 * 1e12 * 0.4)
-    );
-    assert!(close(st.compute_s, 1.76160768e18 / 4.050944e17, 1e-15));
-    assert!((st.compute_s - 4.348635).abs() < 1e-6);
+        st.gemm_s + st.attention_s + st.elementwise_s,
+        1e-12
+    ));
 
     // Tensor parallel: tp = 8 = one server → ring over NVLink at 900/2 = 450 GB/s, α 3.4 µs.
     // Activation b·s·h·2 = 2 · 4096 · 8192 · 2 = 134,217,728 B.
@@ -84,23 +145,28 @@ fn llama70b_step_time_by_hand() {
     assert!(close(st.pp_comm_s, 32.0 * p2p, 1e-12));
     assert!((st.pp_comm_s - 0.0111854).abs() < 1e-6);
 
-    // Bubble: (4 − 1)/16 · (compute + tp + pp) = 0.1875 · 5.088854 = 0.954160 s.
+    // Bubble: (4 − 1)/16 of the stage work.
     let bubble = 3.0 / 16.0 * (st.compute_s + st.tp_comm_s + st.pp_comm_s);
     assert!(close(st.bubble_s, bubble, 1e-15));
-    assert!((st.bubble_s - 0.954160).abs() < 1e-6);
 
     // Data parallel: gradients 70e9/(8·4) · 2 = 4.375e9 B; dp ranks at stride 8 → one per server →
-    // flat ring of 32 over the network: 2·31·14e-6 + 2·31/32 · 4.375e9/50e9
-    // = 8.68e-4 + 0.16953125 = 0.17039925 s, fully exposed (overlap 0).
+    // flat ring of 32 over the network: 2·31·14e-6 + 2·31/32 · 4.375e9/50e9 = 0.17039925 s. Derived
+    // overlap: hidden behind the last micro-batch's backward on a stage (20 layers' backward and half its
+    // tensor-parallel traffic, 0.155 s): 0.016 s exposed.
     let ar_dp = 2.0 * 31.0 * 14e-6 + 2.0 * 31.0 / 32.0 * 4.375e9 / 50e9;
     assert!(close(st.dp_comm_s, ar_dp, 1e-12));
     assert!((st.dp_comm_s - 0.17039925).abs() < 1e-9);
-    assert_eq!(st.dp_exposed_s, st.dp_comm_s);
+    let lt = super::ops::layer_times(&plan, &gpu);
+    let backward = 20.0 * (lt.backward.total_s() + lt.recompute.total_s()) + st.tp_comm_s / 32.0;
+    assert!((backward - 0.1545).abs() < 1e-3, "{backward}");
+    assert!(close(st.dp_exposed_s, ar_dp - backward, 1e-9));
 
-    // Total ≈ 4.348635 + 0.729034 + 0.011185 + 0.954160 + 0.170399 = 6.213414 s.
+    // Optimizer: 70e9/32 parameters per GPU · 30 B / (3.35e12 · 0.9).
+    assert!(close(st.optimizer_s, 70e9 / 32.0 * 30.0 / bw, 1e-12));
+
     assert!(close(
         st.total_s,
-        st.compute_s + st.tp_comm_s + st.pp_comm_s + st.bubble_s + st.dp_exposed_s,
+        st.compute_s + st.tp_comm_s + st.pp_comm_s + st.bubble_s + st.dp_exposed_s + st.optimizer_s,
         1e-15
     ));
     assert!(close(
@@ -108,33 +174,28 @@ fn llama70b_step_time_by_hand() {
         st.tp_comm_s + st.pp_comm_s + st.dp_exposed_s,
         1e-15
     ));
-    assert!((st.total_s - 6.213414).abs() < 1e-6);
 
     let est = estimate(&plan, &gpu, 8, &CommModel::default());
     // 1e12 / 4,194,304 = 238,418.58 → 238,419 steps; tokens = 238,419 · 4,194,304.
     assert_eq!(est.steps, 238_419);
     assert_eq!(est.tokens, 238_419 * 4_194_304);
-    // Achieved MFU = 0.4 · compute/total = 0.4 · 4.348635/6.213414 = 0.279951.
+    // Achieved MFU is an output: 6·P·T / (N · peak · step).
     assert!(close(
         est.achieved_mfu,
-        0.4 * st.compute_s / st.total_s,
+        6.0 * 70e9 * 4_194_304.0 / (1024.0 * 989e12 * st.total_s),
         1e-12
     ));
-    assert!((est.achieved_mfu - 0.279951).abs() < 1e-6);
-    // 4,194,304 / 6.213414 = 675,040 tokens/s.
-    assert!((est.tokens_per_s - 675_040.0).abs() < 1.0);
-    // 238,419 · 6.213414 = 1,481,396 s ≈ 17.146 days.
+    assert!(close(est.tokens_per_s, 4_194_304.0 / st.total_s, 1e-12));
     assert!(close(est.time_to_finish_s, 238_419.0 * st.total_s, 1e-15));
-    assert!((est.time_to_finish_s / 86_400.0 - 17.146).abs() < 1e-3);
-    // Activity: (4.348635 · 0.85 + 1.864779 · 0.30) / 6.213414 = 0.684933.
     let act = (st.compute_s * 0.85 + (st.total_s - st.compute_s) * 0.30) / st.total_s;
     assert!(close(est.gpu_activity, act, 1e-12));
-    assert!((est.gpu_activity - 0.684933).abs() < 1e-6);
     assert_eq!(est.run_gpu_activity, est.gpu_activity);
-    // GPU power 70 + 0.684933 · 630 = 501.51 W; · 1024 / 675,040 tokens/s = 0.76076 J/token
-    // (tokens trained round up to whole steps, the same ratio).
+    // GPU power (70 + a · 630) W · 1024 GPUs / tokens per second.
     let e = energy_per_token_j(&est, &gpu, 1024);
-    assert!((e - 0.76076).abs() < 1e-5, "{e}");
+    assert!(
+        close(e, (70.0 + act * 630.0) * 1024.0 / est.tokens_per_s, 1e-9),
+        "{e}"
+    );
 }
 
 #[test]
@@ -230,6 +291,7 @@ fn group_layout() {
         dp,
         micro_batches: 1,
         virtual_stages: 1,
+        sequence_parallel: false,
     };
     // tp 8 on 8-GPU servers: TP in one server, DP one per server, pipeline across servers.
     let g = Groups::new(&par(8, 4, 32), 8);
@@ -281,19 +343,28 @@ fn bus_bandwidth_matches_nccl_tests() {
 fn recompute_scales_compute_by_8_over_6() {
     let gpu = h100();
     let comm = CommModel::default();
-    let base_plan = llama70b();
+    // No output layer (vocabulary 0): every GEMM belongs to a layer.
+    let mut base_plan = llama70b();
+    base_plan.model.vocab = Some(0);
     let mut rc_plan = base_plan.clone();
     rc_plan.recompute = Recompute::Full;
     let base = step_time(&base_plan, &gpu, 8, &comm);
     let rc = step_time(&rc_plan, &gpu, 8, &comm);
-    // Compute: 8·P·T instead of 6·P·T → × 8/6 (4.348635 → 5.798180 s).
-    assert!(close(rc.compute_s, base.compute_s * 8.0 / 6.0, 1e-15));
+    // GEMMs and element-wise work: forward + backward = 3 forwards, plus one more → × 4/3 (6PT → 8PT).
+    assert!(close(rc.gemm_s, base.gemm_s * 8.0 / 6.0, 1e-12));
+    assert!(close(
+        rc.elementwise_s,
+        base.elementwise_s * 8.0 / 6.0,
+        1e-12
+    ));
+    // Fused attention: 1 + 2.5 → 1 + 2.5 + 1.
+    assert!(close(rc.attention_s, base.attention_s * 4.5 / 3.5, 1e-12));
     // The recomputed forward pass repeats its 2 TP all-reduces per layer: 6 instead of 4 → × 1.5.
     assert!(close(rc.tp_comm_s, base.tp_comm_s * 1.5, 1e-15));
     // Nothing else doubles: pipeline sends and gradient all-reduce are unchanged.
     assert_eq!(rc.pp_comm_s, base.pp_comm_s);
     assert_eq!(rc.dp_comm_s, base.dp_comm_s);
-    assert_eq!(rc.dp_exposed_s, base.dp_exposed_s);
+    assert_eq!(rc.optimizer_s, base.optimizer_s);
     // The bubble follows the stage time.
     assert!(close(
         rc.bubble_s,
@@ -304,38 +375,48 @@ fn recompute_scales_compute_by_8_over_6() {
     let e_base = estimate(&base_plan, &gpu, 8, &comm);
     let e_rc = estimate(&rc_plan, &gpu, 8, &comm);
     assert!(e_rc.achieved_mfu < e_base.achieved_mfu);
-    assert!(close(
-        e_rc.achieved_mfu,
-        6.0 * 70e9 * 4194304.0 / (1024.0 * 989e12 * rc.total_s),
-        1e-12
-    ));
+
+    // Selective recomputation with fused attention recomputes nothing (the kernel's backward already does).
+    let mut sel = base_plan.clone();
+    sel.recompute = Recompute::Selective;
+    assert_eq!(step_time(&sel, &gpu, 8, &comm).compute_s, base.compute_s);
+    // Unfused, it runs the attention core's forward again: attention × 4/3, nothing else.
+    let mut unf = base_plan.clone();
+    unf.attention = Attention::Unfused;
+    let u = step_time(&unf, &gpu, 8, &comm);
+    unf.recompute = Recompute::Selective;
+    let us = step_time(&unf, &gpu, 8, &comm);
+    assert!(close(us.attention_s, u.attention_s * 4.0 / 3.0, 1e-12));
+    assert_eq!(us.gemm_s, u.gemm_s);
+    assert_eq!(us.tp_comm_s, u.tp_comm_s);
 }
 
 #[test]
-fn achieved_mfu_bounded_and_exact_without_overheads() {
+fn sequence_parallelism_splits_norms_and_keeps_the_volume() {
     let gpu = h100();
     let comm = CommModel::default();
-    // tp 1, pp 1, dp 8, overlap 1: no TP traffic, no pipeline, DP all-reduce fully hidden.
-    let mut plan = llama70b();
-    plan.parallelism = Parallelism {
-        tp: 1,
-        pp: 1,
-        dp: 8,
-        micro_batches: 16,
-        virtual_stages: 1,
-    };
-    plan.overlap = 1.0;
-    plan.check().unwrap();
-    let est = estimate(&plan, &gpu, 8, &comm);
-    assert_eq!(est.step.bubble_s, 0.0);
-    assert_eq!(est.step.comm_exposed_s, 0.0);
-    assert!(est.step.dp_comm_s > 0.0);
-    assert_eq!(est.step.total_s, est.step.compute_s);
-    assert!(close(est.achieved_mfu, 0.40, 1e-12), "{}", est.achieved_mfu);
-    // All compute: activity is the compute factor.
-    assert!(close(est.gpu_activity, 0.85, 1e-12));
+    let plan = llama70b();
+    let mut sp = plan.clone();
+    sp.parallelism.sequence_parallel = true;
+    let a = step_time(&plan, &gpu, 8, &comm);
+    let b = step_time(&sp, &gpu, 8, &comm);
+    // Ring reduce-scatter + all-gather cost exactly one ring all-reduce in the alpha-beta model.
+    assert!(close(b.tp_comm_s, a.tp_comm_s, 1e-12));
+    assert_eq!(b.gemm_s, a.gemm_s);
+    // The 10h norm/residual/dropout elements per token become 10h/8: layer element-wise traffic
+    // (10h + 2f/t) → (10h/t + 2f/t) = 90,112 → 18,432 elements per token.
+    let bw = 3.35e12 * 0.9;
+    let output = 16.0 * 3.0 * 8192.0 * (680_601.0 / 8.0) * 2.0 / bw;
+    let ratio = (b.elementwise_s - output) / (a.elementwise_s - output);
+    assert!(close(ratio, 18_432.0 / 90_112.0, 1e-9), "{ratio}");
+}
 
-    // Achieved MFU never exceeds mfu, over a sweep of layouts; with recompute never 6/8 · mfu.
+#[test]
+fn achieved_mfu_is_an_output_bounded_by_gemm_efficiency() {
+    let gpu = h100();
+    let comm = CommModel::default();
+    // Achieved MFU (6PT) never exceeds the GEMM efficiency: every model parameter is in a GEMM that runs
+    // three times per token at most at e_gemm of peak, and everything else only adds time.
     for (tp, pp, dp, m) in [
         (8, 4, 32, 16),
         (8, 1, 128, 1),
@@ -344,7 +425,7 @@ fn achieved_mfu_bounded_and_exact_without_overheads() {
         (1, 1, 1, 1),
     ] {
         for recompute in [Recompute::None, Recompute::Full, Recompute::Selective] {
-            for overlap in [0.0, 0.5, 1.0] {
+            for overlap in [Some(0.0), Some(0.5), Some(1.0), None] {
                 let mut p = llama70b();
                 p.parallelism = Parallelism {
                     tp,
@@ -352,32 +433,76 @@ fn achieved_mfu_bounded_and_exact_without_overheads() {
                     dp,
                     micro_batches: m,
                     virtual_stages: 1,
+                    sequence_parallel: false,
                 };
                 p.global_batch_tokens = 4096 * dp as u64 * m as u64 * 2;
                 p.recompute = recompute;
                 p.overlap = overlap;
                 p.check().unwrap();
                 let e = estimate(&p, &gpu, 8, &comm);
-                let cap = match recompute {
-                    Recompute::None | Recompute::Selective => 0.40,
-                    Recompute::Full => 0.30,
-                };
-                assert!(e.achieved_mfu <= cap * (1.0 + 1e-12), "{tp} {pp} {dp} {m}");
+                assert!(e.achieved_mfu <= 0.7 * (1.0 + 1e-12), "{tp} {pp} {dp} {m}");
+                assert!(e.achieved_mfu > 0.0);
                 assert!(e.gpu_activity >= 0.30 - 1e-12 && e.gpu_activity <= 0.85 + 1e-12);
             }
         }
     }
+    // No input caps it at a fixed figure: on one GPU with ideal kernels it gets close to 1 (what remains is the
+    // attention core, element-wise work and the optimizer).
+    let mut ideal = h100();
+    ideal.kernels = KernelEfficiency {
+        gemm: 1.0,
+        gemm_half_dim: 0.0,
+        attention: 1.0,
+        memory: 1.0,
+    };
+    let mut p = llama70b();
+    p.parallelism = Parallelism {
+        tp: 1,
+        pp: 1,
+        dp: 1,
+        micro_batches: 8,
+        virtual_stages: 1,
+        sequence_parallel: false,
+    };
+    p.global_batch_tokens = 4096 * 8 * 2;
+    let e = estimate(&p, &ideal, 8, &comm);
+    assert!(
+        e.achieved_mfu > 0.85 && e.achieved_mfu < 1.0,
+        "{}",
+        e.achieved_mfu
+    );
 }
 
 #[test]
 fn overlap_hides_dp_allreduce() {
     let gpu = h100();
     let mut plan = llama70b();
-    plan.overlap = 0.75;
+    plan.overlap = Some(0.75);
     let st = step_time(&plan, &gpu, 8, &CommModel::default());
     // Exposed = (1 − 0.75) · 0.17039925 = 0.0425998 s.
     assert!(close(st.dp_exposed_s, 0.25 * st.dp_comm_s, 1e-15));
     assert!((st.dp_exposed_s - 0.0425998).abs() < 1e-6);
+    // Derived: pp 1, one micro-batch of one sequence, a slow network (1 GB/s): the reduction outlasts the
+    // backward pass, and only the backward pass hides it.
+    plan.overlap = None;
+    plan.parallelism = Parallelism {
+        tp: 8,
+        pp: 1,
+        dp: 4,
+        micro_batches: 1,
+        virtual_stages: 1,
+        sequence_parallel: false,
+    };
+    plan.global_batch_tokens = 4096 * 4;
+    let slow = CommModel::AlphaBeta(AlphaBeta {
+        inter_node_bw_gbs: 1.0,
+        ..AlphaBeta::default()
+    });
+    let st = step_time(&plan, &gpu, 8, &slow);
+    let lt = super::ops::layer_times(&plan, &gpu);
+    let backward = 80.0 * lt.backward.total_s() + st.tp_comm_s / 2.0;
+    assert!(st.dp_comm_s > backward);
+    assert!(close(st.dp_exposed_s, st.dp_comm_s - backward, 1e-12));
 }
 
 #[test]
@@ -394,17 +519,22 @@ fn checkpoints_and_budget_in_steps() {
         mode: CheckpointMode::Sync,
     });
     let est = estimate(&plan, &gpu, 8, &CommModel::default());
-    // 1000 steps · 6.213414 s = 6213.414 s of training → ⌊6213.414/1800⌋ = 3 checkpoints = 180 s.
+    // 1000 steps of training → ⌊train_s/1800⌋ checkpoints of 60 s.
     assert_eq!(est.steps, 1000);
     assert_eq!(est.tokens, 4_194_304_000);
     assert!(close(est.train_s, 1000.0 * est.step.total_s, 1e-15));
-    assert_eq!(est.checkpoints, 3);
-    assert_eq!(est.checkpoint_s, 180.0);
-    assert!(close(est.time_to_finish_s, est.train_s + 180.0, 1e-15));
-    // Run activity: (0.684933 · 6213.414 + 0.30 · 180) / 6393.414 = 0.674096.
-    let run = (est.gpu_activity * est.train_s + 0.30 * 180.0) / est.time_to_finish_s;
+    let n = (est.train_s / 1800.0).floor() as u64;
+    assert!(n >= 1);
+    assert_eq!(est.checkpoints, n);
+    assert_eq!(est.checkpoint_s, 60.0 * n as f64);
+    assert!(close(
+        est.time_to_finish_s,
+        est.train_s + est.checkpoint_s,
+        1e-15
+    ));
+    // Run activity: writes at the communication factor.
+    let run = (est.gpu_activity * est.train_s + 0.30 * est.checkpoint_s) / est.time_to_finish_s;
     assert!(close(est.run_gpu_activity, run, 1e-12));
-    assert!((est.run_gpu_activity - 0.674096).abs() < 1e-6);
     // Energy: 1024 GPUs · (70 + 630 · a_run) W · 6393.414 s / 4.194304e9 tokens.
     let e = energy_per_token_j(&est, &gpu, 1024);
     let want = 1024.0 * (70.0 + est.run_gpu_activity * 630.0) * est.time_to_finish_s / 4.194304e9;
@@ -429,9 +559,10 @@ fn check_errors() {
     assert!(err(&|p| p.model.params = 0.0).contains("`model.params`"));
     assert!(err(&|p| p.model.params = f64::NAN).contains("`model.params`"));
     assert!(err(&|p| p.model.bytes_per_param = -2.0).contains("`model.bytes_per_param`"));
-    assert!(err(&|p| p.mfu = 0.0).contains("`mfu` must be in (0, 1]"));
-    assert!(err(&|p| p.mfu = 1.2).contains("`mfu` must be in (0, 1]"));
-    assert!(err(&|p| p.overlap = 1.5).contains("`overlap` must be in [0, 1]"));
+    assert!(err(&|p| p.overlap = Some(1.5)).contains("`overlap` must be in [0, 1]"));
+    assert!(err(&|p| p.model.heads = Some(48)).contains("`model.heads` (48)"));
+    assert!(err(&|p| p.model.kv_heads = Some(3)).contains("`model.kv_heads`"));
+    assert!(err(&|p| p.model.ffn_hidden = Some(100)).contains("`model.ffn_hidden`"));
     assert!(err(&|p| p.global_batch_tokens = 0).contains("`global_batch_tokens` must be ≥ 1"));
     // 4,194,304 − 4096 tokens = 1023 sequences, not divisible by dp·m = 512.
     let e = err(&|p| p.global_batch_tokens = 4_194_304 - 4096);
@@ -442,7 +573,8 @@ fn check_errors() {
     assert!(err(&|p| p.budget = Budget::Tokens(0)).contains("Tokens must be ≥ 1"));
     assert!(err(&|p| p.budget = Budget::Steps(0)).contains("Steps must be ≥ 1"));
     assert!(err(&|p| p.parallelism.pp = 81).contains("must not exceed `model.layers`"));
-    assert!(err(&|p| p.parallelism.tp = 3).contains("divisible by `parallelism.tp`"));
+    let e = err(&|p| p.parallelism.tp = 3);
+    assert!(e.contains("divisible by `parallelism.tp`"), "{e}");
     let e = err(&|p| {
         p.checkpoint = Some(Checkpoint {
             every_s: 0.0,
@@ -500,9 +632,9 @@ fn ron_defaults_and_unknown_fields() {
     let plan: TrainingPlan = ron::from_str(text).unwrap();
     assert_eq!(plan, llama70b());
     assert_eq!(plan.model.bytes_per_param, 2.0);
-    assert_eq!(plan.mfu, 0.40);
     assert_eq!(plan.recompute, Recompute::None);
-    assert_eq!(plan.overlap, 0.0);
+    assert_eq!(plan.attention, Attention::Flash);
+    assert_eq!(plan.overlap, None);
     assert_eq!(plan.checkpoint, None);
 
     let text = r#"(
@@ -510,9 +642,9 @@ fn ron_defaults_and_unknown_fields() {
         parallelism: (tp: 8, pp: 4, dp: 32, micro_batches: 16),
         global_batch_tokens: 4194304,
         budget: Steps(500),
-        mfu: 0.45,
         recompute: Full,
-        overlap: 0.5,
+        attention: Unfused,
+        overlap: Some(0.5),
         sharding: Full,
         checkpoint: Some((every_s: 1800.0, write_s: Some(30.0))),
     )"#;
@@ -536,7 +668,7 @@ fn ron_defaults_and_unknown_fields() {
     assert_eq!(back, plan);
 
     let bad = r#"(
-        model: (params: 70e9, layers: 80, hidden: 8192, seq_len: 4096, heads: 64),
+        model: (params: 70e9, layers: 80, hidden: 8192, seq_len: 4096, experts: 64),
         parallelism: (tp: 8, pp: 4, dp: 32, micro_batches: 16),
         global_batch_tokens: 4194304,
         budget: Steps(1),
