@@ -684,6 +684,11 @@ pub struct TrainingJobSummary {
     pub comm_exposed_s: f64,
     /// The optimizer update, s.
     pub optimizer_s: f64,
+    /// Input power of one of the job's servers during the compute phases, averaged over the run, and during
+    /// exposed communication and the pipeline bubble, W.
+    pub node_power_peak_w: f64,
+    pub node_power_mean_w: f64,
+    pub node_power_trough_w: f64,
     /// Share of the step spent in exposed communication.
     pub comm_share: f64,
     /// Model FLOPs utilisation over a step (6·P·tokens / (N · peak · step)).

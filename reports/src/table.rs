@@ -116,7 +116,8 @@ pub fn stdout_table(s: &Summary) -> String {
                 .iter()
                 .map(|j| {
                     format!(
-                        "{}: {} GPUs, step {:.2} s ({:.0} % exposed comm){}, MFU {:.3}, {:.0} tokens/s, {}",
+                        "{}: {} GPUs, step {:.2} s ({:.0} % exposed comm){}, MFU {:.3}, {:.0} tokens/s, node \
+                         {:.1}/{:.1} kW peak/mean, {}",
                         j.name,
                         j.gpus,
                         j.step_s,
@@ -127,6 +128,8 @@ pub fn stdout_table(s: &Summary) -> String {
                         },
                         j.achieved_mfu,
                         j.tokens_per_s,
+                        j.node_power_peak_w / 1e3,
+                        j.node_power_mean_w / 1e3,
                         match (j.start_s, j.finish_s) {
                             (Some(a), Some(b)) => format!("ran {:.1} h to {:.1} h", a / 3600.0, b / 3600.0),
                             (Some(a), None) => format!("running since {:.1} h", a / 3600.0),

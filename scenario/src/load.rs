@@ -200,6 +200,8 @@ pub struct TrainingJobInfo {
     /// The plan, and the GPUs per server of its GPU model (the fabric prices it as placed).
     pub plan: models::training::TrainingPlan,
     pub gpus_per_server: u32,
+    /// Input power of one of its servers through the step's phases (peak, mean, trough), W.
+    pub node_power: models::training::NodePower,
 }
 
 impl LoadedScenario {
@@ -1218,13 +1220,15 @@ fn check_training(
             ));
         };
         let gpu = &catalog.gpus[gi];
-        let per_server = site
-            .servers
-            .iter()
-            .filter(|s| s.gpu_model == gi)
-            .map(|s| s.gpus)
-            .max()
-            .unwrap_or(0);
+        // The job's servers: its GPU type's largest (the first of them for their host power).
+        let node = site.servers.iter().filter(|s| s.gpu_model == gi).fold(
+            None,
+            |best: Option<&models::site::ServerSpec>, s| match best {
+                Some(b) if b.gpus >= s.gpus => Some(b),
+                _ => Some(s),
+            },
+        );
+        let per_server = node.map_or(0, |s| s.gpus);
         if per_server == 0 {
             return Err(field(
                 "gpu_model",
@@ -1291,6 +1295,13 @@ fn check_training(
             activity_milli: ((est.run_gpu_activity * 1000.0).round() as u16).max(1),
             checkpoint: plan.checkpoint.clone(),
             storage_bytes,
+            node_power: models::training::node_power(
+                &est,
+                gpu,
+                &node.expect("a server of the job's GPU type").host,
+                gpus.min(per_server as u64) as u32,
+                per_server,
+            ),
             plan,
             gpus_per_server: per_server,
         };

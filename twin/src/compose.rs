@@ -343,6 +343,14 @@ fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
                 .into(),
         ),
     }
+    if matches!(sc.workload, scenario::Workload::Training(_)) {
+        v.push(
+            "training: GPUs draw the step's mean activity (phase peaks and troughs are reported per job, not \
+             simulated); host power is one linear model, not by component; constant PSU efficiency; no FP8, MoE \
+             or context parallelism"
+                .into(),
+        );
+    }
     match &loaded.failures {
         None => v.push("hardware failures (the scenario has no `failures` section)".into()),
         Some(_) => v.push("failures: core switch failures; storage power varying with load".into()),

@@ -36,7 +36,10 @@ pub use plan::{
     Attention, Budget, Checkpoint, CheckpointInterval, CheckpointMode, Groups, Parallelism,
     Recompute, Sharding, TrainingPlan, TransformerModel,
 };
-pub use step::{StepTime, TrainingEstimate, energy_per_token_j, estimate_with, step_time_with};
+pub use step::{
+    NodePower, StepTime, TrainingEstimate, energy_per_token_j, estimate_with, node_power,
+    step_time_with,
+};
 
 #[cfg(test)]
 mod tests;

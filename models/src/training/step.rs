@@ -8,7 +8,7 @@ use super::cost::CommCost;
 use super::ops::{LayerTimes, OpTimes, layer_times, optimizer_s, output_layer_times};
 use super::plan::{Groups, Recompute, TrainingPlan};
 use crate::catalog::GpuModel;
-use crate::power::gpu_power_w;
+use crate::power::{HostPower, gpu_power_w, host_power_w};
 
 /// Breakdown of one optimizer step, s. `total_s = compute_s + tp_comm_s + pp_comm_s + bubble_s +
 /// dp_exposed_s + optimizer_s`.
@@ -215,4 +215,43 @@ pub fn energy_per_token_j(est: &TrainingEstimate, gpu: &GpuModel, n_gpus: u64) -
         1.0,
     );
     n_gpus as f64 * p * est.time_to_finish_s / est.tokens as f64
+}
+
+/// Input power of one server of a training job through the phases of its step, W (AC, at the server inlet).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NodePower {
+    /// During the compute phases: GPUs at the catalog's compute factor.
+    pub peak_w: f64,
+    /// Averaged over the run (the step's phase mix and checkpoint stalls): GPUs at `run_gpu_activity`.
+    pub mean_w: f64,
+    /// During exposed communication, the pipeline bubble and checkpoint stalls: GPUs at the communication factor.
+    pub trough_w: f64,
+}
+
+/// [`NodePower`] of a server holding `gpus` of the job's GPUs out of its `per_server`:
+/// `P = (gpus · P_gpu(a) + P_host(gpus/per_server)) / η_psu` with `a` = compute factor (peak), run activity
+/// (mean) or communication factor (trough). GPU power is linear in `a`, so the mean is exact for the periodic
+/// step; the host draws its allocation-fraction power throughout (docs/models.md §Server power).
+pub fn node_power(
+    est: &TrainingEstimate,
+    gpu: &GpuModel,
+    host: &HostPower,
+    gpus: u32,
+    per_server: u32,
+) -> NodePower {
+    let u = if per_server == 0 {
+        0.0
+    } else {
+        (gpus as f64 / per_server as f64).min(1.0)
+    };
+    let host_w = host_power_w(host, u);
+    let at = |a: f64| {
+        (gpus as f64 * gpu_power_w(gpu.idle_power_w, gpu.board_power_w, a, 1.0) + host_w)
+            / host.psu_efficiency
+    };
+    NodePower {
+        peak_w: at(gpu.activity.compute),
+        mean_w: at(est.run_gpu_activity),
+        trough_w: at(gpu.activity.communication),
+    }
 }
