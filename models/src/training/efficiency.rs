@@ -23,6 +23,10 @@ pub struct KernelEfficiency {
     /// Fraction of `memory_bandwidth_tbs` memory-bound kernels reach, (0, 1]. Default 0.80.
     #[serde(default = "default_memory")]
     pub memory: f64,
+    /// Fixed time of one GEMM kernel on top of its roofline time (launch, tile scheduling, the tail wave), s
+    /// (0..=1e-3). Default 5 µs.
+    #[serde(default = "default_gemm_latency_s")]
+    pub gemm_latency_s: f64,
 }
 
 fn default_gemm() -> f64 {
@@ -37,6 +41,9 @@ fn default_attention() -> f64 {
 fn default_memory() -> f64 {
     0.80
 }
+fn default_gemm_latency_s() -> f64 {
+    5e-6
+}
 
 impl Default for KernelEfficiency {
     fn default() -> Self {
@@ -45,6 +52,7 @@ impl Default for KernelEfficiency {
             gemm_half_dim: default_gemm_half_dim(),
             attention: default_attention(),
             memory: default_memory(),
+            gemm_latency_s: default_gemm_latency_s(),
         }
     }
 }
@@ -69,6 +77,12 @@ impl KernelEfficiency {
                 "`kernels.gemm_half_dim` must lie in [0, 65536], found {d}"
             )));
         }
+        let l = self.gemm_latency_s;
+        if !(l.is_finite() && (0.0..=1e-3).contains(&l)) {
+            return Err(FieldError::whole(format!(
+                "`kernels.gemm_latency_s` must lie in [0, 1e-3] s, found {l}"
+            )));
+        }
         Ok(())
     }
 }
@@ -86,6 +100,8 @@ pub struct KernelOverrides {
     pub attention: Option<f64>,
     #[serde(default)]
     pub memory: Option<f64>,
+    #[serde(default)]
+    pub gemm_latency_s: Option<f64>,
 }
 
 impl KernelOverrides {
@@ -96,6 +112,7 @@ impl KernelOverrides {
             gemm_half_dim: self.gemm_half_dim.unwrap_or(base.gemm_half_dim),
             attention: self.attention.unwrap_or(base.attention),
             memory: self.memory.unwrap_or(base.memory),
+            gemm_latency_s: self.gemm_latency_s.unwrap_or(base.gemm_latency_s),
         }
     }
 

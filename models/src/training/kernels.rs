@@ -2,11 +2,12 @@
 //! attention, and memory-bound element-wise work. The training step model ([`super::ops`]) prices every
 //! operation of a transformer layer with these; docs/models.md §Training step (per operation).
 //!
-//! - GEMM `C[M×N] = A[M×K]·B[K×N]`: `t = max(2MNK / (peak · e(M,N,K)), β(MK + KN + MN) / (BW · e_mem))`
+//! - GEMM `C[M×N] = A[M×K]·B[K×N]`: `t = max(2MNK / (peak · e(M,N,K)), β(MK + KN + MN) / (BW · e_mem)) + t₀`
 //!   with `e(M,N,K) = e_gemm / (1 + d½·(1/M + 1/N + 1/K))` — a saturating shape efficiency: a large
 //!   square GEMM reaches `e_gemm` of peak, a thin one (any dimension near `d½`) much less, from tile
-//!   quantization and the fixed cost per tile. \[src: roofline, Williams et al. CACM 2009; the shape
-//!   term is dctwin's, fitted to the training table in docs/models.md]
+//!   quantization and the fixed cost per tile; `t₀` a fixed time per kernel (launch, scheduling, tail).
+//!   \[src: roofline, Williams et al. CACM 2009; the shape and latency terms are dctwin's, fitted to measured
+//!   GEMMs and step times in docs/models.md §Training calibration]
 //! - fused attention forward `t = 4·b·n_h·s²·d_h · c / (peak · e_attn)` with `c = ½` for causal masks (the
 //!   kernel skips masked tiles), backward 2.5× forward (five matrix products instead of two) \[src: Dao,
 //!   "FlashAttention-2", 2023, §3];
@@ -23,7 +24,7 @@ pub fn gemm_efficiency(m: f64, n: f64, k: f64, eff: &KernelEfficiency) -> f64 {
 
 /// Time of one GEMM `[M×K]·[K×N]` on `gpu` with `bytes_per_el`-byte operands, s: the slower of the
 /// compute time at the shape efficiency and the memory time of reading both operands and writing the
-/// result. Zero when any dimension is ≤ 0.
+/// result, plus the kernel's fixed time. Zero when any dimension is ≤ 0.
 pub fn gemm_s(m: f64, n: f64, k: f64, bytes_per_el: f64, gpu: &GpuModel) -> f64 {
     if m <= 0.0 || n <= 0.0 || k <= 0.0 {
         return 0.0;
@@ -31,7 +32,7 @@ pub fn gemm_s(m: f64, n: f64, k: f64, bytes_per_el: f64, gpu: &GpuModel) -> f64 
     let eff = &gpu.kernels;
     let compute = 2.0 * m * n * k / (gpu.peak_tflops * 1e12 * gemm_efficiency(m, n, k, eff));
     let memory = bytes_per_el * (m * k + k * n + m * n) / memory_bw_bytes_per_s(gpu);
-    compute.max(memory)
+    compute.max(memory) + eff.gemm_latency_s
 }
 
 /// Achieved memory bandwidth for memory-bound kernels, bytes/s: `BW · e_mem`.

@@ -21,6 +21,7 @@ fn h100() -> GpuModel {
             gemm_half_dim: 128.0,
             attention: 0.35,
             memory: 0.9,
+            gemm_latency_s: 0.0,
         },
         source: String::new(),
     }
@@ -80,6 +81,10 @@ fn gemm_time_closed_form() {
     assert!(close(gemm_s(1.0, n, n, 2.0, &gpu), want, 1e-15));
     // Degenerate shapes cost nothing.
     assert_eq!(gemm_s(0.0, n, n, 2.0, &gpu), 0.0);
+    // A fixed time per kernel adds to either bound.
+    let mut slow = gpu.clone();
+    slow.kernels.gemm_latency_s = 5e-6;
+    assert!(close(gemm_s(1.0, n, n, 2.0, &slow), want + 5e-6, 1e-15));
 }
 
 #[test]
@@ -454,6 +459,7 @@ fn achieved_mfu_is_an_output_bounded_by_gemm_efficiency() {
         gemm_half_dim: 0.0,
         attention: 1.0,
         memory: 1.0,
+        gemm_latency_s: 0.0,
     };
     let mut p = llama70b();
     p.parallelism = Parallelism {
