@@ -14,6 +14,7 @@ fn h100() -> GpuModel {
         memory_gb: 80.0,
         memory_bandwidth_tbs: 3.35,
         scaleup_link_gbs: 900.0,
+        scaleup_reduction: true,
         activity: PhaseActivity::default(),
         source: String::new(),
     }
