@@ -121,6 +121,7 @@ fn run(gpus: u32, hours: f64, oversub: f64) {
         memory_gb: 80.0,
         memory_bandwidth_tbs: 3.35,
         scaleup_link_gbs: 900.0,
+        scaleup_reduction: true,
         activity: Default::default(),
         kernels: Default::default(),
         source: String::new(),

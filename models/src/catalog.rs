@@ -79,6 +79,13 @@ pub struct GpuModel {
     /// Scale-up link bandwidth per GPU (NVLink, bidirectional), GB/s; 0 when the part has none.
     #[serde(default)]
     pub scaleup_link_gbs: f64,
+    /// In-switch reduction on the scale-up fabric (NVLink SHARP, "NVLS": NVSwitch 3 and later —
+    /// H100, H200, B200), which lets NCCL's all-reduce reduce inside the switch instead of
+    /// passing partial sums GPU to GPU. Default false (A100, V100 and parts without NVSwitch).
+    /// Used by the alpha-beta collectives (docs/models.md §Training collectives). \[src: NCCL
+    /// 2.17+ NVLS algorithm; NVIDIA/nccl-tests#212]
+    #[serde(default)]
+    pub scaleup_reduction: bool,
     /// Power activity factors by phase (defaults from `docs/models.md`).
     #[serde(default)]
     pub activity: PhaseActivity,

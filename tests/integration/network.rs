@@ -322,6 +322,7 @@ fn h100() -> models::catalog::GpuModel {
         memory_gb: 80.0,
         memory_bandwidth_tbs: 3.35,
         scaleup_link_gbs: 900.0,
+        scaleup_reduction: true,
         activity: Default::default(),
         kernels: Default::default(),
         source: String::new(),

@@ -201,6 +201,7 @@ mod tests {
             memory_gb: 80.0,
             memory_bandwidth_tbs: 3.35,
             scaleup_link_gbs: 900.0,
+            scaleup_reduction: true,
             activity: PhaseActivity::default(),
             kernels: Default::default(),
             source: String::new(),

@@ -15,7 +15,8 @@
 //! # let gpu = models::catalog::GpuModel {
 //! #     name: "H100".into(), board_power_w: 700.0, idle_power_w: 70.0, peak_tflops: 989.0,
 //! #     precision: models::catalog::Precision::Bf16, memory_gb: 80.0, memory_bandwidth_tbs: 3.35,
-//! #     scaleup_link_gbs: 900.0, activity: Default::default(), kernels: Default::default(),
+//! #     scaleup_link_gbs: 900.0, scaleup_reduction: true, activity: Default::default(),
+//! #     kernels: Default::default(),
 //! #     source: String::new(),
 //! # };
 //! // 8 racks × 4 servers × 8 GPUs behind a 3:1 oversubscribed 2-tier Clos.

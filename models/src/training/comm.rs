@@ -5,22 +5,31 @@
 //! formulas ([`AlphaBeta`], quick studies) and the network fabric ([`FabricCost`]: collectives as
 //! flows on a generated topology, `crate::network`); scenarios choose with [`CommModel`].
 //!
-//! Formulas (docs/models.md §Training, `../shared/reference/models.md` §5) — `p` ranks, `S` bytes,
-//! `α` per-step latency (s), `B` per-direction bandwidth (bytes/s):
-//! - ring all-reduce `T = 2(p−1)·α + 2(p−1)/p · S/B`;
-//! - ring reduce-scatter and all-gather (S = the whole array, nccl-tests convention)
-//!   `T = (p−1)·α + (p−1)/p · S/B`;
-//! - point-to-point `T = α + S/B`;
-//! - hierarchical all-reduce over `n` servers with `g` group members each (`p = n·g`):
-//!   intra-server reduce-scatter of `S` over `g` + inter-server all-reduce of `S/g` over `n`
-//!   + intra-server all-gather of `S` over `g`.
+//! Formulas (docs/models.md §Training collectives, `../shared/reference/models.md` §5) — `p` ranks, `S`
+//! bytes, `α` per-step latency (s), `B` effective per-direction bandwidth (bytes/s: line rate × efficiency),
+//! `n` servers with `g` group members each; closed forms in [`super::cost`]:
+//! - ring all-reduce `T = 2(p−1)·α + 2(p−1)/p · S/B` inside one server or one member per server; across
+//!   servers NCCL's ring with `g` rails (`2(p−n)·α_i + 2(n−1)·α_e + 2(p−1)/p · S · max((g−1)/g / B_i,
+//!   1/(g·B_e))`);
+//! - ring reduce-scatter and all-gather (S = the whole array, nccl-tests convention) half the steps;
+//! - tree (NCCL double binary tree between servers, chain inside): `2((g−1)α_i + ⌈log₂n⌉α_e)` + pipelined
+//!   stages `2S/B_i`, `f(n)·S/(g·B_e)`;
+//! - NVLS (in-switch reduction, one server): `α_nvls + (g+1)/g · S/B_nvls`; NVLS-tree across servers;
+//! - hierarchical (RS → AR → AG) with its stages pipelined (forced only);
+//! - point-to-point `T = α + S/B`.
+//!
+//! [`CollectiveAlgorithm::Auto`] takes the fastest of the algorithms NCCL has for the group, like NCCL's tuner.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::cost::{CommCost, CommGroup, Link, p2p_s, ring_all_reduce_s, ring_gather_scatter_s};
+use super::cost::{
+    CommCost, CommGroup, Layout, Link, hierarchical_all_reduce_s, hierarchical_gather_scatter_s,
+    nvls_tree_all_reduce_s, p2p_s, ring_all_reduce_layout_s, ring_gather_scatter_layout_s,
+    tree_all_reduce_s,
+};
 use super::plan::TrainingPlan;
 use super::step::{StepTime, TrainingEstimate, estimate_with, step_time_with};
 use crate::catalog::GpuModel;
@@ -103,8 +112,28 @@ impl CommModel {
     }
 }
 
+/// All-reduce algorithm of the alpha-beta model (externally tagged: `algorithm: Auto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CollectiveAlgorithm {
+    /// The fastest of Ring, Tree and (on parts with `scaleup_reduction`) NVLS / NVLS-tree for each
+    /// call, like NCCL's tuner picks per size. \[src: NCCL `src/graph/tuning.cc`]
+    #[default]
+    Auto,
+    /// NCCL's ring (across servers: one ring per rank of a server, each leaving through its NIC).
+    Ring,
+    /// NCCL's tree: chain inside each server, double binary tree between servers.
+    Tree,
+    /// NVLink SHARP: in-switch reduction inside one server, NVLS-tree across servers. Prices as Ring
+    /// on a part without `scaleup_reduction` (NCCL does not offer NVLS there).
+    Nvls,
+    /// Intra-server reduce-scatter, inter-server all-reduce, intra-server all-gather, pipelined.
+    /// Not an NCCL algorithm: never chosen by `Auto`; also used for reduce-scatter/all-gather.
+    Hierarchical,
+}
+
 /// Alpha-beta parameters. Intra-server collectives use the GPU's scale-up link (NVLink),
 /// inter-server ones the per-GPU network bandwidth (one NIC per GPU, rail-optimised fabric).
+/// Effective bandwidths are line rate × efficiency (NCCL's protocol overhead).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlphaBeta {
@@ -116,15 +145,44 @@ pub struct AlphaBeta {
     /// ring / Simple protocol (`hwLat`). \[src\]
     #[serde(default = "default_inter_alpha_s")]
     pub inter_alpha_s: f64,
-    /// Network bandwidth per GPU per direction, GB/s (10^9 B/s). Default 50 = one 400 Gb/s
-    /// InfiniBand NDR port per GPU (DGX H100: 8 × ConnectX-7). \[src: models.md §5]
+    /// Network bandwidth per GPU per direction, GB/s (10^9 B/s), line rate. Default 50 = one
+    /// 400 Gb/s InfiniBand NDR port per GPU (DGX H100: 8 × ConnectX-7). \[src: models.md §5]
     #[serde(default = "default_inter_node_bw_gbs")]
     pub inter_node_bw_gbs: f64,
-    /// Scale-up bandwidth per GPU per direction, GB/s. Default: none given → half the catalog's
-    /// bidirectional `scaleup_link_gbs` (H100 900 → 450); a part without a scale-up link
+    /// Scale-up bandwidth per GPU per direction, GB/s, line rate. Default: none given → half the
+    /// catalog's bidirectional `scaleup_link_gbs` (H100 900 → 450); a part without a scale-up link
     /// (`scaleup_link_gbs` 0) then uses the network link inside the server too. \[eng\]
     #[serde(default)]
     pub intra_bw_gbs: Option<f64>,
+    /// All-reduce algorithm: `Auto` (default) or a forced one. Reduce-scatter and all-gather use the
+    /// ring, or the pipelined hierarchy when `Hierarchical` is forced.
+    #[serde(default)]
+    pub algorithm: CollectiveAlgorithm,
+    /// Fraction of the scale-up line rate a ring or tree reaches (NCCL protocol overhead), 0 < e ≤ 1.
+    /// Default 0.822 = 370/450: "NCCL can get an effective NVLink bandwidth of 370 GB/s" on H100
+    /// with `NCCL_ALGO=RING` (S. Jeaugey, NVIDIA/nccl-tests#212). \[src, calibrated]
+    #[serde(default = "default_intra_efficiency")]
+    pub intra_efficiency: f64,
+    /// Fraction of the network line rate a collective reaches, 0 < e ≤ 1. Default 0.94 = 47/50:
+    /// "for NDR @ 400 Gbps you should see 46–48 GB/s per NIC" (NVIDIA, NVIDIA/nccl-tests#290).
+    /// \[src, calibrated]
+    #[serde(default = "default_inter_efficiency")]
+    pub inter_efficiency: f64,
+    /// Fraction of the scale-up line rate NVLS reaches on the bytes each rank really moves
+    /// (`S·(g+1)/g`), 0 < e ≤ 1. Default 0.686 = 480/700: 8 × H100 NVLS all-reduce peaks at
+    /// busbw ≈ 480 GB/s (S. Jeaugey, NVIDIA/nccl-tests#212) = `2·7/8 · 8/9 · 450 · e`.
+    /// \[src, calibrated]
+    #[serde(default = "default_nvls_efficiency")]
+    pub nvls_efficiency: f64,
+    /// Latency of one NVLS all-reduce, s. Default 25 µs — NCCL tuning model, NVLink / NVLS / Simple
+    /// (`hwLat`). \[src\]
+    #[serde(default = "default_nvls_alpha_s")]
+    pub nvls_alpha_s: f64,
+    /// Chunk a pipelined collective (tree, NVLS-tree, hierarchical) streams through its stages,
+    /// bytes; the fill term is one chunk per stage. Default 4 MiB = NCCL's default `NCCL_BUFFSIZE`
+    /// (NCCL environment-variable docs). \[src\]
+    #[serde(default = "default_pipeline_chunk_bytes")]
+    pub pipeline_chunk_bytes: f64,
 }
 
 fn default_intra_alpha_s() -> f64 {
@@ -136,6 +194,21 @@ fn default_inter_alpha_s() -> f64 {
 fn default_inter_node_bw_gbs() -> f64 {
     50.0
 }
+fn default_intra_efficiency() -> f64 {
+    0.822
+}
+fn default_inter_efficiency() -> f64 {
+    0.94
+}
+fn default_nvls_efficiency() -> f64 {
+    0.686
+}
+fn default_nvls_alpha_s() -> f64 {
+    25e-6
+}
+fn default_pipeline_chunk_bytes() -> f64 {
+    4.0 * 1024.0 * 1024.0
+}
 
 impl Default for AlphaBeta {
     fn default() -> Self {
@@ -144,27 +217,44 @@ impl Default for AlphaBeta {
             inter_alpha_s: default_inter_alpha_s(),
             inter_node_bw_gbs: default_inter_node_bw_gbs(),
             intra_bw_gbs: None,
+            algorithm: CollectiveAlgorithm::Auto,
+            intra_efficiency: default_intra_efficiency(),
+            inter_efficiency: default_inter_efficiency(),
+            nvls_efficiency: default_nvls_efficiency(),
+            nvls_alpha_s: default_nvls_alpha_s(),
+            pipeline_chunk_bytes: default_pipeline_chunk_bytes(),
         }
     }
 }
 
 impl AlphaBeta {
-    /// Resolves the two link classes for `gpu`.
+    /// Resolves the link classes for `gpu` (effective bandwidths: line rate × efficiency).
     pub fn links(&self, gpu: &GpuModel) -> AlphaBetaCost {
         let inter = Link {
             alpha_s: self.inter_alpha_s,
-            bw_bytes_per_s: self.inter_node_bw_gbs * 1e9,
+            bw_bytes_per_s: self.inter_node_bw_gbs * 1e9 * self.inter_efficiency,
         };
         let intra_gbs = self.intra_bw_gbs.unwrap_or(gpu.scaleup_link_gbs / 2.0);
-        let intra = if intra_gbs > 0.0 {
-            Link {
+        let (intra, nvls) = if intra_gbs > 0.0 {
+            let intra = Link {
                 alpha_s: self.intra_alpha_s,
-                bw_bytes_per_s: intra_gbs * 1e9,
-            }
+                bw_bytes_per_s: intra_gbs * 1e9 * self.intra_efficiency,
+            };
+            let nvls = gpu.scaleup_reduction.then_some(Link {
+                alpha_s: self.nvls_alpha_s,
+                bw_bytes_per_s: intra_gbs * 1e9 * self.nvls_efficiency,
+            });
+            (intra, nvls)
         } else {
-            inter
+            (inter, None)
         };
-        AlphaBetaCost { intra, inter }
+        AlphaBetaCost {
+            intra,
+            inter,
+            nvls,
+            algorithm: self.algorithm,
+            chunk_bytes: self.pipeline_chunk_bytes,
+        }
     }
 
     /// Checks the parameters; the error's message names the first bad field.
@@ -172,6 +262,7 @@ impl AlphaBeta {
         for (v, f) in [
             (self.intra_alpha_s, "intra_alpha_s"),
             (self.inter_alpha_s, "inter_alpha_s"),
+            (self.nvls_alpha_s, "nvls_alpha_s"),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(FieldError::whole(format!(
@@ -192,28 +283,62 @@ impl AlphaBeta {
                 "`intra_bw_gbs` must be a finite number > 0, found {bw}"
             )));
         }
+        for (v, f) in [
+            (self.intra_efficiency, "intra_efficiency"),
+            (self.inter_efficiency, "inter_efficiency"),
+            (self.nvls_efficiency, "nvls_efficiency"),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+                return Err(FieldError::whole(format!(
+                    "`{f}` must be > 0 and ≤ 1, found {v}"
+                )));
+            }
+        }
+        let c = self.pipeline_chunk_bytes;
+        if !(c.is_finite() && c > 0.0) {
+            return Err(FieldError::whole(format!(
+                "`pipeline_chunk_bytes` must be a finite number > 0, found {c}"
+            )));
+        }
         Ok(())
     }
 }
 
-/// The alpha-beta model resolved for one GPU type: an intra-server and an inter-server link.
+/// The alpha-beta model resolved for one GPU type: effective intra-server and inter-server links,
+/// the NVLS link when the part has in-switch reduction, the algorithm choice and the pipeline chunk.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AlphaBetaCost {
     pub intra: Link,
     pub inter: Link,
+    /// NVLS (`α_nvls`, line rate × `nvls_efficiency`); `None` without `scaleup_reduction`.
+    pub nvls: Option<Link>,
+    pub algorithm: CollectiveAlgorithm,
+    /// Pipeline chunk, bytes.
+    pub chunk_bytes: f64,
 }
 
 impl AlphaBetaCost {
-    /// `Some((g, n))` when the group spans `n ≥ 2` servers with `g ≥ 2` members each (the
-    /// hierarchical case); `None` when it is inside one server or one member per server. A group
-    /// whose size is not a multiple of `per_server` is treated as one member per server (a flat
-    /// ring over the network link — conservative).
-    fn hierarchy(group: &CommGroup) -> Option<(u32, u32)> {
-        let (p, g) = (group.ranks, group.per_server);
-        if g >= 2 && g < p && p.is_multiple_of(g) {
-            Some((g, p / g))
+    /// The layout of `group`: inside one server `(1, p)`; `n ≥ 2` servers with `g ≥ 2` members each
+    /// `(n, g)`; one member per server `(p, 1)`. A group whose size is not a multiple of
+    /// `per_server` is treated as one member per server (a flat ring over the network link —
+    /// conservative).
+    fn layout(group: &CommGroup) -> Layout {
+        let (p, g) = (group.ranks.max(1), group.per_server);
+        if group.in_one_server() {
+            Layout {
+                servers: 1,
+                per_server: p,
+            }
+        } else if g >= 2 && p.is_multiple_of(g) {
+            Layout {
+                servers: p / g,
+                per_server: g,
+            }
         } else {
-            None
+            Layout {
+                servers: p,
+                per_server: 1,
+            }
         }
     }
 
@@ -224,28 +349,67 @@ impl AlphaBetaCost {
             self.inter
         }
     }
+
+    /// All-reduce time of one algorithm on `group`; `None` when the algorithm is not available
+    /// (NVLS without in-switch reduction or with fewer than two ranks per server).
+    pub fn all_reduce_with_s(
+        &self,
+        algo: CollectiveAlgorithm,
+        bytes: f64,
+        group: &CommGroup,
+    ) -> Option<f64> {
+        let layout = Self::layout(group);
+        if layout.ranks() <= 1 {
+            return Some(0.0);
+        }
+        let (intra, inter, c) = (self.intra, self.inter, self.chunk_bytes);
+        match algo {
+            CollectiveAlgorithm::Auto => [
+                CollectiveAlgorithm::Ring,
+                CollectiveAlgorithm::Tree,
+                CollectiveAlgorithm::Nvls,
+            ]
+            .into_iter()
+            .filter_map(|a| self.all_reduce_with_s(a, bytes, group))
+            .reduce(f64::min),
+            CollectiveAlgorithm::Ring => {
+                Some(ring_all_reduce_layout_s(layout, bytes, intra, inter))
+            }
+            CollectiveAlgorithm::Tree => Some(tree_all_reduce_s(layout, bytes, intra, inter, c)),
+            CollectiveAlgorithm::Nvls => match self.nvls {
+                Some(nvls) if layout.per_server >= 2 => {
+                    Some(nvls_tree_all_reduce_s(layout, bytes, nvls, inter, c))
+                }
+                _ => None,
+            },
+            CollectiveAlgorithm::Hierarchical => {
+                Some(hierarchical_all_reduce_s(layout, bytes, intra, inter, c))
+            }
+        }
+    }
 }
 
 impl CommCost for AlphaBetaCost {
     fn all_reduce_s(&self, bytes: f64, group: &CommGroup) -> f64 {
-        match Self::hierarchy(group) {
-            Some((g, n)) => {
-                ring_gather_scatter_s(g, bytes, self.intra)
-                    + ring_all_reduce_s(n, bytes / g as f64, self.inter)
-                    + ring_gather_scatter_s(g, bytes, self.intra)
-            }
-            None => ring_all_reduce_s(group.ranks, bytes, self.flat_link(group)),
-        }
+        self.all_reduce_with_s(self.algorithm, bytes, group)
+            .or_else(|| self.all_reduce_with_s(CollectiveAlgorithm::Ring, bytes, group))
+            .unwrap_or(0.0)
     }
 
     fn reduce_scatter_s(&self, bytes: f64, group: &CommGroup) -> f64 {
-        match Self::hierarchy(group) {
-            // Intra-server reduce-scatter of S over g, then inter-server reduce-scatter of S/g over n.
-            Some((g, n)) => {
-                ring_gather_scatter_s(g, bytes, self.intra)
-                    + ring_gather_scatter_s(n, bytes / g as f64, self.inter)
-            }
-            None => ring_gather_scatter_s(group.ranks, bytes, self.flat_link(group)),
+        let layout = Self::layout(group);
+        if layout.ranks() <= 1 {
+            return 0.0;
+        }
+        match self.algorithm {
+            CollectiveAlgorithm::Hierarchical => hierarchical_gather_scatter_s(
+                layout,
+                bytes,
+                self.intra,
+                self.inter,
+                self.chunk_bytes,
+            ),
+            _ => ring_gather_scatter_layout_s(layout, bytes, self.intra, self.inter),
         }
     }
 

@@ -26,10 +26,14 @@ pub mod ops;
 pub mod plan;
 pub mod step;
 
-pub use comm::{AlphaBeta, AlphaBetaCost, CommModel, FabricCost, estimate, step_time};
+pub use comm::{
+    AlphaBeta, AlphaBetaCost, CollectiveAlgorithm, CommModel, FabricCost, estimate, step_time,
+};
 pub use cost::{
-    Collective, CommCost, CommGroup, Link, alg_bandwidth, bus_bandwidth, ring_all_reduce_s,
-    ring_gather_scatter_s,
+    Collective, CommCost, CommGroup, Layout, Link, alg_bandwidth, bus_bandwidth,
+    hierarchical_all_reduce_s, hierarchical_gather_scatter_s, nvls_all_reduce_s,
+    nvls_tree_all_reduce_s, pipelined_s, ring_all_reduce_layout_s, ring_all_reduce_s,
+    ring_gather_scatter_layout_s, ring_gather_scatter_s, tree_all_reduce_s, tree_net_factor,
 };
 pub use efficiency::{KernelEfficiency, KernelOverrides};
 pub use plan::{

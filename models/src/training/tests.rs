@@ -15,6 +15,7 @@ fn h100() -> GpuModel {
         memory_gb: 80.0,
         memory_bandwidth_tbs: 3.35,
         scaleup_link_gbs: 900.0,
+        scaleup_reduction: true,
         activity: PhaseActivity::default(),
         kernels: KernelEfficiency {
             gemm: 0.7,
@@ -58,6 +59,18 @@ fn llama70b() -> TrainingPlan {
         sharding: Sharding::None,
         checkpoint: None,
     }
+}
+
+/// Collectives as line-rate rings (the model of the docs/models.md worked example: ring everywhere,
+/// efficiencies 1). The shipped default (NCCL's algorithms, measured efficiencies) is in
+/// `llama70b_default_collectives`.
+fn line_rate_ring() -> CommModel {
+    CommModel::AlphaBeta(AlphaBeta {
+        algorithm: CollectiveAlgorithm::Ring,
+        intra_efficiency: 1.0,
+        inter_efficiency: 1.0,
+        ..AlphaBeta::default()
+    })
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -104,7 +117,7 @@ fn llama70b_step_time_by_hand() {
     // 6·P·T: 6 · (20 layers · 12h² + V·h)/tp · tokens per pipeline (4,194,304/32) / (989e12 · 0.7).
     let mut gpu = h100();
     gpu.kernels.gemm_half_dim = 0.0;
-    let st = step_time(&plan, &gpu, 8, &CommModel::default());
+    let st = step_time(&plan, &gpu, 8, &line_rate_ring());
     let stage_params = 20.0 * 12.0 * 8192.0 * 8192.0 + 680_601.0 * 8192.0;
     let want_gemm = 6.0 * stage_params / 8.0 * (4_194_304.0 / 32.0) / (989e12 * 0.7);
     assert!(
@@ -114,7 +127,7 @@ fn llama70b_step_time_by_hand() {
     );
 
     let gpu = h100();
-    let st = step_time(&plan, &gpu, 8, &CommModel::default());
+    let st = step_time(&plan, &gpu, 8, &line_rate_ring());
     // Fused causal attention: forward 4·b·(n_h/t)·s²·d_h/2 = 2·b·s²·h/t FLOPs at 0.35 of peak, backward 2.5×;
     // 16 micro-batches × 20 layers.
     let fwd = 2.0 * 2.0 * 4096.0 * 4096.0 * 8192.0 / 8.0 / (989e12 * 0.35);
@@ -180,7 +193,7 @@ fn llama70b_step_time_by_hand() {
         1e-15
     ));
 
-    let est = estimate(&plan, &gpu, 8, &CommModel::default());
+    let est = estimate(&plan, &gpu, 8, &line_rate_ring());
     // 1e12 / 4,194,304 = 238,418.58 → 238,419 steps; tokens = 238,419 · 4,194,304.
     assert_eq!(est.steps, 238_419);
     assert_eq!(est.tokens, 238_419 * 4_194_304);
@@ -230,62 +243,297 @@ fn ring_all_reduce_exact() {
     assert!(close(2.0 * rs8, t8, 1e-15));
 }
 
+/// The worked example with the shipped default collectives (Auto, measured efficiencies):
+/// docs/models.md §Worked example, "with the default collectives".
+#[test]
+fn llama70b_default_collectives() {
+    let plan = llama70b();
+    let st = step_time(&plan, &h100(), 8, &CommModel::default());
+    // TP (8 in one server, H100 has NVLS): 25e-6 + 9/8 · 134,217,728/308.7e9 = 5.141317e-4 s
+    // (the ring would take 2·7·3.4e-6 + 1.75 · 134,217,728/369.9e9 = 6.825852e-4); × 1,280.
+    let ar_tp = 25e-6 + 9.0 / 8.0 * 134_217_728.0 / 308.7e9;
+    assert!(close(st.tp_comm_s, 1280.0 * ar_tp, 1e-9));
+    assert!((st.tp_comm_s - 0.658089).abs() < 1e-6);
+    // Pipeline sends at 47 GB/s: 32 · (14e-6 + 16,777,216/47e9) = 0.0118708 s.
+    assert!((st.pp_comm_s - 0.0118708).abs() < 1e-6);
+    // DP (32, one per server): ring 2·31·14e-6 + 2·31/32 · 4.375e9/47e9 = 0.1812204 s beats the
+    // tree 2·5·14e-6 + 2 · 4.375e9/47e9 = 0.1863102 s.
+    assert!((st.dp_comm_s - 0.1812204).abs() < 1e-6);
+    // The compute is the collectives' business of no one: the same as with line-rate rings.
+    let ring = step_time(&plan, &h100(), 8, &line_rate_ring());
+    assert_eq!(st.compute_s, ring.compute_s);
+    assert!(close(
+        st.bubble_s,
+        3.0 / 16.0 * (st.compute_s + st.tp_comm_s + st.pp_comm_s),
+        1e-15
+    ));
+    assert!(st.total_s < ring.total_s);
+}
+
 #[test]
 fn alpha_beta_groups_and_hierarchy() {
+    // Effective links: NVLink 450 · 0.822 = 369.9 GB/s, NIC 50 · 0.94 = 47 GB/s, NVLS 450 · 0.686
+    // = 308.7 GB/s at α 25 µs (H100 has in-switch reduction).
     let ab = AlphaBeta::default().links(&h100());
-    assert_eq!(ab.intra.bw_bytes_per_s, 450e9);
-    assert_eq!(ab.inter.bw_bytes_per_s, 50e9);
+    assert!(close(ab.intra.bw_bytes_per_s, 369.9e9, 1e-12));
+    assert!(close(ab.inter.bw_bytes_per_s, 47e9, 1e-12));
+    let nvls = ab.nvls.unwrap();
+    assert!(close(nvls.bw_bytes_per_s, 308.7e9, 1e-12));
+    assert_eq!(nvls.alpha_s, 25e-6);
     let s = 1e9;
-    // Inside one server: ring over NVLink.
+    let ring = |g: CommGroup| {
+        ab.all_reduce_with_s(CollectiveAlgorithm::Ring, s, &g)
+            .unwrap()
+    };
+    let with = |a, g: CommGroup| ab.all_reduce_with_s(a, s, &g).unwrap();
+
+    // Inside one server. Ring over NVLink: 2·7·3.4e-6 + 1.75 · 1e9/369.9e9 = 4.778608e-3 s.
     let one = CommGroup::new(8, 8);
-    assert_eq!(ab.all_reduce_s(s, &one), ring_all_reduce_s(8, s, ab.intra));
+    assert_eq!(ring(one), ring_all_reduce_s(8, s, ab.intra));
+    assert!((ring(one) - 4.778608e-3).abs() < 1e-9);
+    // NVLS: 25e-6 + 9/8 · 1e9/308.7e9 = 3.669315e-3 s — Auto takes it.
+    let t_nvls = with(CollectiveAlgorithm::Nvls, one);
+    assert_eq!(t_nvls, nvls_all_reduce_s(8, s, nvls));
+    assert!((t_nvls - 3.669315e-3).abs() < 1e-9);
+    assert_eq!(ab.all_reduce_s(s, &one), t_nvls);
+    // The tree inside one server (2S over NVLink, same latency) never beats the ring.
+    assert!(with(CollectiveAlgorithm::Tree, one) > ring(one));
+
     // One per server: flat ring over the network.
     let flat = CommGroup::new(32, 1);
-    assert_eq!(
-        ab.all_reduce_s(s, &flat),
-        ring_all_reduce_s(32, s, ab.inter)
-    );
-    // 64 ranks, 8 per server (8 servers): RS(S, 8, NVLink) + AR(S/8, 8, net) + AG(S, 8, NVLink)
-    // = 2 · (7·3.4e-6 + 7/8 · 1e9/450e9) + (14·14e-6 + 1.75 · 1.25e8/50e9)
-    // = 2 · (2.38e-5 + 1.944444e-3) + (1.96e-4 + 4.375e-3) = 8.507489e-3 s
-    // (a flat ring over the network would take 2·63·14e-6 + 2·63/64 · 0.02 = 0.041139 s).
+    assert_eq!(ring(flat), ring_all_reduce_s(32, s, ab.inter));
+
+    // 64 ranks, 8 per server (8 servers), chunk c = 4 MiB, fill fraction c/S = 0.0041943.
     let hier = CommGroup::new(64, 8);
-    let t = ab.all_reduce_s(s, &hier);
-    let rs = ring_gather_scatter_s(8, s, ab.intra);
+    let fill = 4.0 * 1024.0 * 1024.0 / s;
+    // Ring with 8 rails: 2·56·3.4e-6 + 2·7·14e-6 + 2·63/64 · 1e9 · max(7/8/369.9e9, 1/(8·47e9))
+    // = 3.808e-4 + 1.96e-4 + 1.96875 · 2.659574e-3 = 5.812837e-3 s (NIC-bound).
+    assert!((ring(hier) - 5.812837e-3).abs() < 1e-9, "{}", ring(hier));
+    // Tree: 2·(7·3.4e-6 + 3·14e-6) + pipelined(2e9/369.9e9, 2e9/(8·47e9))
+    // = 1.316e-4 + 5.406867e-3 + (5.406867e-3 + 5.319149e-3) · fill = 5.583455e-3 s.
+    let t_tree = with(CollectiveAlgorithm::Tree, hier);
+    let (a, b) = (2.0 * s / 369.9e9, 2.0 * s / (8.0 * 47e9));
     assert!(close(
-        t,
-        rs + ring_all_reduce_s(8, s / 8.0, ab.inter) + rs,
-        1e-15
+        t_tree,
+        2.0 * (7.0 * 3.4e-6 + 3.0 * 14e-6) + a.max(b) + (a + b) * fill,
+        1e-12
     ));
-    assert!((t - 8.507489e-3).abs() < 1e-8, "{t}");
-    // Reduce-scatter and all-gather: RS(S, 8, NVLink) + RS(S/8, 8, net).
+    assert!((t_tree - 5.583455e-3).abs() < 1e-9, "{t_tree}");
+    // NVLS-tree: 25e-6 + 2·3·14e-6 + pipelined(9/8 · 1e9/308.7e9, 2e9/(8·47e9)) = 5.465744e-3 s.
+    let t_nt = with(CollectiveAlgorithm::Nvls, hier);
+    assert!((t_nt - 5.465744e-3).abs() < 1e-9, "{t_nt}");
+    assert_eq!(ab.all_reduce_s(s, &hier), t_nt);
+    // Hierarchical, pipelined: 2·7·3.4e-6 + 2·7·14e-6 + max(1.75e9/369.9e9, 1.75e9/(8·47e9))
+    // + (sum) · fill = 5.013973e-3 s; run one after another it was 1.2e-4 + 9.385264e-3.
+    let t_h = with(CollectiveAlgorithm::Hierarchical, hier);
+    let (a, b) = (1.75 * s / 369.9e9, 1.75 * s / (8.0 * 47e9));
+    assert!(close(
+        t_h,
+        2.0 * 7.0 * (3.4e-6 + 14e-6) + a.max(b) + (a + b) * fill,
+        1e-12
+    ));
+    assert!((t_h - 5.013973e-3).abs() < 1e-9, "{t_h}");
+    assert!(t_h < 2.0 * 7.0 * (3.4e-6 + 14e-6) + a + b);
+    // Auto never picks the hierarchical form (not an NCCL algorithm).
+    assert!(ab.all_reduce_s(s, &hier) > t_h);
+
+    // Reduce-scatter / all-gather: ring with 8 rails, (p−n)·α_i + (n−1)·α_e + 63/64 · S · max(…)
+    // = 1.904e-4 + 9.8e-5 + 2.618018e-3 = 2.906419e-3 s.
     let t_rs = ab.reduce_scatter_s(s, &hier);
-    assert!(close(
-        t_rs,
-        rs + ring_gather_scatter_s(8, s / 8.0, ab.inter),
-        1e-15
-    ));
+    assert!((t_rs - 2.906419e-3).abs() < 1e-9, "{t_rs}");
     assert_eq!(ab.all_gather_s(s, &hier), t_rs);
+    // Forced hierarchical: 7·3.4e-6 + 7·14e-6 + pipelined(7/8 · 1e9/369.9e9, 7/8 · 1e9/(8·47e9)).
+    let mut forced = ab;
+    forced.algorithm = CollectiveAlgorithm::Hierarchical;
+    let (a, b) = (0.875 * s / 369.9e9, 0.875 * s / (8.0 * 47e9));
+    assert!(close(
+        forced.reduce_scatter_s(s, &hier),
+        7.0 * (3.4e-6 + 14e-6) + a.max(b) + (a + b) * fill,
+        1e-12
+    ));
     // A size that is not a multiple of the per-server count falls back to the flat network ring.
     let ragged = CommGroup::new(12, 8);
+    assert_eq!(ring(ragged), ring_all_reduce_s(12, s, ab.inter));
+    // p2p: same server → NVLink, else network (effective bandwidths).
     assert_eq!(
-        ab.all_reduce_s(s, &ragged),
-        ring_all_reduce_s(12, s, ab.inter)
+        ab.p2p_s(s, &CommGroup::new(2, 2)),
+        3.4e-6 + s / ab.intra.bw_bytes_per_s
     );
-    // p2p: same server → NVLink, else network.
-    assert_eq!(ab.p2p_s(s, &CommGroup::new(2, 2)), 3.4e-6 + s / 450e9);
-    assert_eq!(ab.p2p_s(s, &CommGroup::new(2, 1)), 14e-6 + s / 50e9);
-    // A part with no scale-up link uses the network inside the server too.
+    assert_eq!(
+        ab.p2p_s(s, &CommGroup::new(2, 1)),
+        14e-6 + s / ab.inter.bw_bytes_per_s
+    );
+    // A part without in-switch reduction has no NVLS; forcing it prices the ring.
+    let mut a100 = h100();
+    a100.scaleup_reduction = false;
+    let c = AlphaBeta {
+        algorithm: CollectiveAlgorithm::Nvls,
+        ..AlphaBeta::default()
+    }
+    .links(&a100);
+    assert_eq!(c.nvls, None);
+    assert_eq!(
+        c.all_reduce_with_s(CollectiveAlgorithm::Nvls, s, &one),
+        None
+    );
+    assert_eq!(c.all_reduce_s(s, &one), ring_all_reduce_s(8, s, c.intra));
+    // A part with no scale-up link uses the network inside the server too, and has no NVLS.
     let mut t4 = h100();
     t4.scaleup_link_gbs = 0.0;
     let nolink = AlphaBeta::default().links(&t4);
     assert_eq!(nolink.intra, nolink.inter);
-    // An explicit intra bandwidth wins.
+    assert_eq!(nolink.nvls, None);
+    // An explicit intra bandwidth wins (then × efficiency).
     let fixed = AlphaBeta {
         intra_bw_gbs: Some(300.0),
+        intra_efficiency: 1.0,
         ..AlphaBeta::default()
     };
     assert_eq!(fixed.links(&h100()).intra.bw_bytes_per_s, 300e9);
+}
+
+#[test]
+fn collective_closed_forms() {
+    let intra = Link {
+        alpha_s: 2e-6,
+        bw_bytes_per_s: 400e9,
+    };
+    let inter = Link {
+        alpha_s: 10e-6,
+        bw_bytes_per_s: 40e9,
+    };
+    let one = |g| Layout {
+        servers: 1,
+        per_server: g,
+    };
+    let s = 8e9;
+    // Multi-server ring reduces to the plain rings at n = 1 and g = 1.
+    assert_eq!(
+        ring_all_reduce_layout_s(one(8), s, intra, inter),
+        ring_all_reduce_s(8, s, intra)
+    );
+    let flat = Layout {
+        servers: 16,
+        per_server: 1,
+    };
+    assert_eq!(
+        ring_all_reduce_layout_s(flat, s, intra, inter),
+        ring_all_reduce_s(16, s, inter)
+    );
+    assert_eq!(
+        ring_gather_scatter_layout_s(flat, s, intra, inter),
+        ring_gather_scatter_s(16, s, inter)
+    );
+    // 4 servers × 4: 2·12·2e-6 + 2·3·10e-6 + 2·15/16 · 8e9 · max(3/4/400e9, 1/(4·40e9))
+    // = 4.8e-5 + 6e-5 + 1.875 · 8e9 / 160e9 = 0.093858 s; with α = 0 the bus bandwidth is the
+    // NIC-bound 4 · 40 = 160 GB/s.
+    let l44 = Layout {
+        servers: 4,
+        per_server: 4,
+    };
+    let t = ring_all_reduce_layout_s(l44, s, intra, inter);
+    assert!(close(t, 4.8e-5 + 6e-5 + 1.875 * 8e9 / 160e9, 1e-12));
+    let no_lat = |l: Link| Link { alpha_s: 0.0, ..l };
+    let t0 = ring_all_reduce_layout_s(l44, s, no_lat(intra), no_lat(inter));
+    assert!(close(
+        bus_bandwidth(Collective::AllReduce, alg_bandwidth(s, t0), 16),
+        160e9,
+        1e-12
+    ));
+    // Reduce-scatter: half the steps, half the bytes.
+    let rs = ring_gather_scatter_layout_s(l44, s, intra, inter);
+    assert!(close(rs, 2.4e-5 + 3e-5 + 15.0 / 16.0 * 8e9 / 160e9, 1e-12));
+
+    // Tree network factor: 0 on one server, 1 on two, 2 from three on.
+    assert_eq!([1, 2, 3, 64].map(tree_net_factor), [0.0, 1.0, 2.0, 2.0]);
+    // Tree on one server: 2·7·2e-6 + 2S/400e9 (one stage: nothing to pipeline, no fill).
+    let c = 4.0 * 1024.0 * 1024.0;
+    let t = tree_all_reduce_s(one(8), s, intra, inter, c);
+    assert!(close(t, 2.8e-5 + 2.0 * s / 400e9, 1e-12));
+    // Tree on 5 servers × 8: 2·(7·2e-6 + ⌈log2 5⌉·10e-6) + max(2S/400e9, 2S/(8·40e9)) + sum · c/S.
+    let l58 = Layout {
+        servers: 5,
+        per_server: 8,
+    };
+    let (a, b) = (2.0 * s / 400e9, 2.0 * s / (8.0 * 40e9));
+    assert!(close(
+        tree_all_reduce_s(l58, s, intra, inter, c),
+        2.0 * (7.0 * 2e-6 + 3.0 * 10e-6) + a.max(b) + (a + b) * c / s,
+        1e-12
+    ));
+    // Tree one per server: only the network stage.
+    let l81 = Layout {
+        servers: 8,
+        per_server: 1,
+    };
+    assert!(close(
+        tree_all_reduce_s(l81, s, intra, inter, c),
+        2.0 * 3.0 * 10e-6 + 2.0 * s / 40e9,
+        1e-12
+    ));
+
+    // NVLS: α + (g+1)/g · S/B; busbw with α = 0 is 2(g−1)/g · g/(g+1) · B = 1.556·B at g = 8.
+    let nv = Link {
+        alpha_s: 20e-6,
+        bw_bytes_per_s: 300e9,
+    };
+    assert!(close(
+        nvls_all_reduce_s(8, s, nv),
+        20e-6 + 9.0 / 8.0 * s / 300e9,
+        1e-12
+    ));
+    assert_eq!(nvls_all_reduce_s(1, s, nv), 0.0);
+    let t0 = nvls_all_reduce_s(8, s, no_lat(nv));
+    assert!(close(
+        bus_bandwidth(Collective::AllReduce, alg_bandwidth(s, t0), 8),
+        1.75 * 8.0 / 9.0 * 300e9,
+        1e-12
+    ));
+    // NVLS-tree: on one server it is NVLS; on 2 servers α + 2·1·α_e + pipelined(9/8 S/B, S/(8·B_e)).
+    assert_eq!(
+        nvls_tree_all_reduce_s(one(8), s, nv, inter, c),
+        nvls_all_reduce_s(8, s, nv)
+    );
+    let l28 = Layout {
+        servers: 2,
+        per_server: 8,
+    };
+    let (a, b) = (9.0 / 8.0 * s / 300e9, s / (8.0 * 40e9));
+    assert!(close(
+        nvls_tree_all_reduce_s(l28, s, nv, inter, c),
+        20e-6 + 2.0 * 10e-6 + a.max(b) + (a + b) * c / s,
+        1e-12
+    ));
+
+    // Hierarchical: 2(g−1)α_i + 2(n−1)α_e + pipelined(2(g−1)/g · S/B_i, 2(n−1)/n · S/(g·B_e)).
+    let (a, b) = (1.5 * s / 400e9, 1.5 * s / (4.0 * 40e9));
+    assert!(close(
+        hierarchical_all_reduce_s(l44, s, intra, inter, c),
+        6.0 * 2e-6 + 6.0 * 10e-6 + a.max(b) + (a + b) * c / s,
+        1e-12
+    ));
+    let (a, b) = (0.75 * s / 400e9, 0.75 * s / (4.0 * 40e9));
+    assert!(close(
+        hierarchical_gather_scatter_s(l44, s, intra, inter, c),
+        3.0 * 2e-6 + 3.0 * 10e-6 + a.max(b) + (a + b) * c / s,
+        1e-12
+    ));
+}
+
+#[test]
+fn pipelining_is_max_plus_fill_never_worse_than_sequential() {
+    let c = 4.0 * 1024.0 * 1024.0;
+    // Large message: max + one chunk per stage.
+    let s = 1e10;
+    let t = pipelined_s(&[2.0, 1.0, 0.5], s, c);
+    assert!(close(t, 2.0 + 3.5 * c / s, 1e-15));
+    // A message no larger than a chunk cannot pipeline: the stages add.
+    assert_eq!(pipelined_s(&[2.0, 1.0, 0.5], c, c), 3.5);
+    assert_eq!(pipelined_s(&[2.0, 1.0], 1e3, c), 3.0);
+    // One stage: nothing to overlap, no fill.
+    assert_eq!(pipelined_s(&[1.0], s, c), 1.0);
+    assert_eq!(pipelined_s(&[1.0, 0.0], s, c), 1.0);
+    assert_eq!(pipelined_s(&[1.0, 2.0], 0.0, c), 0.0);
 }
 
 #[test]
@@ -399,7 +647,9 @@ fn recompute_scales_compute_by_8_over_6() {
 #[test]
 fn sequence_parallelism_splits_norms_and_keeps_the_volume() {
     let gpu = h100();
-    let comm = CommModel::default();
+    // Rings on both sides (with the default `Auto` the all-reduce may take NVLS, which reduce-scatter and
+    // all-gather do not use).
+    let comm = line_rate_ring();
     let plan = llama70b();
     let mut sp = plan.clone();
     sp.parallelism.sequence_parallel = true;
@@ -484,7 +734,7 @@ fn overlap_hides_dp_allreduce() {
     let gpu = h100();
     let mut plan = llama70b();
     plan.overlap = Some(0.75);
-    let st = step_time(&plan, &gpu, 8, &CommModel::default());
+    let st = step_time(&plan, &gpu, 8, &line_rate_ring());
     // Exposed = (1 − 0.75) · 0.17039925 = 0.0425998 s.
     assert!(close(st.dp_exposed_s, 0.25 * st.dp_comm_s, 1e-15));
     assert!((st.dp_exposed_s - 0.0425998).abs() < 1e-6);
@@ -624,6 +874,46 @@ fn check_errors() {
         ..AlphaBeta::default()
     });
     assert!(bad.check().unwrap_err().message.contains("`intra_bw_gbs`"));
+    for (bad, field) in [
+        (
+            AlphaBeta {
+                intra_efficiency: 0.0,
+                ..AlphaBeta::default()
+            },
+            "`intra_efficiency`",
+        ),
+        (
+            AlphaBeta {
+                inter_efficiency: 1.5,
+                ..AlphaBeta::default()
+            },
+            "`inter_efficiency`",
+        ),
+        (
+            AlphaBeta {
+                nvls_efficiency: f64::NAN,
+                ..AlphaBeta::default()
+            },
+            "`nvls_efficiency`",
+        ),
+        (
+            AlphaBeta {
+                nvls_alpha_s: -1e-6,
+                ..AlphaBeta::default()
+            },
+            "`nvls_alpha_s`",
+        ),
+        (
+            AlphaBeta {
+                pipeline_chunk_bytes: 0.0,
+                ..AlphaBeta::default()
+            },
+            "`pipeline_chunk_bytes`",
+        ),
+    ] {
+        let e = CommModel::AlphaBeta(bad).check().unwrap_err().message;
+        assert!(e.contains(field), "{e}");
+    }
     assert!(CommModel::default().check().is_ok());
 }
 
@@ -692,6 +982,20 @@ fn ron_defaults_and_unknown_fields() {
     assert_eq!(ab.intra_bw_gbs, Some(400.0));
     assert_eq!(ab.inter_alpha_s, 14e-6);
     assert!(ron::from_str::<CommModel>("AlphaBeta((latency: 1.0))").is_err());
+    assert_eq!(ab.algorithm, CollectiveAlgorithm::Auto);
+    assert_eq!(ab.intra_efficiency, 0.822);
+    assert_eq!(ab.inter_efficiency, 0.94);
+    assert_eq!(ab.nvls_efficiency, 0.686);
+    assert_eq!(ab.nvls_alpha_s, 25e-6);
+    assert_eq!(ab.pipeline_chunk_bytes, 4194304.0);
+    let comm: CommModel =
+        ron::from_str("AlphaBeta((algorithm: Hierarchical, intra_efficiency: 1.0))").unwrap();
+    let CommModel::AlphaBeta(ab) = &comm else {
+        panic!("alpha-beta")
+    };
+    assert_eq!(ab.algorithm, CollectiveAlgorithm::Hierarchical);
+    assert_eq!(ab.intra_efficiency, 1.0);
+    assert!(ron::from_str::<CommModel>("AlphaBeta((algorithm: NvlsTree))").is_err());
 }
 
 #[test]
