@@ -1,7 +1,7 @@
 //! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs.
 //!
-//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, command line, an
-//! unusable output directory),
+//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, overlay file,
+//! command line, an unusable output directory),
 //! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
 
 mod message;
@@ -33,17 +33,42 @@ struct Cli {
     message_format: MessageFormat,
 }
 
+/// A scenario and the overrides it is loaded with.
 #[derive(Args)]
-struct ScenarioArgs {
+struct ScenarioInput {
     /// Scenario file (RON). Paths inside it resolve relative to the file.
     scenario: PathBuf,
     /// Override the scenario seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Overrides from a file of `dotted.path=value` lines (`#` comment lines), e.g. the overlay
+    /// `dctwin calibrate --out` will write (repeatable; applied in order, before any --set).
+    #[arg(long = "set-file", value_name = "FILE")]
+    set_file: Vec<PathBuf>,
     /// Override any scenario field: `--set dotted.path=value` (repeatable), e.g.
     /// `--set horizon_s=3600`, `--set workload.AlibabaPods.path=other.csv`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+}
+
+impl ScenarioInput {
+    /// The overrides: every `--set-file` in order, then every `--set`.
+    fn overrides(&self) -> Result<Vec<Override>, Failure> {
+        let mut out = Vec::new();
+        for f in &self.set_file {
+            out.extend(scenario::overlay::read_overlay(f).map_err(Failure::At)?);
+        }
+        for s in &self.set {
+            out.push(Override::parse(s).map_err(Failure::Input)?);
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Args)]
+struct ScenarioArgs {
+    #[command(flatten)]
+    input: ScenarioInput,
     /// The most events a run may handle (default ten billion): a scenario whose estimate exceeds it is refused
     /// before it runs, and a run that reaches it stops with exit code 2.
     #[arg(long, value_name = "N")]
@@ -160,13 +185,8 @@ impl From<study::Error> for Failure {
 }
 
 fn load(args: &ScenarioArgs) -> Result<LoadedScenario, Failure> {
-    let overrides = args
-        .set
-        .iter()
-        .map(|s| Override::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::Input)?;
-    load_scenario(&args.scenario, &overrides, args.seed).map_err(Failure::At)
+    let input = &args.input;
+    load_scenario(&input.scenario, &input.overrides()?, input.seed).map_err(Failure::At)
 }
 
 fn show_progress(quiet: bool) -> bool {
@@ -199,7 +219,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
         bar.set_position((frac * 1000.0) as u64);
     });
     bar.finish_and_clear();
-    let output = output.map_err(|e| run_refused(&args.scenario, &e))?;
+    let output = output.map_err(|e| run_refused(&args.input.scenario, &e))?;
 
     let mut written = reports::write_run(staged.path(), &output)
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
@@ -239,9 +259,9 @@ fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
             estimate: Some(estimate),
             reached_s: None,
         };
-        return Err(run_refused(&args.scenario, &e));
+        return Err(run_refused(&args.input.scenario, &e));
     }
-    println!("{}: OK", args.scenario.display());
+    println!("{}: OK", args.input.scenario.display());
     println!("{}", loaded.describe());
     println!(
         "Expected work: about {:.3e} events ({estimate}).",
