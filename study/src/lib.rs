@@ -1,6 +1,6 @@
 //! dctwin's studies over many runs: parameter sweeps (run in parallel on a local pool, or sharded
 //! over a Slurm job array or a Kubernetes Indexed Job, resumed after a kill, and merged), side-by-side
-//! comparisons of runs, and the regression gate.
+//! comparisons of runs, the regression gate, and bounded least squares ([`lsq`]) for calibration.
 //!
 //! A sweep file is read and expanded into runs by [`scenario::sweep`]; here the runs execute
 //! ([`sweep()`]), shard files are merged ([`merge()`]), and the records reduce to the outputs
@@ -12,6 +12,7 @@
 pub mod check;
 pub mod compare;
 mod error;
+pub mod lsq;
 pub mod merge;
 mod outputs;
 pub mod record;
