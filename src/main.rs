@@ -1,6 +1,7 @@
-//! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs.
+//! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs;
+//! calibrate scenario parameters to measured telemetry.
 //!
-//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, overlay file,
+//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, telemetry, overlay file,
 //! command line, an unusable output directory),
 //! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
 
@@ -42,7 +43,7 @@ struct ScenarioInput {
     #[arg(long)]
     seed: Option<u64>,
     /// Overrides from a file of `dotted.path=value` lines (`#` comment lines), e.g. the overlay
-    /// `dctwin calibrate --out` will write (repeatable; applied in order, before any --set).
+    /// `dctwin calibrate --out` writes (repeatable; applied in order, before any --set).
     #[arg(long = "set-file", value_name = "FILE")]
     set_file: Vec<PathBuf>,
     /// Override any scenario field: `--set dotted.path=value` (repeatable), e.g.
@@ -145,6 +146,30 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Do not print the table.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Fit numeric scenario fields to measured telemetry (step times, or nccl-tests collective
+    /// bandwidths) by bounded least squares; print the fit and the error per point, and write the
+    /// fitted values as an overlay for --set-file. See docs/calibrate.md.
+    Calibrate {
+        #[command(flatten)]
+        input: ScenarioInput,
+        /// Telemetry CSV: `set,job,step_s` (step times) or
+        /// `set,collective,ranks,gpus_per_server,bytes,busbw_gbs|time_us[,gpu]` (collectives).
+        #[arg(long, value_name = "FILE.csv")]
+        telemetry: PathBuf,
+        /// A real-valued scenario field to fit and its bounds, e.g.
+        /// `--fit workload.Training.comm.AlphaBeta.inter_node_bw_gbs=10..100` (repeatable).
+        #[arg(long = "fit", value_name = "PATH=LO..HI", required = true)]
+        fit: Vec<String>,
+        /// Write the fitted values to this overlay file (`path=value` lines; use with --set-file).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Print nothing (with --out: only write the overlay).
         #[arg(long, short)]
         quiet: bool,
     },
@@ -404,6 +429,45 @@ fn compare(runs: &[PathBuf], out: Option<&Path>, quiet: bool) -> Result<(), Fail
     Ok(())
 }
 
+/// `dctwin calibrate`.
+fn calibrate(
+    input: &ScenarioInput,
+    telemetry: &Path,
+    fit: &[String],
+    out: Option<&Path>,
+    json: bool,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let fit = fit
+        .iter()
+        .map(|f| study::FitParam::parse(f))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Input)?;
+    let spec = study::CalibrateSpec {
+        scenario: input.scenario.clone(),
+        base: input.overrides()?,
+        seed: input.seed,
+        telemetry: telemetry.to_path_buf(),
+        fit,
+    };
+    let c = study::calibrate(&spec)?;
+    if let Some(out) = out {
+        study::calibrate::write_overlay(out, &c, &spec.base)?;
+    }
+    if quiet {
+        return Ok(());
+    }
+    if json {
+        print!("{}", study::calibrate::to_json(&c));
+    } else {
+        print!("{}", study::calibrate::table(&c));
+        if let Some(out) = out {
+            println!("Wrote {} (use it with --set-file)", out.display());
+        }
+    }
+    Ok(())
+}
+
 /// `dctwin check`; a drifted figure is [`Failure::Drift`] (exit 1) after the report is printed.
 fn check(run: &Path, baseline: &Path, tolerances: &[String], update: bool) -> Result<(), Failure> {
     let report = match study::check(run, baseline, tolerances, update)? {
@@ -463,6 +527,14 @@ fn main() -> ExitCode {
         ),
         Command::Merge { dir, out, quiet } => merge(dir, out.as_deref(), *quiet),
         Command::Compare { runs, out, quiet } => compare(runs, out.as_deref(), *quiet),
+        Command::Calibrate {
+            input,
+            telemetry,
+            fit,
+            out,
+            json,
+            quiet,
+        } => calibrate(input, telemetry, fit, out.as_deref(), *json, *quiet),
         Command::Check {
             run,
             baseline,
