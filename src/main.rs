@@ -161,7 +161,11 @@ enum Command {
         telemetry: PathBuf,
         /// A real-valued scenario field to fit and its bounds, e.g.
         /// `--fit workload.Training.comm.AlphaBeta.inter_node_bw_gbs=10..100` (repeatable).
-        #[arg(long = "fit", value_name = "PATH=LO..HI", required = true)]
+        #[arg(
+            long = "fit",
+            value_name = "PATH=LO..HI",
+            required_unless_present = "predict"
+        )]
         fit: Vec<String>,
         /// Write the fitted values to this overlay file (`path=value` lines; use with --set-file).
         #[arg(long, value_name = "FILE")]
@@ -169,6 +173,10 @@ enum Command {
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Fit nothing: write the model's value at every point of --telemetry (the scenario as loaded
+        /// with --set/--set-file) to this CSV, a telemetry file of the same kind (synthetic telemetry).
+        #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["fit", "out", "json"])]
+        predict: Option<PathBuf>,
         /// Print nothing (with --out: only write the overlay).
         #[arg(long, short)]
         quiet: bool,
@@ -468,6 +476,33 @@ fn calibrate(
     Ok(())
 }
 
+/// `dctwin calibrate --predict`.
+fn predict_telemetry(
+    input: &ScenarioInput,
+    telemetry: &Path,
+    to: &Path,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let spec = study::CalibrateSpec {
+        scenario: input.scenario.clone(),
+        base: input.overrides()?,
+        seed: input.seed,
+        telemetry: telemetry.to_path_buf(),
+        fit: Vec::new(),
+    };
+    let csv = study::calibrate::predict(&spec)?;
+    reports::write_atomic(to, csv.as_bytes())
+        .map_err(|e| Failure::Internal(format!("writing the predicted telemetry: {e}")))?;
+    if !quiet {
+        println!(
+            "Wrote {} ({} point(s) as the model predicts them)",
+            to.display(),
+            csv.lines().count() - 1
+        );
+    }
+    Ok(())
+}
+
 /// `dctwin check`; a drifted figure is [`Failure::Drift`] (exit 1) after the report is printed.
 fn check(run: &Path, baseline: &Path, tolerances: &[String], update: bool) -> Result<(), Failure> {
     let report = match study::check(run, baseline, tolerances, update)? {
@@ -533,8 +568,12 @@ fn main() -> ExitCode {
             fit,
             out,
             json,
+            predict,
             quiet,
-        } => calibrate(input, telemetry, fit, out.as_deref(), *json, *quiet),
+        } => match predict {
+            Some(to) => predict_telemetry(input, telemetry, to, *quiet),
+            None => calibrate(input, telemetry, fit, out.as_deref(), *json, *quiet),
+        },
         Command::Check {
             run,
             baseline,

@@ -235,6 +235,56 @@ pub fn calibrate(spec: &CalibrateSpec) -> Result<Calibration, Error> {
     })
 }
 
+/// `dctwin calibrate --predict`: the model's value at every point of the telemetry file, with the scenario as
+/// `spec` loads it (its `fit` is ignored), as a telemetry CSV of the same kind in canonical column order —
+/// synthetic telemetry made by dctwin itself.
+pub fn predict(spec: &CalibrateSpec) -> Result<String, Error> {
+    let spec = CalibrateSpec {
+        fit: Vec::new(),
+        ..spec.clone()
+    };
+    let model = Model {
+        spec: &spec,
+        points: read_telemetry(&spec.telemetry)?,
+    };
+    let values = model.values(&[])?;
+    let cell = |t: &str| {
+        if t.contains(',') {
+            format!("\"{t}\"")
+        } else {
+            t.to_string()
+        }
+    };
+    let mut csv = match &model.points[0].kind {
+        PointKind::StepTime { .. } => "set,job,step_s\n".to_string(),
+        PointKind::Collective { measure, .. } => format!(
+            "set,collective,ranks,gpus_per_server,bytes,{},gpu\n",
+            measure.column()
+        ),
+    };
+    for (p, v) in model.points.iter().zip(values) {
+        let row = match &p.kind {
+            PointKind::StepTime { job } => format!("{},{job},{v}", cell(&p.set_text)),
+            PointKind::Collective {
+                op,
+                ranks,
+                gpus_per_server,
+                bytes,
+                gpu,
+                ..
+            } => format!(
+                "{},{},{ranks},{gpus_per_server},{bytes},{v},{}",
+                cell(&p.set_text),
+                collective_name(*op),
+                gpu.as_deref().unwrap_or("")
+            ),
+        };
+        csv += &row;
+        csv.push('\n');
+    }
+    Ok(csv)
+}
+
 /// The start of `f`: the scenario's value clamped into the bounds, or the midpoint for an unset field.
 fn start_value(file: &Path, base: &LoadedScenario, f: &FitParam) -> Result<f64, InputError> {
     let at = |m: String| {
@@ -446,7 +496,8 @@ fn median_abs(v: &[f64]) -> f64 {
 }
 
 /// The overlay file of a calibration: a comment saying what was fitted to what, then one
-/// `path=value` line per fitted parameter (`--set-file`).
+/// `path=value` line per fitted parameter (`--set-file`). A parameter that is not identifiable is left
+/// out (a comment names it): the telemetry says nothing about it.
 pub fn overlay(c: &Calibration, base: &[Override]) -> String {
     let mut comments = vec![format!(
         "dctwin calibrate: {} fitted to {} ({} {} points; RMS error {:.4} %, max {:.4} %)",
@@ -466,13 +517,14 @@ pub fn overlay(c: &Calibration, base: &[Override]) -> String {
     }
     for p in c.parameters.iter().filter(|p| !p.identifiable) {
         comments.push(format!(
-            "{} is not identifiable from this telemetry: left at its start value",
+            "{} is not identifiable from this telemetry: not set here",
             p.path
         ));
     }
     let ovs: Vec<Override> = c
         .parameters
         .iter()
+        .filter(|p| p.identifiable)
         .map(|p| Override {
             path: p.path.clone(),
             value: value_text(p.fitted),
@@ -487,17 +539,37 @@ pub fn write_overlay(path: &Path, c: &Calibration, base: &[Override]) -> Result<
         .map_err(|e| Error::Internal(format!("writing the overlay: {e}")))
 }
 
-/// `v` with `digits` significant digits, in plain or scientific notation, whichever is shorter.
+/// `v` with `digits` significant digits, trailing zeros dropped; scientific notation outside
+/// 10^-4 … 10^15.
 fn sig(v: f64, digits: usize) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
     }
+    let trim = |t: String| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
     let mag = v.abs().log10().floor() as i32;
     if (-4..15).contains(&mag) {
         let decimals = (digits as i32 - 1 - mag).max(0) as usize;
-        format!("{v:.decimals$}")
+        trim(format!("{v:.decimals$}"))
     } else {
-        format!("{v:.prec$e}", prec = digits - 1)
+        let t = format!("{v:.prec$e}", prec = digits - 1);
+        let (m, e) = t.split_once('e').expect("scientific");
+        format!("{}e{e}", trim(m.to_string()))
+    }
+}
+
+/// A signed error in percent, three decimals (a zero shows unsigned).
+fn percent(v: f64) -> String {
+    let t = format!("{v:+.3}");
+    if t == "+0.000" || t == "-0.000" {
+        "0.000".to_string()
+    } else {
+        t
     }
 }
 
@@ -509,7 +581,7 @@ pub fn table(c: &Calibration) -> String {
         c.parameters.len(),
         c.scenario,
         c.points.len(),
-        c.kind,
+        c.kind.replace('_', "-"),
         c.telemetry,
         c.iterations,
         c.evaluations,
@@ -552,7 +624,7 @@ pub fn table(c: &Calibration) -> String {
                 },
                 sig(p.measured, 6),
                 sig(p.model, 6),
-                format!("{:+.3}", p.error_pct),
+                percent(p.error_pct),
             ]
         })
         .collect();
@@ -634,9 +706,14 @@ mod tests {
 
     #[test]
     fn significant_digits() {
-        assert_eq!(sig(37.5, 6), "37.5000");
-        assert_eq!(sig(1.4e-5, 3), "1.40e-5");
-        assert_eq!(sig(300.0, 6), "300.000");
+        assert_eq!(sig(37.5, 6), "37.5");
+        assert_eq!(sig(37.499999999999844, 6), "37.5");
+        assert_eq!(sig(1.4e-5, 3), "1.4e-5");
+        assert_eq!(sig(1.23456e-6, 3), "1.23e-6");
+        assert_eq!(sig(300.0, 6), "300");
+        assert_eq!(sig(6.670862478302716, 6), "6.67086");
+        assert_eq!(percent(-1e-9), "0.000");
+        assert_eq!(percent(1.2346), "+1.235");
     }
 
     #[test]

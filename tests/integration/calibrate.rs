@@ -110,8 +110,39 @@ fn fitted(report: &serde_json::Value, path: &str) -> serde_json::Value {
 #[test]
 fn step_times_recover_the_comm_parameters_within_one_percent_deterministically() {
     let d = temp_dir("calibrate-steps");
-    let telemetry = write(&d, "steps.csv", &step_telemetry(&TRUTH));
     let scenario = s(&llm_training());
+    // `--predict` writes the model's step times at the configurations of a telemetry file (placeholders in
+    // `step_s`): the same figures the training model gives through the library.
+    let mut configs = "set,job,step_s\n".to_string();
+    for (set, job) in CONFIGS {
+        configs += &format!("{set},{job},1\n");
+    }
+    let configs = write(&d, "configs.csv", &configs);
+    let telemetry = d.join("steps.csv");
+    let mut args = vec![
+        "calibrate".to_string(),
+        scenario.clone(),
+        "--telemetry".into(),
+        s(&configs),
+        "--predict".into(),
+        s(&telemetry),
+    ];
+    for (p, v) in TRUTH {
+        args.push("--set".into());
+        args.push(format!("{p}={v}"));
+    }
+    let o = dctwin(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&telemetry).unwrap(),
+        step_telemetry(&TRUTH)
+    );
+
     let (t, o1, o2) = (s(&telemetry), s(&d.join("a.set")), s(&d.join("b.set")));
     let fit_inter = format!("{INTER_BW}=10..100");
     let fit_intra = format!("{INTRA_BW}=50..800");
@@ -203,7 +234,10 @@ fn step_times_recover_the_comm_parameters_within_one_percent_deterministically()
 fn a_parameter_the_telemetry_does_not_depend_on_is_reported_not_identifiable() {
     let d = temp_dir("calibrate-unidentifiable");
     let telemetry = write(&d, "steps.csv", &step_telemetry(&TRUTH[..1]));
+    let overlay = d.join("o.set");
     let (code, stdout, stderr) = calibrate(&[
+        "--out",
+        &s(&overlay),
         &s(&llm_training()),
         "--telemetry",
         &s(&telemetry),
@@ -222,6 +256,12 @@ fn a_parameter_the_telemetry_does_not_depend_on_is_reported_not_identifiable() {
     assert_eq!(submit["fitted"], 3600.0);
     let bw = fitted(&report, INTER_BW)["fitted"].as_f64().unwrap();
     assert!((bw - 37.5).abs() / 37.5 < 0.01, "{bw}");
+    // The overlay sets only what the telemetry determines.
+    let set = scenario::overlay::read_overlay(&overlay).unwrap();
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0].path, INTER_BW);
+    let text = std::fs::read_to_string(&overlay).unwrap();
+    assert!(text.contains("submit_s is not identifiable"), "{text}");
 }
 
 #[test]
@@ -273,6 +313,61 @@ fn nccl_tests_bandwidths_recover_latency_and_bandwidths_within_one_percent() {
             "{path}: fitted {got}, true {want}, iterations {}",
             report["iterations"]
         );
+    }
+}
+
+#[test]
+fn collective_times_predicted_by_dctwin_recover_the_parameters() {
+    // Reduce-scatter and send/recv times (µs) at the configurations of a file, predicted with known values.
+    let truth = [(INTER_BW, 25.0), (INTER_ALPHA, 8.0e-6)];
+    let d = temp_dir("calibrate-times");
+    let mut configs = "collective,ranks,gpus_per_server,bytes,time_us,gpu\n".to_string();
+    for op in ["reduce_scatter", "sendrecv"] {
+        for (ranks, bytes) in [(16, 4096), (16, 1 << 30), (32, 65536), (64, 1 << 24)] {
+            configs += &format!("{op},{ranks},8,{bytes},1,H100\n");
+        }
+    }
+    let configs = write(&d, "configs.csv", &configs);
+    let telemetry = d.join("times.csv");
+    let mut args = vec![
+        "calibrate".to_string(),
+        s(&llm_training()),
+        "--telemetry".into(),
+        s(&configs),
+        "--predict".into(),
+        s(&telemetry),
+    ];
+    for (p, v) in truth {
+        args.push("--set".into());
+        args.push(format!("{p}={v}"));
+    }
+    let o = dctwin(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&telemetry).unwrap();
+    assert!(
+        text.starts_with("set,collective,ranks,gpus_per_server,bytes,time_us,gpu\n"),
+        "{text}"
+    );
+    let (code, stdout, stderr) = calibrate(&[
+        &s(&llm_training()),
+        "--telemetry",
+        &s(&telemetry),
+        "--fit",
+        &format!("{INTER_BW}=5..200"),
+        "--fit",
+        &format!("{INTER_ALPHA}=1e-6..1e-4"),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for (path, want) in truth {
+        let got = fitted(&report, path)["fitted"].as_f64().unwrap();
+        assert!((got - want).abs() / want < 0.01, "{path}: {got} vs {want}");
     }
 }
 
