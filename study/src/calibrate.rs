@@ -504,7 +504,7 @@ pub fn overlay(c: &Calibration, base: &[Override]) -> String {
         c.scenario,
         c.telemetry,
         c.points.len(),
-        c.kind,
+        c.kind.replace('_', "-"),
         c.rms_error_pct,
         c.max_abs_error_pct
     )];
