@@ -338,18 +338,21 @@ impl Model<'_> {
                 ovs.extend(p.set.iter().cloned());
                 ovs.extend(params.iter().cloned());
                 let l = load_scenario(&self.spec.scenario, &ovs, self.spec.seed).map_err(|e| {
-                    let with: Vec<String> = params
-                        .iter()
-                        .map(|o| format!("{}={}", o.path, o.value))
-                        .collect();
-                    self.at(
-                        p,
-                        "set",
+                    let m = if params.is_empty() {
+                        format!("the scenario with this point's configuration is rejected: {e}")
+                    } else {
+                        let with: Vec<String> = params
+                            .iter()
+                            .map(|o| format!("{}={}", o.path, o.value))
+                            .collect();
                         format!(
-                            "the scenario with this point's configuration and {} is rejected: {e}",
+                            "the scenario with this point's configuration and the trial values {} is \
+                             rejected (a bad configuration, or --fit bounds wider than the scenario \
+                             accepts): {e}",
                             with.join(", ")
-                        ),
-                    )
+                        )
+                    };
+                    self.at(p, "set", m)
                 })?;
                 loaded.insert(p.set_text.as_str(), l);
             }
