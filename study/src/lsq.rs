@@ -67,7 +67,7 @@ impl Stop {
             Stop::ZeroResidual => "the residuals are zero to rounding",
             Stop::CostConverged => "the cost stopped falling",
             Stop::StepConverged => "the parameters stopped moving",
-            Stop::Bounded => "every free parameter is held by a bound",
+            Stop::Bounded => "no parameter can move (each is held by a bound or not identifiable)",
             Stop::NoDescent => "no step lowers the cost further",
             Stop::MaxIterations => "the iteration limit was reached (not converged)",
         }
