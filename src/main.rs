@@ -1,7 +1,8 @@
-//! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs.
+//! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs;
+//! calibrate scenario parameters to measured telemetry.
 //!
-//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, command line, an
-//! unusable output directory),
+//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, telemetry, overlay file,
+//! command line, an unusable output directory),
 //! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
 
 mod message;
@@ -33,17 +34,42 @@ struct Cli {
     message_format: MessageFormat,
 }
 
+/// A scenario and the overrides it is loaded with.
 #[derive(Args)]
-struct ScenarioArgs {
+struct ScenarioInput {
     /// Scenario file (RON). Paths inside it resolve relative to the file.
     scenario: PathBuf,
     /// Override the scenario seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Overrides from a file of `dotted.path=value` lines (`#` comment lines), e.g. the overlay
+    /// `dctwin calibrate --out` writes (repeatable; applied in order, before any --set).
+    #[arg(long = "set-file", value_name = "FILE")]
+    set_file: Vec<PathBuf>,
     /// Override any scenario field: `--set dotted.path=value` (repeatable), e.g.
     /// `--set horizon_s=3600`, `--set workload.AlibabaPods.path=other.csv`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+}
+
+impl ScenarioInput {
+    /// The overrides: every `--set-file` in order, then every `--set`.
+    fn overrides(&self) -> Result<Vec<Override>, Failure> {
+        let mut out = Vec::new();
+        for f in &self.set_file {
+            out.extend(scenario::overlay::read_overlay(f).map_err(Failure::At)?);
+        }
+        for s in &self.set {
+            out.push(Override::parse(s).map_err(Failure::Input)?);
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Args)]
+struct ScenarioArgs {
+    #[command(flatten)]
+    input: ScenarioInput,
     /// The most events a run may handle (default ten billion): a scenario whose estimate exceeds it is refused
     /// before it runs, and a run that reaches it stops with exit code 2.
     #[arg(long, value_name = "N")]
@@ -123,6 +149,38 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Fit numeric scenario fields to measured telemetry (step times, or nccl-tests collective
+    /// bandwidths) by bounded least squares; print the fit and the error per point, and write the
+    /// fitted values as an overlay for --set-file. See docs/calibrate.md.
+    Calibrate {
+        #[command(flatten)]
+        input: ScenarioInput,
+        /// Telemetry CSV: `set,job,step_s` (step times) or
+        /// `set,collective,ranks,gpus_per_server,bytes,busbw_gbs|time_us[,gpu]` (collectives).
+        #[arg(long, value_name = "FILE.csv")]
+        telemetry: PathBuf,
+        /// A real-valued scenario field to fit and its bounds, e.g.
+        /// `--fit workload.Training.comm.AlphaBeta.inter_node_bw_gbs=10..100` (repeatable).
+        #[arg(
+            long = "fit",
+            value_name = "PATH=LO..HI",
+            required_unless_present = "predict"
+        )]
+        fit: Vec<String>,
+        /// Write the fitted values to this overlay file (`path=value` lines; use with --set-file).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Fit nothing: write the model's value at every point of --telemetry (the scenario as loaded
+        /// with --set/--set-file) to this CSV, a telemetry file of the same kind (synthetic telemetry).
+        #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["fit", "out", "json"])]
+        predict: Option<PathBuf>,
+        /// Print nothing (with --out: only write the overlay).
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Regression gate: exit 1 when a figure of RUN drifted from BASELINE past its tolerance.
     Check {
         /// Run directory or summary.json.
@@ -160,13 +218,8 @@ impl From<study::Error> for Failure {
 }
 
 fn load(args: &ScenarioArgs) -> Result<LoadedScenario, Failure> {
-    let overrides = args
-        .set
-        .iter()
-        .map(|s| Override::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::Input)?;
-    load_scenario(&args.scenario, &overrides, args.seed).map_err(Failure::At)
+    let input = &args.input;
+    load_scenario(&input.scenario, &input.overrides()?, input.seed).map_err(Failure::At)
 }
 
 fn show_progress(quiet: bool) -> bool {
@@ -199,7 +252,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
         bar.set_position((frac * 1000.0) as u64);
     });
     bar.finish_and_clear();
-    let output = output.map_err(|e| run_refused(&args.scenario, &e))?;
+    let output = output.map_err(|e| run_refused(&args.input.scenario, &e))?;
 
     let mut written = reports::write_run(staged.path(), &output)
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
@@ -239,9 +292,9 @@ fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
             estimate: Some(estimate),
             reached_s: None,
         };
-        return Err(run_refused(&args.scenario, &e));
+        return Err(run_refused(&args.input.scenario, &e));
     }
-    println!("{}: OK", args.scenario.display());
+    println!("{}: OK", args.input.scenario.display());
     println!("{}", loaded.describe());
     println!(
         "Expected work: about {:.3e} events ({estimate}).",
@@ -384,6 +437,72 @@ fn compare(runs: &[PathBuf], out: Option<&Path>, quiet: bool) -> Result<(), Fail
     Ok(())
 }
 
+/// `dctwin calibrate`.
+fn calibrate(
+    input: &ScenarioInput,
+    telemetry: &Path,
+    fit: &[String],
+    out: Option<&Path>,
+    json: bool,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let fit = fit
+        .iter()
+        .map(|f| study::FitParam::parse(f))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Input)?;
+    let spec = study::CalibrateSpec {
+        scenario: input.scenario.clone(),
+        base: input.overrides()?,
+        seed: input.seed,
+        telemetry: telemetry.to_path_buf(),
+        fit,
+    };
+    let c = study::calibrate(&spec)?;
+    if let Some(out) = out {
+        study::calibrate::write_overlay(out, &c, &spec.base)?;
+    }
+    if quiet {
+        return Ok(());
+    }
+    if json {
+        print!("{}", study::calibrate::to_json(&c));
+    } else {
+        print!("{}", study::calibrate::table(&c));
+        if let Some(out) = out {
+            println!("Wrote {} (use it with --set-file)", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// `dctwin calibrate --predict`.
+fn predict_telemetry(
+    input: &ScenarioInput,
+    telemetry: &Path,
+    to: &Path,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let spec = study::CalibrateSpec {
+        scenario: input.scenario.clone(),
+        base: input.overrides()?,
+        seed: input.seed,
+        telemetry: telemetry.to_path_buf(),
+        fit: Vec::new(),
+    };
+    let csv = study::calibrate::predict(&spec)?;
+    reports::write_atomic(to, csv.as_bytes())
+        .map_err(|e| Failure::Internal(format!("writing the predicted telemetry: {e}")))?;
+    if !quiet {
+        println!(
+            "Wrote {} ({} point(s) as the model predicts them)",
+            to.display(),
+            csv.lines().count() - 1
+        );
+    }
+    Ok(())
+}
+
 /// `dctwin check`; a drifted figure is [`Failure::Drift`] (exit 1) after the report is printed.
 fn check(run: &Path, baseline: &Path, tolerances: &[String], update: bool) -> Result<(), Failure> {
     let report = match study::check(run, baseline, tolerances, update)? {
@@ -443,6 +562,18 @@ fn main() -> ExitCode {
         ),
         Command::Merge { dir, out, quiet } => merge(dir, out.as_deref(), *quiet),
         Command::Compare { runs, out, quiet } => compare(runs, out.as_deref(), *quiet),
+        Command::Calibrate {
+            input,
+            telemetry,
+            fit,
+            out,
+            json,
+            predict,
+            quiet,
+        } => match predict {
+            Some(to) => predict_telemetry(input, telemetry, to, *quiet),
+            None => calibrate(input, telemetry, fit, out.as_deref(), *json, *quiet),
+        },
         Command::Check {
             run,
             baseline,

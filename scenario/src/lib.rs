@@ -3,12 +3,14 @@
 //! lists and job traces ([`trace`]), LLM request traces, weather and carbon series ([`readers`]) — read into
 //! the models' types. Every malformed input is an [`InputError`] with its file and position ([`error`]).
 //! Sweep files — axes, replicates and seeds expanded into runs over a base scenario — are read by
-//! [`sweep`].
+//! [`sweep`]. Overlay files (`--set-file`, what `dctwin calibrate` writes) are read by [`overlay`];
+//! measured telemetry for calibration by [`readers::telemetry`].
 pub mod bounds;
 pub mod echo;
 pub mod error;
 pub mod format;
 pub mod load;
+pub mod overlay;
 pub mod readers;
 pub mod site;
 pub mod sweep;
@@ -24,5 +26,5 @@ pub use format::{
 };
 pub use load::{
     LoadedFacility, LoadedFailures, LoadedScenario, Override, TrainingJobInfo, apply_overrides,
-    load_scenario, parse_ron,
+    field_value, load_scenario, parse_ron,
 };

@@ -14,6 +14,7 @@ use crate::error::{FieldErrorExt, InputError, Location};
 use crate::format::{
     Layout, NodeListSite, Scenario, SharedServing, Site, SyntheticJobs, TraceFile, Workload,
 };
+pub use crate::overlay::Override;
 use crate::site;
 use crate::trace;
 
@@ -21,30 +22,6 @@ use crate::trace;
 pub const MAX_HORIZON_S: f64 = 100.0 * 365.25 * 86_400.0;
 /// Most time-series samples one run may produce.
 pub const MAX_SAMPLES: f64 = 10_000_000.0;
-
-/// A `--set dotted.path=value` override.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Override {
-    pub path: String,
-    pub value: String,
-}
-
-impl Override {
-    /// Parses `dotted.path=value`.
-    pub fn parse(s: &str) -> Result<Override, String> {
-        let (path, value) = s
-            .split_once('=')
-            .ok_or_else(|| format!("`--set {s}`: expected `dotted.path=value`"))?;
-        let path = path.trim();
-        if path.is_empty() || path.split('.').any(|seg| seg.is_empty()) {
-            return Err(format!("`--set {s}`: `{path}` is not a dotted field path"));
-        }
-        Ok(Override {
-            path: path.to_string(),
-            value: value.to_string(),
-        })
-    }
-}
 
 /// A parsed, validated scenario with everything it refers to loaded.
 #[derive(Debug, Clone)]
@@ -186,6 +163,9 @@ fn load_facility(
 /// What the training model predicts for one job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainingJobInfo {
+    /// The job's index in the scenario's `workload.Training.jobs` (`LoadedScenario::training` is in
+    /// submission order, not list order).
+    pub index: usize,
     pub name: String,
     pub gpu_model: String,
     pub gpus: u64,
@@ -349,11 +329,15 @@ fn key_positions(text: &str, key: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// Applies one override to the JSON image of a scenario.
-fn apply_override(root: &mut serde_json::Value, ov: &Override) -> Result<(), String> {
+/// The node at a dotted field `path` of a scenario's JSON image; the error names the first segment that
+/// does not exist and what is there instead.
+fn field_at_mut<'a>(
+    root: &'a mut serde_json::Value,
+    path: &str,
+) -> Result<&'a mut serde_json::Value, String> {
     let mut node = root;
     let mut walked = String::new();
-    for seg in ov.path.split('.') {
+    for seg in path.split('.') {
         let next = match node {
             serde_json::Value::Object(map) => {
                 if !map.contains_key(seg) {
@@ -399,6 +383,21 @@ fn apply_override(root: &mut serde_json::Value, ov: &Override) -> Result<(), Str
         walked.push_str(seg);
         node = next;
     }
+    Ok(node)
+}
+
+/// The value of the dotted field `path` of `scenario` (as `--set` names it) in the scenario's JSON image:
+/// a number, a string, `null` for an unset optional field, or a structure. The error says which segment
+/// does not exist.
+pub fn field_value(scenario: &Scenario, path: &str) -> Result<serde_json::Value, String> {
+    let mut image = serde_json::to_value(scenario)
+        .map_err(|e| format!("cannot read fields of this scenario: {e}"))?;
+    field_at_mut(&mut image, path).map(std::mem::take)
+}
+
+/// Applies one override to the JSON image of a scenario.
+fn apply_override(root: &mut serde_json::Value, ov: &Override) -> Result<(), String> {
+    let node = field_at_mut(root, &ov.path)?;
     let raw = ov.value.trim();
     let new = if node.is_string() {
         // Strings (paths, names) take the text as is; quotes are optional.
@@ -1288,6 +1287,7 @@ fn check_training(
             )
         })?;
         let info = TrainingJobInfo {
+            index: i,
             name: j.name.clone(),
             gpu_model: j.gpu_model.clone(),
             gpus,

@@ -1,6 +1,7 @@
 //! dctwin's studies over many runs: parameter sweeps (run in parallel on a local pool, or sharded
 //! over a Slurm job array or a Kubernetes Indexed Job, resumed after a kill, and merged), side-by-side
-//! comparisons of runs, and the regression gate.
+//! comparisons of runs, the regression gate, and calibration of scenario parameters to measured
+//! telemetry ([`calibrate()`], by bounded least squares in [`lsq`]).
 //!
 //! A sweep file is read and expanded into runs by [`scenario::sweep`]; here the runs execute
 //! ([`sweep()`]), shard files are merged ([`merge()`]), and the records reduce to the outputs
@@ -9,9 +10,11 @@
 //! byte. Nothing here prints: the CLI reports what was done. Formats and rules: `docs/sweeps.md`.
 //! Only the CLI depends on this crate.
 
+pub mod calibrate;
 pub mod check;
 pub mod compare;
 mod error;
+pub mod lsq;
 pub mod merge;
 mod outputs;
 pub mod record;
@@ -19,6 +22,7 @@ pub mod run;
 pub mod shard;
 pub mod summary;
 
+pub use calibrate::{CalibrateSpec, Calibration, FitParam, calibrate};
 pub use check::{CheckOutcome, CheckReport, Tolerance, check};
 pub use compare::{Comparison, compare, write_comparison};
 pub use error::Error;

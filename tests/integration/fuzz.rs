@@ -1,6 +1,7 @@
 //! Fuzzing through the binary: every shipped scenario, a trace of each reader, the weather and carbon
-//! files and a sweep file are mutated ([`crate::mutate`]) and fed to `dctwin validate` and, when valid, a
-//! short `dctwin run` (or `dctwin sweep`); each shipped scenario also gets 1 or 2 of its numbers set to
+//! files, a sweep file, an overlay file (`--set-file`) and calibration telemetry are mutated
+//! ([`crate::mutate`]) and fed to `dctwin validate` and, when valid, a short `dctwin run` (or `dctwin sweep`,
+//! or `dctwin calibrate`); each shipped scenario also gets 1 or 2 of its numbers set to
 //! extremes with `--set`; a shard file and a summary made by the binary are mutated and given to `merge`,
 //! `compare` and `check`. Each process must exit with 0 or 2 — never 1 (an internal error or a caught
 //! panic; `check` may report a drift) — within a wall-time bound (a hang is a failure), and a rejection
@@ -63,6 +64,13 @@ enum Use {
     Merge { manifest: String },
     /// A run's summary.json: `compare` and `check` against a real one (`other`), both ways.
     Summary { other: PathBuf },
+    /// A telemetry CSV: `calibrate HOST --telemetry FILE --fit …` for each of `fit`.
+    Telemetry {
+        host: PathBuf,
+        fit: Vec<&'static str>,
+    },
+    /// An overlay file: `validate HOST --set-file FILE`, then `run` the same.
+    Overlay { host: PathBuf },
 }
 
 /// One thing to mutate.
@@ -253,6 +261,42 @@ fn targets() -> Vec<Target> {
             usage: Use::Overrides { leaves },
         });
     }
+    let training = scenarios.join("llm-training.ron");
+    let calibrate = root().join("examples/calibrate");
+    for (file, fit) in [
+        (
+            "step-times.csv",
+            vec![
+                "workload.Training.comm.AlphaBeta.inter_node_bw_gbs=10..100",
+                "workload.Training.comm.AlphaBeta.intra_bw_gbs=50..800",
+            ],
+        ),
+        (
+            "nccl-busbw.csv",
+            vec![
+                "workload.Training.comm.AlphaBeta.inter_node_bw_gbs=5..200",
+                "workload.Training.comm.AlphaBeta.inter_alpha_s=1e-6..1e-4",
+            ],
+        ),
+    ] {
+        out.push(Target {
+            name: file.into(),
+            ext: "csv",
+            text: read(&calibrate.join(file)),
+            usage: Use::Telemetry {
+                host: training.clone(),
+                fit,
+            },
+        });
+    }
+    out.push(Target {
+        name: "overlay.set".into(),
+        ext: "set",
+        text: "# fitted\nworkload.Training.comm.AlphaBeta.inter_node_bw_gbs=37.5\n\
+               workload.Training.comm.AlphaBeta.intra_bw_gbs=300\nworkload.Training.jobs.0.submit_s=60\n"
+            .into(),
+        usage: Use::Overlay { host: training },
+    });
     out.push(Target {
         name: "sweep.ron".into(),
         ext: "ron",
@@ -432,6 +476,27 @@ fn run_case(s: &Settings, t: &Target, i: u64, dir: &Path) -> (Vec<Step>, Vec<Str
             let mut r = vec!["run".into(), host.clone().into_os_string()];
             r.extend(set);
             (v, r)
+        }
+        Use::Overlay { host } => {
+            let set = vec![OsString::from("--set-file"), file];
+            let mut v = vec!["validate".into(), host.clone().into_os_string()];
+            v.extend(set.clone());
+            let mut r = vec!["run".into(), host.clone().into_os_string()];
+            r.extend(set);
+            (v, r)
+        }
+        Use::Telemetry { host, fit } => {
+            let mut a = vec![
+                "calibrate".into(),
+                host.clone().into_os_string(),
+                "--telemetry".into(),
+                file,
+                "--quiet".into(),
+            ];
+            for f in fit {
+                a.extend(os(&["--fit", f]));
+            }
+            return (vec![Step::run(s, a, dir)], done, input);
         }
         Use::Sweep => {
             let mut a = vec!["sweep".into(), file, "--out".into(), out.clone()];

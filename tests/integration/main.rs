@@ -2,6 +2,7 @@
 mod alibaba;
 mod bad_input;
 mod bounded;
+mod calibrate;
 mod capping;
 mod cli;
 mod common;
