@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use models::training::{CommGroup, bus_bandwidth};
 use scenario::readers::telemetry::{
-    CollectiveMeasure, PointKind, TelemetryPoint, measured_label, read_telemetry,
+    CollectiveMeasure, PointKind, PowerMeasure, TelemetryPoint, measured_label, read_telemetry,
 };
 use scenario::{InputError, LoadedScenario, Override, Workload, field_value, load_scenario};
 use serde::Serialize;
@@ -218,6 +218,7 @@ pub fn calibrate(spec: &CalibrateSpec) -> Result<Calibration, Error> {
     let kind = match model.points[0].kind {
         PointKind::StepTime { .. } => "step_time",
         PointKind::Collective { .. } => "collective",
+        PointKind::NodePower { .. } => "node_power",
     };
     Ok(Calibration {
         scenario: spec.scenario.display().to_string(),
@@ -257,6 +258,7 @@ pub fn predict(spec: &CalibrateSpec) -> Result<String, Error> {
     };
     let mut csv = match &model.points[0].kind {
         PointKind::StepTime { .. } => "set,job,step_s\n".to_string(),
+        PointKind::NodePower { measure, .. } => format!("set,job,{}\n", measure.column()),
         PointKind::Collective { measure, .. } => format!(
             "set,collective,ranks,gpus_per_server,bytes,{},gpu\n",
             measure.column()
@@ -264,7 +266,9 @@ pub fn predict(spec: &CalibrateSpec) -> Result<String, Error> {
     };
     for (p, v) in model.points.iter().zip(values) {
         let row = match &p.kind {
-            PointKind::StepTime { job } => format!("{},{job},{v}", cell(&p.set_text)),
+            PointKind::StepTime { job } | PointKind::NodePower { job, .. } => {
+                format!("{},{job},{v}", cell(&p.set_text))
+            }
             PointKind::Collective {
                 op,
                 ranks,
@@ -367,13 +371,14 @@ impl Model<'_> {
 
     fn value(&self, p: &TelemetryPoint, l: &LoadedScenario) -> Result<f64, InputError> {
         match &p.kind {
-            PointKind::StepTime { job } => {
+            PointKind::StepTime { job } | PointKind::NodePower { job, .. } => {
                 let jobs = l.training.as_deref().unwrap_or_default();
                 if jobs.is_empty() {
                     return Err(self.at(
                         p,
-                        "step_s",
-                        "step-time telemetry needs a `Training` workload; this scenario has none"
+                        measured_label(&p.kind),
+                        "step-time and node-power telemetry need a `Training` workload; this scenario \
+                         has none"
                             .into(),
                     ));
                 }
@@ -388,7 +393,17 @@ impl Model<'_> {
                         ),
                     )
                 })?;
-                Ok(info.estimate.step.total_s)
+                Ok(match &p.kind {
+                    PointKind::NodePower {
+                        measure: PowerMeasure::PeakW,
+                        ..
+                    } => info.node_power.peak_w,
+                    PointKind::NodePower {
+                        measure: PowerMeasure::MeanW,
+                        ..
+                    } => info.node_power.mean_w,
+                    _ => info.estimate.step.total_s,
+                })
             }
             PointKind::Collective {
                 op,
@@ -462,7 +477,9 @@ fn value_text(v: f64) -> String {
 
 fn describe_point(kind: &PointKind) -> String {
     match kind {
-        PointKind::StepTime { job } => format!("job {job} {}", measured_label(kind)),
+        PointKind::StepTime { job } | PointKind::NodePower { job, .. } => {
+            format!("job {job} {}", measured_label(kind))
+        }
         PointKind::Collective {
             op,
             ranks,

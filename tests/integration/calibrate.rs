@@ -230,6 +230,80 @@ fn step_times_recover_the_comm_parameters_within_one_percent_deterministically()
     );
 }
 
+/// The step model's kernel figures (`workload.Training.compute`: the GEMM efficiency and the achieved memory
+/// bandwidth) come back from step times the model made with known values — what a user does with measured
+/// step times of their own cluster.
+#[test]
+fn step_times_recover_the_kernel_efficiencies_within_one_percent() {
+    let d = temp_dir("calibrate-kernels");
+    let truth = [
+        ("workload.Training.compute.gemm", 0.62),
+        ("workload.Training.compute.memory", 0.7),
+    ];
+    let telemetry = write(&d, "steps.csv", &step_telemetry(&truth));
+    let (code, stdout, stderr) = calibrate(&[
+        &s(&llm_training()),
+        "--telemetry",
+        &s(&telemetry),
+        "--fit",
+        "workload.Training.compute.gemm=0.3..0.95",
+        "--fit",
+        "workload.Training.compute.memory=0.3..1.0",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for (path, want) in truth {
+        let got = fitted(&report, path)["fitted"].as_f64().unwrap();
+        assert!((got - want).abs() / want < 0.01, "{path}: {got} vs {want}");
+    }
+}
+
+/// Node-power readings of training jobs (a server's input power in the compute phases) give back the host's
+/// power with every GPU allocated; its idle power, which a fully allocated server never shows, is reported not
+/// identifiable.
+#[test]
+fn node_power_readings_recover_the_host_power() {
+    let d = temp_dir("calibrate-power");
+    let max_w = "site.Layout.server_templates.hgx-h100.host.max_w";
+    let idle_w = "site.Layout.server_templates.hgx-h100.host.idle_w";
+    let configs = write(
+        &d,
+        "configs.csv",
+        "set,job,node_peak_w\n,0,1\n,2,1\nworkload.Training.jobs.0.plan.parallelism.tp=4;\
+         workload.Training.jobs.0.plan.parallelism.dp=16,0,1\n",
+    );
+    let telemetry = d.join("power.csv");
+    let (code, _, stderr) = calibrate(&[
+        &s(&llm_training()),
+        "--telemetry",
+        &s(&configs),
+        "--set",
+        &format!("{max_w}=3000"),
+        "--predict",
+        &s(&telemetry),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&telemetry).unwrap();
+    assert!(text.starts_with("set,job,node_peak_w\n"), "{text}");
+    let (code, stdout, stderr) = calibrate(&[
+        &s(&llm_training()),
+        "--telemetry",
+        &s(&telemetry),
+        "--fit",
+        &format!("{max_w}=1500..6000"),
+        "--fit",
+        &format!("{idle_w}=500..1400"),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["kind"], "node_power", "{report}");
+    let got = fitted(&report, max_w)["fitted"].as_f64().unwrap();
+    assert!((got - 3000.0).abs() / 3000.0 < 0.01, "{got}");
+    assert_eq!(fitted(&report, idle_w)["identifiable"], false, "{report}");
+}
+
 #[test]
 fn a_parameter_the_telemetry_does_not_depend_on_is_reported_not_identifiable() {
     let d = temp_dir("calibrate-unidentifiable");

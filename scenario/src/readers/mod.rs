@@ -11,7 +11,8 @@ pub mod weather;
 pub use carbon::{load_carbon, parse_carbon_csv, read_carbon_csv};
 pub use failures::{parse_failure_trace, read_failure_trace};
 pub use telemetry::{
-    CollectiveMeasure, PointKind, TelemetryPoint, measured_label, parse_telemetry, read_telemetry,
+    CollectiveMeasure, PointKind, PowerMeasure, TelemetryPoint, measured_label, parse_telemetry,
+    read_telemetry,
 };
 pub use weather::{
     load_weather, parse_epw, parse_nyc_weather, parse_tmy3, parse_weather_csv, read_epw,

@@ -4,7 +4,9 @@
 //!   and `set`;
 //! - collectives, as nccl-tests reports them — `collective` (`all_reduce`, `reduce_scatter`, `all_gather`,
 //!   `sendrecv`), `ranks`, `gpus_per_server`, `bytes` and one of `busbw_gbs` (GB/s) or `time_us` (µs),
-//!   optional `gpu` (catalog name) and `set`.
+//!   optional `gpu` (catalog name) and `set`;
+//! - node power of a training job — one of `node_peak_w` (a server's input power in the compute phases) or
+//!   `node_mean_w` (averaged over the run), W, optional `job` and `set`.
 //!
 //! `set` holds the configuration as `;`-separated `dotted.path=value` overrides applied on top of the
 //! scenario (empty: the scenario as it is). Columns may come in any order; an unknown column is an error.
@@ -38,6 +40,25 @@ impl CollectiveMeasure {
     }
 }
 
+/// A node-power point's measured figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerMeasure {
+    /// One server's input power during the compute phases, W.
+    PeakW,
+    /// One server's input power averaged over the run, W.
+    MeanW,
+}
+
+impl PowerMeasure {
+    /// The CSV column.
+    pub fn column(self) -> &'static str {
+        match self {
+            PowerMeasure::PeakW => "node_peak_w",
+            PowerMeasure::MeanW => "node_mean_w",
+        }
+    }
+}
+
 /// What a point measured.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PointKind {
@@ -55,6 +76,8 @@ pub enum PointKind {
         gpu: Option<String>,
         measure: CollectiveMeasure,
     },
+    /// The input power of one server of training job `job`, W.
+    NodePower { job: usize, measure: PowerMeasure },
 }
 
 /// One measured point.
@@ -76,6 +99,7 @@ pub fn measured_label(kind: &PointKind) -> &'static str {
     match kind {
         PointKind::StepTime { .. } => "step_s",
         PointKind::Collective { measure, .. } => measure.column(),
+        PointKind::NodePower { measure, .. } => measure.column(),
     }
 }
 
@@ -85,6 +109,7 @@ pub fn read_telemetry(path: &Path) -> Result<Vec<TelemetryPoint>, InputError> {
 }
 
 const STEP_COLUMNS: [&str; 3] = ["set", "job", "step_s"];
+const POWER_COLUMNS: [&str; 4] = ["set", "job", "node_peak_w", "node_mean_w"];
 const COLLECTIVE_COLUMNS: [&str; 8] = [
     "set",
     "collective",
@@ -103,8 +128,9 @@ pub fn parse_telemetry(text: &str, path: &Path) -> Result<Vec<TelemetryPoint>, I
         return Err(InputError::file(
             path,
             format!(
-                "the {WHAT} is empty: expected a header, `set,job,step_s` (step times) or \
-                 `set,collective,ranks,gpus_per_server,bytes,busbw_gbs` (collectives)"
+                "the {WHAT} is empty: expected a header, `set,job,step_s` (step times), \
+                 `set,collective,ranks,gpus_per_server,bytes,busbw_gbs` (collectives) or \
+                 `set,job,node_peak_w` (node power)"
             ),
         ));
     };
@@ -115,19 +141,22 @@ pub fn parse_telemetry(text: &str, path: &Path) -> Result<Vec<TelemetryPoint>, I
     let has = |c: &str| header.iter().any(|h| h == c);
     let steps = has("step_s");
     let collectives = has("collective");
-    let allowed: &[&str] = match (steps, collectives) {
-        (true, false) => &STEP_COLUMNS,
-        (false, true) => &COLLECTIVE_COLUMNS,
-        (true, true) => {
+    let power = has("node_peak_w") || has("node_mean_w");
+    let allowed: &[&str] = match (steps, collectives, power) {
+        (true, false, false) => &STEP_COLUMNS,
+        (false, true, false) => &COLLECTIVE_COLUMNS,
+        (false, false, true) => &POWER_COLUMNS,
+        (false, false, false) => {
             return Err(at_header(
-                "the header has both `step_s` (step times) and `collective` (collectives); one file \
-                 holds one kind of telemetry"
+                "the header has none of `step_s` (step times), `collective` (collectives) and \
+                 `node_peak_w`/`node_mean_w` (node power)"
                     .to_string(),
             ));
         }
-        (false, false) => {
+        _ => {
             return Err(at_header(
-                "the header has neither `step_s` (step times) nor `collective` (collectives)"
+                "the header mixes `step_s` (step times), `collective` (collectives) and \
+                 `node_peak_w`/`node_mean_w` (node power); one file holds one kind of telemetry"
                     .to_string(),
             ));
         }
@@ -150,6 +179,22 @@ pub fn parse_telemetry(text: &str, path: &Path) -> Result<Vec<TelemetryPoint>, I
         Shape::Steps {
             job: col("job"),
             step_s: col("step_s").expect("checked"),
+        }
+    } else if power {
+        let measure = match (col("node_peak_w"), col("node_mean_w")) {
+            (Some(i), None) => (i, PowerMeasure::PeakW),
+            (None, Some(i)) => (i, PowerMeasure::MeanW),
+            _ => {
+                return Err(at_header(
+                    "node-power telemetry needs exactly one of the columns `node_peak_w` and \
+                     `node_mean_w` (W)"
+                        .to_string(),
+                ));
+            }
+        };
+        Shape::Power {
+            job: col("job"),
+            measure,
         }
     } else {
         let measure = match (col("busbw_gbs"), col("time_us")) {
@@ -208,6 +253,20 @@ pub fn parse_telemetry(text: &str, path: &Path) -> Result<Vec<TelemetryPoint>, I
                 let v = positive(path, ln, "step_s", f[*step_s])?;
                 (PointKind::StepTime { job }, v)
             }
+            Shape::Power { job, measure } => {
+                let job = match job {
+                    Some(i) => count(path, ln, "job", f[*i], 0)? as usize,
+                    None => 0,
+                };
+                let v = positive(path, ln, measure.1.column(), f[measure.0])?;
+                (
+                    PointKind::NodePower {
+                        job,
+                        measure: measure.1,
+                    },
+                    v,
+                )
+            }
             Shape::Collectives {
                 op,
                 ranks,
@@ -255,11 +314,15 @@ pub fn parse_telemetry(text: &str, path: &Path) -> Result<Vec<TelemetryPoint>, I
     Ok(points)
 }
 
-/// Column indices of the two kinds of file.
+/// Column indices of the three kinds of file.
 enum Shape {
     Steps {
         job: Option<usize>,
         step_s: usize,
+    },
+    Power {
+        job: Option<usize>,
+        measure: (usize, PowerMeasure),
     },
     Collectives {
         op: usize,
