@@ -15,10 +15,14 @@ fn llama8b() -> LlmModel {
         kv_heads: 8,
         head_dim: 128,
         bytes_per_param: 2.0,
+        heads: None,
+        ffn_hidden: Some(14336),
+        gated_mlp: true,
+        vocab: Some(128_256),
     }
 }
 
-const LLAMA8B: &str = r#"LlmModel(name: "llama-3-8b", params: 8.0e9, layers: 32, hidden: 4096, kv_heads: 8, head_dim: 128)"#;
+const LLAMA8B: &str = r#"LlmModel(name: "llama-3-8b", params: 8.0e9, layers: 32, hidden: 4096, kv_heads: 8, head_dim: 128, ffn_hidden: 14336, vocab: 128256)"#;
 
 /// One HGX H100 server; `workload` is the body of `Inference(...)`.
 fn scenario(name: &str, horizon_s: f64, workload: &str) -> String {

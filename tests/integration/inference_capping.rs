@@ -10,7 +10,7 @@ use sim::SimDuration;
 
 use crate::common::{catalog, root, temp_dir, write};
 
-const LLAMA8B: &str = r#"LlmModel(name: "llama-3-8b", params: 8.0e9, layers: 32, hidden: 4096, kv_heads: 8, head_dim: 128)"#;
+const LLAMA8B: &str = r#"LlmModel(name: "llama-3-8b", params: 8.0e9, layers: 32, hidden: 4096, kv_heads: 8, head_dim: 128, ffn_hidden: 14336, vocab: 128256)"#;
 const CAP_W: f64 = 350.0;
 const PROMPT: u64 = 4096;
 const OUTPUT: u64 = 64;
@@ -24,6 +24,10 @@ fn llama8b() -> LlmModel {
         kv_heads: 8,
         head_dim: 128,
         bytes_per_param: 2.0,
+        heads: None,
+        ffn_hidden: Some(14336),
+        gated_mlp: true,
+        vocab: Some(128_256),
     }
 }
 
@@ -137,7 +141,7 @@ fn alone() -> ((f64, f64), (f64, f64)) {
 }
 
 /// Same load with and without a 350 W cap: TTFT (one compute-bound prefill) rises by exactly `1/r` of its
-/// compute time; TPOT (memory-bound decode, 292 W demand) does not move.
+/// compute time; TPOT (memory-bound decode, below the cap) does not move.
 #[test]
 fn prefill_slows_by_the_clock_ratio_and_decode_does_not() {
     let free = run("free", &scenario(3, OUTPUT, "", ""));
@@ -169,8 +173,9 @@ fn prefill_slows_by_the_clock_ratio_and_decode_does_not() {
         c.tpot_s.p99,
         c.capping
     );
-    assert!((ttft1 - (pre.compute_s / r + pre.overhead_s)).abs() < 2e-9);
-    assert!(ttft1 / ttft0 > 1.25, "a marked rise: {ttft0} → {ttft1}");
+    // The compute stretches by 1/r; the memory-bound element-wise work and the kernels' fixed times do not.
+    assert!((ttft1 - (pre.compute_s / r + pre.excess_s + pre.overhead_s)).abs() < 2e-9);
+    assert!(ttft1 / ttft0 > 1.2, "a marked rise: {ttft0} → {ttft1}");
     assert_eq!(tpot0, tpot1);
     // The median request ran alone on its replica: the closed forms, to the nanosecond rounding.
     for (got, want) in [

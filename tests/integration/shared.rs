@@ -4,7 +4,7 @@ use scenario::load_scenario;
 
 use crate::common::{catalog, temp_dir, write};
 
-const LLAMA8B: &str = r#"LlmModel(name: "llama-3-8b", params: 8.0e9, layers: 32, hidden: 4096, kv_heads: 8, head_dim: 128)"#;
+const LLAMA8B: &str = r#"LlmModel(name: "llama-3-8b", params: 8.0e9, layers: 32, hidden: 4096, kv_heads: 8, head_dim: 128, ffn_hidden: 14336, vocab: 128256)"#;
 
 /// Serving body: a quiet day with one busy hour (hour 1) that needs a second 8-GPU replica.
 fn serving() -> String {

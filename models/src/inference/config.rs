@@ -156,10 +156,46 @@ pub struct LlmModel {
     /// Bytes per weight and per KV-cache element (2 for BF16/FP16).
     #[serde(default = "two")]
     pub bytes_per_param: f64,
+    /// Query heads. Default: `hidden / head_dim`.
+    #[serde(default)]
+    pub heads: Option<u32>,
+    /// Feed-forward width `f`. Default: what `params` leaves after attention and the embeddings,
+    /// `((params − 2·vocab·hidden)/layers − P_attn) / ((g + 1)·hidden)`, `P_attn = h·(q + 2·kv) + q·h`.
+    #[serde(default)]
+    pub ffn_hidden: Option<u32>,
+    /// Gated MLP (SwiGLU, Llama): two up-projections of width `f`. Default true.
+    #[serde(default = "yes")]
+    pub gated_mlp: bool,
+    /// Vocabulary size (the output layer's width). Default: none — the output layer is not priced.
+    #[serde(default)]
+    pub vocab: Option<u32>,
 }
 
 fn two() -> f64 {
     2.0
+}
+
+impl LlmModel {
+    /// Query heads (see the field).
+    pub fn heads(&self) -> u32 {
+        self.heads
+            .unwrap_or(self.hidden / self.head_dim.max(1))
+            .max(1)
+    }
+
+    /// Feed-forward width (see the field), at least 1.
+    pub fn ffn(&self) -> u32 {
+        self.ffn_hidden.unwrap_or_else(|| {
+            let h = self.hidden as f64;
+            let q = self.heads() as f64 * self.head_dim as f64;
+            let kv = self.kv_heads as f64 * self.head_dim as f64;
+            let attn = h * (q + 2.0 * kv) + q * h;
+            let embed = 2.0 * self.vocab.unwrap_or(0) as f64 * h;
+            let per_layer = (self.params - embed) / self.layers.max(1) as f64;
+            let g = if self.gated_mlp { 2.0 } else { 1.0 };
+            ((per_layer - attn) / ((g + 1.0) * h)).clamp(1.0, 1e7) as u32
+        })
+    }
 }
 
 /// What a replica does when its KV cache cannot hold the next tokens.
@@ -219,46 +255,24 @@ impl Default for Batching {
     }
 }
 
-/// Roofline efficiency factors (fractions of datasheet peaks actually achieved) and fixed costs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// How iterations are priced beyond the catalog: kernel overrides, the tensor-parallel link, CPU overhead
+/// (docs/models.md §LLM inference serving).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Efficiency {
-    /// Achieved fraction of peak dense FLOP/s in compute-bound work.
-    #[serde(default = "default_compute")]
-    pub compute: f64,
-    /// Achieved fraction of peak HBM bandwidth in memory-bound work (≈ 0.8, inference-sim #415).
-    #[serde(default = "default_memory")]
-    pub memory_bandwidth: f64,
-    /// Latency of one tensor-parallel all-reduce step over the scale-up link, s.
-    #[serde(default = "default_tp_alpha")]
-    pub tp_alpha_s: f64,
-    /// Fixed per-iteration overhead (scheduler, kernel launches), s.
-    #[serde(default = "default_overhead")]
+    /// Kernel efficiencies replacing the catalog's (`gemm`, `gemm_half_dim`, `attention`, `memory`,
+    /// `gemm_latency_s`; each optional). Default: the catalog's GPU figures.
+    #[serde(default)]
+    pub kernels: crate::training::KernelOverrides,
+    /// The scale-up link of the tensor-parallel all-reduces: the training model's alpha-beta collectives
+    /// (`intra_bw_gbs`, `intra_efficiency`, `nvls_*`, `algorithm`, …). Default: its defaults.
+    #[serde(default)]
+    pub link: crate::training::AlphaBeta,
+    /// CPU work per iteration that does not overlap the GPU's (scheduling, sampling, input preparation), s.
+    /// Default 0: serving engines overlap it (vLLM ≥ 0.6 multi-step scheduling and asynchronous output
+    /// processing) \[src: vLLM blog, 2024-09-05]; the measured per-kernel time `t₀` is in the kernels.
+    #[serde(default)]
     pub iteration_overhead_s: f64,
-}
-
-fn default_compute() -> f64 {
-    0.6
-}
-fn default_memory() -> f64 {
-    0.8
-}
-fn default_tp_alpha() -> f64 {
-    5e-6
-}
-fn default_overhead() -> f64 {
-    2e-3
-}
-
-impl Default for Efficiency {
-    fn default() -> Self {
-        Efficiency {
-            compute: default_compute(),
-            memory_bandwidth: default_memory(),
-            tp_alpha_s: default_tp_alpha(),
-            iteration_overhead_s: default_overhead(),
-        }
-    }
 }
 
 /// Request routing across replicas.
@@ -421,6 +435,23 @@ impl Deployment {
         if self.tp == 0 {
             return err("deployment.tp", "must be ≥ 1".into());
         }
+        if m.heads == Some(0) || m.ffn_hidden == Some(0) {
+            let f = if m.heads == Some(0) {
+                "heads"
+            } else {
+                "ffn_hidden"
+            };
+            return err(&format!("deployment.model.{f}"), "must be ≥ 1".into());
+        }
+        if !m.heads().is_multiple_of(self.tp) {
+            return err(
+                "deployment.tp",
+                format!(
+                    "must divide the model's {} attention heads (each GPU holds whole heads)",
+                    m.heads()
+                ),
+            );
+        }
         if self.replicas == 0 {
             return err("deployment.replicas", "must be ≥ 1".into());
         }
@@ -447,27 +478,14 @@ impl Batching {
 impl Efficiency {
     /// Efficiencies in (0, 1] and overheads ≥ 0; errors name the field below `workload.Inference`.
     fn check(&self) -> Result<(), FieldError> {
-        for (name, v) in [
-            ("compute", self.compute),
-            ("memory_bandwidth", self.memory_bandwidth),
-        ] {
-            if !(positive(v) && v <= 1.0) {
-                return err(
-                    &format!("efficiency.{name}"),
-                    format!("must be in (0, 1], found {v}"),
-                );
-            }
-        }
-        for (name, v) in [
-            ("tp_alpha_s", self.tp_alpha_s),
-            ("iteration_overhead_s", self.iteration_overhead_s),
-        ] {
-            if !v.is_finite() || v < 0.0 {
-                return err(
-                    &format!("efficiency.{name}"),
-                    format!("must be ≥ 0, found {v}"),
-                );
-            }
+        self.kernels.check().map_err(|e| e.within("efficiency"))?;
+        self.link.check().map_err(|e| e.within("efficiency.link"))?;
+        let v = self.iteration_overhead_s;
+        if !v.is_finite() || v < 0.0 {
+            return err(
+                "efficiency.iteration_overhead_s",
+                format!("must be ≥ 0, found {v}"),
+            );
         }
         Ok(())
     }

@@ -1,26 +1,44 @@
-//! Iteration cost of one replica: a roofline over compute and HBM traffic, plus tensor-parallel all-reduces.
+//! Iteration cost of one replica, priced operation by operation with the training model's kernels and link
+//! (docs/models.md §LLM inference serving): one model of GEMMs, attention, memory-bound work and
+//! tensor-parallel all-reduces for training and serving.
 //!
-//! For an iteration whose batch holds `n_p` prefill tokens and `n_d` decode tokens (docs/models.md §Inference):
+//! For an iteration whose batch holds `n_p` prefill and `n_d` decode tokens (`M = n_p + n_d`), per layer on one
+//! of the `t` tensor-parallel GPUs:
+//! - GEMMs QKV `M × (h + 2·n_kv·d)/t × h`, attention output `M × h × h/t`, MLP up `M × g·f/t × h`, MLP down
+//!   `M × h × f/t` (`g` = 2 gated), each `max(compute, memory) + t₀` ([`crate::training::kernels::gemm_s`]:
+//!   the shape-efficiency roofline fitted to measured H100 GEMMs, weights read once per iteration);
+//! - attention `max(4·(h/t)·A / (peak · e_attn), K_l·R / (BW · e_mem)) + t₀`, `A` = Σ over query tokens of
+//!   their context, `R` the KV tokens read, `K_l = 2·⌈n_kv/t⌉·d·β` bytes per token per layer;
+//! - memory-bound work `M·β·(10h + (g+1)·f/t)` bytes, and [`SMALL_KERNELS_PER_LAYER`] kernels of `t₀`;
+//! - two all-reduces of `M·h·β` bytes over the scale-up link, priced by the training model's alpha-beta
+//!   collectives (per-direction bandwidth, NVLS where the GPU has it).
 //!
-//! - FLOPs `F = 2·P·(n_p + n_d) + 4·L·h·A`, where `A = Σ` over query tokens of the context each attends to
-//!   (QKᵀ and AV, 2 FLOPs per multiply-add) [src: Kaplan et al. 2020; models.md §6].
-//! - HBM bytes `M = P·b + K·R`: all weights once, plus the KV cache read, `R` tokens of context in the batch,
-//!   `K = 2·L·kv_heads·head_dim·b` bytes per token [src: models.md §6].
-//! - `t_compute = F / (tp · peak · η_c)`, `t_memory = M / (tp · BW · η_m)` (η_m ≈ 0.8 [src: inference-sim #415]).
-//! - Tensor parallel: two all-reduces per layer of the batch's activations (`S = (n_p+n_d)·h·b` bytes), ring over
-//!   the scale-up link: `t_tp = 2L · (2(tp−1)·α + 2(tp−1)/tp · S/B_link)` [src: Megatron-LM; models.md §5].
-//! - `t_iter = max(t_compute, t_memory) + t_tp + t_overhead`.
-//! - GPU activity: `a = a_decode + (a_prefill − a_decode) · t_compute / t_iter` [eng]: a compute-saturated
-//!   iteration draws prefill power, a memory-bound one decode power.
+//! Once per iteration: the output layer `(n_d + chunks) × V/t × h` and `efficiency.iteration_overhead_s`.
+//!
+//! The kernels' compute demands `C` and memory demands `M_b` are kept apart so a power cap can stretch the
+//! compute (`power_cap`): `t_iter = max(C, M_b) + excess + t_tp + fixed`, `excess = Σ max(c_k, m_k) −
+//! max(C, M_b) ≥ 0`. GPU activity: `a = a_decode + (a_prefill − a_decode) · C_bound / t_iter` with `C_bound`
+//! the time of the compute-bound kernels \[eng]: a compute-saturated iteration draws prefill power, a
+//! memory-bound one decode power.
 
 use super::config::{Batching, Efficiency, LlmModel};
 use crate::catalog::GpuModel;
+use crate::training::comm::AlphaBetaCost;
+use crate::training::cost::{CommCost, CommGroup};
+use crate::training::kernels::{gemm_bounds_s, memory_bw_bytes_per_s};
+
+/// Small memory-bound kernels per layer besides the GEMMs and attention (two norms, the activation, the
+/// rotary embedding), each costing at least `t₀` \[eng: Vidur's H100 profiles show ~6 µs per norm at small
+/// batches].
+pub const SMALL_KERNELS_PER_LAYER: f64 = 4.0;
 
 /// What one iteration processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BatchShape {
     /// Prompt tokens prefilled in this iteration.
     pub prefill_tokens: u64,
+    /// Prefill chunks (each ends in a token whose logits are computed).
+    pub prefill_chunks: u64,
     /// Requests decoding one token each.
     pub decode_tokens: u64,
     /// Σ over the iteration's query tokens of their attention context length (tokens).
@@ -33,6 +51,7 @@ impl BatchShape {
     /// Adds a prefill chunk of `c` tokens starting after `start` tokens already in context.
     pub fn add_prefill(&mut self, start: u64, c: u64) {
         self.prefill_tokens += c;
+        self.prefill_chunks += 1;
         self.attention_pairs += (c * start) as f64 + (c * (c + 1)) as f64 / 2.0;
         self.kv_read_tokens += start + c;
     }
@@ -53,37 +72,89 @@ impl BatchShape {
 /// The cost of one iteration.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct IterationCost {
+    /// Σ of the kernels' compute demands at full clock, s.
     pub compute_s: f64,
+    /// Σ of the kernels' memory demands, s.
     pub memory_s: f64,
+    /// `Σ max(c_k, m_k) − max(compute_s, memory_s)` ≥ 0: what the kernels' mix of bounds adds, s.
+    pub excess_s: f64,
     pub tp_comm_s: f64,
-    /// Fixed per-iteration overhead (scheduling, kernel launches), s.
+    /// Fixed costs: kernel times `t₀` and the per-iteration overhead, s.
     pub overhead_s: f64,
+    /// `max(compute_s, memory_s) + excess_s + tp_comm_s + overhead_s`.
     pub total_s: f64,
     /// GPU activity factor during the iteration.
     pub activity: f64,
-    /// Share of the iteration attributed to prefill (the rest to decode), by their stand-alone roofline times.
+    /// Share of the iteration attributed to prefill (the rest to decode), by their stand-alone times.
     pub prefill_share: f64,
 }
 
 /// Performance model of one replica (a model on `tp` GPUs of one type).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaPerf {
-    params: f64,
+    /// The GPU with the deployment's kernel overrides applied.
+    gpu: GpuModel,
+    link: AlphaBetaCost,
     layers: f64,
     hidden: f64,
+    /// Query width `n_h · d` (= hidden for standard models).
+    q_width: f64,
+    kv_width: f64,
+    head_dim: f64,
+    ffn: f64,
+    gated: f64,
+    vocab: f64,
     bytes: f64,
-    tp: f64,
-    flops_per_s: f64,
-    bytes_per_s: f64,
-    link_bytes_per_s: f64,
-    tp_alpha_s: f64,
+    tp: u32,
     overhead_s: f64,
     a_prefill: f64,
     a_decode: f64,
-    /// KV-cache bytes per token of context.
+    /// KV-cache bytes per token of context (whole replica).
     pub kv_bytes_per_token: f64,
     /// KV-cache capacity of the replica, tokens.
     pub kv_capacity_tokens: u64,
+}
+
+/// Where an iteration's time goes, s (kernels at their bound plus their fixed times).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct IterationParts {
+    /// The four projections of every layer.
+    pub gemm_s: f64,
+    /// The attention core of every layer.
+    pub attention_s: f64,
+    /// Norms, residuals, activation, rotary embedding.
+    pub elementwise_s: f64,
+    /// The output layer (logits).
+    pub output_s: f64,
+    /// Tensor-parallel all-reduces.
+    pub tp_comm_s: f64,
+    /// The per-iteration CPU overhead.
+    pub overhead_s: f64,
+}
+
+/// Kernel time accumulator: compute and memory demands, and the time of each kernel at its bound.
+#[derive(Default)]
+struct Acc {
+    compute: f64,
+    memory: f64,
+    kernels: f64,
+    compute_bound: f64,
+    fixed: f64,
+    /// Time by part: GEMMs, attention, element-wise, output layer.
+    parts: [f64; 4],
+}
+
+impl Acc {
+    fn kernel(&mut self, part: usize, c: f64, m: f64, times: f64, latency_s: f64) {
+        self.compute += times * c;
+        self.memory += times * m;
+        self.kernels += times * c.max(m);
+        if c >= m {
+            self.compute_bound += times * c;
+        }
+        self.fixed += times * latency_s;
+        self.parts[part] += times * (c.max(m) + latency_s);
+    }
 }
 
 impl ReplicaPerf {
@@ -114,16 +185,21 @@ impl ReplicaPerf {
                 hbm / 1e9
             ));
         }
+        let mut g = gpu.clone();
+        g.kernels = eff.kernels.apply(g.kernels);
         Ok(ReplicaPerf {
-            params: model.params,
+            link: eff.link.links(&g),
+            gpu: g,
             layers: model.layers as f64,
             hidden: model.hidden as f64,
+            q_width: model.heads() as f64 * model.head_dim as f64,
+            kv_width: model.kv_heads as f64 * model.head_dim as f64,
+            head_dim: model.head_dim as f64,
+            ffn: model.ffn() as f64,
+            gated: if model.gated_mlp { 2.0 } else { 1.0 },
+            vocab: model.vocab.unwrap_or(0) as f64,
             bytes: b,
-            tp: tp as f64,
-            flops_per_s: gpu.peak_tflops * 1e12 * eff.compute,
-            bytes_per_s: gpu.memory_bandwidth_tbs * 1e12 * eff.memory_bandwidth,
-            link_bytes_per_s: gpu.scaleup_link_gbs * 1e9,
-            tp_alpha_s: eff.tp_alpha_s,
+            tp,
             overhead_s: eff.iteration_overhead_s,
             a_prefill: gpu.activity.prefill,
             a_decode: gpu.activity.decode,
@@ -132,53 +208,123 @@ impl ReplicaPerf {
         })
     }
 
-    fn roofline(&self, tokens: f64, attention_pairs: f64, kv_read_tokens: f64) -> (f64, f64) {
-        let flops = 2.0 * self.params * tokens + 4.0 * self.layers * self.hidden * attention_pairs;
-        let bytes = self.params * self.bytes + kv_read_tokens * self.kv_bytes_per_token;
-        (
-            flops / (self.tp * self.flops_per_s),
-            bytes / (self.tp * self.bytes_per_s),
-        )
-    }
-
-    /// Time of the tensor-parallel all-reduces for `tokens` tokens, s.
+    /// Time of the tensor-parallel all-reduces for `tokens` tokens, s: two per layer of `tokens · h · β` bytes.
     pub fn tp_comm_s(&self, tokens: f64) -> f64 {
-        if self.tp <= 1.0 {
+        if self.tp <= 1 || tokens <= 0.0 {
             return 0.0;
         }
-        let s = tokens * self.hidden * self.bytes;
-        let p = self.tp;
+        let bytes = tokens * self.hidden * self.bytes;
         2.0 * self.layers
-            * (2.0 * (p - 1.0) * self.tp_alpha_s + 2.0 * (p - 1.0) / p * s / self.link_bytes_per_s)
+            * self
+                .link
+                .all_reduce_s(bytes, &CommGroup::new(self.tp, self.tp))
+    }
+
+    /// Kernel demands of an iteration of shape `b` (no communication, no overhead).
+    fn kernels(&self, b: &BatchShape) -> Acc {
+        let g = &self.gpu;
+        let t = self.tp as f64;
+        let (h, beta, l) = (self.hidden, self.bytes, self.layers);
+        let m = (b.prefill_tokens + b.decode_tokens) as f64;
+        let t0 = g.kernels.gemm_latency_s;
+        let mut acc = Acc::default();
+        if m <= 0.0 {
+            return acc;
+        }
+        for (n, k) in [
+            ((self.q_width + 2.0 * self.kv_width) / t, h),
+            (h, self.q_width / t),
+            (self.gated * self.ffn / t, h),
+            (h, self.ffn / t),
+        ] {
+            let (c, mem) = gemm_bounds_s(m, n, k, beta, g);
+            acc.kernel(0, c, mem, l, t0);
+        }
+        // Attention: FLOPs over the query-context pairs; the KV cache read (heads split across the ranks,
+        // replicated when there are fewer KV heads than ranks).
+        let bw = memory_bw_bytes_per_s(g);
+        let kv_heads_rank = (self.kv_width / self.head_dim / t).ceil().max(1.0);
+        let kv_layer_bytes = 2.0 * kv_heads_rank * self.head_dim * beta;
+        let c = 4.0 * (self.q_width / t) * b.attention_pairs
+            / (g.peak_tflops * 1e12 * g.kernels.attention);
+        let mem = kv_layer_bytes * b.kv_read_tokens as f64 / bw;
+        acc.kernel(1, c, mem, l, t0);
+        // Norms, residuals, activation: memory-bound.
+        let elems = 10.0 * h + (self.gated + 1.0) * self.ffn / t;
+        acc.kernel(
+            2,
+            0.0,
+            m * beta * elems / bw,
+            l,
+            SMALL_KERNELS_PER_LAYER * t0,
+        );
+        // The output layer for the tokens that yield logits.
+        let logits = (b.decode_tokens + b.prefill_chunks) as f64;
+        if self.vocab > 0.0 && logits > 0.0 {
+            let (c, mem) = gemm_bounds_s(logits, self.vocab / t, h, beta, g);
+            acc.kernel(3, c, mem, 1.0, t0);
+        }
+        acc
+    }
+
+    /// Where the time of an iteration of shape `b` goes; the parts add up to [`Self::iteration`]'s `total_s`.
+    pub fn parts(&self, b: &BatchShape) -> IterationParts {
+        let acc = self.kernels(b);
+        IterationParts {
+            gemm_s: acc.parts[0],
+            attention_s: acc.parts[1],
+            elementwise_s: acc.parts[2],
+            output_s: acc.parts[3],
+            tp_comm_s: self.tp_comm_s((b.prefill_tokens + b.decode_tokens) as f64),
+            overhead_s: self.overhead_s,
+        }
     }
 
     /// The cost of an iteration of shape `b`.
     pub fn iteration(&self, b: &BatchShape) -> IterationCost {
         let tokens = (b.prefill_tokens + b.decode_tokens) as f64;
-        let (compute_s, memory_s) =
-            self.roofline(tokens, b.attention_pairs, b.kv_read_tokens as f64);
+        let acc = self.kernels(b);
         let tp_comm_s = self.tp_comm_s(tokens);
-        let total_s = compute_s.max(memory_s) + tp_comm_s + self.overhead_s;
-        let activity =
-            self.a_decode + (self.a_prefill - self.a_decode) * (compute_s / total_s).min(1.0);
+        let bound = acc.compute.max(acc.memory);
+        let excess_s = (acc.kernels - bound).max(0.0);
+        let overhead_s = acc.fixed + self.overhead_s;
+        let total_s = bound + excess_s + tp_comm_s + overhead_s;
+        let activity = if total_s > 0.0 {
+            self.a_decode
+                + (self.a_prefill - self.a_decode) * (acc.compute_bound / total_s).min(1.0)
+        } else {
+            self.a_decode
+        };
         let prefill_share = if b.decode_tokens == 0 {
             1.0
         } else if b.prefill_tokens == 0 {
             0.0
         } else {
-            // Stand-alone rooflines of each part (weights counted in both: they are read either way).
+            // Stand-alone kernel times of each part (weights counted in both: they are read either way).
             let p = b.prefill_tokens as f64;
-            let (cp, mp) = self.roofline(p, p * p / 2.0, p);
-            let d = b.decode_tokens as f64;
-            let (cd, md) = self.roofline(d, 0.0, b.kv_read_tokens as f64);
-            let (tp, td) = (cp.max(mp), cd.max(md));
-            tp / (tp + td)
+            let pre = BatchShape {
+                prefill_tokens: b.prefill_tokens,
+                prefill_chunks: b.prefill_chunks,
+                decode_tokens: 0,
+                attention_pairs: p * p / 2.0,
+                kv_read_tokens: b.prefill_tokens,
+            };
+            let dec = BatchShape {
+                prefill_tokens: 0,
+                prefill_chunks: 0,
+                decode_tokens: b.decode_tokens,
+                attention_pairs: b.decode_tokens as f64,
+                kv_read_tokens: b.kv_read_tokens,
+            };
+            let (tp_, td) = (self.kernels(&pre).kernels, self.kernels(&dec).kernels);
+            tp_ / (tp_ + td)
         };
         IterationCost {
-            compute_s,
-            memory_s,
+            compute_s: acc.compute,
+            memory_s: acc.memory,
+            excess_s,
             tp_comm_s,
-            overhead_s: self.overhead_s,
+            overhead_s,
             total_s,
             activity,
             prefill_share,
@@ -217,7 +363,24 @@ mod tests {
             kv_heads: 8,
             head_dim: 128,
             bytes_per_param: 2.0,
+            heads: None,
+            ffn_hidden: Some(28672),
+            gated_mlp: true,
+            vocab: Some(32000),
         }
+    }
+
+    /// The H100 with no shape penalty and no kernel time: GEMMs are pure rooflines.
+    fn plain_h100() -> GpuModel {
+        let mut g = h100();
+        g.kernels = crate::training::KernelEfficiency {
+            gemm: 0.7,
+            gemm_half_dim: 0.0,
+            attention: 0.5,
+            memory: 0.9,
+            gemm_latency_s: 0.0,
+        };
+        g
     }
 
     #[test]
@@ -250,39 +413,80 @@ mod tests {
     }
 
     #[test]
-    fn decode_is_memory_bound_and_prefill_compute_bound() {
-        let eff = Efficiency {
-            tp_alpha_s: 0.0,
-            iteration_overhead_s: 0.0,
-            ..Efficiency::default()
-        };
-        let p = ReplicaPerf::new(&llama70b(), &h100(), 4, &eff, &Batching::default()).unwrap();
-        let mut d = BatchShape::default();
-        d.add_decode(1000);
-        let c = p.iteration(&d);
-        // One decode token: weights 140 GB + 1001 KV tokens over 4 × 3.35 TB/s × 0.8.
-        let expect = (140e9 + 1001.0 * 327_680.0) / (4.0 * 3.35e12 * 0.8);
-        assert!(c.memory_s > c.compute_s);
-        assert!((c.total_s - expect - c.tp_comm_s).abs() < 1e-15, "{c:?}");
-        let mut pf = BatchShape::default();
-        pf.add_prefill(0, 4096);
-        let c = p.iteration(&pf);
-        let flops = 2.0 * 70e9 * 4096.0 + 4.0 * 80.0 * 8192.0 * (4096.0 * 4097.0 / 2.0);
-        assert_eq!(c.compute_s, flops / (4.0 * 989e12 * 0.6));
-        assert!(c.compute_s > c.memory_s);
-        assert!(c.activity > 0.85 && c.activity <= 0.90, "{c:?}");
-        assert_eq!(c.prefill_share, 1.0);
+    fn derived_widths() {
+        let mut m = llama70b();
+        assert_eq!((m.heads(), m.ffn()), (64, 28672));
+        // Without a given width: ((70e9 − 2·32000·8192)/80 − 8192·(8192 + 2048) − 8192²) / (3·8192)
+        // = (868,446,400 − 150,994,944) / 24,576 = 29,193.
+        m.ffn_hidden = None;
+        assert_eq!(m.ffn(), 29_193);
     }
 
     #[test]
-    fn tp_all_reduce_is_the_ring_formula() {
+    fn decode_is_memory_bound_and_prefill_compute_bound() {
+        let eff = Efficiency::default();
+        let gpu = plain_h100();
+        let p = ReplicaPerf::new(&llama70b(), &gpu, 4, &eff, &Batching::default()).unwrap();
+        let mut d = BatchShape::default();
+        d.add_decode(1000);
+        let c = p.iteration(&d);
+        assert!(c.memory_s > c.compute_s, "{c:?}");
+        // One decode token reads every weight once: the layers' GEMMs (80 · (8192·10240 + 8192² + 8192·57344 +
+        // 28672·8192) weights / 4 ranks · 2 B) and the output layer (32000·8192 / 4 · 2 B), plus the KV cache
+        // (1001 tokens · 2 KV heads · 128 · 2 · 2 B · 80 layers); all over 3.35 TB/s · 0.9.
+        let layer_w = 8192.0 * 10240.0 + 8192.0 * 8192.0 + 8192.0 * 57344.0 + 28672.0 * 8192.0;
+        let weights = (80.0 * layer_w + 32000.0 * 8192.0) / 4.0 * 2.0;
+        let kv = 1001.0 * 2.0 * 2.0 * 128.0 * 2.0 * 80.0;
+        let bw = 3.35e12 * 0.9;
+        let parts = p.parts(&d);
+        let streamed = parts.gemm_s + parts.attention_s + parts.output_s;
+        assert!(
+            (streamed - (weights + kv) / bw).abs() / streamed < 2e-3,
+            "{streamed} vs {}",
+            (weights + kv) / bw
+        );
+        let mut pf = BatchShape::default();
+        pf.add_prefill(0, 4096);
+        let c = p.iteration(&pf);
+        assert!(c.compute_s > c.memory_s);
+        // 4,096 tokens through every layer's GEMMs: 2 · 4096 · layer weights / 4 ranks · 80 at 0.7 of peak.
+        let gemm = 2.0 * 4096.0 * layer_w / 4.0 * 80.0 / (989e12 * 0.7);
+        assert!((p.parts(&pf).gemm_s - gemm).abs() / gemm < 1e-12);
+        // Compute-bound GEMMs most of the time, the all-reduces and element-wise work the rest.
+        assert!(c.activity > 0.7 && c.activity <= 0.90, "{c:?}");
+        assert_eq!(c.prefill_share, 1.0);
+        // The parts add up to the iteration.
+        let q = p.parts(&pf);
+        let sum =
+            q.gemm_s + q.attention_s + q.elementwise_s + q.output_s + q.tp_comm_s + q.overhead_s;
+        assert!((sum - c.total_s).abs() < 1e-12 * c.total_s, "{sum} {c:?}");
+    }
+
+    #[test]
+    fn tp_all_reduce_is_the_training_link() {
+        // One link model for training and serving: line-rate rings over NVLink at 900/2 = 450 GB/s per
+        // direction, α 3.4 µs.
         let eff = Efficiency {
-            tp_alpha_s: 5e-6,
+            link: crate::training::AlphaBeta {
+                algorithm: crate::training::comm::CollectiveAlgorithm::Ring,
+                intra_efficiency: 1.0,
+                ..Default::default()
+            },
             ..Efficiency::default()
         };
         let p = ReplicaPerf::new(&llama70b(), &h100(), 8, &eff, &Batching::default()).unwrap();
         let s = 100.0 * 8192.0 * 2.0;
-        let one = 2.0 * 7.0 * 5e-6 + 2.0 * 7.0 / 8.0 * s / 900e9;
+        let one = 2.0 * 7.0 * 3.4e-6 + 2.0 * 7.0 / 8.0 * s / 450e9;
         assert!((p.tp_comm_s(100.0) - 160.0 * one).abs() < 1e-15);
+        // The default picks NVLS on an H100 when it is faster.
+        let d = ReplicaPerf::new(
+            &llama70b(),
+            &h100(),
+            8,
+            &Efficiency::default(),
+            &Batching::default(),
+        )
+        .unwrap();
+        assert!(d.tp_comm_s(100.0) < p.tp_comm_s(100.0));
     }
 }

@@ -29,10 +29,16 @@ pub fn gemm_s(m: f64, n: f64, k: f64, bytes_per_el: f64, gpu: &GpuModel) -> f64 
     if m <= 0.0 || n <= 0.0 || k <= 0.0 {
         return 0.0;
     }
-    let eff = &gpu.kernels;
-    let compute = 2.0 * m * n * k / (gpu.peak_tflops * 1e12 * gemm_efficiency(m, n, k, eff));
+    let (compute, memory) = gemm_bounds_s(m, n, k, bytes_per_el, gpu);
+    compute.max(memory) + gpu.kernels.gemm_latency_s
+}
+
+/// The two bounds of a GEMM's roofline, s: (compute time at the shape efficiency, memory time); see [`gemm_s`].
+pub fn gemm_bounds_s(m: f64, n: f64, k: f64, bytes_per_el: f64, gpu: &GpuModel) -> (f64, f64) {
+    let compute =
+        2.0 * m * n * k / (gpu.peak_tflops * 1e12 * gemm_efficiency(m, n, k, &gpu.kernels));
     let memory = bytes_per_el * (m * k + k * n + m * n) / memory_bw_bytes_per_s(gpu);
-    compute.max(memory) + eff.gemm_latency_s
+    (compute, memory)
 }
 
 /// Achieved memory bandwidth for memory-bound kernels, bytes/s: `BW · e_mem`.
