@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod check;
 pub mod facility;
+pub mod host;
 pub mod inference;
 pub mod network;
 pub mod placement;

@@ -798,11 +798,7 @@ mod tests {
             gpus,
             cpu_milli: cpu,
             memory_mib: 1024,
-            host: HostPower {
-                idle_w: 0.0,
-                max_w: 0.0,
-                psu_efficiency: 1.0,
-            },
+            host: HostPower::linear(0.0, 0.0, 1.0),
         }
     }
 

@@ -8,8 +8,10 @@
 //!   iteration a replica runs on it (0 otherwise). Under a power limit `P_c` the GPU draws `min(P_gpu, P_c)`.
 //!   [form: models.md §1; a: eng]
 //! - Host: `P_host = P_host_idle + (P_host_max − P_host_idle) · u`, `u` the server's allocation fraction
-//!   (the larger of its GPU and CPU allocation fractions). [eng; calibrated to the DGX H100's 10.2 kW]
-//! - Server input: `P_in = (ΣP_gpu + P_host) / η_psu`. [eng]
+//!   (the larger of its GPU and CPU allocation fractions) [eng; calibrated to the DGX H100's 10.2 kW]; or by
+//!   component with fans following the heat ([`crate::host`]).
+//! - Server input: `P_in = (ΣP_gpu + P_host) / η_psu`, η constant or the supplies' curve at their load
+//!   ([`crate::host::PsuCurve`]). [eng; 80 PLUS]
 //! - Energy: power is piecewise constant between events, so `E = Σ P_k · (t_{k+1} − t_k)` is exact.
 
 use bevy_ecs::component::Component;
@@ -24,9 +26,10 @@ pub fn gpu_power_w(idle_w: f64, board_w: f64, activity: f64, share: f64) -> f64 
     idle_w + activity * (board_w - idle_w) * share
 }
 
-/// Host (non-GPU) power, W, at allocation fraction `u` (0..=1).
-pub fn host_power_w(host: &HostPower, u: f64) -> f64 {
-    host.idle_w + (host.max_w - host.idle_w) * u
+/// Host (non-GPU) power, W (DC), at allocation fraction `u` (0..=1) with the GPUs drawing `gpu_w`, the fans
+/// reaching full speed at `design_heat_w` ([`HostPower::dc_w`]).
+pub fn host_power_w(host: &HostPower, u: f64, gpu_w: f64, design_heat_w: f64) -> f64 {
+    host.dc_w(u, gpu_w, design_heat_w)
 }
 
 /// Power parameters of one server, copied from its spec and GPU model so the hot path reads one component.
@@ -36,13 +39,17 @@ pub struct ServerPowerModel {
     pub gpu_board_w: f64,
     pub host: HostPower,
     pub cpu_milli_total: u64,
+    /// The fans' design heat (host components), W; 0 for the linear host model.
+    pub design_heat_w: f64,
 }
 
 impl ServerPowerModel {
-    pub fn new(gpu: &GpuModel, host: &HostPower, cpu_milli_total: u64) -> Self {
+    /// The model of a server with `gpus` GPUs of type `gpu`.
+    pub fn new(gpu: &GpuModel, gpus: u32, host: &HostPower, cpu_milli_total: u64) -> Self {
         ServerPowerModel {
             gpu_idle_w: gpu.idle_power_w,
             gpu_board_w: gpu.board_power_w,
+            design_heat_w: host.design_heat_w(gpus, gpu.board_power_w),
             host: host.clone(),
             cpu_milli_total,
         }
@@ -55,9 +62,9 @@ impl ServerPowerModel {
         for (k, &cap) in caps_w[..n].iter().enumerate() {
             gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, load.activity(k), 1.0).min(cap);
         }
-        let host_w = self.host_w(load);
+        let host_w = self.host_w(load, gpu_w);
         ServerPower {
-            input_w: (gpu_w + host_w) / self.host.psu_efficiency,
+            input_w: self.host.input_w(gpu_w + host_w),
             gpu_w,
         }
     }
@@ -74,8 +81,9 @@ impl ServerPowerModel {
         }
     }
 
-    /// Host power, W (DC), at the server's allocation fraction (the larger of GPUs and CPUs).
-    pub fn host_w(&self, load: &ServerLoad) -> f64 {
+    /// Host power, W (DC), at the server's allocation fraction (the larger of GPUs and CPUs), its GPUs drawing
+    /// `gpu_w` (what the fans of a component host follow).
+    pub fn host_w(&self, load: &ServerLoad, gpu_w: f64) -> f64 {
         let n = load.gpus as usize;
         let gpu_frac = if n == 0 {
             0.0
@@ -87,7 +95,12 @@ impl ServerPowerModel {
         } else {
             1.0 - load.free_cpu_milli as f64 / self.cpu_milli_total as f64
         };
-        host_power_w(&self.host, gpu_frac.max(cpu_frac))
+        host_power_w(
+            &self.host,
+            gpu_frac.max(cpu_frac),
+            gpu_w,
+            self.design_heat_w,
+        )
     }
 
     /// (server input power, GPU power), W, for the server's current allocation.
@@ -98,9 +111,9 @@ impl ServerPowerModel {
             // Σ share·a over the jobs on this GPU (exact integer ÷ 10⁶), plus a replica's iteration.
             gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, load.activity(k), 1.0);
         }
-        let host_w = self.host_w(load);
+        let host_w = self.host_w(load, gpu_w);
         ServerPower {
-            input_w: (gpu_w + host_w) / self.host.psu_efficiency,
+            input_w: self.host.input_w(gpu_w + host_w),
             gpu_w,
         }
     }

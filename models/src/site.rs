@@ -7,21 +7,84 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
+pub use crate::host::{HostComponents, PsuCurve};
 
-/// Host (non-GPU) power of a server and its power supply.
+/// Host (non-GPU) power of a server and its power supply (docs/models.md §Server power).
 ///
-/// `P_host = idle_w + (max_w − idle_w) · u` where `u` is the fraction of the server's GPU capacity
-/// allocated; server input `P_in = (P_gpus + P_host) / psu_efficiency` (docs/models.md §Server power).
+/// Either the linear model — `P_host = idle_w + (max_w − idle_w) · u`, `u` the fraction of the server
+/// allocated — or, with `components`, the host by component with fans following the heat ([`HostComponents`]).
+/// Server input `P_in = (P_gpus + P_host) / η`, `η` = `psu_efficiency`, or the supplies' efficiency curve at
+/// their load with `psu_curve` ([`PsuCurve`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostPower {
-    /// CPUs, memory, NICs, fans, storage with no GPU allocated, W (DC side).
-    pub idle_w: f64,
-    /// The same with every GPU allocated, W.
-    pub max_w: f64,
-    /// Power-supply efficiency (AC in → DC out), 0 < η ≤ 1. Default 0.95.
+    /// CPUs, memory, NICs, fans, storage with no GPU allocated, W (DC side). Required without `components`.
+    #[serde(default)]
+    pub idle_w: Option<f64>,
+    /// The same with every GPU allocated, W. Required without `components`.
+    #[serde(default)]
+    pub max_w: Option<f64>,
+    /// Power-supply efficiency (AC in → DC out), 0 < η ≤ 1. Default 0.95. With `psu_curve`, the nominal figure
+    /// the capping controller budgets with.
     #[serde(default = "default_psu_efficiency")]
     pub psu_efficiency: f64,
+    /// The host by component instead of `idle_w`/`max_w`. Default: none.
+    #[serde(default)]
+    pub components: Option<HostComponents>,
+    /// The power supplies' efficiency by load instead of one `psu_efficiency`. Default: none.
+    #[serde(default)]
+    pub psu_curve: Option<PsuCurve>,
+}
+
+impl HostPower {
+    /// The linear model (no components, constant efficiency).
+    pub fn linear(idle_w: f64, max_w: f64, psu_efficiency: f64) -> Self {
+        HostPower {
+            idle_w: Some(idle_w),
+            max_w: Some(max_w),
+            psu_efficiency,
+            components: None,
+            psu_curve: None,
+        }
+    }
+
+    /// Host power (DC) at allocation `u` with the GPUs drawing `gpu_w`, for a server whose fans reach full speed at
+    /// `design_heat_w` (see [`Self::design_heat_w`]), W.
+    pub fn dc_w(&self, u: f64, gpu_w: f64, design_heat_w: f64) -> f64 {
+        match &self.components {
+            Some(c) => c.power_w(u, gpu_w, design_heat_w),
+            None => {
+                let idle = self.idle_w.unwrap_or(0.0);
+                idle + (self.max_w.unwrap_or(idle) - idle) * u
+            }
+        }
+    }
+
+    /// The fans' design heat of a server of `gpus` GPUs of `board_w` each, W (0 without components).
+    pub fn design_heat_w(&self, gpus: u32, board_w: f64) -> f64 {
+        self.components
+            .as_ref()
+            .map_or(0.0, |c| c.design_heat_for(gpus, board_w))
+    }
+
+    /// Supply efficiency at DC output `dc_w`.
+    pub fn efficiency_at(&self, dc_w: f64) -> f64 {
+        match &self.psu_curve {
+            Some(c) => c.efficiency_at(dc_w),
+            None => self.psu_efficiency,
+        }
+    }
+
+    /// Input power of a server drawing `dc_w` (GPUs and host), W.
+    pub fn input_w(&self, dc_w: f64) -> f64 {
+        dc_w / self.efficiency_at(dc_w)
+    }
+
+    /// Nameplate input: every GPU at `board_w`, the whole server allocated, W.
+    pub fn nameplate_input_w(&self, gpus: u32, board_w: f64) -> f64 {
+        let gpu_w = gpus as f64 * board_w;
+        self.input_w(gpu_w + self.dc_w(1.0, gpu_w, self.design_heat_w(gpus, board_w)))
+    }
 }
 
 fn default_psu_efficiency() -> f64 {

@@ -340,11 +340,7 @@ fn node_power_matches_published_measurements() {
     plan.overlap = None;
     plan.check().unwrap();
     let est = estimate(&plan, &gpu, 8, &CommModel::default());
-    let host = models::site::HostPower {
-        idle_w: 1200.0,
-        max_w: 3400.0,
-        psu_efficiency: 0.95,
-    };
+    let host = models::site::HostPower::linear(1200.0, 3400.0, 0.95);
     let p = models::training::node_power(&est, &gpu, &host, 8, 8);
     println!(
         "node power (8×H100, Llama-2-13B, ZeRO-3): peak {:.0} W (measured 8,400), mean {:.0} W (measured 7,752), \

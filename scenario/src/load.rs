@@ -139,7 +139,7 @@ fn load_facility(
         .iter()
         .map(|s| {
             let g = &catalog.gpus[s.gpu_model];
-            (s.gpus as f64 * g.board_power_w + s.host.max_w) / s.host.psu_efficiency
+            s.host.nameplate_input_w(s.gpus, g.board_power_w)
         })
         .sum();
     let thermal = models::facility::thermal::ThermalSpec::new(
@@ -482,32 +482,56 @@ fn check_finite_pos(file: &Path, field: &str, v: f64) -> Result<(), InputError> 
 }
 
 fn check_host(file: &Path, field: &str, h: &crate::format::HostPower) -> Result<(), InputError> {
-    if !(h.idle_w.is_finite() && h.idle_w >= 0.0) {
-        return Err(InputError::field(
-            file,
-            &format!("{field}.idle_w"),
-            format!("must be a finite number ≥ 0, found {}", h.idle_w),
-        ));
-    }
-    if !(h.max_w.is_finite() && h.max_w >= h.idle_w) {
-        return Err(InputError::field(
-            file,
-            &format!("{field}.max_w"),
-            format!(
-                "must be finite and ≥ idle_w ({}), found {}",
-                h.idle_w, h.max_w
-            ),
-        ));
+    let bad = |f: &str, m: String| Err(InputError::field(file, &format!("{field}.{f}"), m));
+    match (&h.components, h.idle_w, h.max_w) {
+        (Some(c), None, None) => {
+            if let Err(e) = c.check() {
+                return Err(e.within(field).into_input_error(file));
+            }
+        }
+        (Some(_), _, _) => {
+            return bad(
+                "components",
+                "give either `components` or `idle_w` and `max_w`, not both (the components replace them)"
+                    .into(),
+            );
+        }
+        (None, Some(idle), Some(max)) => {
+            if !(idle.is_finite() && idle >= 0.0) {
+                return bad(
+                    "idle_w",
+                    format!("must be a finite number ≥ 0, found {idle}"),
+                );
+            }
+            if !(max.is_finite() && max >= idle) {
+                return bad(
+                    "max_w",
+                    format!("must be finite and ≥ idle_w ({idle}), found {max}"),
+                );
+            }
+        }
+        (None, idle, _) => {
+            let missing = if idle.is_none() { "idle_w" } else { "max_w" };
+            return bad(
+                missing,
+                "is required (the host's power idle and with every GPU allocated), or give `components`"
+                    .into(),
+            );
+        }
     }
     if !(h.psu_efficiency.is_finite() && h.psu_efficiency >= 0.5 && h.psu_efficiency <= 1.0) {
-        return Err(InputError::field(
-            file,
-            &format!("{field}.psu_efficiency"),
+        return bad(
+            "psu_efficiency",
             format!(
                 "must be in [0.5, 1] (server PSUs are 0.9–0.96), found {}",
                 h.psu_efficiency
             ),
-        ));
+        );
+    }
+    if let Some(c) = &h.psu_curve
+        && let Err(e) = c.check()
+    {
+        return Err(e.within(field).into_input_error(file));
     }
     Ok(())
 }

@@ -98,3 +98,54 @@ fn training_job_energy_is_exact() {
         j.gpu_activity
     );
 }
+
+/// A server whose host is modelled by component (fans by the affinity law) behind an 80 PLUS supply curve: the
+/// run's IT power while the one job runs is the job's reported mean node power, and the scenario's own
+/// nameplate input bounds both.
+#[test]
+fn component_host_power_in_a_run_matches_the_job_node_power() {
+    let dir = temp_dir("training-host-components");
+    let s = format!(
+        r#"Scenario(
+    name: "one-job-components",
+    seed: 1,
+    horizon_s: 20000.0,
+    catalog: "{cat}",
+    site: Layout(
+        server_templates: {{ "hgx": ServerTemplate(gpu_model: "H100", gpus: 8,
+            host: HostPower(components: (cpu_idle_w: 200.0, cpu_max_w: 700.0, memory_w: 320.0, nic_w: 350.0,
+                other_w: 500.0, fan_max_w: 1000.0), psu_curve: (rated_w: 19800.0))) }},
+        halls: [HallGroup(count: 1, rows: [RowGroup(count: 1, racks: [RackGroup(count: 1, servers: [ServerGroup(template: "hgx", count: 1)])])])],
+    ),
+    workload: Training(jobs: [TrainingJob(
+        name: "small",
+        gpu_model: "H100",
+        plan: TrainingPlan(
+            model: TransformerModel(params: 1.0e9, layers: 16, hidden: 2048, seq_len: 2048),
+            parallelism: Parallelism(tp: 1, pp: 1, dp: 8, micro_batches: 1),
+            global_batch_tokens: 1048576,
+            budget: Steps(2000),
+        ),
+    )]),
+    reporting: (interval_s: 600.0),
+)"#,
+        cat = catalog()
+    );
+    let path = write(&dir, "s.ron", &s);
+    let loaded = load_scenario(&path, &[], None).unwrap();
+    let out = twin::run(&loaded, &mut |_| {}).expect("run");
+    let j = &out.summary.training.as_ref().unwrap().jobs[0];
+    assert!(j.finish_s.is_some(), "{j:?}");
+    // The run holds the server at the job's mean activity (rounded to thousandths for the power model).
+    let peak = out.summary.power.it_peak_w;
+    assert!(
+        (peak - j.node_power_mean_w).abs() / peak < 2e-3,
+        "{peak} vs {}",
+        j.node_power_mean_w
+    );
+    assert!(
+        j.node_power_trough_w < j.node_power_mean_w && j.node_power_mean_w < j.node_power_peak_w
+    );
+    let host = &loaded.site.servers[0].host;
+    assert!(j.node_power_peak_w < host.nameplate_input_w(8, 700.0));
+}

@@ -346,8 +346,7 @@ fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
     if matches!(sc.workload, scenario::Workload::Training(_)) {
         v.push(
             "training: GPUs draw the step's mean activity (phase peaks and troughs are reported per job, not \
-             simulated); host power is one linear model, not by component; constant PSU efficiency; no FP8, MoE \
-             or context parallelism"
+             simulated); no FP8, MoE or context parallelism"
                 .into(),
         );
     }

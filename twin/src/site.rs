@@ -83,7 +83,7 @@ impl Site {
         let mut entities = Vec::with_capacity(site.servers.len());
         for s in &site.servers {
             let gpu = &catalog.gpus[s.gpu_model];
-            let model = ServerPowerModel::new(gpu, &s.host, s.cpu_milli);
+            let model = ServerPowerModel::new(gpu, s.gpus, &s.host, s.cpu_milli);
             let mut load = ServerLoad::new(s);
             load.default_activity_milli = (gpu.activity.compute * 1000.0).round() as u16;
             let power = model.power_w(&load);

@@ -137,11 +137,7 @@ fn domains_follow_the_site() {
         gpus,
         cpu_milli: 0,
         memory_mib: 0,
-        host: HostPower {
-            idle_w: 1.0,
-            max_w: 2.0,
-            psu_efficiency: 1.0,
-        },
+        host: HostPower::linear(1.0, 2.0, 1.0),
     };
     // Two racks: servers 0, 1 (8 GPUs each) and 2 (4 GPUs), 3 (CPU only).
     let site = SiteModel {

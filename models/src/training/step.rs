@@ -229,9 +229,10 @@ pub struct NodePower {
 }
 
 /// [`NodePower`] of a server holding `gpus` of the job's GPUs out of its `per_server`:
-/// `P = (gpus · P_gpu(a) + P_host(gpus/per_server)) / η_psu` with `a` = compute factor (peak), run activity
-/// (mean) or communication factor (trough). GPU power is linear in `a`, so the mean is exact for the periodic
-/// step; the host draws its allocation-fraction power throughout (docs/models.md §Server power).
+/// `P = (gpus · P_gpu(a) + P_host(gpus/per_server, fans at that heat)) / η_psu(load)` with `a` = compute factor
+/// (peak), run activity (mean) or communication factor (trough). With the linear host and a constant supply
+/// efficiency the mean is exact for the periodic step (power linear in `a`); with fans or a supply curve it is the
+/// power at the mean activity (docs/models.md §Server power).
 pub fn node_power(
     est: &TrainingEstimate,
     gpu: &GpuModel,
@@ -244,10 +245,10 @@ pub fn node_power(
     } else {
         (gpus as f64 / per_server as f64).min(1.0)
     };
-    let host_w = host_power_w(host, u);
+    let design = host.design_heat_w(per_server, gpu.board_power_w);
     let at = |a: f64| {
-        (gpus as f64 * gpu_power_w(gpu.idle_power_w, gpu.board_power_w, a, 1.0) + host_w)
-            / host.psu_efficiency
+        let gpu_w = gpus as f64 * gpu_power_w(gpu.idle_power_w, gpu.board_power_w, a, 1.0);
+        host.input_w(gpu_w + host_power_w(host, u, gpu_w, design))
     };
     NodePower {
         peak_w: at(gpu.activity.compute),

@@ -163,7 +163,10 @@ impl CappingPart {
             self.scratch.clear();
             if site.is_up(s) {
                 model.gpu_demand_w(load, &mut self.scratch);
-                self.host_w[s as usize] = model.host_w(load) / model.host.psu_efficiency;
+                // The host through its supplies at the nominal efficiency (the controller's rack sums are linear
+                // in the GPUs' draw); its fans at the full-clock GPU demand.
+                let demand: f64 = self.scratch.iter().sum();
+                self.host_w[s as usize] = model.host_w(load, demand) / model.host.psu_efficiency;
             } else {
                 self.scratch.resize(load.gpus as usize, 0.0);
                 self.host_w[s as usize] = 0.0;

@@ -258,6 +258,7 @@ impl Failures {
                 .map(|s| {
                     let m = ServerPowerModel::new(
                         &loaded.catalog.gpus[s.gpu_model],
+                        s.gpus,
                         &s.host,
                         s.cpu_milli,
                     );
