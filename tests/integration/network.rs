@@ -602,3 +602,36 @@ fn shipped_fabric_scenario_uses_the_fabric() {
     let out = twin::run(&loaded, &mut |_| {}).expect("run");
     assert!(out.summary.training.is_some());
 }
+
+/// Rings are laid along the topology: on a rail-optimised fabric, a ring over two 8-GPU servers takes each
+/// server's GPUs in rail order and the second server's in reverse, so both inter-server hops join GPUs on one
+/// rail leaf (no spine crossing, as NCCL's ring search arranges); in rank order the hop from slot 7 to slot 0 would
+/// cross a spine.
+#[test]
+fn rings_follow_the_rails() {
+    let rail: FabricConfig = serde_json::from_str(
+        r#"{"topology": {"RailOptimized": {"servers_per_unit": 4, "spines": 4}}}"#,
+    )
+    .unwrap();
+    let f = Fabric::new(&rail, &servers(2, 4)).unwrap();
+    let t = f.topology();
+    let group: Vec<u32> = (0..2)
+        .flat_map(|s| (0..8).map(move |slot| GpuRef { server: s, slot }))
+        .map(|g| f.gpu(g).unwrap())
+        .collect();
+    let order = models::network::collective::ring_order(t, &group);
+    assert_eq!(order[..8], group[..8]);
+    let back: Vec<u32> = group[8..].iter().rev().copied().collect();
+    assert_eq!(order[8..], back[..]);
+    let crosses_spine = |ring: &[u32]| {
+        let mut path = Vec::new();
+        (0..ring.len()).any(|i| {
+            path.clear();
+            t.route(ring[i], ring[(i + 1) % ring.len()], 0, &mut path);
+            path.iter()
+                .any(|&l| t.tier[l as usize] == models::network::Tier::LeafSpine)
+        })
+    };
+    assert!(!crosses_spine(&order));
+    assert!(crosses_spine(&group));
+}

@@ -3,7 +3,8 @@
 //! the max-min flow model.
 //!
 //! Lowering (`p` ranks, `S` bytes as nccl-tests defines them):
-//! - ring all-reduce: ring `r → r+1 mod p`, `2(p−1)` steps of `S/p` bytes;
+//! - ring all-reduce: a ring laid along the topology ([`ring_order`]: scale-up domains in turn, by rail inside
+//!   each, every other domain reversed), `2(p−1)` steps of `S/p` bytes;
 //! - ring reduce-scatter / all-gather: the same ring, `p−1` steps of `S/p`;
 //! - tree all-reduce (NCCL double binary tree, Sanders et al. 2009): tree 1 is the binary heap on
 //!   ranks (`parent(i) = ⌊(i−1)/2⌋`), tree 2 the same on ranks shifted by one; a reduce phase
@@ -121,11 +122,11 @@ pub fn lower_group(topo: &Topology, kind: CollectiveKind, bytes: f64, group: &[u
     let mut flows = Vec::new();
     match kind {
         CollectiveKind::AllReduce(AllReduceAlgo::Ring) => {
-            ring(group, bytes / pf, &mut flows);
+            ring(&ring_order(topo, group), bytes / pf, &mut flows);
             vec![one(flows, 2 * (p as u32 - 1), 1)]
         }
         CollectiveKind::ReduceScatter | CollectiveKind::AllGather => {
-            ring(group, bytes / pf, &mut flows);
+            ring(&ring_order(topo, group), bytes / pf, &mut flows);
             vec![one(flows, p as u32 - 1, 1)]
         }
         CollectiveKind::AllReduce(AllReduceAlgo::Tree) => {
@@ -205,6 +206,34 @@ pub fn lower_group(topo: &Topology, kind: CollectiveKind, bytes: f64, group: &[u
             vec![one(flows, 1, 1)]
         }
     }
+}
+
+/// The ring through `group` laid along the topology, as NCCL's ring search does: the members of each scale-up
+/// domain consecutively (domains in order of first appearance), inside a domain by leaf (rail) then GPU, every
+/// other domain reversed, so that the hop from one domain to the next joins two GPUs on the same leaf when the
+/// domains hold the same leaves (a rail-optimised fabric: no spine crossing; only the closing hop may cross when
+/// the number of domains is odd). A group inside one domain keeps its order.
+pub fn ring_order(topo: &Topology, group: &[u32]) -> Vec<u32> {
+    let mut domains: Vec<Vec<u32>> = Vec::new();
+    for &m in group {
+        let d = topo.domain[m as usize];
+        match domains.iter_mut().find(|v| topo.domain[v[0] as usize] == d) {
+            Some(v) => v.push(m),
+            None => domains.push(vec![m]),
+        }
+    }
+    if domains.len() < 2 {
+        return group.to_vec();
+    }
+    let mut out = Vec::with_capacity(group.len());
+    for (i, d) in domains.iter_mut().enumerate() {
+        d.sort_unstable_by_key(|&m| (topo.leaf[m as usize], m));
+        if i % 2 == 1 {
+            d.reverse();
+        }
+        out.extend_from_slice(d);
+    }
+    out
 }
 
 /// The group's members split by scale-up domain (in order of first appearance), when every domain
