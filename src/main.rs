@@ -6,15 +6,12 @@
 //! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
 
 mod message;
+mod progress;
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scenario::{LoadedScenario, Override, load_scenario};
 
 use message::{InputProblem, MessageFormat};
@@ -222,10 +219,6 @@ fn load(args: &ScenarioArgs) -> Result<LoadedScenario, Failure> {
     load_scenario(&input.scenario, &input.overrides()?, input.seed).map_err(Failure::At)
 }
 
-fn show_progress(quiet: bool) -> bool {
-    !quiet && std::env::var_os("CI").is_none() && std::io::stderr().is_terminal()
-}
-
 fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failure> {
     let loaded = load(args)?;
     let out_dir = out
@@ -235,23 +228,15 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     let staged = reports::OutputDir::prepare(&out_dir, reports::RUN_FILES)
         .map_err(|e| Failure::Input(e.to_string()))?;
 
-    let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::hidden());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} simulating [{bar:40}] {percent:>3}% eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
+    let mut progress = progress::RunProgress::new(
+        format!("simulating {}", args.input.scenario.display()),
+        loaded.scenario.horizon_s,
+        quiet,
     );
-    let wants_bar = show_progress(quiet);
-    let started = Instant::now();
-    let mut shown = false;
     let output = twin::run_with(&loaded, &args.run_options(), &mut |frac| {
-        if wants_bar && !shown && started.elapsed() > Duration::from_secs(1) {
-            bar.set_draw_target(ProgressDrawTarget::stderr());
-            shown = true;
-        }
-        bar.set_position((frac * 1000.0) as u64);
+        progress.update(frac)
     });
-    bar.finish_and_clear();
+    progress.finish();
     let output = output.map_err(|e| run_refused(&args.input.scenario, &e))?;
 
     let mut written = reports::write_run(staged.path(), &output)
@@ -303,38 +288,20 @@ fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The sweep's progress bar, drawn once the runs start (see [`show_progress`]).
-struct SweepBar {
-    quiet: bool,
-    bar: OnceLock<ProgressBar>,
-}
+/// The sweep's progress: a bar on a terminal, lines with an ETA elsewhere ([`progress`]).
+struct SweepBar(progress::CountProgress);
 
 impl study::Progress for SweepBar {
     fn start(&self, runs: u64) {
-        let target = if show_progress(self.quiet) {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(runs), target);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} sweep [{bar:40}] {pos}/{len} runs, eta {eta}")
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        let _ = self.bar.set(bar);
+        self.0.start(runs);
     }
 
     fn run_done(&self) {
-        if let Some(bar) = self.bar.get() {
-            bar.inc(1);
-        }
+        self.0.done();
     }
 
     fn finish(&self) {
-        if let Some(bar) = self.bar.get() {
-            bar.finish_and_clear();
-        }
+        self.0.finish();
     }
 }
 
@@ -360,10 +327,10 @@ fn sweep_command(
         threads,
         shard,
     };
-    let bar = SweepBar {
+    let bar = SweepBar(progress::CountProgress::new(
+        &format!("sweep {}", file.display()),
         quiet,
-        bar: OnceLock::new(),
-    };
+    ));
     let outcome = study::sweep(file, &opts, &bar)?;
     if quiet {
         return Ok(());

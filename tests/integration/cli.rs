@@ -181,3 +181,37 @@ fn every_shipped_scenario_runs_briefly() {
         assert!(sw.runs() > 0, "{}", p.display());
     }
 }
+
+/// Away from a terminal (a log, CI, a batch job) a run prints progress lines with an ETA on stderr, at the
+/// interval `DCTWIN_PROGRESS_S` sets; `--quiet` silences them.
+#[test]
+fn progress_lines_away_from_a_terminal() {
+    let out = temp_dir("progress-lines");
+    let run = |quiet: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_dctwin"));
+        c.args(["run", "scenarios/inference-day.ron", "--out"])
+            .arg(out.join("r"))
+            .args(["--set", "horizon_s=14400"])
+            .current_dir(root())
+            .env("CI", "1")
+            .env("DCTWIN_PROGRESS_S", "0.001");
+        if quiet {
+            c.arg("--quiet");
+        }
+        c.output().expect("run dctwin")
+    };
+    let o = run(false);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("dctwin: simulating scenarios/inference-day.ron: "))
+        .unwrap_or_else(|| panic!("no progress line in {err:?}"));
+    assert!(
+        line.contains("of 4.0 h), elapsed ") && line.contains(", eta "),
+        "{line}"
+    );
+    let q = run(true);
+    assert!(q.status.success());
+    assert!(!String::from_utf8_lossy(&q.stderr).contains("dctwin: simulating"));
+}
