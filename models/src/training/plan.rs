@@ -200,6 +200,45 @@ impl Checkpoint {
         self.write_s.unwrap_or(0.0)
     }
 
+    /// Checks the checkpoint's figures; the error's message names the first bad field.
+    pub fn check(&self) -> Result<(), FieldError> {
+        if self.interval == CheckpointInterval::Fixed
+            && !(self.every_s.is_finite() && self.every_s > 0.0)
+        {
+            return Err(FieldError::whole(format!(
+                "`checkpoint.every_s` must be a finite number > 0, found {}",
+                self.every_s
+            )));
+        }
+        if let Some(w) = self.write_s
+            && !(w.is_finite() && w >= 0.0)
+        {
+            return Err(FieldError::whole(format!(
+                "`checkpoint.write_s` must be a finite number ≥ 0, found {w}"
+            )));
+        }
+        if let CheckpointMode::Async { snapshot_s } = self.mode
+            && !(snapshot_s.is_finite() && (0.0..=1e6).contains(&snapshot_s))
+        {
+            return Err(FieldError::whole(format!(
+                "`checkpoint.mode.Async.snapshot_s` must lie in [0, 1e6] s, found {snapshot_s}"
+            )));
+        }
+        if !(self.bytes_per_param.is_finite() && (0.5..=64.0).contains(&self.bytes_per_param)) {
+            return Err(FieldError::whole(format!(
+                "`checkpoint.bytes_per_param` must lie in [0.5, 64] (a mixed-precision Adam checkpoint is 14), found {}",
+                self.bytes_per_param
+            )));
+        }
+        if !(self.restart_s.is_finite() && self.restart_s >= 0.0) {
+            return Err(FieldError::whole(format!(
+                "`checkpoint.restart_s` must be a finite number ≥ 0, found {}",
+                self.restart_s
+            )));
+        }
+        Ok(())
+    }
+
     /// What one checkpoint stalls training, s: the write (synchronous) or the snapshot (asynchronous).
     pub fn stall_s(&self) -> f64 {
         match self.mode {
@@ -309,6 +348,24 @@ impl TrainingPlan {
 
     /// Checks the plan; the error's message names the first bad field.
     pub fn check(&self) -> Result<(), FieldError> {
+        self.check_sizes()?;
+        self.check_shapes()?;
+        self.check_batch()?;
+        if let Some(o) = self.overlap
+            && !(o.is_finite() && (0.0..=1.0).contains(&o))
+        {
+            return Err(FieldError::whole(format!(
+                "`overlap` must be in [0, 1], found {o}"
+            )));
+        }
+        if let Some(c) = &self.checkpoint {
+            c.check()?;
+        }
+        Ok(())
+    }
+
+    /// Model sizes and parallel degrees.
+    fn check_sizes(&self) -> Result<(), FieldError> {
         let m = &self.model;
         let p = &self.parallelism;
         if !(m.params.is_finite() && m.params > 0.0) {
@@ -368,6 +425,13 @@ impl TrainingPlan {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Heads, key/value heads and widths against tensor parallelism.
+    fn check_shapes(&self) -> Result<(), FieldError> {
+        let m = &self.model;
+        let p = &self.parallelism;
         let heads = m.heads();
         if heads == 0 || !m.hidden.is_multiple_of(heads) {
             return Err(FieldError::whole(format!(
@@ -400,6 +464,13 @@ impl TrainingPlan {
                 m.hidden, p.tp
             )));
         }
+        Ok(())
+    }
+
+    /// Batch and budget.
+    fn check_batch(&self) -> Result<(), FieldError> {
+        let m = &self.model;
+        let p = &self.parallelism;
         if self.global_batch_tokens == 0 {
             return Err(FieldError::whole(
                 "`global_batch_tokens` must be ≥ 1, found 0",
@@ -421,49 +492,6 @@ impl TrainingPlan {
                 return Err(FieldError::whole("`budget`: Steps must be ≥ 1, found 0"));
             }
             _ => {}
-        }
-        if let Some(o) = self.overlap
-            && !(o.is_finite() && (0.0..=1.0).contains(&o))
-        {
-            return Err(FieldError::whole(format!(
-                "`overlap` must be in [0, 1], found {o}"
-            )));
-        }
-        if let Some(c) = &self.checkpoint {
-            if c.interval == CheckpointInterval::Fixed
-                && !(c.every_s.is_finite() && c.every_s > 0.0)
-            {
-                return Err(FieldError::whole(format!(
-                    "`checkpoint.every_s` must be a finite number > 0, found {}",
-                    c.every_s
-                )));
-            }
-            if let Some(w) = c.write_s
-                && !(w.is_finite() && w >= 0.0)
-            {
-                return Err(FieldError::whole(format!(
-                    "`checkpoint.write_s` must be a finite number ≥ 0, found {w}"
-                )));
-            }
-            if let CheckpointMode::Async { snapshot_s } = c.mode
-                && !(snapshot_s.is_finite() && (0.0..=1e6).contains(&snapshot_s))
-            {
-                return Err(FieldError::whole(format!(
-                    "`checkpoint.mode.Async.snapshot_s` must lie in [0, 1e6] s, found {snapshot_s}"
-                )));
-            }
-            if !(c.bytes_per_param.is_finite() && (0.5..=64.0).contains(&c.bytes_per_param)) {
-                return Err(FieldError::whole(format!(
-                    "`checkpoint.bytes_per_param` must lie in [0.5, 64] (a mixed-precision Adam checkpoint is 14), found {}",
-                    c.bytes_per_param
-                )));
-            }
-            if !(c.restart_s.is_finite() && c.restart_s >= 0.0) {
-                return Err(FieldError::whole(format!(
-                    "`checkpoint.restart_s` must be a finite number ≥ 0, found {}",
-                    c.restart_s
-                )));
-            }
         }
         Ok(())
     }
