@@ -626,6 +626,22 @@ pub struct ReplicaSummary {
     /// Autoscaling decisions that added or removed a replica.
     pub scale_ups: u64,
     pub scale_downs: u64,
+    /// How full the iterations run (docs/outputs.md, "Headroom").
+    pub headroom: ReplicaHeadroom,
+}
+
+/// How full the replicas' iterations are, over the iterations started, weighted by their duration: a replica
+/// that is always iterating (utilization 1) can still have room in every batch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct ReplicaHeadroom {
+    /// Batch tokens ÷ `max_batch_tokens`.
+    pub token_budget_occupancy_mean: f64,
+    pub token_budget_occupancy_max: f64,
+    /// Requests in the batch ÷ `max_batch_requests`.
+    pub batch_requests_occupancy_mean: f64,
+    /// KV-cache tokens held ÷ the replica's capacity, at each iteration's start.
+    pub kv_occupancy_mean: f64,
+    pub kv_occupancy_max: f64,
 }
 
 /// Energy of the replicas' GPUs by phase.

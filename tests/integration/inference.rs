@@ -123,6 +123,22 @@ fn single_replica_batch_one_is_md1() {
             "{:?}",
             i.replicas
         );
+        // Headroom: every iteration is one 512-token prefill of one request: 512/8192 of the token budget and
+        // the whole request limit, however busy the replica is.
+        let h = &i.replicas.headroom;
+        assert!(
+            (h.token_budget_occupancy_mean - 512.0 / 8192.0).abs() < 1e-12,
+            "{h:?}"
+        );
+        assert_eq!(h.token_budget_occupancy_max, 512.0 / 8192.0);
+        assert!(
+            (h.batch_requests_occupancy_mean - 1.0).abs() < 1e-12,
+            "{h:?}"
+        );
+        assert!(
+            h.kv_occupancy_max > 0.0 && h.kv_occupancy_max < 0.01,
+            "{h:?}"
+        );
     }
 }
 

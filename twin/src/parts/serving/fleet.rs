@@ -217,6 +217,15 @@ pub struct Tally {
     /// no replica served.
     pub rerouted: u64,
     pub dropped: u64,
+    /// Headroom, over started iterations weighted by their duration (ns): Σ dt, Σ (batch tokens ÷ token budget)·dt,
+    /// Σ (requests ÷ request limit)·dt, Σ (KV tokens used ÷ capacity)·dt, and the largest token-budget and KV
+    /// occupancy seen.
+    pub iter_ns: f64,
+    pub budget_ns: f64,
+    pub requests_ns: f64,
+    pub kv_ns: f64,
+    pub budget_max: f64,
+    pub kv_max: f64,
 }
 
 /// The serving model's state.
@@ -684,6 +693,18 @@ impl Fleet {
             .expect("finite iteration time: limits stay above static power")
             .max(SimDuration::from_nanos(1));
         let rep = &mut self.replicas[r];
+        // Headroom: how full this iteration's batch and the replica's KV cache are, weighted by its duration.
+        let t = &mut self.tally;
+        let w = dt.as_nanos() as f64;
+        let budget = (shape.prefill_tokens + shape.decode_tokens) as f64
+            / self.batching.max_batch_tokens as f64;
+        let kv = rep.kv_used as f64 / self.perf.kv_capacity_tokens.max(1) as f64;
+        t.iter_ns += w;
+        t.budget_ns += budget * w;
+        t.requests_ns += rep.batch.len() as f64 / self.batching.max_batch_requests as f64 * w;
+        t.kv_ns += kv * w;
+        t.budget_max = t.budget_max.max(budget);
+        t.kv_max = t.kv_max.max(kv);
         if !rep.busy {
             rep.busy = true;
             self.busy_delta += 1;

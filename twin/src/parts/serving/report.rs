@@ -5,8 +5,8 @@ use sim::SimTime;
 
 use super::fleet::Fleet;
 use output::{
-    InferenceCapping, InferenceEnergy, InferenceSummary, LittleLaw, ReplicaSummary, RequestCounts,
-    SloSummary, Stats, TokenCounts,
+    InferenceCapping, InferenceEnergy, InferenceSummary, LittleLaw, ReplicaHeadroom,
+    ReplicaSummary, RequestCounts, SloSummary, Stats, TokenCounts,
 };
 
 /// The `inference` section from a closed fleet. `it_j`: the IT energy charged to serving (for the energy per
@@ -91,6 +91,13 @@ pub(crate) fn summarize(
             iterations: t.iterations,
             scale_ups: t.scale_ups,
             scale_downs: t.scale_downs,
+            headroom: ReplicaHeadroom {
+                token_budget_occupancy_mean: ratio(t.budget_ns, t.iter_ns),
+                token_budget_occupancy_max: t.budget_max,
+                batch_requests_occupancy_mean: ratio(t.requests_ns, t.iter_ns),
+                kv_occupancy_mean: ratio(t.kv_ns, t.iter_ns),
+                kv_occupancy_max: t.kv_max,
+            },
         },
         energy: InferenceEnergy {
             prefill_gpu_j: t.prefill_j,
@@ -120,4 +127,9 @@ pub(crate) fn summarize(
             peak_gpu_w: t.peak_gpu_w,
         }),
     }
+}
+
+/// `a / b`, 0 when `b` is 0.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
 }
