@@ -117,6 +117,14 @@ pub struct ReplicaPerf {
     overhead_s: f64,
     a_prefill: f64,
     a_decode: f64,
+    /// Per-iteration constants of [`Self::kernels`], computed once: achieved memory bandwidth (B/s), attention
+    /// FLOPs per query-context pair on one rank and the attention rate (FLOP/s), KV bytes read per context token
+    /// and layer on one rank, element-wise elements per token and layer.
+    bw: f64,
+    attn_flops_per_pair: f64,
+    attn_rate: f64,
+    kv_layer_bytes: f64,
+    elems: f64,
     /// KV-cache bytes per token of context (whole replica).
     pub kv_bytes_per_token: f64,
     /// KV-cache capacity of the replica, tokens.
@@ -234,7 +242,22 @@ impl ReplicaPerf {
         }
         let mut g = gpu.clone();
         g.kernels = eff.kernels.apply(g.kernels);
+        let t = tp as f64;
+        let (h, head_dim) = (model.hidden as f64, model.head_dim as f64);
+        let q_width = model.heads() as f64 * head_dim;
+        let kv_width = model.kv_heads as f64 * head_dim;
+        let (ffn, gated) = (
+            model.ffn() as f64,
+            if model.gated_mlp { 2.0 } else { 1.0 },
+        );
+        // Heads split across the ranks, replicated when there are fewer KV heads than ranks.
+        let kv_heads_rank = (kv_width / head_dim / t).ceil().max(1.0);
         Ok(ReplicaPerf {
+            bw: memory_bw_bytes_per_s(&g),
+            attn_flops_per_pair: 4.0 * (q_width / t),
+            attn_rate: g.peak_tflops * 1e12 * g.kernels.attention,
+            kv_layer_bytes: 2.0 * kv_heads_rank * head_dim * b,
+            elems: 10.0 * h + (gated + 1.0) * ffn / t,
             link: eff.link.links(&g),
             gpu: g,
             layers: model.layers as f64,
@@ -299,31 +322,24 @@ impl ReplicaPerf {
 
     /// Kernel demands of an iteration of shape `b` (no communication, no overhead).
     fn kernels(&self, b: &BatchShape, memo: &mut IterationMemo) -> Acc {
-        let g = &self.gpu;
-        let t = self.tp as f64;
-        let (h, beta, l) = (self.hidden, self.bytes, self.layers);
+        let (beta, l) = (self.bytes, self.layers);
         let tokens = b.prefill_tokens + b.decode_tokens;
         let m = tokens as f64;
-        let t0 = g.kernels.gemm_latency_s;
+        let t0 = self.gpu.kernels.gemm_latency_s;
         if m <= 0.0 {
             return Acc::default();
         }
         let mut acc = IterationMemo::get(memo.keep, &mut memo.gemms, tokens, || self.gemms(m));
-        // Attention: FLOPs over the query-context pairs; the KV cache read (heads split across the ranks,
-        // replicated when there are fewer KV heads than ranks).
-        let bw = memory_bw_bytes_per_s(g);
-        let kv_heads_rank = (self.kv_width / self.head_dim / t).ceil().max(1.0);
-        let kv_layer_bytes = 2.0 * kv_heads_rank * self.head_dim * beta;
-        let c = 4.0 * (self.q_width / t) * b.attention_pairs
-            / (g.peak_tflops * 1e12 * g.kernels.attention);
-        let mem = kv_layer_bytes * b.kv_read_tokens as f64 / bw;
+        // Attention: FLOPs over the query-context pairs; the KV cache read.
+        let bw = self.bw;
+        let c = self.attn_flops_per_pair * b.attention_pairs / self.attn_rate;
+        let mem = self.kv_layer_bytes * b.kv_read_tokens as f64 / bw;
         acc.kernel(1, c, mem, l, t0);
         // Norms, residuals, activation: memory-bound.
-        let elems = 10.0 * h + (self.gated + 1.0) * self.ffn / t;
         acc.kernel(
             2,
             0.0,
-            m * beta * elems / bw,
+            m * beta * self.elems / bw,
             l,
             SMALL_KERNELS_PER_LAYER * t0,
         );
