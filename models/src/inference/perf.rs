@@ -246,10 +246,7 @@ impl ReplicaPerf {
         let (h, head_dim) = (model.hidden as f64, model.head_dim as f64);
         let q_width = model.heads() as f64 * head_dim;
         let kv_width = model.kv_heads as f64 * head_dim;
-        let (ffn, gated) = (
-            model.ffn() as f64,
-            if model.gated_mlp { 2.0 } else { 1.0 },
-        );
+        let (ffn, gated) = (model.ffn() as f64, if model.gated_mlp { 2.0 } else { 1.0 });
         // Heads split across the ranks, replicated when there are fewer KV heads than ranks.
         let kv_heads_rank = (kv_width / head_dim / t).ceil().max(1.0);
         Ok(ReplicaPerf {
@@ -379,8 +376,7 @@ impl ReplicaPerf {
         let n = b.prefill_tokens + b.decode_tokens;
         let tokens = n as f64;
         let acc = self.kernels(b, memo);
-        let tp_comm_s =
-            IterationMemo::get(memo.keep, &mut memo.comm, n, || self.tp_comm_s(tokens));
+        let tp_comm_s = IterationMemo::get(memo.keep, &mut memo.comm, n, || self.tp_comm_s(tokens));
         let bound = acc.compute.max(acc.memory);
         let excess_s = (acc.kernels - bound).max(0.0);
         let overhead_s = acc.fixed + self.overhead_s;
