@@ -13,7 +13,7 @@ pub struct Scheduler<'a, E> {
     stop: &'a mut bool,
 }
 
-impl<E> Scheduler<'_, E> {
+impl<E: Copy> Scheduler<'_, E> {
     /// The time of the event being handled.
     pub fn now(&self) -> SimTime {
         self.now
@@ -88,7 +88,7 @@ pub struct Engine<E> {
     stopped: bool,
 }
 
-impl<E> Engine<E> {
+impl<E: Copy> Engine<E> {
     /// An engine at time zero with no pending events.
     pub fn new(world: World) -> Self {
         Engine {
@@ -143,7 +143,10 @@ impl<E> Engine<E> {
     where
         H: FnMut(&mut World, &mut Scheduler<'_, E>, E),
     {
-        let (t, event) = self.queue.pop().expect("step called with an event pending");
+        let (t, event) = self
+            .queue
+            .take_first()
+            .expect("step called with an event pending");
         debug_assert!(t >= self.now, "time ran backwards");
         self.now = t;
         self.processed += 1;
@@ -153,6 +156,7 @@ impl<E> Engine<E> {
             stop: &mut self.stopped,
         };
         handler(&mut self.world, &mut sched, event);
+        self.queue.settle();
     }
 
     /// Handles every event with time `≤ until` in `(time, insertion)` order, then sets the clock to `until`

@@ -1,67 +1,57 @@
 //! The pending-event set: a binary min-heap keyed by `(time, insertion sequence)`.
 //!
-//! Events at equal times come out in the order they were inserted (first-in, first-out). The heap stores the
-//! events inline in one growable `Vec`, so once it has reached its high-water mark, scheduling and popping an
-//! event allocate nothing.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//! Events at equal times come out in the order they were inserted (first-in, first-out). The keys are unique,
+//! so the order events come out in depends on the keys alone, not on how the heap is laid out. The heap stores
+//! the events inline in one growable `Vec`, so once it has reached its high-water mark, scheduling and popping
+//! an event allocate nothing.
+//!
+//! The engine takes the first event with [`EventQueue::take_first`], which leaves its slot at the root as a
+//! hole: the first event scheduled while it is handled fills it (one sift down instead of a pop and a push, the
+//! common case of an event that schedules its successor), and [`EventQueue::settle`] removes it otherwise.
 
 use crate::time::SimTime;
 
+#[derive(Clone, Copy)]
 struct Entry<E> {
-    time: SimTime,
-    seq: u64,
+    /// `time` in the high 64 bits, the insertion sequence in the low ones.
+    key: u128,
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
+fn key(time: SimTime, seq: u64) -> u128 {
+    (time.as_nanos() as u128) << 64 | seq as u128
 }
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    /// Reversed so that `BinaryHeap` (a max-heap) pops the earliest `(time, seq)` first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .cmp(&self.time)
-            .then_with(|| other.seq.cmp(&self.seq))
-    }
+
+fn time_of(key: u128) -> SimTime {
+    SimTime::from_nanos((key >> 64) as u64)
 }
 
 /// A priority queue of events ordered by `(time, insertion sequence)`.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    /// A min-heap on `key`; with `hole`, its root is taken and its children are the heaps of what is left.
+    heap: Vec<Entry<E>>,
     seq: u64,
+    hole: bool,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            seq: 0,
-        }
+        Self::with_capacity(0)
     }
 
     /// An empty queue with room for `n` events before it reallocates.
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(n),
+            heap: Vec::with_capacity(n),
             seq: 0,
+            hole: false,
         }
     }
 
@@ -69,32 +59,118 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, time: SimTime, event: E) {
         let seq = self.seq;
         self.seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        let e = Entry {
+            key: key(time, seq),
+            event,
+        };
+        if self.hole {
+            self.hole = false;
+            self.heap[0] = e;
+            self.sift_down(0);
+        } else {
+            self.heap.push(e);
+            self.sift_up(self.heap.len() - 1);
+        }
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        self.settle();
+        if self.heap.is_empty() {
+            return None;
+        }
+        let e = self.heap.swap_remove(0);
+        if !self.heap.is_empty() {
+            self.sift_down(0);
+        }
+        Some((time_of(e.key), e.event))
+    }
+
+    /// Removes the slot of an event taken with [`Self::take_first`] that no push has filled.
+    pub fn settle(&mut self) {
+        if self.hole {
+            self.hole = false;
+            let last = self.heap.pop().expect("a hole is a slot");
+            if !self.heap.is_empty() {
+                self.heap[0] = last;
+                self.sift_down(0);
+            }
+        }
     }
 
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| e.time)
+        if self.hole {
+            // The root is taken: the earliest is one of its children.
+            let child = |i: usize| self.heap.get(i).map(|e| e.key);
+            match (child(1), child(2)) {
+                (Some(a), Some(b)) => Some(time_of(a.min(b))),
+                (a, _) => a.map(time_of),
+            }
+        } else {
+            self.heap.first().map(|e| time_of(e.key))
+        }
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() - self.hole as usize
     }
 
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     /// Total number of events ever inserted.
     pub fn inserted(&self) -> u64 {
         self.seq
+    }
+
+    /// Moves the entry at `i` up to its place (entries it passes move down one level).
+    fn sift_up(&mut self, mut i: usize) {
+        let e = self.heap[i];
+        while i > 0 {
+            let p = (i - 1) / 2;
+            if self.heap[p].key <= e.key {
+                break;
+            }
+            self.heap[i] = self.heap[p];
+            i = p;
+        }
+        self.heap[i] = e;
+    }
+
+    /// Moves the entry at `i` down to its place (the smaller child picked without a branch).
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        let e = self.heap[i];
+        loop {
+            let l = 2 * i + 1;
+            if l >= n {
+                break;
+            }
+            let c = if l + 1 < n {
+                l + (self.heap[l + 1].key < self.heap[l].key) as usize
+            } else {
+                l
+            };
+            if e.key <= self.heap[c].key {
+                break;
+            }
+            self.heap[i] = self.heap[c];
+            i = c;
+        }
+        self.heap[i] = e;
+    }
+    /// Takes the earliest event, leaving its slot for the next [`Self::push`] (or [`Self::settle`]) to fill;
+    /// the queue behaves as if it had been popped.
+    pub fn take_first(&mut self) -> Option<(SimTime, E)> {
+        self.settle();
+        let e = self.heap.first()?;
+        let out = (time_of(e.key), e.event);
+        self.hole = true;
+        Some(out)
     }
 }
 
@@ -178,6 +254,36 @@ mod tests {
             }
             popped.sort_unstable();
             proptest::prop_assert_eq!(popped, (0..ops.len() as u64).collect::<Vec<_>>());
+        }
+
+        /// Taking events as the engine does (a hole filled by the next push, settled otherwise) gives the same
+        /// order as popping them.
+        #[test]
+        fn take_first_is_pop(ops in proptest::collection::vec((0u64..20, 0usize..3), 1..300)) {
+            let (mut a, mut b) = (EventQueue::new(), EventQueue::new());
+            let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
+            let mut i = 0u64;
+            a.push(SimTime::ZERO, i);
+            b.push(SimTime::ZERO, i);
+            for (dt, pushes) in &ops {
+                let (ta, ea) = match a.pop() { Some(x) => x, None => break };
+                let (tb, eb) = b.take_first().unwrap();
+                proptest::prop_assert_eq!((ta, ea), (tb, eb));
+                proptest::prop_assert_eq!(a.len(), b.len());
+                proptest::prop_assert_eq!(a.peek_time(), b.peek_time());
+                out_a.push(ea);
+                out_b.push(eb);
+                for k in 0..*pushes {
+                    i += 1;
+                    let t = ta + crate::SimDuration::from_nanos(dt * k as u64);
+                    a.push(t, i);
+                    b.push(t, i);
+                }
+                b.settle();
+            }
+            while let Some(x) = a.pop() { out_a.push(x.1); }
+            while let Some(x) = b.pop() { out_b.push(x.1); }
+            proptest::prop_assert_eq!(out_a, out_b);
         }
     }
 }

@@ -63,6 +63,14 @@ impl BatchShape {
         self.kv_read_tokens += ctx + 1;
     }
 
+    /// Adds `n` decode tokens of requests with Σ `ctx_sum` tokens of context: the same as `n` calls of
+    /// [`Self::add_decode`] (the sums are of integers, exact in any order below 2⁵³).
+    pub fn add_decodes(&mut self, n: u64, ctx_sum: u64) {
+        self.decode_tokens += n;
+        self.attention_pairs += (ctx_sum + n) as f64;
+        self.kv_read_tokens += ctx_sum + n;
+    }
+
     /// Whether the iteration does nothing.
     pub fn is_empty(&self) -> bool {
         self.prefill_tokens == 0 && self.decode_tokens == 0
@@ -109,6 +117,14 @@ pub struct ReplicaPerf {
     overhead_s: f64,
     a_prefill: f64,
     a_decode: f64,
+    /// Per-iteration constants of [`Self::kernels`], computed once: achieved memory bandwidth (B/s), attention
+    /// FLOPs per query-context pair on one rank and the attention rate (FLOP/s), KV bytes read per context token
+    /// and layer on one rank, element-wise elements per token and layer.
+    bw: f64,
+    attn_flops_per_pair: f64,
+    attn_rate: f64,
+    kv_layer_bytes: f64,
+    elems: f64,
     /// KV-cache bytes per token of context (whole replica).
     pub kv_bytes_per_token: f64,
     /// KV-cache capacity of the replica, tokens.
@@ -133,7 +149,7 @@ pub struct IterationParts {
 }
 
 /// Kernel time accumulator: compute and memory demands, and the time of each kernel at its bound.
-#[derive(Default)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Acc {
     compute: f64,
     memory: f64,
@@ -154,6 +170,45 @@ impl Acc {
         }
         self.fixed += times * latency_s;
         self.parts[part] += times * (c.max(m) + latency_s);
+    }
+}
+
+/// Largest token count an [`IterationMemo`] keeps (beyond it, costs are computed each time).
+const MEMO_MAX_TOKENS: usize = 1 << 16;
+
+/// A replica's memo of the parts of an iteration's cost that depend on token counts alone: the layers' GEMMs
+/// (by tokens in the iteration), the output layer (by tokens yielding logits) and the tensor-parallel
+/// all-reduces (by tokens). [`ReplicaPerf::iteration_memo`] with it gives bit for bit what
+/// [`ReplicaPerf::iteration`] gives, without pricing the same shapes again at every iteration. Entries are
+/// filled on first use (the memo grows to the largest count seen, at most [`MEMO_MAX_TOKENS`]).
+#[derive(Debug, Clone, Default)]
+pub struct IterationMemo {
+    gemms: Vec<Option<Acc>>,
+    logits: Vec<Option<(f64, f64)>>,
+    comm: Vec<Option<f64>>,
+    /// Whether entries are kept (false: every lookup computes, nothing is stored).
+    keep: bool,
+}
+
+impl IterationMemo {
+    /// An empty memo that keeps what it computes.
+    pub fn new() -> Self {
+        IterationMemo {
+            keep: true,
+            ..Self::default()
+        }
+    }
+
+    /// The entry for `n` in `v`, computed by `f` when missing.
+    fn get<T: Copy>(keep: bool, v: &mut Vec<Option<T>>, n: u64, f: impl FnOnce() -> T) -> T {
+        let i = n as usize;
+        if !keep || i >= MEMO_MAX_TOKENS {
+            return f();
+        }
+        if i >= v.len() {
+            v.resize(i + 1, None);
+        }
+        *v[i].get_or_insert_with(f)
     }
 }
 
@@ -187,7 +242,19 @@ impl ReplicaPerf {
         }
         let mut g = gpu.clone();
         g.kernels = eff.kernels.apply(g.kernels);
+        let t = tp as f64;
+        let (h, head_dim) = (model.hidden as f64, model.head_dim as f64);
+        let q_width = model.heads() as f64 * head_dim;
+        let kv_width = model.kv_heads as f64 * head_dim;
+        let (ffn, gated) = (model.ffn() as f64, if model.gated_mlp { 2.0 } else { 1.0 });
+        // Heads split across the ranks, replicated when there are fewer KV heads than ranks.
+        let kv_heads_rank = (kv_width / head_dim / t).ceil().max(1.0);
         Ok(ReplicaPerf {
+            bw: memory_bw_bytes_per_s(&g),
+            attn_flops_per_pair: 4.0 * (q_width / t),
+            attn_rate: g.peak_tflops * 1e12 * g.kernels.attention,
+            kv_layer_bytes: 2.0 * kv_heads_rank * head_dim * b,
+            elems: 10.0 * h + (gated + 1.0) * ffn / t,
             link: eff.link.links(&g),
             gpu: g,
             layers: model.layers as f64,
@@ -220,17 +287,13 @@ impl ReplicaPerf {
                 .all_reduce_s(bytes, &CommGroup::new(self.tp, self.tp))
     }
 
-    /// Kernel demands of an iteration of shape `b` (no communication, no overhead).
-    fn kernels(&self, b: &BatchShape) -> Acc {
+    /// The accumulator after the four GEMMs of every layer for `m` > 0 tokens (the start of [`Self::kernels`]).
+    fn gemms(&self, m: f64) -> Acc {
         let g = &self.gpu;
         let t = self.tp as f64;
         let (h, beta, l) = (self.hidden, self.bytes, self.layers);
-        let m = (b.prefill_tokens + b.decode_tokens) as f64;
         let t0 = g.kernels.gemm_latency_s;
         let mut acc = Acc::default();
-        if m <= 0.0 {
-            return acc;
-        }
         for (n, k) in [
             ((self.q_width + 2.0 * self.kv_width) / t, h),
             (h, self.q_width / t),
@@ -240,28 +303,50 @@ impl ReplicaPerf {
             let (c, mem) = gemm_bounds_s(m, n, k, beta, g);
             acc.kernel(0, c, mem, l, t0);
         }
-        // Attention: FLOPs over the query-context pairs; the KV cache read (heads split across the ranks,
-        // replicated when there are fewer KV heads than ranks).
-        let bw = memory_bw_bytes_per_s(g);
-        let kv_heads_rank = (self.kv_width / self.head_dim / t).ceil().max(1.0);
-        let kv_layer_bytes = 2.0 * kv_heads_rank * self.head_dim * beta;
-        let c = 4.0 * (self.q_width / t) * b.attention_pairs
-            / (g.peak_tflops * 1e12 * g.kernels.attention);
-        let mem = kv_layer_bytes * b.kv_read_tokens as f64 / bw;
+        acc
+    }
+
+    /// The output layer's bounds for `logits` tokens.
+    fn output_bounds(&self, logits: f64) -> (f64, f64) {
+        gemm_bounds_s(
+            logits,
+            self.vocab / self.tp as f64,
+            self.hidden,
+            self.bytes,
+            &self.gpu,
+        )
+    }
+
+    /// Kernel demands of an iteration of shape `b` (no communication, no overhead).
+    fn kernels(&self, b: &BatchShape, memo: &mut IterationMemo) -> Acc {
+        let (beta, l) = (self.bytes, self.layers);
+        let tokens = b.prefill_tokens + b.decode_tokens;
+        let m = tokens as f64;
+        let t0 = self.gpu.kernels.gemm_latency_s;
+        if m <= 0.0 {
+            return Acc::default();
+        }
+        let mut acc = IterationMemo::get(memo.keep, &mut memo.gemms, tokens, || self.gemms(m));
+        // Attention: FLOPs over the query-context pairs; the KV cache read.
+        let bw = self.bw;
+        let c = self.attn_flops_per_pair * b.attention_pairs / self.attn_rate;
+        let mem = self.kv_layer_bytes * b.kv_read_tokens as f64 / bw;
         acc.kernel(1, c, mem, l, t0);
         // Norms, residuals, activation: memory-bound.
-        let elems = 10.0 * h + (self.gated + 1.0) * self.ffn / t;
         acc.kernel(
             2,
             0.0,
-            m * beta * elems / bw,
+            m * beta * self.elems / bw,
             l,
             SMALL_KERNELS_PER_LAYER * t0,
         );
         // The output layer for the tokens that yield logits.
-        let logits = (b.decode_tokens + b.prefill_chunks) as f64;
+        let n_logits = b.decode_tokens + b.prefill_chunks;
+        let logits = n_logits as f64;
         if self.vocab > 0.0 && logits > 0.0 {
-            let (c, mem) = gemm_bounds_s(logits, self.vocab / t, h, beta, g);
+            let (c, mem) = IterationMemo::get(memo.keep, &mut memo.logits, n_logits, || {
+                self.output_bounds(logits)
+            });
             acc.kernel(3, c, mem, 1.0, t0);
         }
         acc
@@ -269,7 +354,7 @@ impl ReplicaPerf {
 
     /// Where the time of an iteration of shape `b` goes; the parts add up to [`Self::iteration`]'s `total_s`.
     pub fn parts(&self, b: &BatchShape) -> IterationParts {
-        let acc = self.kernels(b);
+        let acc = self.kernels(b, &mut IterationMemo::default());
         IterationParts {
             gemm_s: acc.parts[0],
             attention_s: acc.parts[1],
@@ -282,9 +367,16 @@ impl ReplicaPerf {
 
     /// The cost of an iteration of shape `b`.
     pub fn iteration(&self, b: &BatchShape) -> IterationCost {
-        let tokens = (b.prefill_tokens + b.decode_tokens) as f64;
-        let acc = self.kernels(b);
-        let tp_comm_s = self.tp_comm_s(tokens);
+        self.iteration_memo(b, &mut IterationMemo::default())
+    }
+
+    /// The cost of an iteration of shape `b`, looking up (and keeping) in `memo` what depends on token
+    /// counts alone: the same value as [`Self::iteration`], bit for bit (the same operations in the same order).
+    pub fn iteration_memo(&self, b: &BatchShape, memo: &mut IterationMemo) -> IterationCost {
+        let n = b.prefill_tokens + b.decode_tokens;
+        let tokens = n as f64;
+        let acc = self.kernels(b, memo);
+        let tp_comm_s = IterationMemo::get(memo.keep, &mut memo.comm, n, || self.tp_comm_s(tokens));
         let bound = acc.compute.max(acc.memory);
         let excess_s = (acc.kernels - bound).max(0.0);
         let overhead_s = acc.fixed + self.overhead_s;
@@ -316,7 +408,10 @@ impl ReplicaPerf {
                 attention_pairs: b.decode_tokens as f64,
                 kv_read_tokens: b.kv_read_tokens,
             };
-            let (tp_, td) = (self.kernels(&pre).kernels, self.kernels(&dec).kernels);
+            let (tp_, td) = (
+                self.kernels(&pre, memo).kernels,
+                self.kernels(&dec, memo).kernels,
+            );
             tp_ / (tp_ + td)
         };
         IterationCost {
@@ -460,6 +555,47 @@ mod tests {
         let sum =
             q.gemm_s + q.attention_s + q.elementwise_s + q.output_s + q.tp_comm_s + q.overhead_s;
         assert!((sum - c.total_s).abs() < 1e-12 * c.total_s, "{sum} {c:?}");
+    }
+
+    #[test]
+    fn the_memo_gives_the_same_bits() {
+        let p = ReplicaPerf::new(
+            &llama70b(),
+            &h100(),
+            8,
+            &Efficiency::default(),
+            &Batching::default(),
+        )
+        .unwrap();
+        let mut memo = IterationMemo::new();
+        // Mixed, decode-only and prefill-only shapes, each twice (the second from the memo).
+        for round in 0..2 {
+            for k in 0..200u64 {
+                let mut b = BatchShape::default();
+                for j in 0..k % 17 {
+                    b.add_decode(100 + 37 * j + k);
+                }
+                if k % 3 != 0 {
+                    b.add_prefill(k * 11, 1 + (k * 97) % 4000);
+                }
+                if b.is_empty() {
+                    continue;
+                }
+                let (a, m) = (p.iteration(&b), p.iteration_memo(&b, &mut memo));
+                for (x, y) in [
+                    (a.total_s, m.total_s),
+                    (a.activity, m.activity),
+                    (a.prefill_share, m.prefill_share),
+                    (a.compute_s, m.compute_s),
+                    (a.memory_s, m.memory_s),
+                    (a.excess_s, m.excess_s),
+                    (a.tp_comm_s, m.tp_comm_s),
+                    (a.overhead_s, m.overhead_s),
+                ] {
+                    assert_eq!(x.to_bits(), y.to_bits(), "round {round} shape {b:?}");
+                }
+            }
+        }
     }
 
     #[test]

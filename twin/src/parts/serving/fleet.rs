@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 
 use models::inference::config::{Batching, InferenceWorkload, KvPolicy, Router, Slo};
-use models::inference::perf::{BatchShape, ReplicaPerf};
+use models::inference::perf::{BatchShape, IterationMemo, ReplicaPerf};
 use models::inference::power_cap::{GpuPowerCap, capped_iteration};
 use models::inference::source::RequestStream;
 use sim::{SimDuration, SimTime};
@@ -69,7 +69,8 @@ pub enum Mode {
     Down,
 }
 
-/// One request's progress.
+/// One request's state. While it is admitted, its progress (the fields from `prefill_target` to `kv`, and
+/// `first_token`) lives in its replica's running list ([`Run`]) and is written back here when it leaves it.
 #[derive(Debug, Clone, Copy)]
 pub struct ReqState {
     pub arrival: SimTime,
@@ -118,10 +119,53 @@ fn chunk_len(
     c
 }
 
+/// An admitted request's progress, kept in its replica's running list (next to the others it is batched
+/// with) while it is admitted; see [`ReqState`] for the fields.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    id: u32,
+    prompt: u32,
+    output: u32,
+    prefill_target: u32,
+    prefilled: u32,
+    generated: u32,
+    kv: u32,
+    done: bool,
+    first_token: SimTime,
+}
+
+impl Run {
+    /// Request `id` (state `q`) admitted.
+    fn admit(id: u32, q: &ReqState) -> Self {
+        Run {
+            id,
+            prompt: q.prompt,
+            output: q.output,
+            prefill_target: q.prefill_target,
+            prefilled: q.prefilled,
+            generated: q.generated,
+            kv: q.kv,
+            done: q.done,
+            first_token: q.first_token,
+        }
+    }
+
+    /// Writes the progress back to the request's state (it leaves the running list).
+    fn write_back(&self, q: &mut ReqState) {
+        q.prefill_target = self.prefill_target;
+        q.prefilled = self.prefilled;
+        q.generated = self.generated;
+        q.kv = self.kv;
+        q.done = self.done;
+        q.first_token = self.first_token;
+    }
+}
+
 /// One planned unit of work in the running iteration.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    req: u32,
+    /// Index in the replica's running list (unchanged while the iteration runs).
+    run: u32,
     /// Prefill tokens in this iteration; 0 = a decode token.
     prefill: u32,
 }
@@ -130,8 +174,8 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct ReplicaState {
     waiting: VecDeque<u32>,
-    /// Admitted requests in admission order.
-    running: Vec<u32>,
+    /// Admitted requests in admission order, with their progress.
+    running: Vec<Run>,
     batch: Vec<Slot>,
     busy: bool,
     kv_used: u64,
@@ -233,6 +277,8 @@ pub struct Fleet {
     pub replicas: Vec<ReplicaState>,
     pub reqs: Vec<ReqState>,
     pub perf: ReplicaPerf,
+    /// The iteration costs' parts that depend on token counts alone, priced once ([`IterationMemo`]).
+    memo: IterationMemo,
     pub batching: Batching,
     pub router: Router,
     pub slo: Slo,
@@ -300,6 +346,7 @@ impl Fleet {
             replicas,
             reqs: Vec::new(),
             perf,
+            memo: IterationMemo::new(),
             batching: w.batching,
             router: w.router,
             slo: w.slo,
@@ -548,27 +595,24 @@ impl Fleet {
                 .running
                 .iter()
                 .take(max_req)
-                .filter(|&&i| {
-                    let q = &reqs[i as usize];
-                    q.prefilled == q.prefill_target
-                })
+                .filter(|q| q.prefilled == q.prefill_target)
                 .count()
                 .min(budget as usize) as u64;
             if rep.kv_used + decoding <= cap {
                 break;
             }
-            let v = rep
+            let mut q = rep
                 .running
                 .pop()
                 .expect("kv in use implies running requests");
-            let q = &mut reqs[v as usize];
             rep.kv_used -= q.kv as u64;
             self.tally.preemptions += 1;
             self.tally.recomputed_tokens += q.kv as u64;
             q.kv = 0;
             q.prefilled = 0;
             q.prefill_target = q.prompt + q.generated;
-            rep.waiting.push_front(v);
+            q.write_back(&mut reqs[q.id as usize]);
+            rep.waiting.push_front(q.id);
         }
     }
 
@@ -585,14 +629,19 @@ impl Fleet {
         let reqs = &mut self.reqs;
         rep.batch.clear();
         let mut shape = BatchShape::default();
-        for &i in &rep.running {
+        // Decode tokens and their Σ context, added at once (integers: the same sum in any order).
+        let (mut decodes, mut decode_ctx) = (0u64, 0u64);
+        for (j, q) in rep.running.iter_mut().enumerate() {
             if rep.batch.len() >= max_req || budget == 0 {
                 break;
             }
-            let q = &mut reqs[i as usize];
             if q.prefilled == q.prefill_target {
-                shape.add_decode((q.prompt + q.generated) as u64);
-                rep.batch.push(Slot { req: i, prefill: 0 });
+                decodes += 1;
+                decode_ctx += (q.prompt + q.generated) as u64;
+                rep.batch.push(Slot {
+                    run: j as u32,
+                    prefill: 0,
+                });
                 budget -= 1;
                 if recompute {
                     q.kv += 1;
@@ -604,7 +653,10 @@ impl Fleet {
                 let c = chunk_len(rest, budget, rep.batch.is_empty(), chunked, kv_free);
                 if c > 0 {
                     shape.add_prefill(q.prefilled as u64, c as u64);
-                    rep.batch.push(Slot { req: i, prefill: c });
+                    rep.batch.push(Slot {
+                        run: j as u32,
+                        prefill: c,
+                    });
                     budget = budget.saturating_sub(c);
                     if recompute {
                         q.kv += c;
@@ -636,21 +688,26 @@ impl Fleet {
                 break;
             }
             rep.waiting.pop_front();
-            rep.running.push(i);
-            let q = &mut reqs[i as usize];
-            if q.first_admit == NONE {
-                q.first_admit = now;
+            let s = &mut reqs[i as usize];
+            if s.first_admit == NONE {
+                s.first_admit = now;
             }
+            let mut q = Run::admit(i, s);
             q.kv += reserve as u32;
             rep.kv_used += reserve;
             shape.add_prefill(q.prefilled as u64, c as u64);
-            rep.batch.push(Slot { req: i, prefill: c });
+            rep.batch.push(Slot {
+                run: rep.running.len() as u32,
+                prefill: c,
+            });
             budget = budget.saturating_sub(c);
             if recompute {
                 q.kv += c;
                 rep.kv_used += c as u64;
             }
+            rep.running.push(q);
         }
+        shape.add_decodes(decodes, decode_ctx);
         shape
     }
 
@@ -675,7 +732,7 @@ impl Fleet {
     /// Starts replica `r`'s iteration of `shape` at `now`: its time and power from the roofline, stretched and
     /// capped under its GPUs' power limit; its end scheduled.
     fn launch(&mut self, r: usize, now: SimTime, shape: &BatchShape, ctx: &mut Ctx<'_, '_>) {
-        let cost = self.perf.iteration(shape);
+        let cost = self.perf.iteration_memo(shape, &mut self.memo);
         let mut total_s = cost.total_s;
         let mut p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
         let mut clock_ratio = 1.0;
@@ -734,7 +791,7 @@ impl Fleet {
         }
         let mut any_done = false;
         for s in &rep.batch {
-            let q = &mut self.reqs[s.req as usize];
+            let q = &mut rep.running[s.run as usize];
             let produced = if s.prefill > 0 {
                 q.prefilled += s.prefill;
                 t.prompt_tokens_done += s.prefill as u64;
@@ -752,10 +809,13 @@ impl Fleet {
             }
             if q.generated >= q.output {
                 q.done = true;
-                q.finish = now;
                 any_done = true;
                 rep.kv_used -= q.kv as u64;
                 q.kv = 0;
+                let st = &mut self.reqs[q.id as usize];
+                q.write_back(st);
+                st.finish = now;
+                let q = *st;
                 t.completed += 1;
                 t.in_system -= 1;
                 let ttft = (q.first_token - q.arrival).as_secs_f64();
@@ -777,8 +837,7 @@ impl Fleet {
             }
         }
         if any_done {
-            let reqs = &self.reqs;
-            rep.running.retain(|&i| !reqs[i as usize].done);
+            rep.running.retain(|q| !q.done);
         }
         self.start_iteration(r, now, ctx);
     }
@@ -886,7 +945,10 @@ impl Fleet {
             }
             rep.mode = then;
             rep.ready_at = SimTime::MAX;
-            orphans.append(&mut rep.running);
+            for q in rep.running.drain(..) {
+                q.write_back(&mut self.reqs[q.id as usize]);
+                orphans.push(q.id);
+            }
             orphans.extend(rep.waiting.drain(..));
             let idle = self.gpu_idle_w;
             self.set_replica_power(r, idle, 0.0);
