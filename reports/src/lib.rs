@@ -22,6 +22,7 @@ pub mod html;
 pub mod outdir;
 pub mod pages;
 pub mod stats;
+pub mod size_chart;
 pub mod sweep;
 mod table;
 
