@@ -489,7 +489,10 @@ fn size_command(
                 .iter()
                 .map(|v| format!("{} passes but {} fails", v.pass, v.fail))
                 .collect();
-            format!("NOT MONOTONE on the evaluated values: {}.", pairs.join("; "))
+            format!(
+                "NOT MONOTONE on the evaluated values: {}.",
+                pairs.join("; ")
+            )
         }
     );
     println!(

@@ -21,8 +21,8 @@ pub mod figures;
 pub mod html;
 pub mod outdir;
 pub mod pages;
-pub mod stats;
 pub mod size_chart;
+pub mod stats;
 pub mod sweep;
 mod table;
 

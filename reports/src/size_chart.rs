@@ -36,7 +36,12 @@ const BLACK_ISH: RGBColor = RGBColor(60, 60, 60);
 fn y_range(p: &Panel) -> (std::ops::Range<f64>, bool) {
     let window = 10.0 * p.threshold.abs();
     let near = |v: &f64| window == 0.0 || (v - p.threshold).abs() <= window;
-    let values = || p.runs.iter().map(|r| r.1).chain(p.means.iter().map(|m| m.1));
+    let values = || {
+        p.runs
+            .iter()
+            .map(|r| r.1)
+            .chain(p.means.iter().map(|m| m.1))
+    };
     let clipped = values().any(|v| !near(&v));
     (
         span(values().filter(near).chain(std::iter::once(p.threshold))),
@@ -51,7 +56,9 @@ pub fn size_svg(field: &str, panels: &[Panel], answer: Option<f64>) -> io::Resul
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<io::Error>| io::Error::other(format!("drawing the chart: {e}"));
+        let err = |e: DrawingAreaErrorKind<io::Error>| {
+            io::Error::other(format!("drawing the chart: {e}"))
+        };
         root.fill(&WHITE).map_err(err)?;
         let key = match answer {
             Some(a) => format!(
@@ -73,7 +80,10 @@ pub fn size_svg(field: &str, panels: &[Panel], answer: Option<f64>) -> io::Resul
             let (y0, y1) = (yr.start, yr.end);
             let clamp = |v: f64| v.clamp(y0, y1);
             let caption = if clipped {
-                format!("{} (values off the scale drawn at its edge, hollow)", p.title)
+                format!(
+                    "{} (values off the scale drawn at its edge, hollow)",
+                    p.title
+                )
             } else {
                 p.title.clone()
             };
@@ -114,7 +124,11 @@ pub fn size_svg(field: &str, panels: &[Panel], answer: Option<f64>) -> io::Resul
             let inside = |v: f64| (y0..=y1).contains(&v);
             chart
                 .draw_series(p.runs.iter().map(|&(x, y)| {
-                    let style = if inside(y) { GREY.filled() } else { GREY.stroke_width(1) };
+                    let style = if inside(y) {
+                        GREY.filled()
+                    } else {
+                        GREY.stroke_width(1)
+                    };
                     Circle::new((x, clamp(y)), 3, style)
                 }))
                 .map_err(err)?;
@@ -127,7 +141,11 @@ pub fn size_svg(field: &str, panels: &[Panel], answer: Option<f64>) -> io::Resul
             chart
                 .draw_series(p.means.iter().map(|&(x, m, pass)| {
                     let c = if pass { GREEN } else { RED };
-                    let style = if inside(m) { c.filled() } else { c.stroke_width(2) };
+                    let style = if inside(m) {
+                        c.filled()
+                    } else {
+                        c.stroke_width(2)
+                    };
                     Circle::new((x, clamp(m)), 5, style)
                 }))
                 .map_err(err)?;
@@ -151,7 +169,10 @@ mod tests {
             means: vec![(1.0, 3.25, false), (2.0, 1.25, true)],
         };
         let svg = size_svg("a.b", &[p.clone(), p.clone()], Some(2.0)).unwrap();
-        assert!(svg.contains("x.y &lt;= 2") || svg.contains("x.y <= 2"), "caption");
+        assert!(
+            svg.contains("x.y &lt;= 2") || svg.contains("x.y <= 2"),
+            "caption"
+        );
         assert!(svg.contains("blue: answer 2"));
         assert!(!svg.contains("off the scale"));
         // A value far beyond the threshold is drawn at the edge, and the caption says so.
@@ -162,7 +183,11 @@ mod tests {
         };
         assert!(y_range(&far).1);
         assert!(y_range(&far).0.end < 30.0);
-        assert!(size_svg("a.b", &[far], None).unwrap().contains("off the scale"));
+        assert!(
+            size_svg("a.b", &[far], None)
+                .unwrap()
+                .contains("off the scale")
+        );
         assert_eq!(svg.matches("a.b").count(), 2, "one x axis per panel");
         assert!(size_svg("a.b", &[], None).unwrap().contains("no answer"));
     }

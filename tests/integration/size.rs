@@ -107,7 +107,11 @@ fn size_finds_the_exact_boundary_of_a_closed_form_figure() {
     assert!(stdout.contains("is 14 (13 fails)"), "{stdout}");
     // Every evaluated value's verdict agrees with the closed form, on both seeds.
     let points = r["points"].as_array().unwrap();
-    assert!(points.len() >= 5 && points.len() <= 2 + 7, "{}", points.len());
+    assert!(
+        points.len() >= 5 && points.len() <= 2 + 7,
+        "{}",
+        points.len()
+    );
     for p in points {
         let n = p["value"].as_f64().unwrap();
         assert_eq!(p["pass"], n >= 14.0, "{p}");
@@ -116,7 +120,9 @@ fn size_finds_the_exact_boundary_of_a_closed_form_figure() {
         assert!((e - want).abs() <= 1e-9 * want, "{n}: {e} vs {want}");
     }
     let csv = std::fs::read_to_string(out.join("size.csv")).unwrap();
-    assert!(csv.starts_with(&format!("{SERVERS},seed_index,seed,energy.it_j,jobs.completed,run_pass,value_pass\n")));
+    assert!(csv.starts_with(&format!(
+        "{SERVERS},seed_index,seed,energy.it_j,jobs.completed,run_pass,value_pass\n"
+    )));
     assert_eq!(csv.lines().count(), 1 + 2 * points.len());
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Evaluated values"));
@@ -124,13 +130,30 @@ fn size_finds_the_exact_boundary_of_a_closed_form_figure() {
     let r2 = dir.join("r2.ron");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&r2, text.replace("range: (1, 40)", "range: (20, 40)")).unwrap();
-    ok(&dctwin(&["size", r2.to_str().unwrap(), "--out", dir.join("o2").to_str().unwrap(), "-q"]));
+    ok(&dctwin(&[
+        "size",
+        r2.to_str().unwrap(),
+        "--out",
+        dir.join("o2").to_str().unwrap(),
+        "-q",
+    ]));
     let r = json(&dir.join("o2/size.json"));
-    assert_eq!((r["outcome"]["status"].as_str(), r["answer"].as_f64()), (Some("whole_range"), Some(20.0)));
+    assert_eq!(
+        (r["outcome"]["status"].as_str(), r["answer"].as_f64()),
+        (Some("whole_range"), Some(20.0))
+    );
     std::fs::write(&r2, text.replace("range: (1, 40)", "range: (1, 10)")).unwrap();
-    let o = dctwin(&["size", r2.to_str().unwrap(), "--out", dir.join("o3").to_str().unwrap()]);
+    let o = dctwin(&[
+        "size",
+        r2.to_str().unwrap(),
+        "--out",
+        dir.join("o3").to_str().unwrap(),
+    ]);
     assert!(ok(&o).contains("Not feasible within range"));
-    assert_eq!(json(&dir.join("o3/size.json"))["answer"], serde_json::Value::Null);
+    assert_eq!(
+        json(&dir.join("o3/size.json"))["answer"],
+        serde_json::Value::Null
+    );
 }
 
 /// Mean IT power over the horizon with one GPU busy on [0, 100) and [200, 300) s falls, rises and falls
@@ -138,7 +161,11 @@ fn size_finds_the_exact_boundary_of_a_closed_form_figure() {
 #[test]
 fn a_non_monotone_field_is_reported() {
     let dir = temp_dir("size-nonmono");
-    idle_site(&dir, "submit_s,gpus,duration_s\n0,1,100\n200,1,100\n", 400.0);
+    idle_site(
+        &dir,
+        "submit_s,gpus,duration_s\n0,1,100\n200,1,100\n",
+        400.0,
+    );
     let file = write(
         &dir,
         "h.ron",
@@ -146,7 +173,12 @@ fn a_non_monotone_field_is_reported() {
                constraints: ["power.it_mean_w >= 390"], seed: 1, points_per_round: 3)"#,
     );
     let out = dir.join("out");
-    let stdout = ok(&dctwin(&["size", file.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    let stdout = ok(&dctwin(&[
+        "size",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     let r = json(&out.join("size.json"));
     let mean_at = |h: f64| {
         r["points"]
@@ -170,7 +202,10 @@ fn a_non_monotone_field_is_reported() {
         "{r:#}"
     );
     assert_eq!(r["figure_trends"][0]["mean_monotone"], false);
-    assert!(stdout.contains("NOT MONOTONE") && stdout.contains("passes but 225 fails"), "{stdout}");
+    assert!(
+        stdout.contains("NOT MONOTONE") && stdout.contains("passes but 225 fails"),
+        "{stdout}"
+    );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("NOT MONOTONE"));
 }
@@ -181,8 +216,24 @@ fn size_is_deterministic_over_threads_and_resumes() {
     let file = servers_study(&dir, 3);
     let f = file.to_str().unwrap();
     let (a, b) = (dir.join("a"), dir.join("b"));
-    ok(&dctwin(&["size", f, "--out", a.to_str().unwrap(), "--threads", "1", "-q"]));
-    ok(&dctwin(&["size", f, "--out", b.to_str().unwrap(), "--threads", "3", "-q"]));
+    ok(&dctwin(&[
+        "size",
+        f,
+        "--out",
+        a.to_str().unwrap(),
+        "--threads",
+        "1",
+        "-q",
+    ]));
+    ok(&dctwin(&[
+        "size",
+        f,
+        "--out",
+        b.to_str().unwrap(),
+        "--threads",
+        "3",
+        "-q",
+    ]));
     same_outputs(&a, &b);
     // Run again over its own evaluations (one cut mid-line, as by a kill): only that one runs again.
     let evals = a.join("evaluations.jsonl");
@@ -192,11 +243,20 @@ fn size_is_deterministic_over_threads_and_resumes() {
     let cut = &text[..text.len() - last.len() / 2 - 1];
     std::fs::write(&evals, cut).unwrap();
     let stdout = ok(&dctwin(&["size", f, "--out", a.to_str().unwrap()]));
-    assert!(stdout.contains(&format!("{n} evaluation(s): 1 run now, {} found", n - 1)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{n} evaluation(s): 1 run now, {} found", n - 1)),
+        "{stdout}"
+    );
     same_outputs(&a, &b);
     assert_eq!(std::fs::read_to_string(&evals).unwrap().lines().count(), n);
     // Evaluations of another study in the directory are refused.
-    std::fs::write(&file, std::fs::read_to_string(&file).unwrap().replace("seed: 5", "seed: 6")).unwrap();
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("seed: 5", "seed: 6"),
+    )
+    .unwrap();
     let o = dctwin(&["size", f, "--out", a.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("another size study"));
@@ -208,15 +268,30 @@ fn shards_and_merge_equal_one_unsharded_run() {
     let file = servers_study(&dir, 2);
     let f = file.to_str().unwrap();
     let (whole, sharded) = (dir.join("whole"), dir.join("sharded"));
-    ok(&dctwin(&["size", f, "--out", whole.to_str().unwrap(), "-q"]));
+    ok(&dctwin(&[
+        "size",
+        f,
+        "--out",
+        whole.to_str().unwrap(),
+        "-q",
+    ]));
     // Three shards at once, sharing rounds through the directory (one from the Kubernetes variable).
     let spawn = |args: &[&str], env: Option<(&str, &str)>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_dctwin"));
-        c.args(["size", f, "--out", sharded.to_str().unwrap(), "--poll-s", "0.05", "--threads", "1"])
-            .args(args)
-            .env("CI", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        c.args([
+            "size",
+            f,
+            "--out",
+            sharded.to_str().unwrap(),
+            "--poll-s",
+            "0.05",
+            "--threads",
+            "1",
+        ])
+        .args(args)
+        .env("CI", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         if let Some((k, v)) = env {
             c.env(k, v);
         }
@@ -226,7 +301,10 @@ fn shards_and_merge_equal_one_unsharded_run() {
     let children = [
         spawn(&["--shard", "0/3"], None),
         spawn(&["--shard", "1/3"], None),
-        spawn(&["--shard-from-env", "--shards", "3"], Some(("JOB_COMPLETION_INDEX", "2"))),
+        spawn(
+            &["--shard-from-env", "--shards", "3"],
+            Some(("JOB_COMPLETION_INDEX", "2")),
+        ),
     ];
     for c in children {
         let o = c.wait_with_output().unwrap();
@@ -234,9 +312,16 @@ fn shards_and_merge_equal_one_unsharded_run() {
     }
     for i in 0..3 {
         let p = sharded.join(format!("size-shard-{i}-of-3.jsonl"));
-        assert!(!std::fs::read_to_string(&p).unwrap().is_empty(), "{}", p.display());
+        assert!(
+            !std::fs::read_to_string(&p).unwrap().is_empty(),
+            "{}",
+            p.display()
+        );
     }
-    assert!(!sharded.join("size.json").exists(), "shards write only their evaluations");
+    assert!(
+        !sharded.join("size.json").exists(),
+        "shards write only their evaluations"
+    );
     let stdout = ok(&dctwin(&["size", f, "--out", sharded.to_str().unwrap()]));
     assert!(stdout.contains(": 0 run now"), "{stdout}");
     same_outputs(&whole, &sharded);
@@ -249,23 +334,51 @@ fn bad_size_files_name_the_field() {
     for (body, field) in [
         (r#"constraints: ["energy.it_j => 1"]"#, "constraints[0]"),
         (r#"constraints: ["no.such.figure >= 1"]"#, "constraints[0]"),
-        (r#"constraints: ["energy.it_j >= 1"], range: (1.5, 4)"#, "range"),
-        (r#"constraints: ["energy.it_j >= 1"], tolerance: 0.5"#, "tolerance"),
+        (
+            r#"constraints: ["energy.it_j >= 1"], range: (1.5, 4)"#,
+            "range",
+        ),
+        (
+            r#"constraints: ["energy.it_j >= 1"], tolerance: 0.5"#,
+            "tolerance",
+        ),
         (r#"constraints: ["energy.it_j >= 1"], seeds: 0"#, "seeds"),
-        (r#"constraints: ["energy.it_j >= 1"], range: (0, 4)"#, "range.0"),
+        (
+            r#"constraints: ["energy.it_j >= 1"], range: (0, 4)"#,
+            "range.0",
+        ),
     ] {
-        let range = if body.contains("range") { "" } else { "range: (1, 4)," };
+        let range = if body.contains("range") {
+            ""
+        } else {
+            "range: (1, 4),"
+        };
         let file = write(
             &dir,
             "bad.ron",
-            &format!(r#"Size(scenario: "s.ron", field: "{SERVERS}", {range} goal: Smallest, seed: 1, {body})"#),
+            &format!(
+                r#"Size(scenario: "s.ron", field: "{SERVERS}", {range} goal: Smallest, seed: 1, {body})"#
+            ),
         );
-        let o = dctwin(&["size", file.to_str().unwrap(), "--out", dir.join("o").to_str().unwrap()]);
+        let o = dctwin(&[
+            "size",
+            file.to_str().unwrap(),
+            "--out",
+            dir.join("o").to_str().unwrap(),
+        ]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{body}: {err}");
-        assert!(err.contains(field) && err.contains("bad.ron"), "{body}: {err}");
+        assert!(
+            err.contains(field) && err.contains("bad.ron"),
+            "{body}: {err}"
+        );
     }
-    let o = dctwin(&["size", dir.join("bad.ron").to_str().unwrap(), "--shard", "3/3"]);
+    let o = dctwin(&[
+        "size",
+        dir.join("bad.ron").to_str().unwrap(),
+        "--shard",
+        "3/3",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -277,7 +390,8 @@ fn every_shipped_size_file_loads_and_runs_briefly() {
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
-        let mut spec = study::size::SizeSpec::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let mut spec =
+            study::size::SizeSpec::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         spec.set.push(scenario::Override {
             path: "horizon_s".into(),
             value: "3600".into(),

@@ -198,10 +198,7 @@ impl SizeSpec {
         for (i, t) in spec.tie.iter().enumerate() {
             Override::parse(&format!("{t}=0")).map_err(|m| field(&format!("tie[{i}]"), m))?;
             if *t == spec.field || spec.tie[..i].contains(t) {
-                return Err(field(
-                    &format!("tie[{i}]"),
-                    format!("`{t}` is named twice"),
-                ));
+                return Err(field(&format!("tie[{i}]"), format!("`{t}` is named twice")));
             }
         }
         let (lo, hi) = spec.range;
@@ -277,7 +274,10 @@ impl SizeSpec {
         let tolerance = match (kind, spec.tolerance) {
             (Kind::Real, Some(t)) if t > 0.0 && t.is_finite() => t,
             (Kind::Real, Some(t)) => {
-                return Err(field("tolerance", format!("{t}: must be a positive number")));
+                return Err(field(
+                    "tolerance",
+                    format!("{t}: must be a positive number"),
+                ));
             }
             (Kind::Real, None) => {
                 return Err(field(
@@ -399,7 +399,10 @@ mod tests {
     #[test]
     fn constraints_parse_and_hold() {
         let c = Constraint::parse("inference.ttft_s.p99 <= 0.5").unwrap();
-        assert_eq!((c.figure.as_str(), c.op, c.threshold), ("inference.ttft_s.p99", Op::Le, 0.5));
+        assert_eq!(
+            (c.figure.as_str(), c.op, c.threshold),
+            ("inference.ttft_s.p99", Op::Le, 0.5)
+        );
         assert!(c.holds(Some(0.5)) && !c.holds(Some(0.51)) && !c.holds(None));
         let c = Constraint::parse("facility.facility_peak_w<2e7").unwrap();
         assert_eq!((c.op, c.threshold), (Op::Lt, 2e7));

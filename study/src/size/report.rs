@@ -105,7 +105,11 @@ impl SizeResult {
         for &(value, round) in &values {
             let text = spec.value_text(value);
             let evals: Vec<&Evaluation> = (0..spec.seeds)
-                .map(|i| cache.get(&(text.clone(), i)).expect("a finished search has every seed"))
+                .map(|i| {
+                    cache
+                        .get(&(text.clone(), i))
+                        .expect("a finished search has every seed")
+                })
                 .collect();
             let seeds_passing = evals.iter().filter(|e| passes(spec, e)).count() as u64;
             let figures = spec
@@ -259,7 +263,13 @@ impl SizeResult {
         let pairs: Vec<String> = self
             .violations
             .iter()
-            .map(|w| format!("{} passes but {} fails", spec.value_text(w.pass), spec.value_text(w.fail)))
+            .map(|w| {
+                format!(
+                    "{} passes but {} fails",
+                    spec.value_text(w.pass),
+                    spec.value_text(w.fail)
+                )
+            })
             .collect();
         format!(
             "NOT MONOTONE on the evaluated values ({}): the pass set is not one side of a threshold, so \
@@ -308,7 +318,11 @@ fn chart(spec: &SizeSpec, r: &SizeResult) -> std::io::Result<String> {
         .constraints
         .iter()
         .map(|c| {
-            let j = spec.figures.iter().position(|f| *f == c.figure).expect("figure");
+            let j = spec
+                .figures
+                .iter()
+                .position(|f| *f == c.figure)
+                .expect("figure");
             let runs = r
                 .runs
                 .iter()
@@ -366,7 +380,11 @@ fn html(spec: &SizeSpec, r: &SizeResult, svg: String) -> String {
         ),
     ];
     let mut header = vec![spec.field.clone(), "round".into(), "seeds passing".into()];
-    header.extend(spec.figures.iter().map(|f| format!("{f} (mean [min, max])")));
+    header.extend(
+        spec.figures
+            .iter()
+            .map(|f| format!("{f} (mean [min, max])")),
+    );
     header.push("verdict".into());
     let rows = r
         .points

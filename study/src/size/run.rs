@@ -90,7 +90,11 @@ pub struct SizeOutcome {
 /// `dctwin size`: loads and checks the size file, then runs the search to its end and writes the
 /// outputs (`size.json`, `size.csv`, `size.svg`, `report.html`) as one set; with a shard, evaluates
 /// that shard's share of every round and writes only its evaluations file.
-pub fn size(file: &Path, opts: &SizeOptions, progress: &dyn Progress) -> Result<SizeOutcome, Error> {
+pub fn size(
+    file: &Path,
+    opts: &SizeOptions,
+    progress: &dyn Progress,
+) -> Result<SizeOutcome, Error> {
     let spec = SizeSpec::load(file)?;
     let out = opts
         .out
@@ -204,14 +208,17 @@ fn evaluate_all(
                 if failed.load(Ordering::Relaxed) {
                     return Ok(None);
                 }
-                let e = evaluate(spec, v, i).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+                let e =
+                    evaluate(spec, v, i).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
                 let line = serde_json::to_string(&e)
                     .map_err(|e| Error::Internal(format!("serialising an evaluation: {e}")))?;
                 // One write per line: a kill leaves at worst a partial last line, cut off on resume.
                 file.lock()
                     .expect("evaluations file lock")
                     .write_all(format!("{line}\n").as_bytes())
-                    .map_err(|e| Error::Internal(format!("appending to {}: {e}", path.display())))?;
+                    .map_err(|e| {
+                        Error::Internal(format!("appending to {}: {e}", path.display()))
+                    })?;
                 progress.run_done();
                 Ok(Some(e))
             })
@@ -242,8 +249,8 @@ pub fn evaluate(spec: &SizeSpec, v: f64, i: u64) -> Result<Evaluation, Error> {
             format!("at {}={text} (seed {seed}): {m}", spec.field),
         ))
     };
-    let loaded =
-        load_scenario(&spec.scenario, &spec.overrides(v), Some(seed)).map_err(|e| at(e.to_string()))?;
+    let loaded = load_scenario(&spec.scenario, &spec.overrides(v), Some(seed))
+        .map_err(|e| at(e.to_string()))?;
     let output = twin::run(&loaded, &mut |_| {}).map_err(|e| at(e.to_string()))?;
     let summary = serde_json::to_value(&output.summary)
         .map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
@@ -289,9 +296,11 @@ pub fn read_cache(out: &Path, spec: &SizeSpec, mine: &Path) -> Result<Cache, Err
     let entries = fs::read_dir(out)
         .map_err(|e| Error::Input(format!("{}: cannot list: {e}", out.display())))?;
     for entry in entries {
-        let entry = entry.map_err(|e| Error::Input(format!("{}: cannot list: {e}", out.display())))?;
+        let entry =
+            entry.map_err(|e| Error::Input(format!("{}: cannot list: {e}", out.display())))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == EVALUATIONS_JSONL || (name.starts_with("size-shard-") && name.ends_with(".jsonl"))
+        if name == EVALUATIONS_JSONL
+            || (name.starts_with("size-shard-") && name.ends_with(".jsonl"))
         {
             files.push(entry.path());
         }
