@@ -3,6 +3,7 @@
 //! k-section ([`search`]), each value run over several seeds ([`run`]), the outputs written by
 //! [`report`]. Size files are RON; format and rules: `docs/sizing.md`.
 
+pub mod evaluation;
 pub mod report;
 pub mod run;
 pub mod search;

@@ -10,7 +10,7 @@ use reports::html::{Table, page};
 use reports::size_chart::{Panel, size_svg};
 use serde::Serialize;
 
-use super::run::{Cache, Evaluation, passes};
+use super::evaluation::{Cache, Evaluation, passes};
 use super::search::{Done, Goal, Kind, Outcome, Violation, clopper_pearson, violations};
 use super::{Constraint, SizeSpec};
 use crate::error::Error;

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use scenario::{InputError, load_scenario};
-use serde::{Deserialize, Serialize};
 
 use super::SizeSpec;
+use super::evaluation::{Cache, Evaluation, passes};
 use super::report::{SIZE_FILES, SizeResult, write_outputs};
 use super::search::Step;
 use crate::error::Error;
@@ -31,21 +31,6 @@ pub const EVALUATIONS_JSONL: &str = "evaluations.jsonl";
 pub fn shard_file_name(shard: Shard) -> String {
     format!("size-shard-{}-of-{}.jsonl", shard.index, shard.count)
 }
-
-/// One run of the scenario at one value and seed: the constraint figures of its summary (`None`: the
-/// summary has the figure without a number, e.g. no request finished). One JSON line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    pub size_hash: String,
-    /// The field's value as `--set` text.
-    pub value: String,
-    pub seed_index: u64,
-    pub seed: u64,
-    pub figures: BTreeMap<String, Option<f64>>,
-}
-
-/// Evaluations by (value text, seed index).
-pub type Cache = BTreeMap<(String, u64), Evaluation>;
 
 /// How to execute a size study.
 #[derive(Debug, Clone)]
@@ -176,13 +161,6 @@ pub fn verdict(spec: &SizeSpec, cache: &Cache, v: f64) -> Option<bool> {
         pass &= passes(spec, e);
     }
     Some(pass)
-}
-
-/// Whether one evaluation satisfies every constraint.
-pub fn passes(spec: &SizeSpec, e: &Evaluation) -> bool {
-    spec.constraints
-        .iter()
-        .all(|c| c.holds(e.figures.get(&c.figure).copied().flatten()))
 }
 
 /// Runs `todo` in parallel, appending each evaluation to `file` as it finishes; returns them in
