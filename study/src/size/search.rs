@@ -148,8 +148,7 @@ impl Plan {
             if let Some((v, _)) = round
                 .iter()
                 .zip(&verdicts)
-                .filter(|(v, p)| !**p && (**v - fail).abs() < (pass - fail).abs())
-                .next_back()
+                .rfind(|(v, p)| !**p && (**v - fail).abs() < (pass - fail).abs())
             {
                 fail = *v;
             }
