@@ -1,7 +1,7 @@
 //! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs;
-//! calibrate scenario parameters to measured telemetry.
+//! calibrate scenario parameters to measured telemetry; size a field against constraints on figures.
 //!
-//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, telemetry, overlay file,
+//! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, size file, telemetry, overlay file,
 //! command line, an unusable output directory),
 //! 1 internal error — and 1 when `dctwin check` finds a figure that drifted.
 
@@ -121,6 +121,37 @@ enum Command {
         #[arg(long, value_name = "N", requires = "shard_from_env")]
         shards: Option<u64>,
         /// No progress bar and no listing on stdout.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Find the smallest (or largest) value of one scenario field for which constraints on summary
+    /// figures hold, by bisection over the field with several seeds a value (RON size file); see
+    /// docs/sizing.md.
+    Size {
+        /// Size file (RON). The base scenario path inside it resolves relative to the file.
+        size: PathBuf,
+        /// Output directory (default: out/<name>/). Evaluations found there are reused (resume).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all available cores). Outputs do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Evaluate only shard I of N's share of every round (appending to size-shard-I-of-N.jsonl),
+        /// waiting for the other shards' share through the shared output directory; then run
+        /// without --shard to write the outputs.
+        #[arg(long, value_name = "I/N", conflicts_with = "shard_from_env")]
+        shard: Option<String>,
+        /// Take the shard from SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN (of SLURM_ARRAY_TASK_COUNT)
+        /// or JOB_COMPLETION_INDEX (Kubernetes Indexed Job; needs --shards).
+        #[arg(long)]
+        shard_from_env: bool,
+        /// Number of shards for --shard-from-env (overrides SLURM_ARRAY_TASK_COUNT).
+        #[arg(long, value_name = "N", requires = "shard_from_env")]
+        shards: Option<u64>,
+        /// Seconds between looks for the other shards' evaluations.
+        #[arg(long, value_name = "S", default_value_t = 5.0)]
+        poll_s: f64,
+        /// No progress bar and no result on stdout.
         #[arg(long, short)]
         quiet: bool,
     },
@@ -314,14 +345,7 @@ fn sweep_command(
     shards: Option<u64>,
     quiet: bool,
 ) -> Result<(), Failure> {
-    let shard = match (shard, shard_from_env) {
-        (Some(s), _) => Some(study::Shard::parse(s).map_err(Failure::Input)?),
-        (None, true) => Some(
-            study::Shard::from_env(shards, &|name| std::env::var(name).ok())
-                .map_err(Failure::Input)?,
-        ),
-        (None, false) => None,
-    };
+    let shard = shard_of(shard, shard_from_env, shards)?;
     let opts = study::SweepOptions {
         out,
         threads,
@@ -371,6 +395,93 @@ fn sweep_command(
             elapsed.as_secs_f64(),
             file.display()
         ),
+    }
+    Ok(())
+}
+
+/// The shard of `--shard I/N` or `--shard-from-env`.
+fn shard_of(
+    shard: Option<&str>,
+    shard_from_env: bool,
+    shards: Option<u64>,
+) -> Result<Option<study::Shard>, Failure> {
+    Ok(match (shard, shard_from_env) {
+        (Some(s), _) => Some(study::Shard::parse(s).map_err(Failure::Input)?),
+        (None, true) => Some(
+            study::Shard::from_env(shards, &|name| std::env::var(name).ok())
+                .map_err(Failure::Input)?,
+        ),
+        (None, false) => None,
+    })
+}
+
+/// `dctwin size`.
+fn size_command(
+    file: &Path,
+    out: Option<PathBuf>,
+    threads: Option<usize>,
+    shard: Option<study::Shard>,
+    poll_s: f64,
+    quiet: bool,
+) -> Result<(), Failure> {
+    if !(poll_s.is_finite() && poll_s > 0.0 && poll_s <= 3600.0) {
+        return Err(Failure::Input(format!(
+            "--poll-s {poll_s}: expected seconds between 0 and 3600"
+        )));
+    }
+    let opts = study::SizeOptions {
+        out,
+        threads,
+        shard,
+        poll: Duration::from_secs_f64(poll_s),
+    };
+    let bar = SweepBar {
+        quiet,
+        bar: OnceLock::new(),
+    };
+    let o = study::size(file, &opts, &bar)?;
+    if quiet {
+        return Ok(());
+    }
+    let r = &o.result;
+    println!("{}", r.statement);
+    println!("{}", r.confidence_note);
+    println!(
+        "{}",
+        if r.monotone {
+            "Monotone on the evaluated values.".to_string()
+        } else {
+            let pairs: Vec<String> = r
+                .violations
+                .iter()
+                .map(|v| format!("{} passes but {} fails", v.pass, v.fail))
+                .collect();
+            format!(
+                "NOT MONOTONE on the evaluated values: {}.",
+                pairs.join("; ")
+            )
+        }
+    );
+    println!(
+        "{} round(s), {} evaluation(s): {} run now, {} found in the output directory; {} thread(s), {:.2} s.",
+        r.rounds,
+        r.evaluations,
+        o.ran,
+        o.reused,
+        o.threads,
+        o.elapsed.as_secs_f64()
+    );
+    if let Some(f) = &o.shard_file {
+        println!(
+            "Shard finished its share ({}); run `dctwin size` without --shard on the directory to write the outputs.",
+            f.display()
+        );
+    }
+    if !o.written.is_empty() {
+        println!("Wrote:");
+        for p in &o.written {
+            println!("  {}", p.display());
+        }
     }
     Ok(())
 }
@@ -527,6 +638,17 @@ fn main() -> ExitCode {
             *shards,
             *quiet,
         ),
+        Command::Size {
+            size,
+            out,
+            threads,
+            shard,
+            shard_from_env,
+            shards,
+            poll_s,
+            quiet,
+        } => shard_of(shard.as_deref(), *shard_from_env, *shards)
+            .and_then(|sh| size_command(size, out.clone(), *threads, sh, *poll_s, *quiet)),
         Command::Merge { dir, out, quiet } => merge(dir, out.as_deref(), *quiet),
         Command::Compare { runs, out, quiet } => compare(runs, out.as_deref(), *quiet),
         Command::Calibrate {

@@ -21,6 +21,7 @@ pub mod figures;
 pub mod html;
 pub mod outdir;
 pub mod pages;
+pub mod size_chart;
 pub mod stats;
 pub mod sweep;
 mod table;

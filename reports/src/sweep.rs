@@ -269,7 +269,7 @@ fn render(
 
 /// Tick label: plain decimals (≤ 6 places, trailing zeros dropped) for moderate magnitudes,
 /// scientific notation (`5.43e11`) for large or tiny ones.
-fn tick(v: &f64) -> String {
+pub(crate) fn tick(v: &f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e6).contains(&a) {
         return format!("{v:.3e}");
@@ -280,7 +280,7 @@ fn tick(v: &f64) -> String {
 }
 
 /// An axis range covering `values` with 5% padding (a unit range around a constant).
-fn span(values: impl Iterator<Item = f64>) -> Range<f64> {
+pub(crate) fn span(values: impl Iterator<Item = f64>) -> Range<f64> {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold(None, |acc: Option<(f64, f64)>, v| match acc {

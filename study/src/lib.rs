@@ -1,7 +1,8 @@
 //! dctwin's studies over many runs: parameter sweeps (run in parallel on a local pool, or sharded
 //! over a Slurm job array or a Kubernetes Indexed Job, resumed after a kill, and merged), side-by-side
 //! comparisons of runs, the regression gate, and calibration of scenario parameters to measured
-//! telemetry ([`calibrate()`], by bounded least squares in [`lsq`]).
+//! telemetry ([`calibrate()`], by bounded least squares in [`lsq`]), and sizing: the smallest (or largest) value
+//! of one field for which constraints on summary figures hold ([`size()`], `docs/sizing.md`).
 //!
 //! A sweep file is read and expanded into runs by [`scenario::sweep`]; here the runs execute
 //! ([`sweep()`]), shard files are merged ([`merge()`]), and the records reduce to the outputs
@@ -20,6 +21,7 @@ mod outputs;
 pub mod record;
 pub mod run;
 pub mod shard;
+pub mod size;
 pub mod summary;
 
 pub use calibrate::{CalibrateSpec, Calibration, FitParam, calibrate};
@@ -30,4 +32,5 @@ pub use merge::{Merged, merge};
 pub use record::{MANIFEST_JSON, Manifest, RUNS_JSONL};
 pub use run::{NoProgress, Progress, SweepOptions, SweepOutcome, sweep};
 pub use shard::Shard;
+pub use size::run::{SizeOptions, SizeOutcome, size};
 pub use summary::read_summary;

@@ -140,7 +140,7 @@ enum Mode {
     Shard(Shard),
 }
 
-fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
+pub(crate) fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
     let n = match threads {
         Some(0) => return Err(Error::Input("--threads must be at least 1".into())),
         Some(n) => n,

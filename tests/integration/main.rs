@@ -23,5 +23,6 @@ mod outdir;
 mod report_html;
 mod scheduling;
 mod shared;
+mod size;
 mod sweep;
 mod training;
