@@ -433,12 +433,12 @@ fn size_command(
         out,
         threads,
         shard,
-        poll: Duration::from_secs_f64(poll_s),
+        poll: std::time::Duration::from_secs_f64(poll_s),
     };
-    let bar = SweepBar {
+    let bar = SweepBar(progress::CountProgress::new(
+        &format!("size {}", file.display()),
         quiet,
-        bar: OnceLock::new(),
-    };
+    ));
     let o = study::size(file, &opts, &bar)?;
     if quiet {
         return Ok(());
