@@ -144,6 +144,16 @@ fn an_unusable_out_is_bad_input_for_every_command() {
     let qs = quickstart();
     let sweep = small_sweep(&d, "s.ron", 1, 86400);
     let shards = d.join("shards").display().to_string();
+    let size = write(
+        &d,
+        "size.ron",
+        &format!(
+            "Size(scenario: \"{qs}\", field: \"horizon_s\", range: (3600, 7200), tolerance: 600, \
+             goal: Smallest, constraints: [\"jobs.submitted >= 1\"], seed: 1)\n"
+        ),
+    )
+    .display()
+    .to_string();
     ok(&strings(&[
         "sweep", &sweep, "--quiet", "--shard", "0/1", "--out", &shards,
     ]));
@@ -166,6 +176,11 @@ fn an_unusable_out_is_bad_input_for_every_command() {
         );
         bad_out(&["merge", &shards, "--quiet", "--out", out], want);
         bad_out(&["compare", &run, &run, "--quiet", "--out", out], want);
+        bad_out(&["size", &size, "--quiet", "--out", out], want);
+        bad_out(
+            &["size", &size, "--quiet", "--shard", "0/2", "--out", out],
+            want,
+        );
     }
     // Checked before the sweep's points are: an invalid point would be reported otherwise.
     let bad_point = write(

@@ -392,6 +392,8 @@ fn every_shipped_size_file_loads_and_runs_briefly() {
         let p = e.unwrap().path();
         let mut spec =
             study::size::SizeSpec::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        spec.check_ends()
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         spec.set.push(scenario::Override {
             path: "horizon_s".into(),
             value: "3600".into(),

@@ -171,8 +171,8 @@ pub struct SizeSpec {
 }
 
 impl SizeSpec {
-    /// Reads and checks a size file, and loads the scenario at both ends of the range (so a bad field or
-    /// value fails before any run).
+    /// Reads and checks a size file (the base scenario is loaded only when the field's kind must be read
+    /// from it; [`check_ends`](Self::check_ends) loads it at both ends of the range).
     pub fn load(file: &Path) -> Result<SizeSpec, InputError> {
         let text =
             fs::read(file).map_err(|e| InputError::file(file, format!("cannot read file: {e}")))?;
@@ -317,11 +317,18 @@ impl SizeSpec {
             seed: spec.seed,
             confidence: spec.confidence,
         };
-        for (end, v) in [("range.0", lo), ("range.1", hi)] {
-            load_scenario(&s.scenario, &s.overrides(v), Some(s.seed_of(0)))
-                .map_err(|e| field(end, format!("at {}: {e}", s.value_text(v))))?;
-        }
         Ok(s)
+    }
+
+    /// Loads the scenario at both ends of the range (with the first seed), so a bad field path or a value
+    /// the scenario rejects fails before any run, by `range.0` or `range.1`.
+    pub fn check_ends(&self) -> Result<(), InputError> {
+        for (end, v) in [("range.0", self.plan.lo), ("range.1", self.plan.hi)] {
+            load_scenario(&self.scenario, &self.overrides(v), Some(self.seed_of(0))).map_err(
+                |e| InputError::field(&self.file, end, format!("at {}: {e}", self.value_text(v))),
+            )?;
+        }
+        Ok(())
     }
 
     /// The field's value as `--set` text: a whole number for an Integer field, else Rust's shortest

@@ -379,7 +379,7 @@ fn html(spec: &SizeSpec, r: &SizeResult, svg: String) -> String {
             r.rounds, r.evaluations, r.seeds, r.size_hash, r.dctwin_version
         ),
     ];
-    let mut header = vec![spec.field.clone(), "round".into(), "seeds passing".into()];
+    let mut header = vec!["value".to_string(), "round".into(), "seeds passing".into()];
     header.extend(
         spec.figures
             .iter()
@@ -403,7 +403,7 @@ fn html(spec: &SizeSpec, r: &SizeResult, svg: String) -> String {
             row
         })
         .collect();
-    let table: Table = ("Evaluated values".into(), header, rows);
+    let table: Table = (format!("Evaluated values of {}", spec.field), header, rows);
     page(
         &format!("dctwin size: {}", r.name),
         &intro,

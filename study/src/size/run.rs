@@ -93,6 +93,8 @@ pub fn size(
         ),
         Some(_) => None,
     };
+    // The output location is checked before the scenario is loaded at the ends and any run starts.
+    spec.check_ends()?;
     let mine = out.join(match opts.shard {
         None => EVALUATIONS_JSONL.to_string(),
         Some(s) => shard_file_name(s),
