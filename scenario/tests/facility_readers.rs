@@ -288,14 +288,24 @@ fn weather_config_serde_and_check() {
     assert_eq!(c.check().unwrap_err().path, "Constant.rh_pct");
     let c = WeatherConfig::Tmy3 {
         path: "weather/tmy3-703165-sand-point-ak.csv".into(),
+        start_hour: 0,
     };
-    assert_eq!(
-        load_weather(&c, Path::new("../../shared"))
-            .unwrap()
-            .points()
-            .len(),
-        8760
-    );
+    let year = load_weather(&c, Path::new("../../shared")).unwrap();
+    assert_eq!(year.points().len(), 8760);
+    // From 10 July 00:00 (hour 4,560): the same points, rotated; past the end is bad input.
+    let c = WeatherConfig::Tmy3 {
+        path: "weather/tmy3-703165-sand-point-ak.csv".into(),
+        start_hour: 4560,
+    };
+    let july = load_weather(&c, Path::new("../../shared")).unwrap();
+    assert_eq!(july.points()[0], year.points()[4560]);
+    assert_eq!(july.points()[8760 - 4560], year.points()[0]);
+    let c = WeatherConfig::Tmy3 {
+        path: "weather/tmy3-703165-sand-point-ak.csv".into(),
+        start_hour: 8760,
+    };
+    let e = load_weather(&c, Path::new("../../shared")).unwrap_err();
+    assert!(e.to_string().contains("past its end"), "{e}");
 }
 
 #[test]

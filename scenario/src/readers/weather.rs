@@ -25,11 +25,30 @@ pub fn load_weather(cfg: &WeatherConfig, base: &Path) -> Result<WeatherSeries, I
         } => Ok(
             WeatherSeries::constant(WeatherPoint::new(*dry_bulb_c, *rh_pct, *pressure_pa)).finish(),
         ),
-        WeatherConfig::Tmy3 { path } => read_tmy3(&full(path)),
-        WeatherConfig::Epw { path } => read_epw(&full(path)),
+        WeatherConfig::Tmy3 { path, start_hour } => {
+            start_at(read_tmy3(&full(path))?, &full(path), *start_hour)
+        }
+        WeatherConfig::Epw { path, start_hour } => {
+            start_at(read_epw(&full(path))?, &full(path), *start_hour)
+        }
         WeatherConfig::Csv { path } => read_weather_csv(&full(path)),
         WeatherConfig::Nyc2013 { path, origin } => read_nyc_weather(&full(path), origin),
     }
+}
+
+/// `series` replayed from hour `start_hour` of the file (its points are hourly).
+fn start_at(
+    series: WeatherSeries,
+    path: &Path,
+    start_hour: u32,
+) -> Result<WeatherSeries, InputError> {
+    if start_hour == 0 {
+        return Ok(series);
+    }
+    let k = (start_hour as f64 * 3600.0 / series.step_s()).round() as usize;
+    series
+        .starting_at(k)
+        .map_err(|m| InputError::file(path, format!("`start_hour` {start_hour}: {m}")))
 }
 
 /// Day of year (0-based) of `month`/`day` in a non-leap year, or `None`.
