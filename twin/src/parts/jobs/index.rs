@@ -6,8 +6,8 @@
 
 use bevy_ecs::prelude::*;
 use models::placement::{
-    self, FreeSummary, Grant, JobReq, LoadView, MAX_GPU_MODELS, MAX_GPUS_PER_SERVER, ServerLoad,
-    Topology, WHOLE_GPU_MILLI,
+    self, FreeIndex, FreeSummary, Grant, JobReq, LoadView, MAX_GPU_MODELS, MAX_GPUS_PER_SERVER,
+    ServerLoad, Topology, WHOLE_GPU_MILLI,
 };
 use models::site::SiteModel;
 use scenario::PlacementPolicy;
@@ -24,6 +24,8 @@ pub(crate) struct SiteIndex {
     pub(crate) access: ServerAccess,
     /// Per-server free-capacity summaries (a down server's offers nothing).
     pub(crate) free: Vec<FreeSummary>,
+    /// The same summaries indexed by free capacity per GPU model (placement finds servers without a scan).
+    pub(crate) fidx: FreeIndex,
     pub(crate) topo: Topology,
     pub(crate) placement: PlacementPolicy,
     /// Catalog models present in the site (bit per index).
@@ -68,11 +70,13 @@ impl SiteIndex {
         }
         let n = site.servers.len();
         let n_free_at = if easy { n } else { 0 };
+        let topo = Topology::new(site);
         SiteIndex {
             servers,
             access,
+            fidx: FreeIndex::new(&topo, &free),
             free,
-            topo: Topology::new(site),
+            topo,
             placement,
             models,
             by_free,
@@ -177,6 +181,7 @@ impl SiteIndex {
             .sum();
         self.count(s, old, FreeSummary::DOWN, free_milli);
         self.free[s] = FreeSummary::DOWN;
+        self.fidx.update(s as u32, FreeSummary::DOWN);
         self.down[s] = true;
     }
 
@@ -193,6 +198,7 @@ impl SiteIndex {
             .sum();
         self.count(s, FreeSummary::DOWN, new, -free_milli);
         self.free[s] = new;
+        self.fidx.update(s as u32, new);
     }
 
     /// Applies (`allocate`) or releases `grants` of a job asking `req` on the server loads, keeping the summaries
@@ -237,6 +243,7 @@ impl SiteIndex {
             if !self.down[s] {
                 let old = self.free[s];
                 self.free[s] = summary;
+                self.fidx.update(server, summary);
                 self.count(s, old, summary, signed);
             }
             if allocate && !self.slot_free_at.is_empty() {
@@ -314,6 +321,12 @@ impl LoadView for WorldLoads<'_> {
             Some(_) => None,
             None => Some(&self.index.free),
         }
+    }
+    fn index(&self) -> Option<&FreeIndex> {
+        (!super::schedule::reference_mode()).then_some(&self.index.fidx)
+    }
+    fn patched(&self) -> Option<u32> {
+        self.patch.map(|p| p.0)
     }
     fn load(&self, server: u32) -> &ServerLoad {
         match self.patch {
