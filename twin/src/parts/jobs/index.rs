@@ -43,6 +43,63 @@ pub(crate) struct SiteIndex {
     pub(crate) slot_free_at: Vec<[SimTime; SLOTS]>,
     /// EASY only: per server, the latest finish time of the jobs holding host CPU or memory there.
     pub(crate) host_free_at: Vec<SimTime>,
+    /// EASY only: per GPU model and GPU count `g` (built when a head first asks), a min-tree over servers of
+    /// the `g`-th earliest `slot_free_at` of each server up of that model with ≥ `g` GPUs (others: never).
+    pub(crate) free_at_trees: Vec<[Option<MinTree>; SLOTS]>,
+}
+
+/// A min-tree over one time (ns) per server: the smallest, and the first server at most a bound.
+pub(crate) struct MinTree {
+    tree: Vec<u64>,
+    size: usize,
+}
+
+/// A [`MinTree`] leaf for "never".
+pub(crate) const NEVER: u64 = u64::MAX;
+
+impl MinTree {
+    fn new(n: usize) -> Self {
+        let size = n.next_power_of_two().max(1);
+        MinTree {
+            tree: vec![NEVER; 2 * size],
+            size,
+        }
+    }
+
+    pub(crate) fn set(&mut self, i: usize, v: u64) {
+        let mut k = i + self.size;
+        if self.tree[k] == v {
+            return;
+        }
+        self.tree[k] = v;
+        while k > 1 {
+            k >>= 1;
+            let m = self.tree[2 * k].min(self.tree[2 * k + 1]);
+            if self.tree[k] == m {
+                break;
+            }
+            self.tree[k] = m;
+        }
+    }
+
+    pub(crate) fn min(&self) -> u64 {
+        self.tree[1]
+    }
+
+    /// The first server whose time is ≤ `v`.
+    pub(crate) fn first_at_most(&self, v: u64) -> Option<usize> {
+        if self.tree[1] > v {
+            return None;
+        }
+        let mut k = 1;
+        while k < self.size {
+            k *= 2;
+            if self.tree[k] > v {
+                k += 1;
+            }
+        }
+        Some(k - self.size)
+    }
 }
 
 impl SiteIndex {
@@ -85,6 +142,52 @@ impl SiteIndex {
             down: vec![false; n],
             slot_free_at: vec![[SimTime::ZERO; SLOTS]; n_free_at],
             host_free_at: vec![SimTime::ZERO; n_free_at],
+            free_at_trees: (0..if easy { MAX_GPU_MODELS } else { 0 })
+                .map(|_| [const { None }; SLOTS])
+                .collect(),
+        }
+    }
+
+    /// The leaf of server `s` in the free-time tree of its model for `g` GPUs.
+    fn free_at_leaf(&self, s: usize, g: usize) -> u64 {
+        let n = self.topo.gpus[s] as usize;
+        if self.down[s] || n < g {
+            return NEVER;
+        }
+        let mut t = self.slot_free_at[s];
+        t[..n].sort_unstable();
+        t[g - 1].as_nanos()
+    }
+
+    /// Builds the free-time tree of model `m` for `g` GPUs if it is not there yet (EASY).
+    pub(crate) fn ensure_free_at_tree(&mut self, m: usize, g: usize) {
+        if self.free_at_trees[m][g - 1].is_some() {
+            return;
+        }
+        let n = self.servers.len();
+        let mut tree = MinTree::new(n);
+        for s in 0..n {
+            if self.topo.gpus[s] > 0 && self.topo.model[s] as usize == m {
+                tree.set(s, self.free_at_leaf(s, g));
+            }
+        }
+        self.free_at_trees[m][g - 1] = Some(tree);
+    }
+
+    /// Server `s`'s free times or state changed: its leaves follow (EASY).
+    fn refresh_free_at(&mut self, s: usize) {
+        if self.free_at_trees.is_empty() || self.topo.gpus[s] == 0 {
+            return;
+        }
+        let m = self.topo.model[s] as usize;
+        for g in 1..=SLOTS {
+            if self.free_at_trees[m][g - 1].is_some() {
+                let v = self.free_at_leaf(s, g);
+                self.free_at_trees[m][g - 1]
+                    .as_mut()
+                    .expect("checked")
+                    .set(s, v);
+            }
         }
     }
 
@@ -183,6 +286,7 @@ impl SiteIndex {
         self.free[s] = FreeSummary::DOWN;
         self.fidx.update(s as u32, FreeSummary::DOWN);
         self.down[s] = true;
+        self.refresh_free_at(s);
     }
 
     /// Server `s` is back up with `load`.
@@ -199,6 +303,7 @@ impl SiteIndex {
         self.count(s, FreeSummary::DOWN, new, -free_milli);
         self.free[s] = new;
         self.fidx.update(s as u32, new);
+        self.refresh_free_at(s);
     }
 
     /// Applies (`allocate`) or releases `grants` of a job asking `req` on the server loads, keeping the summaries
@@ -257,6 +362,7 @@ impl SiteIndex {
                     let t = &mut self.host_free_at[s];
                     *t = (*t).max(finish);
                 }
+                self.refresh_free_at(s);
             }
             touched(server, d_it, d_gpu);
         }
@@ -270,6 +376,13 @@ impl SiteIndex {
         }
         for g in grants.iter().filter(|g| g.milli == WHOLE_GPU_MILLI) {
             self.slot_free_at[g.server as usize][g.slot as usize] = now;
+        }
+        let mut prev = u32::MAX;
+        for g in grants.iter().filter(|g| g.milli == WHOLE_GPU_MILLI) {
+            if g.server != prev {
+                prev = g.server;
+                self.refresh_free_at(g.server as usize);
+            }
         }
     }
 }
