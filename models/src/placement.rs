@@ -436,6 +436,296 @@ impl Topology {
     }
 }
 
+/// A set of server indices answering "the first member at or after `i`" in O(log₆₄ n): a bit per server and,
+/// above, a bit per non-empty word, up to a single word.
+#[derive(Debug, Clone, Default)]
+pub struct FirstSet {
+    levels: Vec<Vec<u64>>,
+    len: u32,
+}
+
+impl FirstSet {
+    /// An empty set over `0..n`.
+    pub fn new(n: usize) -> Self {
+        let mut levels = Vec::new();
+        let mut words = n.div_ceil(64).max(1);
+        loop {
+            levels.push(vec![0u64; words]);
+            if words == 1 {
+                break;
+            }
+            words = words.div_ceil(64);
+        }
+        FirstSet { levels, len: 0 }
+    }
+
+    /// Members.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn insert(&mut self, i: u32) {
+        let mut pos = i as usize;
+        for (l, words) in self.levels.iter_mut().enumerate() {
+            let w = &mut words[pos / 64];
+            let was = *w;
+            *w |= 1 << (pos % 64);
+            if l == 0 && was != *w {
+                self.len += 1;
+            }
+            if was != 0 {
+                break;
+            }
+            pos /= 64;
+        }
+    }
+
+    pub fn remove(&mut self, i: u32) {
+        let mut pos = i as usize;
+        for (l, words) in self.levels.iter_mut().enumerate() {
+            let w = &mut words[pos / 64];
+            let was = *w;
+            *w &= !(1 << (pos % 64));
+            if l == 0 && was != *w {
+                self.len -= 1;
+            }
+            if *w != 0 {
+                break;
+            }
+            pos /= 64;
+        }
+    }
+
+    /// The first member ≥ `i`.
+    pub fn next(&self, i: u32) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut pos = i as usize;
+        let mut l = 0;
+        loop {
+            let words = self.levels.get(l)?;
+            let w = pos / 64;
+            let bits = *words.get(w)? & (u64::MAX << (pos % 64));
+            if bits != 0 {
+                pos = w * 64 + bits.trailing_zeros() as usize;
+                break;
+            }
+            pos = w + 1;
+            l += 1;
+        }
+        while l > 0 {
+            l -= 1;
+            pos = pos * 64 + self.levels[l][pos].trailing_zeros() as usize;
+        }
+        Some(pos as u32)
+    }
+}
+
+/// A max-tree over one `u16` per server, answering "the first server at or after `i` whose value is ≥ `v`".
+#[derive(Debug, Clone, Default)]
+struct MaxTree {
+    /// Leaves at `size..2·size`.
+    tree: Vec<u16>,
+    size: usize,
+}
+
+impl MaxTree {
+    fn new(n: usize) -> Self {
+        let size = n.next_power_of_two().max(1);
+        MaxTree {
+            tree: vec![0; 2 * size],
+            size,
+        }
+    }
+
+    fn set(&mut self, i: u32, v: u16) {
+        let mut k = i as usize + self.size;
+        if self.tree[k] == v {
+            return;
+        }
+        self.tree[k] = v;
+        while k > 1 {
+            k >>= 1;
+            let m = self.tree[2 * k].max(self.tree[2 * k + 1]);
+            if self.tree[k] == m {
+                break;
+            }
+            self.tree[k] = m;
+        }
+    }
+
+    fn first_at_least(&self, i: u32, v: u16) -> Option<u32> {
+        let t = &self.tree;
+        if (i as usize) >= self.size || t[1] < v {
+            return None;
+        }
+        let mut k = i as usize + self.size;
+        loop {
+            if t[k] >= v {
+                while k < self.size {
+                    k *= 2;
+                    if t[k] < v {
+                        k += 1;
+                    }
+                }
+                return Some((k - self.size) as u32);
+            }
+            while k & 1 == 1 {
+                k >>= 1;
+            }
+            if k == 0 {
+                return None;
+            }
+            k += 1;
+        }
+    }
+}
+
+/// Servers by free capacity, per GPU model, kept in step with their [`FreeSummary`]s: for each model, the
+/// servers up with exactly `k` free whole GPUs (`k` = 1..=16, a [`FirstSet`] each) and a max-tree of the
+/// largest free share on one GPU. Placement asks it for the first server in site order with `k` or more free
+/// GPUs (or a share of `m` thousandths) of a model in a mask: O(models · 16 · log₆₄ n) for whole GPUs,
+/// O(models · log n) for shares, instead of a scan over the servers (docs/models.md §Placement and queue).
+#[derive(Debug, Clone, Default)]
+pub struct FreeIndex {
+    /// `[model][k - 1]`; empty for models the site does not hold.
+    by_whole: Vec<Vec<FirstSet>>,
+    milli: Vec<MaxTree>,
+    /// The summary each server is filed under, its model, and whether it has GPUs.
+    filed: Vec<FreeSummary>,
+    model: Vec<u8>,
+    has_gpus: Vec<bool>,
+    /// Catalog models present (bit per index).
+    models: u64,
+}
+
+impl FreeIndex {
+    /// The index of servers with summaries `summaries` (site order).
+    pub fn new(topo: &Topology, summaries: &[FreeSummary]) -> Self {
+        let n = topo.gpus.len();
+        let mut models = 0u64;
+        for (&m, &g) in topo.model.iter().zip(&topo.gpus) {
+            if g > 0 {
+                models |= 1 << m;
+            }
+        }
+        let mut by_whole = vec![Vec::new(); MAX_GPU_MODELS];
+        let mut milli = vec![MaxTree::default(); MAX_GPU_MODELS];
+        for m in 0..MAX_GPU_MODELS {
+            if (models >> m) & 1 == 1 {
+                by_whole[m] = vec![FirstSet::new(n); MAX_GPUS_PER_SERVER as usize];
+                milli[m] = MaxTree::new(n);
+            }
+        }
+        let mut ix = FreeIndex {
+            by_whole,
+            milli,
+            filed: vec![FreeSummary::DOWN; n],
+            model: topo.model.clone(),
+            has_gpus: topo.gpus.iter().map(|&g| g > 0).collect(),
+            models,
+        };
+        for (s, &f) in summaries.iter().enumerate() {
+            ix.update(s as u32, f);
+        }
+        ix
+    }
+
+    /// Server `s` now has summary `f` (a down server's is [`FreeSummary::DOWN`]).
+    pub fn update(&mut self, s: u32, f: FreeSummary) {
+        let i = s as usize;
+        if !self.has_gpus[i] {
+            return;
+        }
+        let old = self.filed[i];
+        if old == f {
+            return;
+        }
+        let m = self.model[i] as usize;
+        if old.free_whole != f.free_whole {
+            if old.free_whole > 0 {
+                self.by_whole[m][old.free_whole as usize - 1].remove(s);
+            }
+            if f.free_whole > 0 {
+                self.by_whole[m][f.free_whole as usize - 1].insert(s);
+            }
+        }
+        self.milli[m].set(s, f.max_free_milli);
+        self.filed[i] = f;
+    }
+
+    /// The summary `s` is filed under.
+    pub fn filed(&self, s: u32) -> FreeSummary {
+        self.filed[s as usize]
+    }
+
+    fn masked(&self, mask: u64) -> impl Iterator<Item = usize> {
+        let mut bits = mask & self.models;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let m = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                m
+            })
+        })
+    }
+
+    /// Servers of the models in `mask` with exactly `k` free whole GPUs (`k` ≥ 1).
+    pub fn count_exact(&self, mask: u64, k: u32) -> u32 {
+        self.masked(mask)
+            .map(|m| self.by_whole[m][k as usize - 1].len())
+            .sum()
+    }
+
+    /// The first server ≥ `from` of a model in `mask` whose free whole GPUs are in `lo..=hi` (1 ≤ lo).
+    pub fn first_whole(&self, mask: u64, lo: u32, hi: u32, from: u32) -> Option<u32> {
+        let mut best: Option<u32> = None;
+        for m in self.masked(mask) {
+            for set in &self.by_whole[m][lo as usize - 1..hi as usize] {
+                if let Some(s) = set.next(from)
+                    && best.is_none_or(|b| s < b)
+                {
+                    best = Some(s);
+                }
+            }
+        }
+        best
+    }
+
+    /// The first server ≥ `from` of a model in `mask` with a GPU that has `milli` thousandths free.
+    pub fn first_share(&self, mask: u64, milli: u16, from: u32) -> Option<u32> {
+        let mut best: Option<u32> = None;
+        for m in self.masked(mask) {
+            if let Some(s) = self.milli[m].first_at_least(from, milli)
+                && best.is_none_or(|b| s < b)
+            {
+                best = Some(s);
+            }
+        }
+        best
+    }
+
+    /// The first server ≥ `from` that could host (its part of) GPU request `req` by its summary (a superset,
+    /// in site order, of the servers [`plan_first_fit`] accepts).
+    fn first_for(&self, req: &JobReq, from: u32) -> Option<u32> {
+        if req.multi_server {
+            self.first_whole(req.model_mask, 1, MAX_GPUS_PER_SERVER, from)
+        } else if req.gpu_milli >= WHOLE_GPU_MILLI {
+            if req.gpus > MAX_GPUS_PER_SERVER {
+                return None;
+            }
+            self.first_whole(req.model_mask, req.gpus, MAX_GPUS_PER_SERVER, from)
+        } else {
+            self.first_share(req.model_mask, req.gpu_milli, from)
+        }
+    }
+}
+
 /// Read access to the current allocation state, by server site index.
 pub trait LoadView {
     /// Number of servers.
@@ -445,6 +735,15 @@ pub trait LoadView {
     fn load(&self, server: u32) -> &ServerLoad;
     /// All summaries in server order, when they can be read as one slice (a fast path for scans).
     fn summaries(&self) -> Option<&[FreeSummary]> {
+        None
+    }
+    /// The free-capacity index over the servers' summaries, when one is kept (None: placement scans).
+    fn index(&self) -> Option<&FreeIndex> {
+        None
+    }
+    /// A server whose [`LoadView::summary`] is not the one the index files it under: never more capacity in
+    /// any respect (a constrained copy for EASY backfilling).
+    fn patched(&self) -> Option<u32> {
         None
     }
 }
@@ -485,6 +784,20 @@ pub fn plan<V: LoadView + ?Sized>(
 ) -> bool {
     let n = view.servers() as u32;
     let first_fit = |out: &mut Vec<Grant>| match view.summaries() {
+        _ if req.gpus > 0 && view.index().is_some() => {
+            let ix = view.index().expect("checked");
+            // Candidates from the index: every server the scan below would accept, in site order.
+            let mut from = 0u32;
+            let candidates = std::iter::from_fn(|| {
+                let s = ix.first_for(req, from)?;
+                from = s + 1;
+                Some(s)
+            });
+            let loads = candidates
+                .filter(|&i| view.summary(i).may_fit(req))
+                .map(|i| (i, view.load(i)));
+            plan_first_fit(req, loads, out)
+        }
         Some(summaries) => {
             let loads = summaries
                 .iter()
@@ -504,9 +817,17 @@ pub fn plan<V: LoadView + ?Sized>(
         PlacementPolicy::FirstFit => first_fit(out),
         _ if req.gpus == 0 => first_fit(out),
         PlacementPolicy::BestFit | PlacementPolicy::TopologyAware if !req.multi_server => {
-            plan_best_fit_single(req, view, topo, out)
+            match view.index() {
+                Some(ix) if req.gpu_milli >= WHOLE_GPU_MILLI => {
+                    plan_best_fit_whole_indexed(req, view, topo, ix, out)
+                }
+                _ => plan_best_fit_single(req, view, topo, out),
+            }
         }
-        PlacementPolicy::BestFit => plan_multi_ranked(req, view, topo, 0, n, true, out),
+        PlacementPolicy::BestFit => match view.index() {
+            Some(ix) if view.patched().is_none() => plan_multi_fewest_indexed(req, view, ix, out),
+            _ => plan_multi_ranked(req, view, topo, 0, n, true, out),
+        },
         PlacementPolicy::TopologyAware => plan_topology_multi(req, view, topo, out),
     }
 }
@@ -594,6 +915,141 @@ fn plan_best_fit_single<V: LoadView + ?Sized>(
         });
     }
     true
+}
+
+/// Takes the free whole GPUs of server `si` in slot order, `take` of them at most (grants in `out`).
+fn take_free<V: LoadView + ?Sized>(
+    view: &V,
+    si: u32,
+    milli: u16,
+    mut take: u32,
+    out: &mut Vec<Grant>,
+) -> u32 {
+    let mut took = 0;
+    for (slot, &used) in view.load(si).slots().iter().enumerate() {
+        if take == 0 {
+            break;
+        }
+        if used == 0 {
+            out.push(Grant {
+                server: si,
+                slot: slot as u8,
+                milli,
+            });
+            take -= 1;
+            took += 1;
+        }
+    }
+    took
+}
+
+/// [`plan_best_fit_single`] of a whole-GPU job through the index: for `k` = the job's GPUs upwards, the first
+/// server with exactly `k` free whole GPUs whose host resources suffice (the patched server, if any, judged
+/// on its own summary). Same choice as the scan: fewest free whole GPUs left, ties lowest id.
+fn plan_best_fit_whole_indexed<V: LoadView + ?Sized>(
+    req: &JobReq,
+    view: &V,
+    topo: &Topology,
+    ix: &FreeIndex,
+    out: &mut Vec<Grant>,
+) -> bool {
+    out.clear();
+    if req.gpus > MAX_GPUS_PER_SERVER {
+        return false;
+    }
+    let patched = view.patched();
+    // The patched server's free whole GPUs, if it qualifies.
+    let p_free = patched.and_then(|p| {
+        let summary = view.summary(p);
+        (topo.eligible(p as usize, req.model_mask)
+            && topo.gpus[p as usize] as u32 >= req.gpus
+            && summary.may_fit(req)
+            && host_fits(view.load(p), req))
+        .then_some(summary.free_whole as u32)
+    });
+    for k in req.gpus..=MAX_GPUS_PER_SERVER {
+        let p_here = patched.filter(|_| p_free == Some(k));
+        let mut found = None;
+        let mut from = 0;
+        while let Some(s) = ix.first_whole(req.model_mask, k, k, from) {
+            if p_here.is_some_and(|p| p < s) {
+                break;
+            }
+            from = s + 1;
+            if Some(s) == patched {
+                continue;
+            }
+            if host_fits(view.load(s), req) {
+                found = Some(s);
+                break;
+            }
+        }
+        let Some(si) = found.or(p_here) else {
+            continue;
+        };
+        let si = match p_here {
+            Some(p) => si.min(p),
+            None => si,
+        };
+        let took = take_free(view, si, req.gpu_milli, req.gpus, out);
+        debug_assert_eq!(took, req.gpus);
+        return true;
+    }
+    false
+}
+
+/// [`plan_multi_ranked`] over the whole site, fewest free GPUs first, through the index (no patched server):
+/// the histogram from the index's counts, then only the servers that give GPUs, in site order.
+fn plan_multi_fewest_indexed<V: LoadView + ?Sized>(
+    req: &JobReq,
+    view: &V,
+    ix: &FreeIndex,
+    out: &mut Vec<Grant>,
+) -> bool {
+    out.clear();
+    let mask = req.model_mask;
+    let mut need = req.gpus;
+    let mut cut = 0u32;
+    for k in 1..=MAX_GPUS_PER_SERVER {
+        let avail = ix.count_exact(mask, k) * k;
+        if avail >= need {
+            cut = k;
+            break;
+        }
+        need -= avail;
+    }
+    if cut == 0 {
+        return false;
+    }
+    let mut at_cut = need;
+    let mut left = req.gpus;
+    let mut from = 0;
+    loop {
+        let s = if at_cut > 0 {
+            ix.first_whole(mask, 1, cut, from)
+        } else if cut > 1 {
+            ix.first_whole(mask, 1, cut - 1, from)
+        } else {
+            None
+        };
+        let Some(s) = s else {
+            break;
+        };
+        from = s + 1;
+        let f = ix.filed(s).free_whole as u32;
+        let take = if f < cut {
+            f
+        } else {
+            let t = f.min(at_cut);
+            at_cut -= t;
+            t
+        };
+        left -= take_free(view, s, WHOLE_GPU_MILLI, take, out);
+        if left == 0 {
+            return true;
+        }
+    }
+    unreachable!("free-capacity index agrees with the loads");
 }
 
 /// Free whole GPUs of `server` that a multi-server job with `mask` may take (0 if ineligible).
@@ -911,6 +1367,167 @@ mod tests {
                 milli: 0
             }
         );
+    }
+
+    /// A view over loads (some servers down, one optionally replaced by a constrained copy), with or without
+    /// the free-capacity index: the scan is the reference the index must match.
+    struct TestView<'a> {
+        loads: &'a [ServerLoad],
+        down: &'a [bool],
+        patch: Option<(u32, &'a ServerLoad)>,
+        ix: Option<&'a FreeIndex>,
+    }
+
+    impl LoadView for TestView<'_> {
+        fn servers(&self) -> usize {
+            self.loads.len()
+        }
+        fn summary(&self, s: u32) -> FreeSummary {
+            if self.down[s as usize] {
+                FreeSummary::DOWN
+            } else {
+                FreeSummary::of(self.load(s))
+            }
+        }
+        fn load(&self, s: u32) -> &ServerLoad {
+            match self.patch {
+                Some((p, l)) if p == s => l,
+                _ => &self.loads[s as usize],
+            }
+        }
+        fn index(&self) -> Option<&FreeIndex> {
+            self.ix
+        }
+        fn patched(&self) -> Option<u32> {
+            self.patch.map(|p| p.0)
+        }
+    }
+
+    fn filed(loads: &[ServerLoad], down: &[bool], s: usize) -> FreeSummary {
+        if down[s] {
+            FreeSummary::DOWN
+        } else {
+            FreeSummary::of(&loads[s])
+        }
+    }
+
+    #[test]
+    fn first_set_finds_next_member() {
+        let mut set = FirstSet::new(300_000);
+        for i in [5u32, 64, 4095, 4096, 262_143, 299_999] {
+            set.insert(i);
+        }
+        assert_eq!(set.len(), 6);
+        assert_eq!(set.next(0), Some(5));
+        assert_eq!(set.next(6), Some(64));
+        assert_eq!(set.next(65), Some(4095));
+        assert_eq!(set.next(4097), Some(262_143));
+        set.remove(262_143);
+        assert_eq!(set.next(4097), Some(299_999));
+        assert_eq!(set.next(300_000), None);
+        set.remove(299_999);
+        assert_eq!(set.next(4097), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Random sites and random sequences of allocations, releases and failures: under every policy, with
+        /// and without a constrained (patched) server, placement through the index chooses exactly what the
+        /// scan chooses.
+        #[test]
+        fn index_chooses_as_the_scan(
+            shape in proptest::collection::vec((0u32..=8, 0usize..3, 0u8..4, 2000u64..8000), 1..40),
+            ops in proptest::collection::vec((0u8..10, 0u32..1000, 0u32..1000, 0u32..1000), 1..120),
+        ) {
+            let mut servers = Vec::new();
+            let (mut hall, mut row, mut rack) = (0, 0, 0);
+            for &(gpus, model, step, cpu) in &shape {
+                match step { 1 => rack += 1, 2 => { row += 1; rack += 1 } 3 => { hall += 1; row += 1; rack += 1 } _ => {} }
+                let mut s = server(gpus, cpu, model);
+                s.hall = hall;
+                s.row = row;
+                s.rack = rack;
+                servers.push(s);
+            }
+            let site = SiteModel { servers, halls: hall + 1, rows: row + 1, racks: rack + 1 };
+            let topo = Topology::new(&site);
+            let cap = SiteCapacity::new(&site);
+            let mut loads: Vec<ServerLoad> = site.servers.iter().map(ServerLoad::new).collect();
+            let n = loads.len();
+            let mut down = vec![false; n];
+            let summaries: Vec<FreeSummary> = (0..n).map(|s| filed(&loads, &down, s)).collect();
+            let mut ix = FreeIndex::new(&topo, &summaries);
+            let mut running: Vec<(JobReq, Vec<Grant>)> = Vec::new();
+            let policies = [PlacementPolicy::FirstFit, PlacementPolicy::BestFit, PlacementPolicy::TopologyAware];
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for (op, x, y, z) in ops {
+                match op {
+                    0..=5 => {
+                        let gpus = [0u32, 1, 1, 2, 3, 4, 8, 5, 12, 16, 24, 40][x as usize % 12];
+                        let milli = if gpus == 1 { [1000u16, 250, 500, 700, 1000][y as usize % 5] } else { 1000 };
+                        let mask = [ANY_MODEL, 1, 2, 0b101][z as usize % 4];
+                        let mut job = JobSpec::whole_gpus(sim::SimTime::ZERO, sim::SimDuration::ZERO, gpus);
+                        job.gpu_milli = milli as u32;
+                        let mut r = cap.request(&job, mask);
+                        if !r.multi_server {
+                            r.cpu_milli = [0u64, 0, 1000, 3000][y as usize % 4];
+                            r.memory_mib = [0u64, 0, 256, 700][z as usize % 4];
+                        }
+                        // A constrained copy of one server up (EASY's reservation): some free GPUs and host taken.
+                        let p = (y as usize % n) as u32;
+                        let mut copy = loads[p as usize].clone();
+                        for k in 0..copy.gpus as usize {
+                            if (x >> k) & 1 == 1 {
+                                copy.used_milli[k] = WHOLE_GPU_MILLI;
+                            }
+                        }
+                        copy.free_cpu_milli = copy.free_cpu_milli.saturating_sub(z as u64 * 4);
+                        let patch = (!down[p as usize] && z % 3 == 0).then_some((p, &copy));
+                        for policy in policies {
+                            for patch in [None, patch] {
+                                let scan = TestView { loads: &loads, down: &down, patch, ix: None };
+                                let fast = TestView { loads: &loads, down: &down, patch, ix: Some(&ix) };
+                                let fa = plan(policy, &r, &scan, &topo, &mut a);
+                                let fb = plan(policy, &r, &fast, &topo, &mut b);
+                                proptest::prop_assert_eq!(fa, fb, "{:?} {:?} patch {:?}", policy, r, patch.map(|p| p.0));
+                                proptest::prop_assert_eq!(&a, &b, "{:?} {:?} patch {:?}", policy, r, patch.map(|p| p.0));
+                            }
+                        }
+                        let policy = policies[x as usize % 3];
+                        let scan = TestView { loads: &loads, down: &down, patch: None, ix: None };
+                        if plan(policy, &r, &scan, &topo, &mut a) {
+                            let mut host = !r.multi_server;
+                            for g in &a {
+                                apply_grant(&mut loads[g.server as usize], g, &r, true, host);
+                                host = false;
+                            }
+                            for g in &a {
+                                ix.update(g.server, filed(&loads, &down, g.server as usize));
+                            }
+                            running.push((r, a.clone()));
+                        }
+                    }
+                    6..=8 => {
+                        if !running.is_empty() {
+                            let (r, grants) = running.swap_remove(x as usize % running.len());
+                            let mut host = !r.multi_server;
+                            for g in &grants {
+                                apply_grant(&mut loads[g.server as usize], g, &r, false, host);
+                                host = false;
+                            }
+                            for g in &grants {
+                                ix.update(g.server, filed(&loads, &down, g.server as usize));
+                            }
+                        }
+                    }
+                    _ => {
+                        let s = x as usize % n;
+                        down[s] = !down[s];
+                        ix.update(s as u32, filed(&loads, &down, s));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -6,8 +6,8 @@
 
 use bevy_ecs::prelude::*;
 use models::placement::{
-    self, FreeSummary, Grant, JobReq, LoadView, MAX_GPU_MODELS, MAX_GPUS_PER_SERVER, ServerLoad,
-    Topology, WHOLE_GPU_MILLI,
+    self, FreeIndex, FreeSummary, Grant, JobReq, LoadView, MAX_GPU_MODELS, MAX_GPUS_PER_SERVER,
+    ServerLoad, Topology, WHOLE_GPU_MILLI,
 };
 use models::site::SiteModel;
 use scenario::PlacementPolicy;
@@ -24,6 +24,8 @@ pub(crate) struct SiteIndex {
     pub(crate) access: ServerAccess,
     /// Per-server free-capacity summaries (a down server's offers nothing).
     pub(crate) free: Vec<FreeSummary>,
+    /// The same summaries indexed by free capacity per GPU model (placement finds servers without a scan).
+    pub(crate) fidx: FreeIndex,
     pub(crate) topo: Topology,
     pub(crate) placement: PlacementPolicy,
     /// Catalog models present in the site (bit per index).
@@ -41,6 +43,63 @@ pub(crate) struct SiteIndex {
     pub(crate) slot_free_at: Vec<[SimTime; SLOTS]>,
     /// EASY only: per server, the latest finish time of the jobs holding host CPU or memory there.
     pub(crate) host_free_at: Vec<SimTime>,
+    /// EASY only: per GPU model and GPU count `g` (built when a head first asks), a min-tree over servers of
+    /// the `g`-th earliest `slot_free_at` of each server up of that model with ≥ `g` GPUs (others: never).
+    pub(crate) free_at_trees: Vec<[Option<MinTree>; SLOTS]>,
+}
+
+/// A min-tree over one time (ns) per server: the smallest, and the first server at most a bound.
+pub(crate) struct MinTree {
+    tree: Vec<u64>,
+    size: usize,
+}
+
+/// A [`MinTree`] leaf for "never".
+pub(crate) const NEVER: u64 = u64::MAX;
+
+impl MinTree {
+    fn new(n: usize) -> Self {
+        let size = n.next_power_of_two().max(1);
+        MinTree {
+            tree: vec![NEVER; 2 * size],
+            size,
+        }
+    }
+
+    pub(crate) fn set(&mut self, i: usize, v: u64) {
+        let mut k = i + self.size;
+        if self.tree[k] == v {
+            return;
+        }
+        self.tree[k] = v;
+        while k > 1 {
+            k >>= 1;
+            let m = self.tree[2 * k].min(self.tree[2 * k + 1]);
+            if self.tree[k] == m {
+                break;
+            }
+            self.tree[k] = m;
+        }
+    }
+
+    pub(crate) fn min(&self) -> u64 {
+        self.tree[1]
+    }
+
+    /// The first server whose time is ≤ `v`.
+    pub(crate) fn first_at_most(&self, v: u64) -> Option<usize> {
+        if self.tree[1] > v {
+            return None;
+        }
+        let mut k = 1;
+        while k < self.size {
+            k *= 2;
+            if self.tree[k] > v {
+                k += 1;
+            }
+        }
+        Some(k - self.size)
+    }
 }
 
 impl SiteIndex {
@@ -68,11 +127,13 @@ impl SiteIndex {
         }
         let n = site.servers.len();
         let n_free_at = if easy { n } else { 0 };
+        let topo = Topology::new(site);
         SiteIndex {
             servers,
             access,
+            fidx: FreeIndex::new(&topo, &free),
             free,
-            topo: Topology::new(site),
+            topo,
             placement,
             models,
             by_free,
@@ -81,6 +142,52 @@ impl SiteIndex {
             down: vec![false; n],
             slot_free_at: vec![[SimTime::ZERO; SLOTS]; n_free_at],
             host_free_at: vec![SimTime::ZERO; n_free_at],
+            free_at_trees: (0..if easy { MAX_GPU_MODELS } else { 0 })
+                .map(|_| [const { None }; SLOTS])
+                .collect(),
+        }
+    }
+
+    /// The leaf of server `s` in the free-time tree of its model for `g` GPUs.
+    fn free_at_leaf(&self, s: usize, g: usize) -> u64 {
+        let n = self.topo.gpus[s] as usize;
+        if self.down[s] || n < g {
+            return NEVER;
+        }
+        let mut t = self.slot_free_at[s];
+        t[..n].sort_unstable();
+        t[g - 1].as_nanos()
+    }
+
+    /// Builds the free-time tree of model `m` for `g` GPUs if it is not there yet (EASY).
+    pub(crate) fn ensure_free_at_tree(&mut self, m: usize, g: usize) {
+        if self.free_at_trees[m][g - 1].is_some() {
+            return;
+        }
+        let n = self.servers.len();
+        let mut tree = MinTree::new(n);
+        for s in 0..n {
+            if self.topo.gpus[s] > 0 && self.topo.model[s] as usize == m {
+                tree.set(s, self.free_at_leaf(s, g));
+            }
+        }
+        self.free_at_trees[m][g - 1] = Some(tree);
+    }
+
+    /// Server `s`'s free times or state changed: its leaves follow (EASY).
+    fn refresh_free_at(&mut self, s: usize) {
+        if self.free_at_trees.is_empty() || self.topo.gpus[s] == 0 {
+            return;
+        }
+        let m = self.topo.model[s] as usize;
+        for g in 1..=SLOTS {
+            if self.free_at_trees[m][g - 1].is_some() {
+                let v = self.free_at_leaf(s, g);
+                self.free_at_trees[m][g - 1]
+                    .as_mut()
+                    .expect("checked")
+                    .set(s, v);
+            }
         }
     }
 
@@ -177,7 +284,9 @@ impl SiteIndex {
             .sum();
         self.count(s, old, FreeSummary::DOWN, free_milli);
         self.free[s] = FreeSummary::DOWN;
+        self.fidx.update(s as u32, FreeSummary::DOWN);
         self.down[s] = true;
+        self.refresh_free_at(s);
     }
 
     /// Server `s` is back up with `load`.
@@ -193,6 +302,8 @@ impl SiteIndex {
             .sum();
         self.count(s, FreeSummary::DOWN, new, -free_milli);
         self.free[s] = new;
+        self.fidx.update(s as u32, new);
+        self.refresh_free_at(s);
     }
 
     /// Applies (`allocate`) or releases `grants` of a job asking `req` on the server loads, keeping the summaries
@@ -237,6 +348,7 @@ impl SiteIndex {
             if !self.down[s] {
                 let old = self.free[s];
                 self.free[s] = summary;
+                self.fidx.update(server, summary);
                 self.count(s, old, summary, signed);
             }
             if allocate && !self.slot_free_at.is_empty() {
@@ -250,6 +362,7 @@ impl SiteIndex {
                     let t = &mut self.host_free_at[s];
                     *t = (*t).max(finish);
                 }
+                self.refresh_free_at(s);
             }
             touched(server, d_it, d_gpu);
         }
@@ -263,6 +376,13 @@ impl SiteIndex {
         }
         for g in grants.iter().filter(|g| g.milli == WHOLE_GPU_MILLI) {
             self.slot_free_at[g.server as usize][g.slot as usize] = now;
+        }
+        let mut prev = u32::MAX;
+        for g in grants.iter().filter(|g| g.milli == WHOLE_GPU_MILLI) {
+            if g.server != prev {
+                prev = g.server;
+                self.refresh_free_at(g.server as usize);
+            }
         }
     }
 }
@@ -314,6 +434,12 @@ impl LoadView for WorldLoads<'_> {
             Some(_) => None,
             None => Some(&self.index.free),
         }
+    }
+    fn index(&self) -> Option<&FreeIndex> {
+        (!super::schedule::reference_mode()).then_some(&self.index.fidx)
+    }
+    fn patched(&self) -> Option<u32> {
+        self.patch.map(|p| p.0)
     }
     fn load(&self, server: u32) -> &ServerLoad {
         match self.patch {

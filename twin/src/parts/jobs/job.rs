@@ -1,7 +1,5 @@
 //! Jobs and the queue: what the cluster part knows about each submitted job.
 
-use std::collections::VecDeque;
-
 use models::placement::{Grant, JobReq};
 use sim::{SimDuration, SimTime};
 
@@ -177,10 +175,6 @@ pub(crate) struct Queued {
     pub(crate) req: JobReq,
     pub(crate) priority: u8,
 }
-
-/// Waiting jobs in queue order: submission order (FIFO, EASY), (duration, submission) order (SJF), or
-/// (priority, submission) order (Priority).
-pub(crate) type JobQueue = VecDeque<Queued>;
 
 /// What happened to one job, from [`crate::run_with_log`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! with preemption, EASY backfilling) over a placement policy (first fit, best fit, topology-aware), and, in a
 //! shared fleet, the GPUs of inference replicas (docs/models.md §Scheduling policies, §Shared fleet).
 
+mod backlog;
 mod claims;
 mod cycle;
 mod index;

@@ -7,6 +7,7 @@ use models::workload::source::SyntheticSource;
 use scenario::{LoadedScenario, QueuePolicy, Workload};
 use sim::{RngStreams, SimDuration, SimTime};
 
+use super::backlog::JobQueue;
 use super::index::SiteIndex;
 use super::job::{Counters, Job, JobTime, Queued, Slab};
 use super::rules::{Checkpoints, DurationScale, Dvfs};
@@ -158,7 +159,7 @@ impl Jobs {
                 capacity: SiteCapacity::new(&loaded.site),
                 next_id: 0,
             },
-            queue: Default::default(),
+            queue: JobQueue::new(easy),
             jobs: Slab::default(),
             running: Vec::new(),
             running_pos: Vec::new(),

@@ -12,7 +12,8 @@ use models::placement::{self, FreeSummary, Grant, JobReq, ServerLoad, WHOLE_GPU_
 use scenario::QueuePolicy;
 use sim::{SimDuration, SimTime};
 
-use super::index::{Bounds, SLOTS, SiteIndex, WorldLoads};
+use super::backlog::{ANY, ClassKey};
+use super::index::{Bounds, NEVER, SLOTS, SiteIndex, WorldLoads};
 use super::job::Queued;
 use super::state::{Jobs, Reservation, Reserved};
 use crate::kernel::{Ctx, Signal};
@@ -104,10 +105,11 @@ struct Late {
 
 impl Late {
     fn allows(&self, q: &Queued) -> bool {
-        if self.now.saturating_add(q.duration) <= self.shadow {
-            return true;
-        }
-        let r = &q.req;
+        self.now.saturating_add(q.duration) <= self.shadow || self.leaves_alone(&q.req)
+    }
+
+    /// Whether a job asking `r` passes whatever its duration.
+    fn leaves_alone(&self, r: &JobReq) -> bool {
         self.bounds.is_none_or(|b| b.may_fit(r))
             && self.site.is_none_or(|(mask, extra, models)| {
                 !(r.gpus > 0
@@ -115,6 +117,18 @@ impl Late {
                     && r.model_mask & models & !mask == 0
                     && r.gpus > extra)
             })
+    }
+
+    /// The durations (ns, stored clamped below [`ANY`]) of class `r` that pass: every one ([`ANY`]), those
+    /// ending by the shadow time, or none. A superset of [`Late::allows`] (equal but for a duration ≥ `ANY`).
+    fn bound(&self, r: &JobReq) -> Option<u64> {
+        if self.leaves_alone(r) || self.shadow == SimTime::MAX {
+            Some(ANY)
+        } else if self.shadow < self.now {
+            None
+        } else {
+            Some((self.shadow - self.now).as_nanos())
+        }
     }
 }
 
@@ -312,6 +326,30 @@ impl Jobs {
             return (from < self.queue.len()).then_some(from);
         }
         let index = &self.index;
+        if let Some(backlog) = self.queue.backlog() {
+            // EASY: the backlog yields the first queued job, at or after `from`, whose class passes the counter
+            // checks (and, past the shadow time, the reservation's), in O(classes · log queue); checked again
+            // on the job itself.
+            let mut from_id = self.queue.get(from)?.id;
+            loop {
+                let id = backlog.first(from_id, |k: &ClassKey| {
+                    let r = k.req();
+                    if !(bounds.may_fit(&r) && index.may_fit(&r)) {
+                        return None;
+                    }
+                    late.map_or(Some(ANY), |l| l.bound(&r))
+                })?;
+                let pos = self.queue.position_of(id);
+                let q = &self.queue[pos];
+                if bounds.may_fit(&q.req)
+                    && late.is_none_or(|l| l.allows(q))
+                    && index.may_fit(&q.req)
+                {
+                    return Some(pos);
+                }
+                from_id = id + 1;
+            }
+        }
         self.queue
             .range(from..)
             .position(|q| {
@@ -452,6 +490,35 @@ impl Jobs {
         now: SimTime,
     ) -> Option<(SimTime, Reserved)> {
         let r = head.req;
+        // A single-server whole-GPU head without host resources: its shadow time from the free-time trees.
+        let by_tree = !reference_mode()
+            && !r.multi_server
+            && r.gpus > 0
+            && r.gpus as usize <= SLOTS
+            && r.gpu_milli >= WHOLE_GPU_MILLI
+            && r.cpu_milli == 0
+            && r.memory_mib == 0;
+        if by_tree || (r.multi_server && !reference_mode()) {
+            let g = if r.multi_server { 1 } else { r.gpus as usize };
+            let mut bits = r.model_mask & self.index.models;
+            while bits != 0 {
+                self.index
+                    .ensure_free_at_tree(bits.trailing_zeros() as usize, g);
+                bits &= bits - 1;
+            }
+        }
+        if r.multi_server
+            && !reference_mode()
+            && let Some((shadow, extra)) = self.shadow_multi_by_tree(r.model_mask, r.gpus, now)
+        {
+            return Some((
+                shadow,
+                Reserved::Site {
+                    mask: r.model_mask,
+                    extra,
+                },
+            ));
+        }
         let mut times = std::mem::take(&mut self.sched.times);
         let index = &self.index;
         let topo = &index.topo;
@@ -478,10 +545,76 @@ impl Jobs {
                 ))
             }
         } else {
-            reserve_single(world, index, &r, now)
+            match by_tree.then(|| earliest_by_tree(index, &r, now)).flatten() {
+                Some((shadow, s)) => Some(reserve_on(world, index, &r, now, shadow, s)),
+                None => reserve_single(world, index, &r, now),
+            }
         };
         self.sched.times = times;
         out
+    }
+
+    /// The multi-server reservation (shadow time, extra GPUs) of [`Jobs::reserve`] from the free-time trees for
+    /// one GPU (per server, its earliest `slot_free_at`): servers are taken from the trees in order of their
+    /// earliest slot and their slots merged through a heap, until the `g`-th earliest slot time and every slot
+    /// free by it are counted — O((GPUs free by the shadow time + servers holding them) · log n) instead of
+    /// O(GPUs). The trees are restored before returning. None: fewer than `g` slots (or a time the trees cannot
+    /// tell from "never"); the scan then decides.
+    fn shadow_multi_by_tree(&mut self, mask: u64, g: u32, now: SimTime) -> Option<(SimTime, u32)> {
+        let index = &mut self.index;
+        let heap = &mut self.sched.heap;
+        let taken = &mut self.sched.taken;
+        heap.clear();
+        taken.clear();
+        let mut count = 0u32;
+        let mut kth: Option<u64> = None;
+        let models = mask & index.models;
+        loop {
+            // The server whose earliest slot is earliest, over the trees of the allowed models.
+            let mut next: Option<(usize, u64)> = None;
+            let mut bits = models;
+            while bits != 0 {
+                let m = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let v = index.free_at_trees[m][0].as_ref().expect("built").min();
+                if v != NEVER && next.is_none_or(|n| v < n.1) {
+                    next = Some((m, v));
+                }
+            }
+            if let Some((m, v)) = next
+                && heap.peek().is_none_or(|h| v < h.0)
+            {
+                let tree = index.free_at_trees[m][0].as_mut().expect("built");
+                let s = tree.first_at_most(v).expect("a leaf at the minimum");
+                tree.set(s, NEVER);
+                taken.push((m, s, v));
+                let n = index.topo.gpus[s] as usize;
+                heap.extend(
+                    index.slot_free_at[s][..n]
+                        .iter()
+                        .map(|t| std::cmp::Reverse(t.as_nanos())),
+                );
+                continue;
+            }
+            let Some(std::cmp::Reverse(v)) = heap.pop() else {
+                break;
+            };
+            match kth {
+                None => {
+                    count += 1;
+                    if count == g {
+                        kth = Some(v.max(now.as_nanos()));
+                    }
+                }
+                Some(shadow) if v <= shadow => count += 1,
+                Some(_) => break,
+            }
+        }
+        for &(m, s, v) in taken.iter() {
+            index.free_at_trees[m][0].as_mut().expect("built").set(s, v);
+        }
+        let shadow = kth.filter(|&k| k != NEVER)?;
+        Some((SimTime::from_nanos(shadow), count - g))
     }
 
     /// Makes sure the (blocked) queue head has a current reservation.
@@ -685,6 +818,45 @@ fn reserve_single(
         }
     }
     let (shadow, s) = best?;
+    Some(reserve_on(world, index, r, now, shadow, s))
+}
+
+/// [`reserve_single`]'s choice for a whole-GPU head without host resources, from the free-time trees: a
+/// server's time is `max(now, its g-th earliest slot_free_at)` (a server with `g` free GPUs has `g` slots
+/// free since ≤ now), so the earliest is `max(now, min over the trees)` and the server the first whose leaf is
+/// at most that (lowest id, as the scan). None: no server (or a time the trees cannot tell from "never").
+fn earliest_by_tree(index: &SiteIndex, r: &JobReq, now: SimTime) -> Option<(SimTime, usize)> {
+    let g = r.gpus as usize;
+    let trees = || {
+        let mut bits = r.model_mask & index.models;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let m = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                index.free_at_trees[m][g - 1].as_ref().expect("built")
+            })
+        })
+    };
+    let earliest = trees().map(|t| t.min()).min()?;
+    if earliest == NEVER {
+        return None;
+    }
+    let target = earliest.max(now.as_nanos());
+    let s = trees().filter_map(|t| t.first_at_most(target)).min()?;
+    Some((SimTime::from_nanos(target), s))
+}
+
+/// The reservation of a single-server head on server `s` at `shadow`.
+fn reserve_on(
+    world: &World,
+    index: &SiteIndex,
+    r: &JobReq,
+    now: SimTime,
+    shadow: SimTime,
+    s: usize,
+) -> (SimTime, Reserved) {
+    let topo = &index.topo;
+    let whole = r.gpu_milli >= WHOLE_GPU_MILLI;
     let load = world
         .get::<ServerLoad>(index.servers[s])
         .expect("server entity");
@@ -717,7 +889,7 @@ fn reserve_single(
             .unwrap_or(0);
         slots = 1 << k;
     }
-    Some((
+    (
         shadow,
         Reserved::Server {
             server: s as u32,
@@ -725,7 +897,7 @@ fn reserve_single(
             cpu_milli: r.cpu_milli,
             memory_mib: r.memory_mib,
         },
-    ))
+    )
 }
 
 /// The constrained copy of a single-server reservation's server: its reserved GPUs taken, its host resources

@@ -7,8 +7,9 @@ use models::workload::JobSource;
 use scenario::{MakeRoom, SchedulerConfig};
 use sim::SimTime;
 
+use super::backlog::JobQueue;
 use super::index::SiteIndex;
-use super::job::{Counters, JobQueue, Slab};
+use super::job::{Counters, Slab};
 use super::rules::{Checkpoints, DurationScale, Dvfs};
 use crate::kernel::FactorId;
 use crate::work::WorkId;
@@ -47,6 +48,8 @@ pub(crate) struct Sched {
     pub(crate) reservation: Option<Reservation>,
     /// Scratch for the multi-server shadow time.
     pub(crate) times: Vec<SimTime>,
+    pub(crate) heap: std::collections::BinaryHeap<std::cmp::Reverse<u64>>,
+    pub(crate) taken: Vec<(usize, usize, u64)>,
     pub(crate) backfilled: u64,
     pub(crate) late_heads: u64,
     /// Shared fleet under `MakeRoom::Wait`: an inference replica waits for GPUs, so no job may start.
@@ -61,6 +64,8 @@ impl Sched {
             clean: true,
             reservation: None,
             times: Vec::new(),
+            heap: Default::default(),
+            taken: Vec::new(),
             backfilled: 0,
             late_heads: 0,
             hold: false,

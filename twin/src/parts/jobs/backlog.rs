@@ -1,0 +1,327 @@
+//! The queue of waiting jobs and, under EASY backfilling, an index of them by what backfilling asks, so that
+//! finding the next backfill candidate does not scan the queue (docs/models.md §Scheduling policies).
+//!
+//! Every test EASY applies to a candidate before planning it (the site-wide counters, the reservation's
+//! bounds) reads only the job's *class* — GPUs, share, spanning servers, model mask — and, for a job that
+//! would run past the shadow time, its duration. Queued jobs are grouped by class; each class keeps its ids
+//! in submission order (the EASY queue's order) with a min-tree over their durations. The first candidate at
+//! or after a queue position is, over the classes that pass the tests, the first id at or after it — or,
+//! for a class that passes them only for jobs ending by the shadow time, the first such id with duration
+//! ≤ shadow − now: O(classes · log queue) instead of O(queue).
+
+use std::collections::VecDeque;
+use std::ops::Deref;
+
+use models::placement::JobReq;
+
+use super::job::Queued;
+
+/// A duration that matches every bound (durations are stored clamped below it).
+pub(crate) const ANY: u64 = u64::MAX - 1;
+/// A removed entry.
+const GONE: u64 = u64::MAX;
+
+/// What a class shares: the fields of [`JobReq`] the backfill tests read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClassKey {
+    pub(crate) gpus: u32,
+    pub(crate) gpu_milli: u16,
+    pub(crate) multi_server: bool,
+    pub(crate) model_mask: u64,
+}
+
+impl ClassKey {
+    fn of(r: &JobReq) -> Self {
+        ClassKey {
+            gpus: r.gpus,
+            gpu_milli: r.gpu_milli,
+            multi_server: r.multi_server,
+            model_mask: r.model_mask,
+        }
+    }
+
+    /// A request with this class's fields (no host resources: the tests do not read them).
+    pub(crate) fn req(&self) -> JobReq {
+        JobReq {
+            gpus: self.gpus,
+            gpu_milli: self.gpu_milli,
+            cpu_milli: 0,
+            memory_mib: 0,
+            model_mask: self.model_mask,
+            multi_server: self.multi_server,
+            activity_milli: 0,
+        }
+    }
+}
+
+/// The queued jobs of one class: ids ascending (removed ones stay as gaps until compacted) and a min-tree
+/// over their durations (ns; gaps are [`GONE`]).
+struct Class {
+    key: ClassKey,
+    ids: Vec<u64>,
+    /// Leaves at `size..2·size`.
+    tree: Vec<u64>,
+    size: usize,
+    live: usize,
+}
+
+impl Class {
+    fn new(key: ClassKey) -> Self {
+        Class {
+            key,
+            ids: Vec::new(),
+            tree: vec![GONE; 2],
+            size: 1,
+            live: 0,
+        }
+    }
+
+    fn set(&mut self, p: usize, v: u64) {
+        let mut i = p + self.size;
+        self.tree[i] = v;
+        while i > 1 {
+            i >>= 1;
+            self.tree[i] = self.tree[2 * i].min(self.tree[2 * i + 1]);
+        }
+    }
+
+    /// Rebuilds from the live entries plus `extra`, with room for at least twice as many.
+    fn rebuild(&mut self, extra: Option<(u64, u64)>) {
+        let mut entries: Vec<(u64, u64)> = (0..self.ids.len())
+            .filter(|&p| self.tree[self.size + p] != GONE)
+            .map(|p| (self.ids[p], self.tree[self.size + p]))
+            .collect();
+        if let Some(e) = extra {
+            let at = entries.partition_point(|x| x.0 < e.0);
+            entries.insert(at, e);
+        }
+        let size = (entries.len() * 2).next_power_of_two().max(16);
+        self.size = size;
+        self.tree.clear();
+        self.tree.resize(2 * size, GONE);
+        self.ids.clear();
+        for (p, &(id, d)) in entries.iter().enumerate() {
+            self.ids.push(id);
+            self.tree[size + p] = d;
+        }
+        for i in (1..size).rev() {
+            self.tree[i] = self.tree[2 * i].min(self.tree[2 * i + 1]);
+        }
+        self.live = entries.len();
+    }
+
+    fn insert(&mut self, id: u64, d: u64) {
+        if self.ids.last().is_none_or(|&last| last < id) && self.ids.len() < self.size {
+            self.ids.push(id);
+            self.set(self.ids.len() - 1, d);
+            self.live += 1;
+        } else {
+            // A job back in the queue (preempted, interrupted) behind later ones, or no room: rebuild.
+            self.rebuild(Some((id, d)));
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        let p = self.ids.partition_point(|&x| x < id);
+        debug_assert_eq!(self.ids.get(p), Some(&id), "queued job in its class");
+        self.set(p, GONE);
+        self.live -= 1;
+        if self.live == 0 {
+            // Every leaf is a gap, so is every node.
+            self.ids.clear();
+        } else if self.ids.len() > 64 && self.ids.len() - self.live > self.live {
+            self.rebuild(None);
+        }
+    }
+
+    /// The first id ≥ `from` whose duration is ≤ `bound`.
+    fn first(&self, from: u64, bound: u64) -> Option<u64> {
+        let lo = self.ids.partition_point(|&x| x < from);
+        if lo >= self.ids.len() {
+            return None;
+        }
+        let t = &self.tree;
+        let mut i = lo + self.size;
+        loop {
+            if t[i] <= bound {
+                while i < self.size {
+                    i *= 2;
+                    if t[i] > bound {
+                        i += 1;
+                    }
+                }
+                return Some(self.ids[i - self.size]);
+            }
+            while i & 1 == 1 {
+                i >>= 1;
+            }
+            if i == 0 {
+                return None;
+            }
+            i += 1;
+        }
+    }
+}
+
+/// Queued jobs by class (EASY only).
+#[derive(Default)]
+pub(crate) struct Backlog {
+    classes: Vec<Class>,
+}
+
+impl Backlog {
+    fn class(&mut self, key: ClassKey) -> &mut Class {
+        let i = match self.classes.iter().position(|c| c.key == key) {
+            Some(i) => i,
+            None => {
+                self.classes.push(Class::new(key));
+                self.classes.len() - 1
+            }
+        };
+        &mut self.classes[i]
+    }
+
+    fn insert(&mut self, q: &Queued) {
+        let d = q.duration.as_nanos().min(ANY);
+        self.class(ClassKey::of(&q.req)).insert(q.id, d);
+    }
+
+    fn remove(&mut self, q: &Queued) {
+        self.class(ClassKey::of(&q.req)).remove(q.id);
+    }
+
+    /// The first queued id ≥ `from` over the classes for which `bound(class)` gives a duration bound (None:
+    /// no job of the class qualifies; [`ANY`]: every one does). Deterministic: classes are visited in the
+    /// order they were first seen, and the smallest id wins.
+    pub(crate) fn first(
+        &self,
+        from: u64,
+        mut bound: impl FnMut(&ClassKey) -> Option<u64>,
+    ) -> Option<u64> {
+        let mut best: Option<u64> = None;
+        for c in &self.classes {
+            if c.live == 0 {
+                continue;
+            }
+            let Some(b) = bound(&c.key) else {
+                continue;
+            };
+            if let Some(id) = c.first(from, b)
+                && best.is_none_or(|x| id < x)
+            {
+                best = Some(id);
+            }
+        }
+        best
+    }
+}
+
+/// Waiting jobs in queue order: submission order (FIFO, EASY), (duration, submission) order (SJF), or
+/// (priority, submission) order (Priority). Read as a `VecDeque`; changed only through the methods here, which
+/// keep the EASY [`Backlog`] in step.
+#[derive(Default)]
+pub(crate) struct JobQueue {
+    jobs: VecDeque<Queued>,
+    backlog: Option<Backlog>,
+}
+
+impl Deref for JobQueue {
+    type Target = VecDeque<Queued>;
+    fn deref(&self) -> &VecDeque<Queued> {
+        &self.jobs
+    }
+}
+
+impl JobQueue {
+    /// A queue that keeps a [`Backlog`] (EASY backfilling: the queue is in submission order).
+    pub(crate) fn new(backlog: bool) -> Self {
+        JobQueue {
+            jobs: VecDeque::new(),
+            backlog: backlog.then(Backlog::default),
+        }
+    }
+
+    pub(crate) fn backlog(&self) -> Option<&Backlog> {
+        self.backlog.as_ref()
+    }
+
+    pub(crate) fn insert(&mut self, pos: usize, q: Queued) {
+        if let Some(b) = self.backlog.as_mut() {
+            debug_assert!(pos == 0 || self.jobs[pos - 1].id < q.id);
+            debug_assert!(self.jobs.get(pos).is_none_or(|x| x.id > q.id));
+            b.insert(&q);
+        }
+        self.jobs.insert(pos, q);
+    }
+
+    pub(crate) fn remove(&mut self, pos: usize) -> Option<Queued> {
+        let q = self.jobs.remove(pos)?;
+        if let Some(b) = self.backlog.as_mut() {
+            b.remove(&q);
+        }
+        Some(q)
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Queued> {
+        self.remove(0)
+    }
+
+    /// The position of queued job `id` (the queue is in id order when it keeps a backlog).
+    pub(crate) fn position_of(&self, id: u64) -> usize {
+        let p = self.jobs.partition_point(|x| x.id < id);
+        debug_assert_eq!(self.jobs[p].id, id);
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(g: u32) -> ClassKey {
+        ClassKey {
+            gpus: g,
+            gpu_milli: 1000,
+            multi_server: false,
+            model_mask: 1,
+        }
+    }
+
+    proptest! {
+        /// The backlog answers as a scan of the live jobs would, through inserts in and out of order, removals
+        /// and compactions.
+        #[test]
+        fn backlog_matches_scan(ops in prop::collection::vec((0u8..4, 0u64..400, 1u32..4, 0u64..50), 1..600)) {
+            let mut b = Backlog::default();
+            let mut live: Vec<(u64, u32, u64)> = Vec::new();
+            for (op, x, g, d) in ops {
+                match op {
+                    0 | 1 => {
+                        if live.iter().all(|e| e.0 != x) {
+                            let q = Queued { slot: 0, id: x, duration: sim::SimDuration::from_nanos(d), req: key(g).req(), priority: 0 };
+                            b.insert(&q);
+                            live.push((x, g, d));
+                        }
+                    }
+                    2 => {
+                        if !live.is_empty() {
+                            let (id, g, d) = live.swap_remove(x as usize % live.len());
+                            let q = Queued { slot: 0, id, duration: sim::SimDuration::from_nanos(d), req: key(g).req(), priority: 0 };
+                            b.remove(&q);
+                        }
+                    }
+                    _ => {
+                        let bound = |k: &ClassKey| match k.gpus { 1 => Some(ANY), 2 => Some(d), _ => None };
+                        let want = live
+                            .iter()
+                            .filter(|e| e.0 >= x && bound(&key(e.1)).is_some_and(|bd| e.2 <= bd))
+                            .map(|e| e.0)
+                            .min();
+                        prop_assert_eq!(b.first(x, bound), want);
+                    }
+                }
+            }
+        }
+    }
+}
