@@ -589,6 +589,10 @@ impl Fleet {
         let max_req = self.batching.max_batch_requests as usize;
         let budget = self.batching.max_batch_tokens;
         let rep = &mut self.replicas[r];
+        // At most one new token per admitted request: room for all of them needs no count.
+        if rep.kv_used + rep.running.len() as u64 <= cap {
+            return;
+        }
         let reqs = &mut self.reqs;
         loop {
             let decoding = rep
