@@ -5,6 +5,9 @@
 //!    load with durations a quarter of `site_week`'s (mean 49 min), for `HOURS` and `2·HOURS` hours (jobs in
 //!    proportion to the site). The difference of the two wall times over the difference of the jobs is the
 //!    cost per job in steady state (site set-up and warm-up cancel out).
+//! 0. Placement alone (`models::placement::plan`, first fit and best fit) at 10,000, 100,000 and 1,000,000 GPUs:
+//!    the loads held at ~80% by releasing a random running job and placing one from the same mix, timed per
+//!    placement, through the free-capacity index and through the scan it replaces (same choices), one run.
 //! 2. EASY backfilling against FIFO at 1.5× offered load on a 100,000-GPU site for `MONTH_DAYS` days.
 //!
 //! Env: `SCHED_HOURS` (default 12), `SCHED_SIZES` (halls, comma-separated; default `5,50,500`),
@@ -22,11 +25,24 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// CPU time of this process so far, s (Linux `/proc/self/stat`, user + system, 100 ticks/s): the machine
+/// may be shared, so costs are compared on CPU time; wall time is printed beside it.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
 /// Mean job size × mean duration of the synthetic mix (7.36 GPUs × 11,870 s).
 const GPU_S_PER_JOB: f64 = 87_400.0;
 
 struct Run {
     jobs: u64,
+    cpu_s: f64,
     wall_s: f64,
     backfilled: u64,
     queued_at_end: u64,
@@ -77,12 +93,15 @@ fn run(
     std::fs::write(&path, scenario).expect("write scenario");
     let loaded = scenario::load_scenario(&path, &[], None).expect("valid scenario");
     let t = Instant::now();
+    let c = cpu_s();
     let out = twin::run(&loaded, &mut |_| {}).expect("run");
+    let cpu_s = cpu_s() - c;
     let wall_s = t.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);
     let s = &out.summary;
     Run {
         jobs: s.jobs.submitted,
+        cpu_s,
         wall_s,
         backfilled: s.jobs.backfilled,
         queued_at_end: s.jobs.queued_at_end,
@@ -90,7 +109,144 @@ fn run(
     }
 }
 
+/// A load view for the placement micro-benchmark: loads with their summaries, and the index when kept.
+struct Loads {
+    loads: Vec<models::placement::ServerLoad>,
+    free: Vec<models::placement::FreeSummary>,
+    ix: Option<models::placement::FreeIndex>,
+}
+
+impl models::placement::LoadView for Loads {
+    fn servers(&self) -> usize {
+        self.loads.len()
+    }
+    fn summary(&self, s: u32) -> models::placement::FreeSummary {
+        self.free[s as usize]
+    }
+    fn load(&self, s: u32) -> &models::placement::ServerLoad {
+        &self.loads[s as usize]
+    }
+    fn summaries(&self) -> Option<&[models::placement::FreeSummary]> {
+        Some(&self.free)
+    }
+    fn index(&self) -> Option<&models::placement::FreeIndex> {
+        self.ix.as_ref()
+    }
+}
+
+/// ns per placement (release one random running job, place one new job) at `servers` 8-GPU servers.
+fn placement_ns(
+    servers: usize,
+    policy: models::placement::PlacementPolicy,
+    indexed: bool,
+    steps: usize,
+) -> f64 {
+    use models::placement::{self as pl, FreeSummary, JobReq};
+    let spec = models::site::ServerSpec {
+        name: String::new(),
+        hall: 0,
+        row: 0,
+        rack: 0,
+        gpu_model: 0,
+        gpus: 8,
+        cpu_milli: 64_000,
+        memory_mib: 1 << 20,
+        host: models::site::HostPower::linear(1200.0, 3400.0, 1.0),
+    };
+    let site = models::site::SiteModel {
+        servers: (0..servers)
+            .map(|i| {
+                let mut s = spec.clone();
+                s.rack = (i / 5) as u32;
+                s.row = (i / 50) as u32;
+                s.hall = (i / 250) as u32;
+                s
+            })
+            .collect(),
+        halls: servers.div_ceil(250) as u32,
+        rows: servers.div_ceil(50) as u32,
+        racks: servers.div_ceil(5) as u32,
+    };
+    let topo = pl::Topology::new(&site);
+    let loads: Vec<pl::ServerLoad> = site.servers.iter().map(pl::ServerLoad::new).collect();
+    let free: Vec<FreeSummary> = loads.iter().map(FreeSummary::of).collect();
+    let ix = indexed.then(|| pl::FreeIndex::new(&topo, &free));
+    let mut view = Loads { loads, free, ix };
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mix = [
+        1u32, 1, 1, 1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8, 8, 8, 16, 16, 32,
+    ];
+    let mut running: Vec<(JobReq, Vec<pl::Grant>)> = Vec::new();
+    let mut held = 0u64;
+    let target = (servers as u64 * 8) * 8 / 10;
+    let mut grants = Vec::new();
+    let apply = |view: &mut Loads, req: &JobReq, grants: &[pl::Grant], on: bool| {
+        for g in grants {
+            let s = g.server as usize;
+            pl::apply_grant(&mut view.loads[s], g, req, on, false);
+            view.free[s] = FreeSummary::of(&view.loads[s]);
+            if let Some(ix) = view.ix.as_mut() {
+                ix.update(g.server, view.free[s]);
+            }
+        }
+    };
+    let mut step =
+        |view: &mut Loads, running: &mut Vec<(JobReq, Vec<pl::Grant>)>, held: &mut u64| {
+            if *held > target && !running.is_empty() {
+                let (req, g) = running.swap_remove(next() as usize % running.len());
+                apply(view, &req, &g, false);
+                *held -= req.gpus as u64;
+            }
+            let gpus = mix[next() as usize % mix.len()];
+            let req = JobReq {
+                gpus,
+                gpu_milli: 1000,
+                cpu_milli: 0,
+                memory_mib: 0,
+                model_mask: pl::ANY_MODEL,
+                multi_server: gpus > 8,
+                activity_milli: 0,
+            };
+            if pl::plan(policy, &req, &*view, &topo, &mut grants) {
+                apply(view, &req, &grants, true);
+                *held += gpus as u64;
+                running.push((req, grants.clone()));
+            }
+        };
+    // Warm up to the target occupancy, then time.
+    while held < target {
+        step(&mut view, &mut running, &mut held);
+    }
+    let t = Instant::now();
+    for _ in 0..steps {
+        step(&mut view, &mut running, &mut held);
+    }
+    t.elapsed().as_secs_f64() * 1e9 / steps as f64
+}
+
 fn main() {
+    let steps = env_u64("SCHED_PLACE_STEPS", 20_000) as usize;
+    if steps > 0 {
+        use models::placement::PlacementPolicy;
+        for policy in [PlacementPolicy::FirstFit, PlacementPolicy::BestFit] {
+            let mut first: Option<f64> = None;
+            for servers in [1_250usize, 12_500, 125_000] {
+                let fast = placement_ns(servers, policy, true, steps);
+                let scan = placement_ns(servers, policy, false, steps);
+                let ratio = fast / *first.get_or_insert(fast);
+                println!(
+                    "sched_scale placement_only policy={policy:?} gpus={} indexed_ns={fast:.0} scan_ns={scan:.0} indexed_ratio_vs_10k={ratio:.2}",
+                    servers * 8
+                );
+            }
+        }
+    }
     let hours = env_u64("SCHED_HOURS", 12);
     let placement = std::env::var("SCHED_PLACEMENT").unwrap_or_else(|_| "FirstFit".into());
     let sizes: Vec<u64> = std::env::var("SCHED_SIZES")
@@ -105,11 +261,17 @@ fn main() {
             let horizon = (hours * 3600) as f64;
             let short = run(halls, 0.8, horizon, 0.25, "Fifo", &placement);
             let long = run(halls, 0.8, 2.0 * horizon, 0.25, "Fifo", &placement);
-            let per_job_us = (long.wall_s - short.wall_s) / (long.jobs - short.jobs) as f64 * 1e6;
+            let per_job_us = (long.cpu_s - short.cpu_s) / (long.jobs - short.jobs) as f64 * 1e6;
             let ratio = per_job_us / *base.get_or_insert(per_job_us);
             println!(
-                "sched_scale placement={placement} gpus={gpus} jobs={}/{} wall_s={:.3}/{:.3} utilization={:.3} per_job_us={per_job_us:.2} ratio_vs_smallest={ratio:.2}",
-                short.jobs, long.jobs, short.wall_s, long.wall_s, long.utilization
+                "sched_scale placement={placement} gpus={gpus} jobs={}/{} cpu_s={:.2}/{:.2} wall_s={:.2}/{:.2} utilization={:.3} per_job_us={per_job_us:.2} ratio_vs_smallest={ratio:.2}",
+                short.jobs,
+                long.jobs,
+                short.cpu_s,
+                long.cpu_s,
+                short.wall_s,
+                long.wall_s,
+                long.utilization
             );
         }
     }
@@ -120,13 +282,13 @@ fn main() {
         let easy = run(50, 1.5, horizon, 1.0, "EasyBackfill", "FirstFit");
         for (name, r) in [("Fifo", &fifo), ("EasyBackfill", &easy)] {
             println!(
-                "sched_scale overload gpus=100000 load=1.5 days={days} queue={name} jobs={} wall_s={:.3} backfilled={} queued_at_end={} utilization={:.3}",
-                r.jobs, r.wall_s, r.backfilled, r.queued_at_end, r.utilization
+                "sched_scale overload gpus=100000 load=1.5 days={days} queue={name} jobs={} cpu_s={:.2} wall_s={:.2} backfilled={} queued_at_end={} utilization={:.3}",
+                r.jobs, r.cpu_s, r.wall_s, r.backfilled, r.queued_at_end, r.utilization
             );
         }
         println!(
             "sched_scale overload easy_over_fifo={:.2}",
-            easy.wall_s / fifo.wall_s
+            easy.cpu_s / fifo.cpu_s
         );
     }
 }

@@ -417,6 +417,8 @@ pub(crate) struct WorldLoads<'w> {
     pub(crate) world: &'w World,
     pub(crate) index: &'w SiteIndex,
     pub(crate) patch: Option<(u32, &'w ServerLoad, FreeSummary)>,
+    /// Placement may use the free-capacity index (off: it scans, as the reference).
+    pub(crate) indexed: bool,
 }
 
 impl LoadView for WorldLoads<'_> {
@@ -436,7 +438,7 @@ impl LoadView for WorldLoads<'_> {
         }
     }
     fn index(&self) -> Option<&FreeIndex> {
-        (!super::schedule::reference_mode()).then_some(&self.index.fidx)
+        self.indexed.then_some(&self.index.fidx)
     }
     fn patched(&self) -> Option<u32> {
         self.patch.map(|p| p.0)

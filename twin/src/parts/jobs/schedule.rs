@@ -148,6 +148,7 @@ pub(crate) fn try_plan(
         world,
         index,
         patch,
+        indexed: !reference_mode(),
     };
     placement::plan(index.placement, req, &view, &index.topo, grants)
 }
