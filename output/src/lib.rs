@@ -40,6 +40,39 @@ impl Stats {
             max: values[n - 1],
         }
     }
+
+    /// The statistics of a weighted sample `(value, weight > 0)` (sorted in place): the weighted mean, and as
+    /// percentile p the smallest value whose cumulative weight reaches p·W (equal weights give
+    /// [`Self::from_values`]' nearest rank); `count` is the total weight, rounded.
+    pub fn from_weighted(values: &mut [(f64, f64)]) -> Stats {
+        if values.is_empty() {
+            return Stats::default();
+        }
+        values.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total: f64 = values.iter().map(|v| v.1).sum();
+        let at = |p: f64| -> f64 {
+            // Relative slack: sums of equal weights must reach p·W exactly where the ranks do.
+            let target = p * total * (1.0 - 1e-12);
+            let mut cum = 0.0;
+            for &(v, w) in values.iter() {
+                cum += w;
+                if cum >= target {
+                    return v;
+                }
+            }
+            values[values.len() - 1].0
+        };
+        let mean = values.iter().map(|v| v.0 * v.1).sum::<f64>() / total;
+        Stats {
+            count: total.round() as u64,
+            mean,
+            p50: at(0.5),
+            p90: at(0.9),
+            p95: at(0.95),
+            p99: at(0.99),
+            max: values[values.len() - 1].0,
+        }
+    }
 }
 
 /// Site description.
@@ -477,6 +510,19 @@ pub struct Sample {
     pub failures: Option<FailureSample>,
     /// Facility state at `time_s` (scenarios with a `facility`; `None` otherwise).
     pub facility: Option<FacilitySample>,
+    /// Latency percentiles of the hour holding `time_s`, measured in its window (long-horizon serving;
+    /// `None` otherwise).
+    pub serving: Option<ServingSample>,
+}
+
+/// The serving columns of a [`Sample`] in long-horizon mode: the TTFT and TPOT percentiles the window of the
+/// hour's arrival rate measured (nearest rank), s.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct ServingSample {
+    pub ttft_p50_s: f64,
+    pub ttft_p99_s: f64,
+    pub tpot_p50_s: f64,
+    pub tpot_p99_s: f64,
 }
 
 /// The failure columns of a [`Sample`].
@@ -551,6 +597,46 @@ pub struct InferenceSummary {
     /// Replicas under a static per-GPU power cap (scenarios with `facility.capping.gpu_cap_w`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capping: Option<InferenceCapping>,
+    /// Long-horizon mode: the windows simulated (the figures above are combined from them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_horizon: Option<LongHorizonSummary>,
+}
+
+/// How a long-horizon run measured its serving figures (docs/models.md §Long-horizon serving).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct LongHorizonSummary {
+    /// Replicas simulated in each window (of `replicas.count`).
+    pub replicas_sampled: u64,
+    pub warmup_s: f64,
+    pub window_s: f64,
+    pub drain_s: f64,
+    /// Requests the windows simulated (arrived in the measured windows), and of those the ones unfinished when
+    /// their window's drain ended (left out of the latency figures).
+    pub simulated_requests: u64,
+    pub unfinished_requests: u64,
+    /// Events the windows handled (`events_processed` counts the horizon's own).
+    pub window_events: u64,
+    /// One window per distinct hourly arrival rate, slowest first.
+    pub windows: Vec<WindowSummary>,
+}
+
+/// One long-horizon window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct WindowSummary {
+    /// The fleet's arrival rate in the hours this window stands for, requests/s.
+    pub arrival_rate_per_s: f64,
+    /// Hours of the horizon at this rate.
+    pub hours: f64,
+    /// Mean activity of the replicas' GPUs over the measured window (0 idle … 1 board power).
+    pub gpu_activity_mean: f64,
+    /// Replicas busy (iterating), mean fraction.
+    pub busy_fraction: f64,
+    pub ttft_p50_s: f64,
+    pub ttft_p99_s: f64,
+    pub tpot_p50_s: f64,
+    pub tpot_p99_s: f64,
+    /// Requests that arrived in the measured window.
+    pub requests: u64,
 }
 
 /// What a static per-GPU power cap did to the replicas (docs/models.md §Power capping, "Inference replicas").
@@ -795,4 +881,29 @@ pub struct TierSummary {
     pub links: u64,
     pub mean_utilization: f64,
     pub max_utilization: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stats;
+
+    /// Equal weights give the nearest-rank statistics; a weight counts as that many copies.
+    #[test]
+    fn weighted_stats_agree_with_ranks() {
+        let mut v: Vec<f64> = (0..1000)
+            .map(|i| ((i * 7919) % 1000) as f64 * 0.01)
+            .collect();
+        let mut w: Vec<(f64, f64)> = v.iter().map(|&x| (x, 2.5)).collect();
+        let a = Stats::from_values(&mut v);
+        let b = Stats::from_weighted(&mut w);
+        assert_eq!(
+            (a.p50, a.p90, a.p95, a.p99, a.max),
+            (b.p50, b.p90, b.p95, b.p99, b.max)
+        );
+        assert!((a.mean - b.mean).abs() < 1e-12 && b.count == 2500);
+        // {1 ×3, 2 ×1}: the median is 1, the p90 2; the mean 1.25.
+        let s = Stats::from_weighted(&mut [(2.0, 1.0), (1.0, 3.0)]);
+        assert_eq!((s.p50, s.p90, s.mean, s.count), (1.0, 2.0, 1.25, 4));
+        assert_eq!(Stats::from_weighted(&mut []), Stats::default());
+    }
 }

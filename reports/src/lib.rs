@@ -76,6 +76,10 @@ pub const TIMESERIES_FACILITY_COLUMNS: &str = "facility_power_w,power_chain_loss
 chiller_w,tower_fans_w,pumps_w,crah_fans_w,dry_coolers_w,misc_w,pue_interval,outdoor_dry_bulb_c,\
 outdoor_wet_bulb_c,inlet_c,carbon_intensity_g_per_kwh,it_energy_j,facility_energy_j";
 
+/// Columns added to `timeseries.csv` by a long-horizon serving run: the latency percentiles its windows measured
+/// for the hour of each sample.
+pub const TIMESERIES_SERVING_COLUMNS: &str = "ttft_p50_s,ttft_p99_s,tpot_p50_s,tpot_p99_s";
+
 /// A failure to write a report file: which step failed, on which path, and the underlying I/O error.
 ///
 /// `Display` gives all three, e.g. `writing out/summary.json: Permission denied (os error 13)`;
@@ -184,8 +188,8 @@ pub fn summary_json(s: &Summary) -> String {
 
 /// The time series as CSV: the header [`TIMESERIES_HEADER`] (followed by
 /// [`TIMESERIES_FAILURE_COLUMNS`] when any sample has failure columns, then
-/// [`TIMESERIES_FACILITY_COLUMNS`] when any sample has facility columns), then one row per sample, in
-/// order, each line ending with `\n`. A sample without facility columns in a facility run leaves them empty.
+/// [`TIMESERIES_FACILITY_COLUMNS`] when any sample has facility columns, then [`TIMESERIES_SERVING_COLUMNS`]
+/// when any has serving columns), then one row per sample, in order, each line ending with `\n`. A sample without facility columns in a facility run leaves them empty.
 ///
 /// Floats use Rust's `Display` (shortest representation that round-trips, never an exponent:
 /// `1.5`, `0.1`, `3` for 3.0), so the text is deterministic and parses back to the same `f64`.
@@ -193,6 +197,7 @@ pub fn timeseries_csv(samples: &[Sample]) -> String {
     use std::fmt::Write as _;
     let facility = samples.iter().any(|s| s.facility.is_some());
     let failures = samples.iter().any(|s| s.failures.is_some());
+    let serving = samples.iter().any(|s| s.serving.is_some());
     // ~60 bytes per row is typical (~300 with facility columns); a good guess avoids reallocation.
     let per_row = if facility { 320 } else { 64 };
     let mut csv = String::with_capacity(TIMESERIES_HEADER.len() + 1 + samples.len() * per_row);
@@ -204,6 +209,10 @@ pub fn timeseries_csv(samples: &[Sample]) -> String {
     if facility {
         csv.push(',');
         csv.push_str(TIMESERIES_FACILITY_COLUMNS);
+    }
+    if serving {
+        csv.push(',');
+        csv.push_str(TIMESERIES_SERVING_COLUMNS);
     }
     csv.push('\n');
     for s in samples {
@@ -248,6 +257,17 @@ pub fn timeseries_csv(samples: &[Sample]) -> String {
                         .expect("writing to a String cannot fail");
                 }
                 None => csv.push_str(&",".repeat(16)),
+            }
+        }
+        if serving {
+            match &s.serving {
+                Some(v) => write!(
+                    csv,
+                    ",{},{},{},{}",
+                    v.ttft_p50_s, v.ttft_p99_s, v.tpot_p50_s, v.tpot_p99_s
+                )
+                .expect("writing to a String cannot fail"),
+                None => csv.push_str(",,,,"),
             }
         }
         csv.push('\n');

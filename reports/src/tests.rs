@@ -89,6 +89,7 @@ fn samples(n: usize) -> Vec<Sample> {
             queued_jobs: (i % 29) as u64,
             failures: None,
             facility: None,
+            serving: None,
         })
         .collect()
 }
@@ -103,6 +104,7 @@ fn constant(n: usize) -> Vec<Sample> {
             queued_jobs: 0,
             failures: None,
             facility: None,
+            serving: None,
         })
         .collect()
 }
@@ -150,6 +152,7 @@ fn csv_floats_round_trip() {
             queued_jobs: 0,
             failures: None,
             facility: None,
+            serving: None,
         })
         .collect();
     let csv = timeseries_csv(&rows);
@@ -281,6 +284,7 @@ fn charts_render_for_empty_constant_single_and_non_finite_series() {
             queued_jobs: 0,
             failures: None,
             facility: None,
+            serving: None,
         },
         Sample {
             time_s: 60.0,
@@ -290,6 +294,7 @@ fn charts_render_for_empty_constant_single_and_non_finite_series() {
             queued_jobs: 3,
             failures: None,
             facility: None,
+            serving: None,
         },
     ];
     let cases: [(&str, Vec<Sample>); 5] = [
@@ -479,6 +484,7 @@ fn facility_samples(n: usize) -> Vec<Sample> {
                     facility_energy_j: fac_j,
                     ..Default::default()
                 }),
+                serving: None,
             };
             it_j += it_w * 600.0;
             fac_j += it_w * pue * 600.0;

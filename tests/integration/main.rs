@@ -17,6 +17,7 @@ mod fuzz;
 mod gate;
 mod inference;
 mod inference_capping;
+mod long_horizon;
 mod mutate;
 mod network;
 mod outdir;

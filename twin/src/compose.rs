@@ -30,7 +30,7 @@ use crate::parts::facility::FacilityPart;
 use crate::parts::failures::Failures;
 use crate::parts::jobs::{JobLog, JobRecord, Jobs};
 use crate::parts::maintenance::Maintenance;
-use crate::parts::serving::Serving;
+use crate::parts::serving::{RequestLog, RequestRecord, Serving, Surface, SurfaceTable};
 use crate::parts::storage::Storage;
 use crate::site::{Site, Telemetry, telemetry_system};
 use crate::trips::Trips;
@@ -82,13 +82,65 @@ pub fn run_with_log(
     run_logged(loaded, &RunOptions::default(), progress, true)
 }
 
+/// [`run`] of an inference scenario, also returning every request (in arrival order) with its latencies
+/// (empty in long-horizon mode, which simulates windows only).
+pub fn run_with_requests(
+    loaded: &LoadedScenario,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(RunOutput, Vec<RequestRecord>), RunError> {
+    if crate::horizon::is_long(loaded) {
+        return run(loaded, progress).map(|o| (o, Vec::new()));
+    }
+    let ran = run_parts(
+        loaded,
+        &RunOptions::default(),
+        progress,
+        Logs::REQUESTS,
+        None,
+        &mut |_, _| {},
+    )?;
+    Ok((ran.output, ran.requests))
+}
+
+/// Which per-entity logs a run keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Logs {
+    pub jobs: bool,
+    pub requests: bool,
+}
+
+impl Logs {
+    pub const NONE: Logs = Logs {
+        jobs: false,
+        requests: false,
+    };
+    pub const JOBS: Logs = Logs {
+        jobs: true,
+        requests: false,
+    };
+    pub const REQUESTS: Logs = Logs {
+        jobs: false,
+        requests: true,
+    };
+}
+
+/// What [`run_parts`] returns: the outputs and the logs asked for.
+pub(crate) struct Ran {
+    pub output: RunOutput,
+    pub jobs: Vec<JobRecord>,
+    pub requests: Vec<RequestRecord>,
+}
+
 /// The parts of `loaded` in composition order, on a new World holding the site, the work registry, the trip
 /// log and the ledger.
+/// With `surface`, the serving part is the long-horizon one ([`Surface`]) rather than iteration-level serving.
 fn compose(
     loaded: &LoadedScenario,
     horizon: SimTime,
-    log: bool,
+    logs: Logs,
+    surface: Option<SurfaceTable>,
 ) -> Result<(World, Vec<Box<dyn Part>>), RunError> {
+    let log = logs.jobs;
     let mut world = World::new();
     let mut site = Site::spawn(&mut world, &loaded.site, &loaded.catalog);
     let capping_source = site.limit_source();
@@ -101,10 +153,16 @@ fn compose(
     world.insert_resource(Works::default());
     world.insert_resource(Trips::default());
     world.insert_resource(Telemetry::default());
+    if logs.requests {
+        world.insert_resource(RequestLog::default());
+    }
     let fabric_factor = FactorId(0);
     let limits_factor = FactorId(1);
     let storage_factor = FactorId(2);
-    let serving = Serving::new(loaded, &mut world, horizon)?;
+    let serving: Option<Box<dyn Part>> = match surface {
+        Some(table) => Some(Box::new(Surface::new(loaded, &mut world, horizon, table)?)),
+        None => Serving::new(loaded, &mut world, horizon)?.map(|p| Box::new(p) as Box<dyn Part>),
+    };
     let capping = CappingPart::new(loaded, horizon, capping_source, breaker_cause)?;
     let jobs = Jobs::new(loaded, &mut world, horizon, log, limits_factor)?;
     let fabric = FabricPart::new(loaded, fabric_factor)?;
@@ -128,7 +186,7 @@ fn compose(
     world.insert_resource(Ledger::new(it0, gpu_w, switch_w, meter));
     let mut parts: Vec<Box<dyn Part>> = Vec::new();
     if let Some(p) = serving {
-        parts.push(Box::new(p));
+        parts.push(p);
     }
     if let Some(p) = capping {
         parts.push(Box::new(p));
@@ -160,6 +218,24 @@ fn run_logged(
     progress: &mut dyn FnMut(f64),
     log: bool,
 ) -> Result<(RunOutput, Vec<JobRecord>), RunError> {
+    if crate::horizon::is_long(loaded) {
+        return crate::horizon::run(loaded, options, progress).map(|o| (o, Vec::new()));
+    }
+    let logs = if log { Logs::JOBS } else { Logs::NONE };
+    let ran = run_parts(loaded, options, progress, logs, None, &mut |_, _| {})?;
+    Ok((ran.output, ran.jobs))
+}
+
+/// One run of `loaded`'s parts (the serving part replaced by the long-horizon one with `surface`); `probe`
+/// sees the world at every sampling time, after the ledger has advanced to it.
+pub(crate) fn run_parts(
+    loaded: &LoadedScenario,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(f64),
+    logs: Logs,
+    surface: Option<SurfaceTable>,
+    probe: &mut dyn FnMut(&World, SimTime),
+) -> Result<Ran, RunError> {
     let wall = Instant::now();
     let sc = &loaded.scenario;
     let estimate = crate::estimate::estimate(loaded);
@@ -178,7 +254,7 @@ fn run_logged(
             message: "must be longer than a nanosecond".into(),
         });
     }
-    let (world, parts) = compose(loaded, horizon, log)?;
+    let (world, parts) = compose(loaded, horizon, logs, surface)?;
     let mut telemetry = Schedule::default();
     telemetry.add_systems(telemetry_system);
     let mut samples = Vec::with_capacity((sc.horizon_s / sc.reporting.interval_s) as usize + 2);
@@ -188,6 +264,7 @@ fn run_logged(
             ledger.advance(t);
             ledger.facility_mut().map(|f| f.sample(t))
         };
+        probe(world, t);
         telemetry.run(world);
         let tel = *world.resource::<Telemetry>();
         let ledger = world.resource::<Ledger>();
@@ -199,6 +276,7 @@ fn run_logged(
             queued_jobs: 0,
             failures: None,
             facility,
+            serving: None,
         };
         for p in parts.iter_mut() {
             p.sample(world, t, &mut row);
@@ -223,17 +301,22 @@ fn run_logged(
     let mut parts = kernel.into_parts();
     let mut summary = summarize(loaded, &mut world, &mut parts, horizon, events);
     summary.wall_time_s = wall.elapsed().as_secs_f64();
-    let records = world
+    let jobs = world
         .remove_resource::<JobLog>()
         .map(|l| l.0)
         .unwrap_or_default();
-    Ok((
-        RunOutput {
+    let requests = world
+        .remove_resource::<RequestLog>()
+        .map(|l| l.0)
+        .unwrap_or_default();
+    Ok(Ran {
+        output: RunOutput {
             summary,
             timeseries: samples,
         },
-        records,
-    ))
+        jobs,
+        requests,
+    })
 }
 
 /// The summary: the ledger's figures, the facility's, then each part's sections in composition order.
@@ -329,10 +412,20 @@ fn not_modelled(loaded: &LoadedScenario) -> Vec<String> {
             .into(),
     }];
     match &sc.workload {
-        scenario::Workload::Inference(_) => v.extend([
-            "inference tensor parallelism across servers; prefix caching; speculative decoding".to_string(),
-            "network fabric (requests arrive at replicas without network delay)".to_string(),
-        ]),
+        scenario::Workload::Inference(w) => {
+            v.extend([
+                "inference tensor parallelism across servers; prefix caching; speculative decoding".to_string(),
+                "network fabric (requests arrive at replicas without network delay)".to_string(),
+            ]);
+            if w.long_horizon.is_some() {
+                v.push(
+                    "long-horizon serving: one window per distinct hourly rate on sampled replicas, so no \
+                     transitions between hours, no bursts longer than a window, GPU limits do not slow the \
+                     windows, and request counts are expectations"
+                        .into(),
+                );
+            }
+        }
         scenario::Workload::Training(t) if matches!(t.comm, models::training::CommModel::Fabric(_)) => v.push(
             "network fabric: flow level (no packets, congestion control or NCCL channels); job power does not \
              follow contended communication"

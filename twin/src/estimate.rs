@@ -88,6 +88,22 @@ pub fn estimate(loaded: &LoadedScenario) -> Estimate {
         e.requests = requests;
         let slots = w.replica_slots() as f64;
         e.iterations = (requests * (tokens + 1.0)).min(slots * h / shortest_iteration_s(loaded, w));
+        if let (Some(lh), RequestSource::Synthetic(s)) = (&w.long_horizon, &w.requests) {
+            // The windows: each its share of the fleet for warm-up + window + drain at its rate; then one
+            // event per hour of the horizon.
+            let (mults, _) = models::inference::horizon::rate_windows(
+                s,
+                models::inference::horizon::hours_of(h).min(168),
+            );
+            let sampled = lh.sampled(w.deployment.replicas) as f64;
+            let share = sampled / w.deployment.replicas as f64;
+            let run_s = lh.warmup_s + lh.window_s + lh.drain_s;
+            let rate: f64 = mults.iter().sum::<f64>() * s.base_rate_per_s() * share;
+            e.requests = rate * run_s;
+            e.iterations = (e.requests * (tokens + 1.0))
+                .min(mults.len() as f64 * sampled * run_s / shortest_iteration_s(loaded, w));
+            e.periodic += h / 3600.0;
+        }
         if let Some(a) = &w.autoscaling {
             e.periodic += h / a.interval_s;
         }
@@ -143,11 +159,14 @@ fn requests(loaded: &LoadedScenario, w: &InferenceWorkload) -> (f64, f64) {
                 ArrivalProcess::Poisson { rate_per_s } => rate_per_s,
                 ArrivalProcess::Gamma { rate_per_s, .. } => rate_per_s,
             };
-            let profile = if s.hourly_profile.is_empty() {
-                1.0
-            } else {
-                s.hourly_profile.iter().sum::<f64>() / s.hourly_profile.len() as f64
+            let mean = |p: &[f64]| {
+                if p.is_empty() {
+                    1.0
+                } else {
+                    p.iter().sum::<f64>() / p.len() as f64
+                }
             };
+            let profile = mean(&s.hourly_profile) * mean(&s.daily_profile);
             (rate * profile * h, mean_tokens(&s.output_tokens))
         }
         (None, RequestSource::AzureTrace { .. }) => (0.0, 0.0),

@@ -21,8 +21,9 @@ pub mod trips;
 pub mod work;
 
 mod compose;
+mod horizon;
 
-pub use compose::{DEFAULT_MAX_EVENTS, RunOptions, run, run_with, run_with_log};
+pub use compose::{DEFAULT_MAX_EVENTS, RunOptions, run, run_with, run_with_log, run_with_requests};
 pub use error::RunError;
 pub use estimate::{Estimate, estimate};
 pub use parts::jobs::JobRecord;

@@ -33,6 +33,99 @@ pub struct InferenceWorkload {
     /// Replica autoscaling (none: `deployment.replicas` serve throughout).
     #[serde(default)]
     pub autoscaling: Option<Autoscaling>,
+    /// Long-horizon mode (docs/models.md §Long-horizon serving): iteration-level simulation over sampled windows
+    /// and replicas, combined over the horizon. None: every iteration of every replica is simulated.
+    #[serde(default)]
+    pub long_horizon: Option<LongHorizon>,
+}
+
+/// Long-horizon mode: one iteration-level window per distinct hourly arrival rate, each on `replicas` of the
+/// fleet's replicas (their share of the requests), measured for `window_s` after `warmup_s`; the year (or any
+/// horizon) then runs hour by hour on the measured power, with the facility, weather and carbon as usual.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongHorizon {
+    /// Replicas simulated in each window (at most `deployment.replicas`; default 32).
+    #[serde(default = "default_lh_replicas")]
+    pub replicas: u32,
+    /// Measured length of each window, s (default 1,800).
+    #[serde(default = "default_lh_window")]
+    pub window_s: f64,
+    /// Simulated before measuring, from an empty fleet, s (default 600).
+    #[serde(default = "default_lh_warmup")]
+    pub warmup_s: f64,
+    /// Simulated after the window so that requests arriving in it finish, s (default 300).
+    #[serde(default = "default_lh_drain")]
+    pub drain_s: f64,
+}
+
+fn default_lh_replicas() -> u32 {
+    32
+}
+fn default_lh_window() -> f64 {
+    1800.0
+}
+fn default_lh_warmup() -> f64 {
+    600.0
+}
+fn default_lh_drain() -> f64 {
+    300.0
+}
+
+impl Default for LongHorizon {
+    fn default() -> Self {
+        LongHorizon {
+            replicas: default_lh_replicas(),
+            window_s: default_lh_window(),
+            warmup_s: default_lh_warmup(),
+            drain_s: default_lh_drain(),
+        }
+    }
+}
+
+impl LongHorizon {
+    /// Window lengths in whole seconds (≥ 60 s measured, warm-up and drain ≥ 0) and the sampled replicas.
+    fn check(&self, w: &InferenceWorkload) -> Result<(), FieldError> {
+        let whole = |x: f64| x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= 86_400.0;
+        if !(whole(self.window_s) && self.window_s >= 60.0) {
+            return err(
+                "long_horizon.window_s",
+                format!(
+                    "must be whole seconds in [60, 86400], found {}",
+                    self.window_s
+                ),
+            );
+        }
+        for (name, v) in [("warmup_s", self.warmup_s), ("drain_s", self.drain_s)] {
+            if !whole(v) {
+                return err(
+                    &format!("long_horizon.{name}"),
+                    format!("must be whole seconds in [0, 86400], found {v}"),
+                );
+            }
+        }
+        if self.replicas == 0 {
+            return err("long_horizon.replicas", "must be ≥ 1".into());
+        }
+        let why = if !matches!(w.requests, RequestSource::Synthetic(_)) {
+            Some(
+                "needs `requests: Synthetic(...)` (a rate the windows can sample; a trace has no rate)",
+            )
+        } else if w.autoscaling.is_some() {
+            Some("does not model autoscaling (the replica count must be fixed)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return err("long_horizon", format!("long-horizon mode {why}"));
+        }
+        Ok(())
+    }
+
+    /// Replicas each window simulates: `replicas`, at most the fleet.
+    pub fn sampled(&self, fleet: u32) -> u32 {
+        self.replicas.min(fleet)
+    }
 }
 
 /// Replica autoscaling: every `interval_s` the policy computes a desired replica count in
@@ -91,6 +184,10 @@ pub struct SyntheticRequests {
     /// Multipliers of the base rate for each hour of the day (24 values, mean need not be 1); empty = constant.
     #[serde(default)]
     pub hourly_profile: Vec<f64>,
+    /// Multipliers for each day of the week, the run starting on day 0 (7 values; multiply the hourly ones);
+    /// empty = every day alike.
+    #[serde(default)]
+    pub daily_profile: Vec<f64>,
     /// Prompt (context) tokens per request (stream `requests.prompt`).
     pub prompt_tokens: TokenDist,
     /// Generated tokens per request (stream `requests.output`).
@@ -339,6 +436,9 @@ impl InferenceWorkload {
         if let Some(a) = &self.autoscaling {
             a.check(self.deployment.replicas)?;
         }
+        if let Some(lh) = &self.long_horizon {
+            lh.check(self)?;
+        }
         Ok(())
     }
 
@@ -349,8 +449,50 @@ impl InferenceWorkload {
     }
 }
 
+/// A rate profile: empty, or `n` multipliers ≥ 0, at least one > 0; errors name `requests.Synthetic.{name}`.
+fn check_profile(name: &str, p: &[f64], n: usize) -> Result<(), FieldError> {
+    let at = format!("requests.Synthetic.{name}");
+    if p.is_empty() {
+        return Ok(());
+    }
+    if p.len() != n {
+        return err(&at, format!("expected {n} multipliers, found {}", p.len()));
+    }
+    if let Some(x) = p.iter().find(|x| !x.is_finite() || **x < 0.0) {
+        return err(&at, format!("multipliers must be ≥ 0, found {x}"));
+    }
+    if p.iter().all(|x| *x == 0.0) {
+        return err(&at, "at least one multiplier must be > 0".into());
+    }
+    Ok(())
+}
+
 impl SyntheticRequests {
-    /// Arrival rate and burstiness, the hourly profile and the token distributions; errors name the
+    /// The rate multiplier of hour `hour` of the run (hourly × daily profile; 1 without them).
+    pub fn multiplier(&self, hour: u64) -> f64 {
+        let h = if self.hourly_profile.is_empty() {
+            1.0
+        } else {
+            self.hourly_profile[(hour % 24) as usize]
+        };
+        let d = if self.daily_profile.is_empty() {
+            1.0
+        } else {
+            self.daily_profile[((hour / 24) % 7) as usize]
+        };
+        h * d
+    }
+
+    /// The base arrival rate, requests/s.
+    pub fn base_rate_per_s(&self) -> f64 {
+        match self.arrivals {
+            ArrivalProcess::Poisson { rate_per_s } | ArrivalProcess::Gamma { rate_per_s, .. } => {
+                rate_per_s
+            }
+        }
+    }
+
+    /// Arrival rate and burstiness, the rate profiles and the token distributions; errors name the
     /// field below `workload.Inference`.
     fn check(&self) -> Result<(), FieldError> {
         let (rate, cv) = match self.arrivals {
@@ -369,33 +511,8 @@ impl SyntheticRequests {
                 format!("cv must lie in (0, {MAX_ARRIVAL_CV}], found {cv}"),
             );
         }
-        if !self.hourly_profile.is_empty() {
-            if self.hourly_profile.len() != 24 {
-                return err(
-                    "requests.Synthetic.hourly_profile",
-                    format!(
-                        "expected 24 hourly multipliers, found {}",
-                        self.hourly_profile.len()
-                    ),
-                );
-            }
-            if let Some(x) = self
-                .hourly_profile
-                .iter()
-                .find(|x| !x.is_finite() || **x < 0.0)
-            {
-                return err(
-                    "requests.Synthetic.hourly_profile",
-                    format!("multipliers must be ≥ 0, found {x}"),
-                );
-            }
-            if self.hourly_profile.iter().all(|x| *x == 0.0) {
-                return err(
-                    "requests.Synthetic.hourly_profile",
-                    "at least one multiplier must be > 0".into(),
-                );
-            }
-        }
+        check_profile("hourly_profile", &self.hourly_profile, 24)?;
+        check_profile("daily_profile", &self.daily_profile, 7)?;
         self.prompt_tokens
             .check()
             .map_err(|e| e.within("requests.Synthetic.prompt_tokens"))?;

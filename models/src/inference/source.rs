@@ -56,6 +56,8 @@ struct TimeMap {
     rate_per_s: f64,
     /// Hourly multipliers (empty = constant rate).
     profile: Vec<f64>,
+    /// Multipliers per day of the week (empty = every day alike).
+    daily: Vec<f64>,
     /// Cursor: the hour index and the operational time at its start.
     hour: u64,
     tau_at_hour: f64,
@@ -64,11 +66,20 @@ struct TimeMap {
 impl TimeMap {
     /// Simulated seconds at operational time `tau` (non-decreasing across calls).
     fn secs_at(&mut self, tau: f64) -> f64 {
-        if self.profile.is_empty() {
+        if self.profile.is_empty() && self.daily.is_empty() {
             return tau / self.rate_per_s;
         }
         loop {
-            let m = self.profile[(self.hour % 24) as usize];
+            let h = if self.profile.is_empty() {
+                1.0
+            } else {
+                self.profile[(self.hour % 24) as usize]
+            };
+            let m = if self.daily.is_empty() {
+                h
+            } else {
+                h * self.daily[((self.hour / 24) % 7) as usize]
+            };
             let per_hour = self.rate_per_s * m * 3600.0;
             if per_hour > 0.0 && tau < self.tau_at_hour + per_hour {
                 return self.hour as f64 * 3600.0
@@ -111,6 +122,7 @@ impl SyntheticRequestSource {
             map: TimeMap {
                 rate_per_s,
                 profile: cfg.hourly_profile.clone(),
+                daily: cfg.daily_profile.clone(),
                 hour: 0,
                 tau_at_hour: 0.0,
             },
@@ -205,6 +217,7 @@ mod tests {
         let mut m = TimeMap {
             rate_per_s: 1.0,
             profile,
+            daily: vec![],
             hour: 0,
             tau_at_hour: 0.0,
         };
@@ -218,6 +231,7 @@ mod tests {
         let cfg = SyntheticRequests {
             arrivals: ArrivalProcess::Poisson { rate_per_s: 4.0 },
             hourly_profile: vec![],
+            daily_profile: vec![],
             prompt_tokens: TokenDist::Constant { value: 10 },
             output_tokens: TokenDist::Uniform { min: 1, max: 3 },
         };

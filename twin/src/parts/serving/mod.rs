@@ -3,5 +3,8 @@
 mod fleet;
 mod part;
 mod report;
+mod surface;
 
 pub use part::Serving;
+pub use report::{Latencies, RequestLog, RequestRecord};
+pub use surface::{Surface, SurfaceTable};

@@ -277,7 +277,7 @@ impl Serving {
 }
 
 /// Allocates `slots` of server `server` to a replica (alone on the site: no allocator), held at idle activity.
-fn hold(world: &mut World, server: u32, slots: &[u8], tp: u32, model: usize) {
+pub(super) fn hold(world: &mut World, server: u32, slots: &[u8], tp: u32, model: usize) {
     let e = world.resource::<Site>().entity(server);
     let req = JobReq {
         gpus: tp,
@@ -456,6 +456,9 @@ impl Part for Serving {
 
     fn summarize(&mut self, world: &mut World, horizon: SimTime, out: &mut Summary) {
         self.fleet.close(horizon);
+        if let Some(mut log) = world.get_resource_mut::<super::report::RequestLog>() {
+            log.0 = super::report::records(&self.fleet);
+        }
         self.attributed.advance(horizon);
         let it_j = if self.shared {
             self.attributed.energy_j()

@@ -126,10 +126,69 @@ pub(crate) fn summarize(
             },
             peak_gpu_w: t.peak_gpu_w,
         }),
+        long_horizon: None,
     }
 }
 
 /// `a / b`, 0 when `b` is 0.
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// One request of a run, for studies that need latencies by arrival time (long-horizon windows, validation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestRecord {
+    pub arrival_s: f64,
+    /// Latencies of a completed request (`None`: unfinished at the horizon, or dropped), s; TPOT is 0 for a
+    /// single output token (as in the SLO check).
+    pub done: Option<Latencies>,
+    pub prompt_tokens: u32,
+    pub output_tokens: u32,
+}
+
+/// A completed request's latencies, s, and whether it met the SLO.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latencies {
+    pub ttft_s: f64,
+    pub tpot_s: f64,
+    pub e2e_s: f64,
+    pub queue_wait_s: f64,
+    pub slo_met: bool,
+}
+
+/// Every request of the run in arrival order, filled by the serving part at the horizon when this resource is
+/// in the world (`twin::run_with_requests`).
+#[derive(bevy_ecs::prelude::Resource, Debug, Default)]
+pub struct RequestLog(pub Vec<RequestRecord>);
+
+/// The records of `fleet`'s requests (same definitions as the summary's statistics).
+pub(crate) fn records(fleet: &Fleet) -> Vec<RequestRecord> {
+    let slo = &fleet.slo;
+    fleet
+        .reqs
+        .iter()
+        .map(|q| {
+            let done = (q.done && !q.dropped).then(|| {
+                let ttft_s = (q.first_token - q.arrival).as_secs_f64();
+                let tpot_s = if q.output > 1 {
+                    (q.finish - q.first_token).as_secs_f64() / (q.output - 1) as f64
+                } else {
+                    0.0
+                };
+                Latencies {
+                    ttft_s,
+                    tpot_s,
+                    e2e_s: (q.finish - q.arrival).as_secs_f64(),
+                    queue_wait_s: (q.first_admit - q.arrival).as_secs_f64(),
+                    slo_met: ttft_s <= slo.ttft_s && tpot_s <= slo.tpot_s,
+                }
+            });
+            RequestRecord {
+                arrival_s: q.arrival.as_secs_f64(),
+                done,
+                prompt_tokens: q.prompt,
+                output_tokens: q.output,
+            }
+        })
+        .collect()
 }
