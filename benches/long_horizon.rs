@@ -11,6 +11,7 @@
 //!    wall time, windows, events and peak RSS.
 //!
 //! Env: `LH_REPLICAS` (16), `LH_SAMPLED` (8), `LH_DAYS` (7), `LH_YEAR_REPLICAS` (1000), `LH_WINDOW_S` (1800),
+//! `LH_RATE` (requests/s per replica at the profile's 1.0; 2),
 //! `LH_SKIP_VALIDATION`, `LH_SKIP_YEAR`.
 //!
 //!     cargo bench --bench long_horizon
@@ -31,7 +32,11 @@ const DAILY: &str = "[1.0, 1.0, 1.0, 1.0, 1.0, 0.7, 0.6]";
 /// The scenario text: `replicas` replicas for `days` days; `long` = `(sampled, window_s)` for long-horizon mode.
 fn scenario(replicas: u64, days: u64, long: Option<(u64, u64)>) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
-    let rate = 2.0 * replicas as f64;
+    let per_replica = std::env::var("LH_RATE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(2.0);
+    let rate = per_replica * replicas as f64;
     let long = match long {
         Some((m, w)) => format!("long_horizon: LongHorizon(replicas: {m}, window_s: {w}.0),"),
         None => String::new(),

@@ -1,7 +1,8 @@
 //! Composition: which parts a scenario needs, in which order, on one site and one ledger; the run; the summary.
 //!
 //! Composition order (also the order of signal delivery, settling, sampling and summaries):
-//! 1. `serving` — inference replicas (an `Inference` workload, or `serving` beside jobs);
+//! 1. `serving` — inference replicas (an `Inference` workload, or `serving` beside jobs; in a long-horizon run the
+//!    surface part that replays the windows' measured activity hour by hour);
 //! 2. `capping` — the capping controller and rack/row breakers (a `capping` section or rack/row ratings);
 //! 3. `jobs` — the cluster: queue, placement, preemption (a job workload);
 //! 4. `fabric` — the network fabric (training with `comm: Fabric(...)`);
@@ -57,49 +58,6 @@ impl Default for RunOptions {
             max_events: DEFAULT_MAX_EVENTS,
         }
     }
-}
-
-/// Runs a loaded scenario under the default budget. `progress` is called with the simulated fraction done
-/// (0..=1) a hundred times.
-pub fn run(loaded: &LoadedScenario, progress: &mut dyn FnMut(f64)) -> Result<RunOutput, RunError> {
-    run_logged(loaded, &RunOptions::default(), progress, false).map(|r| r.0)
-}
-
-/// [`run`] under `options`.
-pub fn run_with(
-    loaded: &LoadedScenario,
-    options: &RunOptions,
-    progress: &mut dyn FnMut(f64),
-) -> Result<RunOutput, RunError> {
-    run_logged(loaded, options, progress, false).map(|r| r.0)
-}
-
-/// [`run`], also returning what happened to each submitted job (in submission order; empty without jobs).
-pub fn run_with_log(
-    loaded: &LoadedScenario,
-    progress: &mut dyn FnMut(f64),
-) -> Result<(RunOutput, Vec<JobRecord>), RunError> {
-    run_logged(loaded, &RunOptions::default(), progress, true)
-}
-
-/// [`run`] of an inference scenario, also returning every request (in arrival order) with its latencies
-/// (empty in long-horizon mode, which simulates windows only).
-pub fn run_with_requests(
-    loaded: &LoadedScenario,
-    progress: &mut dyn FnMut(f64),
-) -> Result<(RunOutput, Vec<RequestRecord>), RunError> {
-    if crate::horizon::is_long(loaded) {
-        return run(loaded, progress).map(|o| (o, Vec::new()));
-    }
-    let ran = run_parts(
-        loaded,
-        &RunOptions::default(),
-        progress,
-        Logs::REQUESTS,
-        None,
-        &mut |_, _| {},
-    )?;
-    Ok((ran.output, ran.requests))
 }
 
 /// Which per-entity logs a run keeps.
@@ -210,20 +168,6 @@ fn compose(
         parts.push(Box::new(p));
     }
     Ok((world, parts))
-}
-
-fn run_logged(
-    loaded: &LoadedScenario,
-    options: &RunOptions,
-    progress: &mut dyn FnMut(f64),
-    log: bool,
-) -> Result<(RunOutput, Vec<JobRecord>), RunError> {
-    if crate::horizon::is_long(loaded) {
-        return crate::horizon::run(loaded, options, progress).map(|o| (o, Vec::new()));
-    }
-    let logs = if log { Logs::JOBS } else { Logs::NONE };
-    let ran = run_parts(loaded, options, progress, logs, None, &mut |_, _| {})?;
-    Ok((ran.output, ran.jobs))
 }
 
 /// One run of `loaded`'s parts (the serving part replaced by the long-horizon one with `surface`); `probe`

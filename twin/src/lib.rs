@@ -21,9 +21,11 @@ pub mod trips;
 pub mod work;
 
 mod compose;
+mod entry;
 mod horizon;
 
-pub use compose::{DEFAULT_MAX_EVENTS, RunOptions, run, run_with, run_with_log, run_with_requests};
+pub use compose::{DEFAULT_MAX_EVENTS, RunOptions};
+pub use entry::{run, run_with, run_with_log, run_with_requests};
 pub use error::RunError;
 pub use estimate::{Estimate, estimate};
 pub use parts::jobs::JobRecord;
