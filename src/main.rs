@@ -295,7 +295,13 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
 /// A run refused or stopped for its input (over the event budget, a validated assumption that failed),
 /// reported against the scenario file.
 fn run_refused(scenario: &Path, e: &twin::RunError) -> Failure {
-    Failure::At(scenario::InputError::file(scenario, e.to_string()))
+    Failure::At(match e {
+        // The field goes into the JSON form too (`--message-format json`).
+        twin::RunError::Input { field, message } => {
+            scenario::InputError::field(scenario, field, message.clone())
+        }
+        _ => scenario::InputError::file(scenario, e.to_string()),
+    })
 }
 
 fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
