@@ -223,15 +223,24 @@ impl LoadedScenario {
                     }
                     _ => "requests".to_string(),
                 };
+                let long = match &w.long_horizon {
+                    Some(lh) => format!(
+                        "; long-horizon mode: one {:.0} s window per distinct hourly rate on {} replica(s)",
+                        lh.window_s,
+                        lh.sampled(d.replicas)
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "LLM inference: {} ({:.0}B parameters) on {} replica(s) × {} {} (tensor parallel), {:?} router; {}",
+                    "LLM inference: {} ({:.0}B parameters) on {} replica(s) × {} {} (tensor parallel), {:?} router; {}{}",
                     d.model.name,
                     d.model.params / 1e9,
                     d.replicas,
                     d.tp,
                     d.gpu_model,
                     w.router,
-                    reqs
+                    reqs,
+                    long
                 )
             }
             _ => "trace".to_string(),
