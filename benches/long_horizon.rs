@@ -241,7 +241,7 @@ fn year(dir: &std::path::Path) {
         lh.replicas_sampled,
         lh.windows.len(),
         lh.window_events,
-        s.events_processed,
+        s.events_processed - lh.window_events,
         peak_rss_mib(),
         s.energy.it_j / 3.6e9,
         s.energy.facility_j.unwrap_or(0.0) / 3.6e9,

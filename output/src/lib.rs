@@ -614,7 +614,7 @@ pub struct LongHorizonSummary {
     /// their window's drain ended (left out of the latency figures).
     pub simulated_requests: u64,
     pub unfinished_requests: u64,
-    /// Events the windows handled (`events_processed` counts the horizon's own).
+    /// Events the windows handled (of `events_processed`, which adds the horizon run's hourly events).
     pub window_events: u64,
     /// One window per distinct hourly arrival rate, slowest first.
     pub windows: Vec<WindowSummary>,

@@ -61,6 +61,7 @@ pub(crate) fn run(
         unreachable!("is_long")
     };
     let lh = w.long_horizon.expect("is_long");
+    let wall = std::time::Instant::now();
     refuse_what_it_cannot_model(loaded)?;
     let RequestSource::Synthetic(s) = &w.requests else {
         unreachable!("checked: long-horizon mode needs a synthetic stream")
