@@ -97,7 +97,11 @@ pub(crate) fn run(
         Some(table),
         &mut |_, _| {},
     )?;
-    Ok(ran.output)
+    let mut out = ran.output;
+    // The whole run's work and time: the windows' and the horizon's.
+    out.summary.events_processed += windows.iter().map(|w| w.events).sum::<u64>();
+    out.summary.wall_time_s = wall.elapsed().as_secs_f64();
+    Ok(out)
 }
 
 /// A clear error for what long-horizon mode does not model.
