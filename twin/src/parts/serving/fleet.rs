@@ -170,6 +170,22 @@ struct Slot {
     prefill: u32,
 }
 
+/// What a replica in a steady decode keeps in place of a pass over its requests at each iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Steady {
+    /// Tokens every running request generated that are not yet in its [`Run::generated`] (written by
+    /// [`ReplicaState::catch_up`] before anything reads the requests).
+    pending: u32,
+    /// Likewise the KV tokens every running request gained (`PreemptRecompute`: one per planned decode), not
+    /// yet in its [`Run::kv`].
+    kv_pending: u32,
+    /// Σ over the running requests of their context (prompt + generated, pending included), tokens.
+    ctx_sum: u64,
+    /// The fewest tokens a running request still has to generate (pending included): the steady iterations
+    /// end with the one that finishes it.
+    min_left: u32,
+}
+
 /// Dynamic state of one replica.
 #[derive(Debug, Default)]
 pub struct ReplicaState {
@@ -177,6 +193,10 @@ pub struct ReplicaState {
     /// Admitted requests in admission order, with their progress.
     running: Vec<Run>,
     batch: Vec<Slot>,
+    /// The batch is a steady decode: every running request decodes one token in it, in admission order. Until a
+    /// request finishes, one waits or (under `PreemptRecompute`) the KV cache fills, the next batch is the same
+    /// and the iterations need no pass over the requests: see [`Steady`].
+    steady: Option<Steady>,
     busy: bool,
     kv_used: u64,
     /// GPU power of the whole replica now (all its GPUs, idle included), W, and the activity factor of each of its
@@ -202,6 +222,18 @@ pub struct ReplicaState {
 }
 
 impl ReplicaState {
+    /// Ends a steady decode: writes the tokens generated in it into the running requests.
+    fn catch_up(&mut self) {
+        if let Some(st) = self.steady.take()
+            && (st.pending > 0 || st.kv_pending > 0)
+        {
+            for q in &mut self.running {
+                q.generated += st.pending;
+                q.kv += st.kv_pending;
+            }
+        }
+    }
+
     /// GPU power of the whole replica now (all its GPUs, idle included), W.
     pub fn gpu_w(&self) -> f64 {
         self.gpu_w
@@ -571,6 +603,11 @@ impl Fleet {
 
     /// Plans and starts the next iteration of replica `r` at `now`; leaves it idle when there is nothing to do.
     fn start_iteration(&mut self, r: usize, now: SimTime, ctx: &mut Ctx<'_, '_>) {
+        if let Some(shape) = self.steady_plan(r) {
+            self.launch(r, now, &shape, ctx);
+            return;
+        }
+        self.replicas[r].catch_up();
         if self.batching.kv_policy == KvPolicy::PreemptRecompute {
             self.make_kv_room(r);
         }
@@ -580,6 +617,27 @@ impl Fleet {
         } else {
             self.launch(r, now, &shape, ctx);
         }
+    }
+
+    /// Replica `r`'s next iteration when it repeats its steady batch (no request finished, none waits to be
+    /// admitted and, under `PreemptRecompute`, the KV cache holds one more token each so none is preempted):
+    /// what [`Self::make_kv_room`] and [`Self::plan_batch`] would do, without a pass over the requests.
+    fn steady_plan(&mut self, r: usize) -> Option<BatchShape> {
+        let recompute = self.batching.kv_policy == KvPolicy::PreemptRecompute;
+        let cap = self.perf.kv_capacity_tokens;
+        let rep = &mut self.replicas[r];
+        let n = rep.batch.len() as u64;
+        if !rep.waiting.is_empty() || (recompute && rep.kv_used + n > cap) {
+            return None;
+        }
+        let st = rep.steady.as_mut()?;
+        if recompute {
+            st.kv_pending += 1;
+            rep.kv_used += n;
+        }
+        let mut shape = BatchShape::default();
+        shape.add_decodes(n, st.ctx_sum);
+        Some(shape)
     }
 
     /// Under `PreemptRecompute`: makes room for one new KV token per decoding request by preempting the most
@@ -633,8 +691,10 @@ impl Fleet {
         let reqs = &mut self.reqs;
         rep.batch.clear();
         let mut shape = BatchShape::default();
-        // Decode tokens and their Σ context, added at once (integers: the same sum in any order).
+        // Decode tokens and their Σ context, added at once (integers: the same sum in any order), and the fewest
+        // tokens a decoding request has left.
         let (mut decodes, mut decode_ctx) = (0u64, 0u64);
+        let mut min_left = u32::MAX;
         for (j, q) in rep.running.iter_mut().enumerate() {
             if rep.batch.len() >= max_req || budget == 0 {
                 break;
@@ -642,6 +702,7 @@ impl Fleet {
             if q.prefilled == q.prefill_target {
                 decodes += 1;
                 decode_ctx += (q.prompt + q.generated) as u64;
+                min_left = min_left.min(q.output.saturating_sub(q.generated));
                 rep.batch.push(Slot {
                     run: j as u32,
                     prefill: 0,
@@ -712,6 +773,13 @@ impl Fleet {
             rep.running.push(q);
         }
         shape.add_decodes(decodes, decode_ctx);
+        let all_decode = decodes > 0 && decodes as usize == rep.batch.len();
+        rep.steady = (all_decode && rep.batch.len() == rep.running.len()).then_some(Steady {
+            pending: 0,
+            kv_pending: 0,
+            ctx_sum: decode_ctx,
+            min_left,
+        });
         shape
     }
 
@@ -793,6 +861,17 @@ impl Fleet {
             t.capped_iterations += 1;
             t.capped_added_s += rep.iter_added_s;
         }
+        if let Some(st) = rep.steady.as_mut().filter(|st| st.min_left > 1) {
+            // A steady decode in which no request finishes: one more token each, written later.
+            let n = rep.batch.len() as u64;
+            st.pending += 1;
+            st.ctx_sum += n;
+            st.min_left -= 1;
+            t.generated_tokens += n;
+            self.start_iteration(r, now, ctx);
+            return;
+        }
+        rep.catch_up();
         let mut any_done = false;
         for s in &rep.batch {
             let q = &mut rep.running[s.run as usize];
@@ -942,6 +1021,7 @@ impl Fleet {
                 self.busy_delta -= 1;
             }
             rep.iter_gen = rep.iter_gen.wrapping_add(1);
+            rep.catch_up();
             rep.batch.clear();
             rep.kv_used = 0;
             if matches!(rep.mode, Mode::Serving | Mode::Draining) {
