@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 
 use models::inference::config::{Batching, InferenceWorkload, KvPolicy, Router, Slo};
-use models::inference::perf::{BatchShape, IterationMemo, ReplicaPerf};
+use models::inference::perf::{BatchShape, DecodeRow, IterationCost, IterationMemo, ReplicaPerf};
 use models::inference::power_cap::{GpuPowerCap, capped_iteration};
 use models::inference::source::RequestStream;
 use sim::{SimDuration, SimTime};
@@ -171,7 +171,7 @@ struct Slot {
 }
 
 /// What a replica in a steady decode keeps in place of a pass over its requests at each iteration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Steady {
     /// Tokens every running request generated that are not yet in its [`Run::generated`] (written by
     /// [`ReplicaState::catch_up`] before anything reads the requests).
@@ -184,6 +184,8 @@ struct Steady {
     /// The fewest tokens a running request still has to generate (pending included): the steady iterations
     /// end with the one that finishes it.
     min_left: u32,
+    /// The iteration cost's parts that depend on the batch size alone.
+    row: DecodeRow,
 }
 
 /// Dynamic state of one replica.
@@ -603,8 +605,8 @@ impl Fleet {
 
     /// Plans and starts the next iteration of replica `r` at `now`; leaves it idle when there is nothing to do.
     fn start_iteration(&mut self, r: usize, now: SimTime, ctx: &mut Ctx<'_, '_>) {
-        if let Some(shape) = self.steady_plan(r) {
-            self.launch(r, now, &shape, ctx);
+        if let Some((shape, cost)) = self.steady_plan(r) {
+            self.launch(r, now, &shape, &cost, ctx);
             return;
         }
         self.replicas[r].catch_up();
@@ -615,14 +617,15 @@ impl Fleet {
         if shape.is_empty() {
             self.go_idle(r);
         } else {
-            self.launch(r, now, &shape, ctx);
+            let cost = self.perf.iteration_memo(&shape, &mut self.memo);
+            self.launch(r, now, &shape, &cost, ctx);
         }
     }
 
     /// Replica `r`'s next iteration when it repeats its steady batch (no request finished, none waits to be
     /// admitted and, under `PreemptRecompute`, the KV cache holds one more token each so none is preempted):
     /// what [`Self::make_kv_room`] and [`Self::plan_batch`] would do, without a pass over the requests.
-    fn steady_plan(&mut self, r: usize) -> Option<BatchShape> {
+    fn steady_plan(&mut self, r: usize) -> Option<(BatchShape, IterationCost)> {
         let recompute = self.batching.kv_policy == KvPolicy::PreemptRecompute;
         let cap = self.perf.kv_capacity_tokens;
         let rep = &mut self.replicas[r];
@@ -637,7 +640,7 @@ impl Fleet {
         }
         let mut shape = BatchShape::default();
         shape.add_decodes(n, st.ctx_sum);
-        Some(shape)
+        Some((shape, self.perf.decode_iteration(&st.row, st.ctx_sum)))
     }
 
     /// Under `PreemptRecompute`: makes room for one new KV token per decoding request by preempting the most
@@ -774,11 +777,12 @@ impl Fleet {
         }
         shape.add_decodes(decodes, decode_ctx);
         let all_decode = decodes > 0 && decodes as usize == rep.batch.len();
-        rep.steady = (all_decode && rep.batch.len() == rep.running.len()).then_some(Steady {
+        rep.steady = (all_decode && rep.batch.len() == rep.running.len()).then(|| Steady {
             pending: 0,
             kv_pending: 0,
             ctx_sum: decode_ctx,
             min_left,
+            row: self.perf.decode_row(decodes, &mut self.memo),
         });
         shape
     }
@@ -801,15 +805,21 @@ impl Fleet {
         self.set_replica_power(r, idle, 0.0);
     }
 
-    /// Starts replica `r`'s iteration of `shape` at `now`: its time and power from the roofline, stretched and
-    /// capped under its GPUs' power limit; its end scheduled.
-    fn launch(&mut self, r: usize, now: SimTime, shape: &BatchShape, ctx: &mut Ctx<'_, '_>) {
-        let cost = self.perf.iteration_memo(shape, &mut self.memo);
+    /// Starts replica `r`'s iteration of `shape` (costing `cost` unhindered) at `now`: stretched and capped
+    /// under its GPUs' power limit; its end scheduled.
+    fn launch(
+        &mut self,
+        r: usize,
+        now: SimTime,
+        shape: &BatchShape,
+        cost: &IterationCost,
+        ctx: &mut Ctx<'_, '_>,
+    ) {
         let mut total_s = cost.total_s;
         let mut p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
         let mut clock_ratio = 1.0;
         if let Some(c) = &self.caps[r] {
-            let k = capped_iteration(&cost, c);
+            let k = capped_iteration(cost, c);
             self.tally.peak_gpu_w = self.tally.peak_gpu_w.max(k.gpu_w);
             if k.clock_ratio < 1.0 {
                 total_s = k.total_s;
