@@ -323,6 +323,10 @@ pub struct Fleet {
     last_busy_ns: u64,
     last_serving_ns: u128,
     rr_next: u32,
+    /// Per replica slot: its outstanding requests (waiting and in service) while it serves, `u32::MAX` otherwise
+    /// — what the least-outstanding router compares, kept apart so that a route reads 4 bytes a replica
+    /// ([`Self::refresh_load`] after every change of a replica's mode or requests).
+    loads: Vec<u32>,
     /// Idle power of a replica's GPUs (all of them), W, and the span to full board power.
     gpu_idle_w: f64,
     gpu_span_w: f64,
@@ -390,6 +394,9 @@ impl Fleet {
             last_busy_ns: 0,
             last_serving_ns: 0,
             rr_next: 0,
+            loads: (0..n)
+                .map(|i| if i < initial { 0 } else { u32::MAX })
+                .collect(),
             gpu_idle_w: tp_gpu_idle_w,
             gpu_span_w: tp_gpu_board_w - tp_gpu_idle_w,
             tally: Tally {
@@ -457,7 +464,7 @@ impl Fleet {
 
     /// Warming replica `r` serves from now.
     fn become_ready(&mut self, ctx: &mut Ctx<'_, '_>, r: usize) {
-        self.replicas[r].mode = Mode::Serving;
+        self.set_mode(r, Mode::Serving);
         self.tally.serving += 1;
         self.unpark(ctx);
     }
@@ -482,6 +489,22 @@ impl Fleet {
         }
     }
 
+    /// Replica `r` is in mode `mode` now.
+    fn set_mode(&mut self, r: usize, mode: Mode) {
+        self.replicas[r].mode = mode;
+        self.refresh_load(r);
+    }
+
+    /// Brings replica `r`'s entry in `loads` up to date.
+    fn refresh_load(&mut self, r: usize) {
+        let rep = &self.replicas[r];
+        self.loads[r] = if rep.mode == Mode::Serving {
+            (rep.waiting.len() + rep.running.len()) as u32
+        } else {
+            u32::MAX
+        };
+    }
+
     /// The serving replica for a new request; None when no replica serves (every one is down).
     fn route(&mut self) -> Option<usize> {
         let n = self.replicas.len();
@@ -493,9 +516,17 @@ impl Fleet {
                 self.rr_next = ((r + 1) % n) as u32;
                 Some(r)
             }
-            Router::LeastOutstanding => (0..n)
-                .filter(serving)
-                .min_by_key(|&i| self.replicas[i].waiting.len() + self.replicas[i].running.len()),
+            Router::LeastOutstanding => {
+                debug_assert!((0..n).all(|i| self.loads[i]
+                    == if serving(&i) {
+                        (self.replicas[i].waiting.len() + self.replicas[i].running.len()) as u32
+                    } else {
+                        u32::MAX
+                    }));
+                // The first of the least loaded, as a scan of the serving replicas finds it.
+                let (i, &load) = self.loads.iter().enumerate().min_by_key(|&(_, l)| *l)?;
+                (load != u32::MAX).then_some(i)
+            }
             Router::JoinShortestQueue => (0..n)
                 .filter(serving)
                 .min_by_key(|&i| self.replicas[i].waiting.len()),
@@ -554,10 +585,10 @@ impl Fleet {
         if desired > live {
             for _ in live..desired {
                 // Revive a draining replica at once, else warm up the lowest switched-off slot.
-                if let Some(r) = self.replicas.iter_mut().find(|r| r.mode == Mode::Draining) {
-                    r.mode = Mode::Serving;
+                if let Some(r) = self.replicas.iter().position(|r| r.mode == Mode::Draining) {
+                    self.set_mode(r, Mode::Serving);
                 } else if let Some(i) = self.replicas.iter().position(|r| r.mode == Mode::Off) {
-                    self.replicas[i].mode = Mode::Warming;
+                    self.set_mode(i, Mode::Warming);
                     if let Some(c) = &mut self.claims {
                         c.push((i as u32, true));
                         self.replicas[i].ready_at = SimTime::MAX;
@@ -575,7 +606,7 @@ impl Fleet {
                 // Cancel a warm-up first (its `Ready` event goes stale), else retire the highest-index serving
                 // replica (at least `desired ≥ 1` keep serving).
                 if let Some(i) = self.replicas.iter().rposition(|r| r.mode == Mode::Warming) {
-                    self.replicas[i].mode = Mode::Off;
+                    self.set_mode(i, Mode::Off);
                     self.cancel_load(ctx, i);
                     if let Some(c) = &mut self.claims {
                         c.push((i as u32, false));
@@ -587,7 +618,7 @@ impl Fleet {
                     break;
                 };
                 let idle = !self.replicas[i].busy;
-                self.replicas[i].mode = if idle { Mode::Off } else { Mode::Draining };
+                self.set_mode(i, if idle { Mode::Off } else { Mode::Draining });
                 if idle {
                     self.tally.serving -= 1;
                     if let Some(c) = &mut self.claims {
@@ -795,7 +826,7 @@ impl Fleet {
             self.busy_delta -= 1;
         }
         if rep.mode == Mode::Draining {
-            rep.mode = Mode::Off;
+            self.set_mode(r, Mode::Off);
             self.tally.serving -= 1;
             if let Some(c) = &mut self.claims {
                 c.push((r as u32, false));
@@ -931,6 +962,7 @@ impl Fleet {
         }
         if any_done {
             rep.running.retain(|q| !q.done);
+            self.refresh_load(r);
         }
         self.start_iteration(r, now, ctx);
     }
@@ -1008,6 +1040,7 @@ impl Fleet {
             return false;
         };
         self.replicas[rep].waiting.push_back(id);
+        self.refresh_load(rep);
         if !self.replicas[rep].busy {
             self.start_iteration(rep, now, ctx);
         }
@@ -1046,6 +1079,7 @@ impl Fleet {
             orphans.extend(rep.waiting.drain(..));
             let idle = self.gpu_idle_w;
             self.set_replica_power(r, idle, 0.0);
+            self.refresh_load(r);
         }
         for id in orphans {
             let q = &mut self.reqs[id as usize];
@@ -1068,7 +1102,7 @@ impl Fleet {
         let now = ctx.now();
         self.advance(now);
         if self.model_load.is_some() {
-            self.replicas[r].mode = Mode::Warming;
+            self.set_mode(r, Mode::Warming);
             self.replicas[r].ready_at = now;
             self.start_load(ctx, r);
         } else {
