@@ -97,6 +97,19 @@ pub struct IterationCost {
     pub prefill_share: f64,
 }
 
+/// The parts of a decode-only iteration's cost that depend on its token count alone (one decoding request a
+/// token), looked up once for the iterations of a steady batch: [`ReplicaPerf::decode_iteration`] adds the
+/// attention, which depends on the requests' contexts.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeRow {
+    tokens: u64,
+    gemms: Acc,
+    elementwise_mem_s: f64,
+    /// The output layer's bounds (None: no vocabulary given).
+    logits: Option<(f64, f64)>,
+    tp_comm_s: f64,
+}
+
 /// Performance model of one replica (a model on `tp` GPUs of one type).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaPerf {
@@ -161,6 +174,7 @@ struct Acc {
 }
 
 impl Acc {
+    #[inline(always)]
     fn kernel(&mut self, part: usize, c: f64, m: f64, times: f64, latency_s: f64) {
         self.compute += times * c;
         self.memory += times * m;
@@ -317,9 +331,10 @@ impl ReplicaPerf {
         )
     }
 
-    /// Kernel demands of an iteration of shape `b` (no communication, no overhead).
+    /// Kernel demands of an iteration of shape `b` (no communication, no overhead). Inlined: once per
+    /// iteration, where the callers' unused parts fold away.
+    #[inline(always)]
     fn kernels(&self, b: &BatchShape, memo: &mut IterationMemo) -> Acc {
-        let (beta, l) = (self.bytes, self.layers);
         let tokens = b.prefill_tokens + b.decode_tokens;
         let m = tokens as f64;
         let t0 = self.gpu.kernels.gemm_latency_s;
@@ -327,19 +342,8 @@ impl ReplicaPerf {
             return Acc::default();
         }
         let mut acc = IterationMemo::get(memo.keep, &mut memo.gemms, tokens, || self.gemms(m));
-        // Attention: FLOPs over the query-context pairs; the KV cache read.
-        let bw = self.bw;
-        let c = self.attn_flops_per_pair * b.attention_pairs / self.attn_rate;
-        let mem = self.kv_layer_bytes * b.kv_read_tokens as f64 / bw;
-        acc.kernel(1, c, mem, l, t0);
-        // Norms, residuals, activation: memory-bound.
-        acc.kernel(
-            2,
-            0.0,
-            m * beta * self.elems / bw,
-            l,
-            SMALL_KERNELS_PER_LAYER * t0,
-        );
+        self.attention_kernel(&mut acc, b.attention_pairs, b.kv_read_tokens);
+        self.elementwise_kernel(&mut acc, self.elementwise_mem_s(m));
         // The output layer for the tokens that yield logits.
         let n_logits = b.decode_tokens + b.prefill_chunks;
         let logits = n_logits as f64;
@@ -350,6 +354,81 @@ impl ReplicaPerf {
             acc.kernel(3, c, mem, 1.0, t0);
         }
         acc
+    }
+
+    /// Adds the attention of every layer: FLOPs over `pairs` query-context pairs; `kv_read` KV-cache tokens read.
+    #[inline(always)]
+    fn attention_kernel(&self, acc: &mut Acc, pairs: f64, kv_read: u64) {
+        let c = self.attn_flops_per_pair * pairs / self.attn_rate;
+        let mem = self.kv_layer_bytes * kv_read as f64 / self.bw;
+        acc.kernel(1, c, mem, self.layers, self.gpu.kernels.gemm_latency_s);
+    }
+
+    /// Memory time of the norms, residuals and activation of one layer for `m` tokens, s (memory-bound).
+    fn elementwise_mem_s(&self, m: f64) -> f64 {
+        m * self.bytes * self.elems / self.bw
+    }
+
+    /// Adds the element-wise kernels of every layer (`mem`: [`Self::elementwise_mem_s`]).
+    #[inline(always)]
+    fn elementwise_kernel(&self, acc: &mut Acc, mem: f64) {
+        let t0 = self.gpu.kernels.gemm_latency_s;
+        acc.kernel(2, 0.0, mem, self.layers, SMALL_KERNELS_PER_LAYER * t0);
+    }
+
+    /// What a decode-only iteration of `n` > 0 requests costs whatever their contexts ([`DecodeRow`]).
+    pub fn decode_row(&self, n: u64, memo: &mut IterationMemo) -> DecodeRow {
+        let m = n as f64;
+        let gemms = IterationMemo::get(memo.keep, &mut memo.gemms, n, || self.gemms(m));
+        let logits = (self.vocab > 0.0)
+            .then(|| IterationMemo::get(memo.keep, &mut memo.logits, n, || self.output_bounds(m)));
+        let tp_comm_s = IterationMemo::get(memo.keep, &mut memo.comm, n, || self.tp_comm_s(m));
+        DecodeRow {
+            tokens: n,
+            gemms,
+            elementwise_mem_s: self.elementwise_mem_s(m),
+            logits,
+            tp_comm_s,
+        }
+    }
+
+    /// The cost of a decode-only iteration of `row.tokens` requests with Σ `ctx_sum` tokens of context: bit for
+    /// bit [`Self::iteration_memo`] of that shape (the same operations in the same order), without its lookups.
+    #[inline]
+    pub fn decode_iteration(&self, row: &DecodeRow, ctx_sum: u64) -> IterationCost {
+        let mut acc = row.gemms;
+        let read = ctx_sum + row.tokens;
+        self.attention_kernel(&mut acc, read as f64, read);
+        self.elementwise_kernel(&mut acc, row.elementwise_mem_s);
+        if let Some((c, mem)) = row.logits {
+            acc.kernel(3, c, mem, 1.0, self.gpu.kernels.gemm_latency_s);
+        }
+        self.cost(&acc, row.tp_comm_s, 0.0)
+    }
+
+    /// The cost of an iteration from its kernels' demands, its all-reduce time and its prefill share.
+    #[inline(always)]
+    fn cost(&self, acc: &Acc, tp_comm_s: f64, prefill_share: f64) -> IterationCost {
+        let bound = acc.compute.max(acc.memory);
+        let excess_s = (acc.kernels - bound).max(0.0);
+        let overhead_s = acc.fixed + self.overhead_s;
+        let total_s = bound + excess_s + tp_comm_s + overhead_s;
+        let activity = if total_s > 0.0 {
+            self.a_decode
+                + (self.a_prefill - self.a_decode) * (acc.compute_bound / total_s).min(1.0)
+        } else {
+            self.a_decode
+        };
+        IterationCost {
+            compute_s: acc.compute,
+            memory_s: acc.memory,
+            excess_s,
+            tp_comm_s,
+            overhead_s,
+            total_s,
+            activity,
+            prefill_share,
+        }
     }
 
     /// Where the time of an iteration of shape `b` goes; the parts add up to [`Self::iteration`]'s `total_s`.
@@ -377,16 +456,6 @@ impl ReplicaPerf {
         let tokens = n as f64;
         let acc = self.kernels(b, memo);
         let tp_comm_s = IterationMemo::get(memo.keep, &mut memo.comm, n, || self.tp_comm_s(tokens));
-        let bound = acc.compute.max(acc.memory);
-        let excess_s = (acc.kernels - bound).max(0.0);
-        let overhead_s = acc.fixed + self.overhead_s;
-        let total_s = bound + excess_s + tp_comm_s + overhead_s;
-        let activity = if total_s > 0.0 {
-            self.a_decode
-                + (self.a_prefill - self.a_decode) * (acc.compute_bound / total_s).min(1.0)
-        } else {
-            self.a_decode
-        };
         let prefill_share = if b.decode_tokens == 0 {
             1.0
         } else if b.prefill_tokens == 0 {
@@ -414,16 +483,7 @@ impl ReplicaPerf {
             );
             tp_ / (tp_ + td)
         };
-        IterationCost {
-            compute_s: acc.compute,
-            memory_s: acc.memory,
-            excess_s,
-            tp_comm_s,
-            overhead_s,
-            total_s,
-            activity,
-            prefill_share,
-        }
+        self.cost(&acc, tp_comm_s, prefill_share)
     }
 }
 
@@ -593,6 +653,31 @@ mod tests {
                     (a.overhead_s, m.overhead_s),
                 ] {
                     assert_eq!(x.to_bits(), y.to_bits(), "round {round} shape {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_decode_row_gives_the_same_bits() {
+        let p = ReplicaPerf::new(
+            &llama70b(),
+            &h100(),
+            8,
+            &Efficiency::default(),
+            &Batching::default(),
+        )
+        .unwrap();
+        let mut memo = IterationMemo::new();
+        for n in 1..300u64 {
+            let row = p.decode_row(n, &mut memo);
+            for ctx_sum in [0, 1, n * 7, n * 1000 + 13, n * 100_000 + 977] {
+                let mut b = BatchShape::default();
+                b.add_decodes(n, ctx_sum);
+                let (a, d) = (p.iteration(&b), p.decode_iteration(&row, ctx_sum));
+                assert_eq!(format!("{a:?}"), format!("{d:?}"), "n {n} ctx {ctx_sum}");
+                for (x, y) in [(a.total_s, d.total_s), (a.activity, d.activity)] {
+                    assert_eq!(x.to_bits(), y.to_bits(), "n {n} ctx {ctx_sum}");
                 }
             }
         }

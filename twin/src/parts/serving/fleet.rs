@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 
 use models::inference::config::{Batching, InferenceWorkload, KvPolicy, Router, Slo};
-use models::inference::perf::{BatchShape, IterationMemo, ReplicaPerf};
+use models::inference::perf::{BatchShape, DecodeRow, IterationCost, IterationMemo, ReplicaPerf};
 use models::inference::power_cap::{GpuPowerCap, capped_iteration};
 use models::inference::source::RequestStream;
 use sim::{SimDuration, SimTime};
@@ -170,6 +170,24 @@ struct Slot {
     prefill: u32,
 }
 
+/// What a replica in a steady decode keeps in place of a pass over its requests at each iteration.
+#[derive(Debug, Clone, Copy)]
+struct Steady {
+    /// Tokens every running request generated that are not yet in its [`Run::generated`] (written by
+    /// [`ReplicaState::catch_up`] before anything reads the requests).
+    pending: u32,
+    /// Likewise the KV tokens every running request gained (`PreemptRecompute`: one per planned decode), not
+    /// yet in its [`Run::kv`].
+    kv_pending: u32,
+    /// Σ over the running requests of their context (prompt + generated, pending included), tokens.
+    ctx_sum: u64,
+    /// The fewest tokens a running request still has to generate (pending included): the steady iterations
+    /// end with the one that finishes it.
+    min_left: u32,
+    /// The iteration cost's parts that depend on the batch size alone.
+    row: DecodeRow,
+}
+
 /// Dynamic state of one replica.
 #[derive(Debug, Default)]
 pub struct ReplicaState {
@@ -177,6 +195,10 @@ pub struct ReplicaState {
     /// Admitted requests in admission order, with their progress.
     running: Vec<Run>,
     batch: Vec<Slot>,
+    /// The batch is a steady decode: every running request decodes one token in it, in admission order. Until a
+    /// request finishes, one waits or (under `PreemptRecompute`) the KV cache fills, the next batch is the same
+    /// and the iterations need no pass over the requests: see [`Steady`].
+    steady: Option<Steady>,
     busy: bool,
     kv_used: u64,
     /// GPU power of the whole replica now (all its GPUs, idle included), W, and the activity factor of each of its
@@ -202,6 +224,18 @@ pub struct ReplicaState {
 }
 
 impl ReplicaState {
+    /// Ends a steady decode: writes the tokens generated in it into the running requests.
+    fn catch_up(&mut self) {
+        if let Some(st) = self.steady.take()
+            && (st.pending > 0 || st.kv_pending > 0)
+        {
+            for q in &mut self.running {
+                q.generated += st.pending;
+                q.kv += st.kv_pending;
+            }
+        }
+    }
+
     /// GPU power of the whole replica now (all its GPUs, idle included), W.
     pub fn gpu_w(&self) -> f64 {
         self.gpu_w
@@ -289,6 +323,10 @@ pub struct Fleet {
     last_busy_ns: u64,
     last_serving_ns: u128,
     rr_next: u32,
+    /// Per replica slot: its outstanding requests (waiting and in service) while it serves, `u32::MAX` otherwise
+    /// — what the least-outstanding router compares, kept apart so that a route reads 4 bytes a replica
+    /// ([`Self::refresh_load`] after every change of a replica's mode or requests).
+    loads: Vec<u32>,
     /// Idle power of a replica's GPUs (all of them), W, and the span to full board power.
     gpu_idle_w: f64,
     gpu_span_w: f64,
@@ -356,6 +394,9 @@ impl Fleet {
             last_busy_ns: 0,
             last_serving_ns: 0,
             rr_next: 0,
+            loads: (0..n)
+                .map(|i| if i < initial { 0 } else { u32::MAX })
+                .collect(),
             gpu_idle_w: tp_gpu_idle_w,
             gpu_span_w: tp_gpu_board_w - tp_gpu_idle_w,
             tally: Tally {
@@ -423,7 +464,7 @@ impl Fleet {
 
     /// Warming replica `r` serves from now.
     fn become_ready(&mut self, ctx: &mut Ctx<'_, '_>, r: usize) {
-        self.replicas[r].mode = Mode::Serving;
+        self.set_mode(r, Mode::Serving);
         self.tally.serving += 1;
         self.unpark(ctx);
     }
@@ -448,6 +489,22 @@ impl Fleet {
         }
     }
 
+    /// Replica `r` is in mode `mode` now.
+    fn set_mode(&mut self, r: usize, mode: Mode) {
+        self.replicas[r].mode = mode;
+        self.refresh_load(r);
+    }
+
+    /// Brings replica `r`'s entry in `loads` up to date.
+    fn refresh_load(&mut self, r: usize) {
+        let rep = &self.replicas[r];
+        self.loads[r] = if rep.mode == Mode::Serving {
+            (rep.waiting.len() + rep.running.len()) as u32
+        } else {
+            u32::MAX
+        };
+    }
+
     /// The serving replica for a new request; None when no replica serves (every one is down).
     fn route(&mut self) -> Option<usize> {
         let n = self.replicas.len();
@@ -459,9 +516,17 @@ impl Fleet {
                 self.rr_next = ((r + 1) % n) as u32;
                 Some(r)
             }
-            Router::LeastOutstanding => (0..n)
-                .filter(serving)
-                .min_by_key(|&i| self.replicas[i].waiting.len() + self.replicas[i].running.len()),
+            Router::LeastOutstanding => {
+                debug_assert!((0..n).all(|i| self.loads[i]
+                    == if serving(&i) {
+                        (self.replicas[i].waiting.len() + self.replicas[i].running.len()) as u32
+                    } else {
+                        u32::MAX
+                    }));
+                // The first of the least loaded, as a scan of the serving replicas finds it.
+                let (i, &load) = self.loads.iter().enumerate().min_by_key(|&(_, l)| *l)?;
+                (load != u32::MAX).then_some(i)
+            }
             Router::JoinShortestQueue => (0..n)
                 .filter(serving)
                 .min_by_key(|&i| self.replicas[i].waiting.len()),
@@ -520,10 +585,10 @@ impl Fleet {
         if desired > live {
             for _ in live..desired {
                 // Revive a draining replica at once, else warm up the lowest switched-off slot.
-                if let Some(r) = self.replicas.iter_mut().find(|r| r.mode == Mode::Draining) {
-                    r.mode = Mode::Serving;
+                if let Some(r) = self.replicas.iter().position(|r| r.mode == Mode::Draining) {
+                    self.set_mode(r, Mode::Serving);
                 } else if let Some(i) = self.replicas.iter().position(|r| r.mode == Mode::Off) {
-                    self.replicas[i].mode = Mode::Warming;
+                    self.set_mode(i, Mode::Warming);
                     if let Some(c) = &mut self.claims {
                         c.push((i as u32, true));
                         self.replicas[i].ready_at = SimTime::MAX;
@@ -541,7 +606,7 @@ impl Fleet {
                 // Cancel a warm-up first (its `Ready` event goes stale), else retire the highest-index serving
                 // replica (at least `desired ≥ 1` keep serving).
                 if let Some(i) = self.replicas.iter().rposition(|r| r.mode == Mode::Warming) {
-                    self.replicas[i].mode = Mode::Off;
+                    self.set_mode(i, Mode::Off);
                     self.cancel_load(ctx, i);
                     if let Some(c) = &mut self.claims {
                         c.push((i as u32, false));
@@ -553,7 +618,7 @@ impl Fleet {
                     break;
                 };
                 let idle = !self.replicas[i].busy;
-                self.replicas[i].mode = if idle { Mode::Off } else { Mode::Draining };
+                self.set_mode(i, if idle { Mode::Off } else { Mode::Draining });
                 if idle {
                     self.tally.serving -= 1;
                     if let Some(c) = &mut self.claims {
@@ -571,6 +636,11 @@ impl Fleet {
 
     /// Plans and starts the next iteration of replica `r` at `now`; leaves it idle when there is nothing to do.
     fn start_iteration(&mut self, r: usize, now: SimTime, ctx: &mut Ctx<'_, '_>) {
+        if let Some((shape, cost)) = self.steady_plan(r) {
+            self.launch(r, now, &shape, &cost, ctx);
+            return;
+        }
+        self.replicas[r].catch_up();
         if self.batching.kv_policy == KvPolicy::PreemptRecompute {
             self.make_kv_room(r);
         }
@@ -578,8 +648,30 @@ impl Fleet {
         if shape.is_empty() {
             self.go_idle(r);
         } else {
-            self.launch(r, now, &shape, ctx);
+            let cost = self.perf.iteration_memo(&shape, &mut self.memo);
+            self.launch(r, now, &shape, &cost, ctx);
         }
+    }
+
+    /// Replica `r`'s next iteration when it repeats its steady batch (no request finished, none waits to be
+    /// admitted and, under `PreemptRecompute`, the KV cache holds one more token each so none is preempted):
+    /// what [`Self::make_kv_room`] and [`Self::plan_batch`] would do, without a pass over the requests.
+    fn steady_plan(&mut self, r: usize) -> Option<(BatchShape, IterationCost)> {
+        let recompute = self.batching.kv_policy == KvPolicy::PreemptRecompute;
+        let cap = self.perf.kv_capacity_tokens;
+        let rep = &mut self.replicas[r];
+        let n = rep.batch.len() as u64;
+        if !rep.waiting.is_empty() || (recompute && rep.kv_used + n > cap) {
+            return None;
+        }
+        let st = rep.steady.as_mut()?;
+        if recompute {
+            st.kv_pending += 1;
+            rep.kv_used += n;
+        }
+        let mut shape = BatchShape::default();
+        shape.add_decodes(n, st.ctx_sum);
+        Some((shape, self.perf.decode_iteration(&st.row, st.ctx_sum)))
     }
 
     /// Under `PreemptRecompute`: makes room for one new KV token per decoding request by preempting the most
@@ -633,8 +725,10 @@ impl Fleet {
         let reqs = &mut self.reqs;
         rep.batch.clear();
         let mut shape = BatchShape::default();
-        // Decode tokens and their Σ context, added at once (integers: the same sum in any order).
+        // Decode tokens and their Σ context, added at once (integers: the same sum in any order), and the fewest
+        // tokens a decoding request has left.
         let (mut decodes, mut decode_ctx) = (0u64, 0u64);
+        let mut min_left = u32::MAX;
         for (j, q) in rep.running.iter_mut().enumerate() {
             if rep.batch.len() >= max_req || budget == 0 {
                 break;
@@ -642,6 +736,7 @@ impl Fleet {
             if q.prefilled == q.prefill_target {
                 decodes += 1;
                 decode_ctx += (q.prompt + q.generated) as u64;
+                min_left = min_left.min(q.output.saturating_sub(q.generated));
                 rep.batch.push(Slot {
                     run: j as u32,
                     prefill: 0,
@@ -712,6 +807,14 @@ impl Fleet {
             rep.running.push(q);
         }
         shape.add_decodes(decodes, decode_ctx);
+        let all_decode = decodes > 0 && decodes as usize == rep.batch.len();
+        rep.steady = (all_decode && rep.batch.len() == rep.running.len()).then(|| Steady {
+            pending: 0,
+            kv_pending: 0,
+            ctx_sum: decode_ctx,
+            min_left,
+            row: self.perf.decode_row(decodes, &mut self.memo),
+        });
         shape
     }
 
@@ -723,7 +826,7 @@ impl Fleet {
             self.busy_delta -= 1;
         }
         if rep.mode == Mode::Draining {
-            rep.mode = Mode::Off;
+            self.set_mode(r, Mode::Off);
             self.tally.serving -= 1;
             if let Some(c) = &mut self.claims {
                 c.push((r as u32, false));
@@ -733,15 +836,21 @@ impl Fleet {
         self.set_replica_power(r, idle, 0.0);
     }
 
-    /// Starts replica `r`'s iteration of `shape` at `now`: its time and power from the roofline, stretched and
-    /// capped under its GPUs' power limit; its end scheduled.
-    fn launch(&mut self, r: usize, now: SimTime, shape: &BatchShape, ctx: &mut Ctx<'_, '_>) {
-        let cost = self.perf.iteration_memo(shape, &mut self.memo);
+    /// Starts replica `r`'s iteration of `shape` (costing `cost` unhindered) at `now`: stretched and capped
+    /// under its GPUs' power limit; its end scheduled.
+    fn launch(
+        &mut self,
+        r: usize,
+        now: SimTime,
+        shape: &BatchShape,
+        cost: &IterationCost,
+        ctx: &mut Ctx<'_, '_>,
+    ) {
         let mut total_s = cost.total_s;
         let mut p = self.gpu_idle_w + cost.activity * self.gpu_span_w;
         let mut clock_ratio = 1.0;
         if let Some(c) = &self.caps[r] {
-            let k = capped_iteration(&cost, c);
+            let k = capped_iteration(cost, c);
             self.tally.peak_gpu_w = self.tally.peak_gpu_w.max(k.gpu_w);
             if k.clock_ratio < 1.0 {
                 total_s = k.total_s;
@@ -793,6 +902,17 @@ impl Fleet {
             t.capped_iterations += 1;
             t.capped_added_s += rep.iter_added_s;
         }
+        if let Some(st) = rep.steady.as_mut().filter(|st| st.min_left > 1) {
+            // A steady decode in which no request finishes: one more token each, written later.
+            let n = rep.batch.len() as u64;
+            st.pending += 1;
+            st.ctx_sum += n;
+            st.min_left -= 1;
+            t.generated_tokens += n;
+            self.start_iteration(r, now, ctx);
+            return;
+        }
+        rep.catch_up();
         let mut any_done = false;
         for s in &rep.batch {
             let q = &mut rep.running[s.run as usize];
@@ -842,6 +962,7 @@ impl Fleet {
         }
         if any_done {
             rep.running.retain(|q| !q.done);
+            self.refresh_load(r);
         }
         self.start_iteration(r, now, ctx);
     }
@@ -919,6 +1040,7 @@ impl Fleet {
             return false;
         };
         self.replicas[rep].waiting.push_back(id);
+        self.refresh_load(rep);
         if !self.replicas[rep].busy {
             self.start_iteration(rep, now, ctx);
         }
@@ -942,6 +1064,7 @@ impl Fleet {
                 self.busy_delta -= 1;
             }
             rep.iter_gen = rep.iter_gen.wrapping_add(1);
+            rep.catch_up();
             rep.batch.clear();
             rep.kv_used = 0;
             if matches!(rep.mode, Mode::Serving | Mode::Draining) {
@@ -956,6 +1079,7 @@ impl Fleet {
             orphans.extend(rep.waiting.drain(..));
             let idle = self.gpu_idle_w;
             self.set_replica_power(r, idle, 0.0);
+            self.refresh_load(r);
         }
         for id in orphans {
             let q = &mut self.reqs[id as usize];
@@ -978,7 +1102,7 @@ impl Fleet {
         let now = ctx.now();
         self.advance(now);
         if self.model_load.is_some() {
-            self.replicas[r].mode = Mode::Warming;
+            self.set_mode(r, Mode::Warming);
             self.replicas[r].ready_at = now;
             self.start_load(ctx, r);
         } else {
