@@ -33,14 +33,42 @@ pub fn host_power_w(host: &HostPower, u: f64, gpu_w: f64, design_heat_w: f64) ->
 }
 
 /// Power parameters of one server, copied from its spec and GPU model so the hot path reads one component.
+///
+/// `repr(C)` with what a draw needs first: on a large site each server's model is a cache miss, and the
+/// fields a linear host reads fit in its first 64 bytes (the rest of [`HostPower`] is not read then).
 #[derive(Component, Debug, Clone, PartialEq)]
+#[repr(C)]
 pub struct ServerPowerModel {
     pub gpu_idle_w: f64,
     pub gpu_board_w: f64,
-    pub host: HostPower,
     pub cpu_milli_total: u64,
     /// The fans' design heat (host components), W; 0 for the linear host model.
     pub design_heat_w: f64,
+    /// `host` when it is the linear model with a constant efficiency (no components, no supply curve).
+    linear: Option<LinearHost>,
+    pub host: HostPower,
+}
+
+/// A linear host with a constant power-supply efficiency ([`HostPower::dc_w`], [`HostPower::input_w`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LinearHost {
+    idle_w: f64,
+    max_w: f64,
+    psu_efficiency: f64,
+}
+
+impl LinearHost {
+    fn of(host: &HostPower) -> Option<Self> {
+        if host.components.is_some() || host.psu_curve.is_some() {
+            return None;
+        }
+        let idle_w = host.idle_w.unwrap_or(0.0);
+        Some(LinearHost {
+            idle_w,
+            max_w: host.max_w.unwrap_or(idle_w),
+            psu_efficiency: host.psu_efficiency,
+        })
+    }
 }
 
 impl ServerPowerModel {
@@ -50,8 +78,21 @@ impl ServerPowerModel {
             gpu_idle_w: gpu.idle_power_w,
             gpu_board_w: gpu.board_power_w,
             design_heat_w: host.design_heat_w(gpus, gpu.board_power_w),
+            linear: LinearHost::of(host),
             host: host.clone(),
             cpu_milli_total,
+        }
+    }
+
+    /// Server input power, W, at the load's allocation with its GPUs drawing `gpu_w` (the same operations as
+    /// [`Self::host_w`] then [`HostPower::input_w`], without reading `host` for a linear one).
+    fn input_w(&self, load: &ServerLoad, gpu_w: f64) -> f64 {
+        match &self.linear {
+            Some(l) => {
+                let u = self.allocation(load);
+                (gpu_w + (l.idle_w + (l.max_w - l.idle_w) * u)) / l.psu_efficiency
+            }
+            None => self.host.input_w(gpu_w + self.host_w(load, gpu_w)),
         }
     }
 
@@ -62,9 +103,8 @@ impl ServerPowerModel {
         for (k, &cap) in caps_w[..n].iter().enumerate() {
             gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, load.activity(k), 1.0).min(cap);
         }
-        let host_w = self.host_w(load, gpu_w);
         ServerPower {
-            input_w: self.host.input_w(gpu_w + host_w),
+            input_w: self.input_w(load, gpu_w),
             gpu_w,
         }
     }
@@ -84,6 +124,11 @@ impl ServerPowerModel {
     /// Host power, W (DC), at the server's allocation fraction (the larger of GPUs and CPUs), its GPUs drawing
     /// `gpu_w` (what the fans of a component host follow).
     pub fn host_w(&self, load: &ServerLoad, gpu_w: f64) -> f64 {
+        host_power_w(&self.host, self.allocation(load), gpu_w, self.design_heat_w)
+    }
+
+    /// The server's allocation fraction: the larger of its GPU and CPU allocation fractions (0..=1).
+    fn allocation(&self, load: &ServerLoad) -> f64 {
         let n = load.gpus as usize;
         let gpu_frac = if n == 0 {
             0.0
@@ -95,12 +140,7 @@ impl ServerPowerModel {
         } else {
             1.0 - load.free_cpu_milli as f64 / self.cpu_milli_total as f64
         };
-        host_power_w(
-            &self.host,
-            gpu_frac.max(cpu_frac),
-            gpu_w,
-            self.design_heat_w,
-        )
+        gpu_frac.max(cpu_frac)
     }
 
     /// (server input power, GPU power), W, for the server's current allocation.
@@ -111,9 +151,8 @@ impl ServerPowerModel {
             // Σ share·a over the jobs on this GPU (exact integer ÷ 10⁶), plus a replica's iteration.
             gpu_w += gpu_power_w(self.gpu_idle_w, self.gpu_board_w, load.activity(k), 1.0);
         }
-        let host_w = self.host_w(load, gpu_w);
         ServerPower {
-            input_w: self.host.input_w(gpu_w + host_w),
+            input_w: self.input_w(load, gpu_w),
             gpu_w,
         }
     }

@@ -22,7 +22,9 @@ impl Stats {
         if values.is_empty() {
             return Stats::default();
         }
-        values.sort_by(f64::total_cmp);
+        // Unstable: values equal under `total_cmp` have the same bits, so the order is the stable sort's,
+        // without its buffer and faster on 10 M values (issue #15).
+        values.sort_unstable_by(f64::total_cmp);
         let n = values.len();
         let rank = |p: f64| -> f64 {
             let r = ((p * n as f64).ceil() as usize).clamp(1, n);

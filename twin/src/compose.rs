@@ -108,7 +108,12 @@ fn compose(
     let maintenance_cause = site.down_cause();
     let failure_cause = site.down_cause();
     world.insert_resource(site);
-    world.insert_resource(Works::default());
+    // Only the failures part asks how many work items run on a set of servers.
+    world.insert_resource(if loaded.failures.is_some() {
+        Works::counting_servers()
+    } else {
+        Works::default()
+    });
     world.insert_resource(Trips::default());
     world.insert_resource(Telemetry::default());
     if logs.requests {

@@ -209,31 +209,88 @@ pub struct ServerAccess {
         &'static GpuLimits,
         &'static Availability,
     )>,
+    models: ModelTable,
+}
+
+/// The servers' power models, deduplicated. A site built from a few server templates has a few distinct
+/// models, which stay in cache, where reading each server's own component is one more cache miss per update
+/// on a large site (issue #15). Models are never changed after the servers are spawned, so the copies are
+/// exact; a server outside the table (a site of more than [`ModelTable::MAX`] distinct models) reads its own.
+struct ModelTable {
+    distinct: Vec<ServerPowerModel>,
+    /// Per entity index: its model's place in `distinct` (`u16::MAX`: read the component).
+    of_entity: Vec<u16>,
+}
+
+impl ModelTable {
+    const MAX: usize = 64;
+
+    fn new(world: &mut World) -> Self {
+        let mut table = ModelTable {
+            distinct: Vec::new(),
+            of_entity: Vec::new(),
+        };
+        for (e, model) in world.query::<(Entity, &ServerPowerModel)>().iter(world) {
+            let class = match table.distinct.iter().position(|m| m == model) {
+                Some(k) => k as u16,
+                None if table.distinct.len() < Self::MAX => {
+                    table.distinct.push(model.clone());
+                    (table.distinct.len() - 1) as u16
+                }
+                None => u16::MAX,
+            };
+            let i = e.index_u32() as usize;
+            if table.of_entity.len() <= i {
+                table.of_entity.resize(i + 1, u16::MAX);
+            }
+            table.of_entity[i] = class;
+        }
+        table
+    }
+
+    /// The shared copy of entity `e`'s model, if it has one.
+    fn get(&self, e: Entity) -> Option<&ServerPowerModel> {
+        let class = *self.of_entity.get(e.index_u32() as usize)?;
+        self.distinct.get(class as usize)
+    }
 }
 
 impl ServerAccess {
+    /// Access to the servers spawned so far (all of them: parts are made after [`Site::spawn`]).
     pub fn new(world: &mut World) -> Self {
         ServerAccess {
             state: world.query(),
+            models: ModelTable::new(world),
         }
     }
 
     /// Applies `change` to server `e`'s load and recomputes its draw (nothing while it is down); returns
     /// `change`'s result and (ΔIT, ΔGPU), W.
+    ///
+    /// On a large site every server touched is a cache miss per component read, so this reads only what the
+    /// draw needs: the power model from the shared copies, the GPU limits only when some GPU of the site has
+    /// one (∞ caps change nothing), and it writes no change ticks (nothing reads change detection of server
+    /// components).
     pub fn update<R>(
         &mut self,
         world: &mut World,
         e: Entity,
         change: impl FnOnce(&mut ServerLoad) -> R,
     ) -> (R, (f64, f64)) {
-        let (mut load, mut power, model, limits, availability) =
+        let limited = world.resource::<Site>().any_limits();
+        let (mut load, mut power, own_model, limits, availability) =
             self.state.get_mut(world, e).expect("server entity");
-        let r = change(&mut load);
-        let new = if availability.down == 0 {
-            model.power_capped_w(&load, &limits.effective)
-        } else {
+        let model = self.models.get(e).unwrap_or(own_model);
+        let load = load.bypass_change_detection();
+        let r = change(load);
+        let new = if availability.down != 0 {
             ServerPower::default()
+        } else if limited {
+            model.power_capped_w(load, &limits.effective)
+        } else {
+            model.power_w(load)
         };
+        let power = power.bypass_change_detection();
         let d = (new.input_w - power.input_w, new.gpu_w - power.gpu_w);
         *power = new;
         (r, d)

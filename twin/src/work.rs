@@ -76,11 +76,21 @@ pub struct Works {
     entries: Vec<WorkEntry>,
     free: Vec<u32>,
     live: usize,
-    /// Per server: the slots of the live entries with grants there (each once).
-    on_server: Vec<Vec<u32>>,
+    /// Per server: the slots of the live entries with grants there (each once); kept only when
+    /// [`Works::count_on`] is to be asked ([`Works::counting_servers`]): on a large site each start and stop
+    /// would otherwise touch one more list per server, a cache miss each (issue #15).
+    on_server: Option<Vec<Vec<u32>>>,
 }
 
 impl Works {
+    /// A registry that keeps the per-server index [`Works::count_on`] reads (for parts that ask it: failures).
+    pub fn counting_servers() -> Self {
+        Works {
+            on_server: Some(Vec::new()),
+            ..Works::default()
+        }
+    }
+
     /// Registers work of kind `kind` run by `owner` (its id `key`, its handle `handle`) holding `grants`.
     pub fn open(
         &mut self,
@@ -106,18 +116,20 @@ impl Works {
         e.grants.extend_from_slice(grants);
         e.live = true;
         self.live += 1;
-        let mut last = None;
-        for g in grants {
-            if last == Some(g.server) {
-                continue;
-            }
-            last = Some(g.server);
-            let s = g.server as usize;
-            if self.on_server.len() <= s {
-                self.on_server.resize(s + 1, Vec::new());
-            }
-            if !self.on_server[s].contains(&slot) {
-                self.on_server[s].push(slot);
+        if let Some(on_server) = &mut self.on_server {
+            let mut last = None;
+            for g in grants {
+                if last == Some(g.server) {
+                    continue;
+                }
+                last = Some(g.server);
+                let s = g.server as usize;
+                if on_server.len() <= s {
+                    on_server.resize(s + 1, Vec::new());
+                }
+                if !on_server[s].contains(&slot) {
+                    on_server[s].push(slot);
+                }
             }
         }
         WorkId {
@@ -136,11 +148,18 @@ impl Works {
             e.generation = e.generation.wrapping_add(1);
             self.free.push(id.slot);
             self.live -= 1;
-            for g in &e.grants {
-                if let Some(list) = self.on_server.get_mut(g.server as usize)
-                    && let Some(i) = list.iter().position(|&x| x == id.slot)
-                {
-                    list.swap_remove(i);
+            if let Some(on_server) = &mut self.on_server {
+                let mut last = None;
+                for g in &e.grants {
+                    if last == Some(g.server) {
+                        continue;
+                    }
+                    last = Some(g.server);
+                    if let Some(list) = on_server.get_mut(g.server as usize)
+                        && let Some(i) = list.iter().position(|&x| x == id.slot)
+                    {
+                        list.swap_remove(i);
+                    }
                 }
             }
         }
@@ -158,15 +177,20 @@ impl Works {
         self.entries.iter().filter(|e| e.live)
     }
 
-    /// How many running work items have grants on any of `servers` (each item counted once).
+    /// How many running work items have grants on any of `servers` (each item counted once). Only a registry
+    /// made by [`Works::counting_servers`] keeps what this needs.
     pub fn count_on(&self, servers: &[u32]) -> usize {
+        let on_server = self
+            .on_server
+            .as_ref()
+            .expect("a registry made by Works::counting_servers");
         match servers {
             [] => 0,
-            [s] => self.on_server.get(*s as usize).map_or(0, Vec::len),
+            [s] => on_server.get(*s as usize).map_or(0, Vec::len),
             _ => {
                 let mut slots: Vec<u32> = servers
                     .iter()
-                    .filter_map(|&s| self.on_server.get(s as usize))
+                    .filter_map(|&s| on_server.get(s as usize))
                     .flatten()
                     .copied()
                     .collect();

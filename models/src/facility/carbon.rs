@@ -167,6 +167,36 @@ impl CarbonSeries {
     pub fn co2_g(&self, power_w: f64, t0_s: f64, t1_s: f64) -> f64 {
         power_w * self.integral(t0_s, t1_s) / J_PER_KWH
     }
+
+    /// [`Self::co2_g`] for a caller whose intervals move forward: `cursor` (start at 0, keep between calls)
+    /// remembers the sample last found, so an interval within one or two samples of the previous one costs no
+    /// binary search (a meter calls this at every event of a long run). The same value as `co2_g`.
+    pub fn co2_g_from(&self, cursor: &mut usize, power_w: f64, t0_s: f64, t1_s: f64) -> f64 {
+        let c0 = self.cumulative_from(cursor, self.origin_s + t0_s);
+        let c1 = self.cumulative_from(cursor, self.origin_s + t1_s);
+        power_w * (c1 - c0) / J_PER_KWH
+    }
+
+    /// [`Self::cumulative`] through [`Self::index_from`].
+    fn cumulative_from(&self, cursor: &mut usize, tau: f64) -> f64 {
+        let i = self.index_from(cursor, tau);
+        self.cum[i] + (tau - self.times_s[i]) * self.g_per_kwh[i]
+    }
+
+    /// [`Self::index`], trying the sample at `cursor` and the next one first (then updating `cursor`): the
+    /// sample `i` with `times[i] ≤ tau < times[i + 1]` is the one the binary search finds.
+    fn index_from(&self, cursor: &mut usize, tau: f64) -> usize {
+        let t = &self.times_s;
+        let holds =
+            |i: usize| t.get(i).is_some_and(|&x| x <= tau) && t.get(i + 1).is_none_or(|&x| x > tau);
+        let i = match *cursor {
+            c if holds(c) => c,
+            c if holds(c + 1) => c + 1,
+            _ => self.index(tau),
+        };
+        *cursor = i;
+        i
+    }
 }
 
 /// Operational CO2, g, of piecewise-constant power: `steps` are `(t_s, power_w)` in non-decreasing time,
@@ -591,6 +621,28 @@ mod tests {
         assert_eq!(s.co2_g(1000.0, 0.0, 3600.0), 150.0);
         let shifted = s.clone().with_origin(1800.0);
         assert_eq!(shifted.at(0.0), 200.0);
+    }
+
+    #[test]
+    fn co2_with_a_cursor_equals_the_binary_search() {
+        let samples: Vec<(f64, f64)> = (0..50)
+            .map(|k| (k as f64 * 900.0, 50.0 + (k * 37 % 11) as f64 * 13.7))
+            .collect();
+        let s = CarbonSeries::from_samples(&samples)
+            .unwrap()
+            .with_origin(450.0);
+        let mut cursor = 0;
+        // Forward steps within a sample, across several, before the first and past the last; then backwards.
+        let times: [f64; 11] = [
+            -900.0, -1.0, 0.0, 10.0, 899.5, 900.0, 5000.0, 5001.0, 44_000.0, 1e6, 3.0,
+        ];
+        for w in times.windows(2) {
+            let (t0, t1) = (w[0].min(w[1]), w[0].max(w[1]));
+            assert_eq!(
+                s.co2_g_from(&mut cursor, 700.0, t0, t1),
+                s.co2_g(700.0, t0, t1)
+            );
+        }
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct FacilityMeter {
     facility: Facility,
     weather: WeatherSeries,
     carbon: Option<CarbonSeries>,
+    /// Where the last carbon integral ended in the series ([`CarbonSeries::co2_g_from`]).
+    carbon_cursor: usize,
     tariff: TariffConfig,
     tariff_meter: TariffMeter,
     it_w: f64,
@@ -119,6 +121,7 @@ impl FacilityMeter {
             facility,
             weather,
             carbon,
+            carbon_cursor: 0,
             tariff,
             tariff_meter: TariffMeter::default(),
             it_w,
@@ -190,7 +193,7 @@ impl FacilityMeter {
             t.feed_over_budget_s += dt;
         }
         if let Some(c) = &self.carbon {
-            t.co2_g += c.co2_g(p.total_w, t0, t1);
+            t.co2_g += c.co2_g_from(&mut self.carbon_cursor, p.total_w, t0, t1);
         }
         self.tariff_meter.add(&self.tariff, p.total_w, t0, t1);
         self.zone.advance(t1);
