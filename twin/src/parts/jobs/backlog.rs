@@ -10,7 +10,7 @@
 //! ≤ shadow − now: O(classes · log queue) instead of O(queue).
 
 use std::collections::VecDeque;
-use std::ops::Deref;
+use std::ops::Index;
 
 use models::placement::JobReq;
 
@@ -217,18 +217,39 @@ impl Backlog {
 }
 
 /// Waiting jobs in queue order: submission order (FIFO, EASY), (duration, submission) order (SJF), or
-/// (priority, submission) order (Priority). Read as a `VecDeque`; changed only through the methods here, which
-/// keep the EASY [`Backlog`] in step.
+/// (priority, submission) order (Priority). Changed only through the methods here, which keep the EASY
+/// [`Backlog`] in step.
+///
+/// Removal anywhere is O(1): a removed job stays in its place as a tombstone (keeping its sort keys, so the
+/// order and binary searches over all entries stay valid) until an insertion finds more tombstones than live
+/// jobs and compacts — amortised O(1) per removal, where removing from the middle of a contiguous queue
+/// moved the whole tail (EASY backfills jobs from deep in a long queue). Positions are *cursors* into the
+/// entries: a removal leaves every cursor valid; an insertion invalidates them (it may compact).
 #[derive(Default)]
 pub(crate) struct JobQueue {
-    jobs: VecDeque<Queued>,
+    entries: VecDeque<Entry>,
+    /// The first live entry (`entries.len()` when none).
+    head: usize,
+    live: usize,
     backlog: Option<Backlog>,
 }
 
-impl Deref for JobQueue {
-    type Target = VecDeque<Queued>;
-    fn deref(&self) -> &VecDeque<Queued> {
-        &self.jobs
+/// A queued job, or the tombstone of one removed since the last compaction.
+#[derive(Clone, Copy)]
+struct Entry {
+    q: Queued,
+    live: bool,
+}
+
+/// Tombstones tolerated beyond the number of live jobs before an insertion compacts.
+const SLACK: usize = 64;
+
+impl Index<usize> for JobQueue {
+    type Output = Queued;
+    fn index(&self, at: usize) -> &Queued {
+        let e = &self.entries[at];
+        debug_assert!(e.live, "cursor at a live job");
+        &e.q
     }
 }
 
@@ -236,8 +257,8 @@ impl JobQueue {
     /// A queue that keeps a [`Backlog`] (EASY backfilling: the queue is in submission order).
     pub(crate) fn new(backlog: bool) -> Self {
         JobQueue {
-            jobs: VecDeque::new(),
             backlog: backlog.then(Backlog::default),
+            ..JobQueue::default()
         }
     }
 
@@ -245,32 +266,108 @@ impl JobQueue {
         self.backlog.as_ref()
     }
 
-    pub(crate) fn insert(&mut self, pos: usize, q: Queued) {
-        if let Some(b) = self.backlog.as_mut() {
-            debug_assert!(pos == 0 || self.jobs[pos - 1].id < q.id);
-            debug_assert!(self.jobs.get(pos).is_none_or(|x| x.id > q.id));
-            b.insert(&q);
-        }
-        self.jobs.insert(pos, q);
+    /// Queued jobs.
+    pub(crate) fn len(&self) -> usize {
+        self.live
     }
 
-    pub(crate) fn remove(&mut self, pos: usize) -> Option<Queued> {
-        let q = self.jobs.remove(pos)?;
+    pub(crate) fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    pub(crate) fn front(&self) -> Option<&Queued> {
+        self.entries.get(self.head).map(|e| &e.q)
+    }
+
+    /// The cursor of the head (the first job).
+    pub(crate) fn head(&self) -> usize {
+        self.head
+    }
+
+    /// The live jobs at or after cursor `from`, with their cursors, in queue order.
+    pub(crate) fn live_from(&self, from: usize) -> impl Iterator<Item = (usize, &Queued)> {
+        self.entries
+            .range(from.min(self.entries.len())..)
+            .enumerate()
+            .filter(|(_, e)| e.live)
+            .map(move |(i, e)| (from + i, &e.q))
+    }
+
+    /// The id at cursor `at`, live or not (ids ascend over all entries when the queue keeps a backlog).
+    pub(crate) fn id_at(&self, at: usize) -> Option<u64> {
+        self.entries.get(at).map(|e| e.q.id)
+    }
+
+    /// The first cursor whose entry (live or tombstone) fails `pred`, for a `pred` true on a prefix of the
+    /// queue order.
+    pub(crate) fn partition_point(&self, mut pred: impl FnMut(&Queued) -> bool) -> usize {
+        self.entries.partition_point(|e| pred(&e.q))
+    }
+
+    /// Inserts `q` at cursor `at` (from [`JobQueue::partition_point`] of its order) and returns its cursor. A
+    /// tombstone next to `at` is reused (the order holds either way); otherwise the entries move.
+    pub(crate) fn insert(&mut self, at: usize, q: Queued) -> usize {
+        let e = Entry { q, live: true };
+        let at = if at > 0 && !self.entries[at - 1].live {
+            self.entries[at - 1] = e;
+            at - 1
+        } else if self.entries.get(at).is_some_and(|x| !x.live) {
+            self.entries[at] = e;
+            at
+        } else {
+            self.entries.insert(at, e);
+            at
+        };
+        if let Some(b) = self.backlog.as_mut() {
+            debug_assert!(at == 0 || self.entries[at - 1].q.id < q.id);
+            debug_assert!(self.entries.get(at + 1).is_none_or(|x| x.q.id > q.id));
+            b.insert(&q);
+        }
+        self.live += 1;
+        // Entries before `at` keep their cursors; if the head was at or after `at`, `at` is the new head.
+        self.head = self.head.min(at);
+        if self.entries.len() - self.live > self.live + SLACK {
+            self.compact(at)
+        } else {
+            at
+        }
+    }
+
+    /// Removes the job at cursor `at`; every cursor stays valid.
+    pub(crate) fn remove(&mut self, at: usize) -> Queued {
+        let e = &mut self.entries[at];
+        debug_assert!(e.live, "cursor at a live job");
+        e.live = false;
+        let q = e.q;
+        self.live -= 1;
         if let Some(b) = self.backlog.as_mut() {
             b.remove(&q);
         }
-        Some(q)
+        if at == self.head {
+            self.head = (at + 1..self.entries.len())
+                .find(|&i| self.entries[i].live)
+                .unwrap_or(self.entries.len());
+        }
+        q
     }
 
     pub(crate) fn pop_front(&mut self) -> Option<Queued> {
-        self.remove(0)
+        (self.live > 0).then(|| self.remove(self.head))
     }
 
-    /// The position of queued job `id` (the queue is in id order when it keeps a backlog).
+    /// The cursor of queued job `id` (the queue is in id order when it keeps a backlog).
     pub(crate) fn position_of(&self, id: u64) -> usize {
-        let p = self.jobs.partition_point(|x| x.id < id);
-        debug_assert_eq!(self.jobs[p].id, id);
+        let p = self.entries.partition_point(|e| e.q.id < id);
+        debug_assert!(self.entries[p].live && self.entries[p].q.id == id);
         p
+    }
+
+    /// Drops the tombstones; returns the new cursor of the entry at `keep`.
+    fn compact(&mut self, keep: usize) -> usize {
+        let kept = self.entries.range(..keep).filter(|e| e.live).count();
+        self.entries.retain(|e| e.live);
+        self.head = 0;
+        kept
     }
 }
 
@@ -321,6 +418,43 @@ mod tests {
                         prop_assert_eq!(b.first(x, bound), want);
                     }
                 }
+            }
+        }
+
+        /// The queue keeps the live jobs in order through insertions anywhere (reusing tombstones or not),
+        /// removals by cursor, pops and compactions, and its backlog answers for the live jobs only.
+        #[test]
+        fn queue_matches_model(ops in prop::collection::vec((0u8..4, 0u64..300), 1..800)) {
+            let mut queue = JobQueue::new(true);
+            let mut model: Vec<u64> = Vec::new();
+            for (op, x) in ops {
+                match op {
+                    0 | 1 => {
+                        if !model.contains(&x) {
+                            let q = Queued { slot: x as u32, id: x, duration: sim::SimDuration::from_nanos(x), req: key(1).req(), priority: 0 };
+                            let at = queue.insert(queue.partition_point(|y| y.id <= x), q);
+                            prop_assert_eq!(queue[at].id, x);
+                            let m = model.partition_point(|&y| y < x);
+                            model.insert(m, x);
+                        }
+                    }
+                    2 => {
+                        if !model.is_empty() {
+                            let id = model.remove(x as usize % model.len());
+                            prop_assert_eq!(queue.remove(queue.position_of(id)).id, id);
+                        }
+                    }
+                    _ => {
+                        let popped = queue.pop_front().map(|q| q.id);
+                        prop_assert_eq!(popped, (!model.is_empty()).then(|| model.remove(0)));
+                    }
+                }
+                let live: Vec<u64> = queue.live_from(0).map(|(_, q)| q.id).collect();
+                prop_assert_eq!(&live, &model);
+                prop_assert_eq!(queue.len(), model.len());
+                prop_assert_eq!(queue.front().map(|q| q.id), model.first().copied());
+                let first = queue.backlog().expect("backlog").first(0, |_| Some(ANY));
+                prop_assert_eq!(first, model.first().copied());
             }
         }
     }

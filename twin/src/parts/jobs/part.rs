@@ -244,8 +244,8 @@ impl Jobs {
             priority: spec.priority,
         };
         let clean = self.sched.clean;
-        let pos = self.queue_position(&q);
-        self.queue.insert(pos, q);
+        let at = self.queue_position(&q);
+        let pos = self.queue.insert(at, q);
         if clean && !reference_mode() {
             self.schedule_arrival(ctx, pos);
         } else {

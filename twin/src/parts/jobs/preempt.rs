@@ -16,8 +16,8 @@ use crate::kernel::{Ctx, Signal};
 use crate::work::Works;
 
 impl Jobs {
-    /// Where `q` goes in the queue: its policy's order (FIFO/EASY: submission; SJF: remaining run time;
-    /// Priority: priority, then submission).
+    /// The cursor where `q` goes in the queue (for [`super::backlog::JobQueue::insert`]): its policy's order
+    /// (FIFO/EASY: submission; SJF: remaining run time; Priority: priority, then submission).
     pub(crate) fn queue_position(&self, q: &Queued) -> usize {
         let queue = &self.queue;
         match self.sched.cfg.queue {

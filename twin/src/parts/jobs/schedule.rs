@@ -320,18 +320,18 @@ impl Jobs {
         }
     }
 
-    /// The first queue position at or after `from` whose job passes the site-counter checks (`bounds`: the
-    /// site's, recomputed after every start).
+    /// The cursor of the first queued job at or after cursor `from` that passes the site-counter checks
+    /// (`bounds`: the site's, recomputed after every start).
     fn next_candidate(&self, from: usize, bounds: Bounds, late: Option<Late>) -> Option<usize> {
         if reference_mode() {
-            return (from < self.queue.len()).then_some(from);
+            return self.queue.live_from(from).next().map(|(at, _)| at);
         }
         let index = &self.index;
         if let Some(backlog) = self.queue.backlog() {
             // EASY: the backlog yields the first queued job, at or after `from`, whose class passes the counter
             // checks (and, past the shadow time, the reservation's), in O(classes · log queue); checked again
             // on the job itself.
-            let mut from_id = self.queue.get(from)?.id;
+            let mut from_id = self.queue.id_at(from)?;
             loop {
                 let id = backlog.first(from_id, |k: &ClassKey| {
                     let r = k.req();
@@ -352,11 +352,11 @@ impl Jobs {
             }
         }
         self.queue
-            .range(from..)
-            .position(|q| {
+            .live_from(from)
+            .find(|(_, q)| {
                 bounds.may_fit(&q.req) && late.is_none_or(|l| l.allows(q)) && index.may_fit(&q.req)
             })
-            .map(|p| from + p)
+            .map(|(at, _)| at)
     }
 
     /// A full scheduling pass: starts every job the queue policy allows now.
@@ -372,7 +372,7 @@ impl Jobs {
             QueuePolicy::ShortestJobFirst => {
                 // In queue order (shortest first), start every job that fits: after a start, the shorter jobs
                 // skipped still do not fit, so this is "start the shortest job that fits; repeat".
-                let mut from = 0;
+                let mut from = self.queue.head();
                 let mut bounds = self.index.bounds(None);
                 while let Some(i) = self.next_candidate(from, bounds, None) {
                     let q = self.queue[i];
@@ -402,7 +402,7 @@ impl Jobs {
                 self.start_heads(ctx, &mut grants, true);
                 if !self.queue.is_empty() {
                     self.ensure_reservation(ctx.world, now);
-                    let mut from = 1;
+                    let mut from = self.queue.head() + 1;
                     let mut bounds = self.index.bounds(None);
                     let mut late = self.late_filter(ctx.world, now);
                     while let Some(i) = self.next_candidate(from, bounds, late) {
@@ -425,7 +425,7 @@ impl Jobs {
         self.sched.clean = true;
     }
 
-    /// An arrival in the clean state: only the new job (at queue position `pos`) can be affected.
+    /// An arrival in the clean state: only the new job (at queue cursor `pos`) can be affected.
     pub(crate) fn schedule_arrival(&mut self, ctx: &mut Ctx<'_, '_>, pos: usize) {
         if self.sched.hold {
             self.sched.clean = false;
