@@ -7,7 +7,7 @@ use models::workload::source::SyntheticSource;
 use scenario::{LoadedScenario, QueuePolicy, Workload};
 use sim::{RngStreams, SimDuration, SimTime};
 
-use super::backlog::JobQueue;
+use super::backlog::{JobQueue, Order};
 use super::index::SiteIndex;
 use super::job::{Counters, Job, JobTime, Queued, Slab};
 use super::rules::{Checkpoints, DurationScale, Dvfs};
@@ -133,14 +133,18 @@ impl Jobs {
                 .expect("server entity")
                 .clone()
         });
-        let easy = sc.scheduler.queue == QueuePolicy::EasyBackfill;
+        let order = match sc.scheduler.queue {
+            QueuePolicy::EasyBackfill => Some(Order::Submission),
+            QueuePolicy::ShortestJobFirst => Some(Order::Shortest),
+            _ => None,
+        };
         let index = SiteIndex::new(
             &loaded.site,
             access,
             servers.clone(),
             loads,
             sc.scheduler.placement,
-            easy,
+            order == Some(Order::Submission),
         );
         let counters = Counters {
             log: log.then(Vec::new),
@@ -159,7 +163,7 @@ impl Jobs {
                 capacity: SiteCapacity::new(&loaded.site),
                 next_id: 0,
             },
-            queue: JobQueue::new(easy),
+            queue: JobQueue::new(order),
             jobs: Slab::default(),
             running: Vec::new(),
             running_pos: Vec::new(),

@@ -328,19 +328,19 @@ impl Jobs {
         }
         let index = &self.index;
         if let Some(backlog) = self.queue.backlog() {
-            // EASY: the backlog yields the first queued job, at or after `from`, whose class passes the counter
-            // checks (and, past the shadow time, the reservation's), in O(classes · log queue); checked again
-            // on the job itself.
-            let mut from_id = self.queue.id_at(from)?;
+            // EASY, SJF: the backlog yields the first queued job, at or after `from`, whose class passes the
+            // counter checks (and, past the shadow time, the reservation's), in O(classes · log queue); checked
+            // again on the job itself.
+            let mut from_key = self.queue.key_at(from)?;
             loop {
-                let id = backlog.first(from_id, |k: &ClassKey| {
+                let key = backlog.first(from_key, |k: &ClassKey| {
                     let r = k.req();
                     if !(bounds.may_fit(&r) && index.may_fit(&r)) {
                         return None;
                     }
                     late.map_or(Some(ANY), |l| l.bound(&r))
                 })?;
-                let pos = self.queue.position_of(id);
+                let pos = self.queue.position_of(key);
                 let q = &self.queue[pos];
                 if bounds.may_fit(&q.req)
                     && late.is_none_or(|l| l.allows(q))
@@ -348,7 +348,7 @@ impl Jobs {
                 {
                     return Some(pos);
                 }
-                from_id = id + 1;
+                from_key = key + 1;
             }
         }
         self.queue
