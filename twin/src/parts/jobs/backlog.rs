@@ -6,12 +6,15 @@
 //! reservation's bounds) reads only the job's *class* — GPUs, share, spanning servers, model mask — and, for
 //! an EASY job that would run past the shadow time, its duration. Queued jobs are grouped by class; each class
 //! keeps its jobs' order keys (the queue's order: submission under EASY, (duration, submission) under SJF)
-//! ascending with a min-tree over their durations. The first candidate at or after a queue key is, over the
-//! classes that pass the tests, the first key at or after it — or, for a class that passes them only for jobs
-//! ending by the shadow time, the first such key with duration ≤ shadow − now: O(classes · log queue)
-//! instead of O(queue).
+//! ascending — under EASY with a min-tree over their durations. The first candidate at or after a queue key
+//! is, over the classes that pass the tests, the first key at or after it — or, for a class that passes them
+//! only for jobs ending by the shadow time, the first such key with duration ≤ shadow − now: O(classes · log
+//! queue) instead of O(queue).
+//!
+//! The queue itself ([`JobQueue`]) is an ordered map by the same keys, so a job started from deep in a long
+//! queue, or an arrival landing in the middle of it, costs O(log queue).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Index;
 
 use models::placement::JobReq;
@@ -172,6 +175,8 @@ pub(crate) enum Order {
     Submission,
     /// (duration, submission) order (SJF).
     Shortest,
+    /// (priority, highest first; submission) order (Priority).
+    Priority,
 }
 
 impl Order {
@@ -180,6 +185,7 @@ impl Order {
         match self {
             Order::Submission => q.id as u128,
             Order::Shortest => ((q.duration.as_nanos() as u128) << 64) | q.id as u128,
+            Order::Priority => (((u8::MAX - q.priority) as u128) << 64) | q.id as u128,
         }
     }
 }
@@ -237,7 +243,7 @@ impl Backlog {
             None => {
                 let members = match self.order {
                     Order::Submission => Members::Timed(Timed::new()),
-                    Order::Shortest => Members::Sorted(BTreeSet::new()),
+                    Order::Shortest | Order::Priority => Members::Sorted(BTreeSet::new()),
                 };
                 self.classes.push(Class { key, members });
                 self.classes.len() - 1
@@ -293,49 +299,31 @@ impl Backlog {
     }
 }
 
-/// Waiting jobs in queue order: submission order (FIFO, EASY), (duration, submission) order (SJF), or
-/// (priority, submission) order (Priority). Changed only through the methods here, which keep the EASY
-/// [`Backlog`] in step.
-///
-/// Removal anywhere is O(1): a removed job stays in its place as a tombstone (keeping its sort keys, so the
-/// order and binary searches over all entries stay valid) until an insertion finds more tombstones than live
-/// jobs and compacts — amortised O(1) per removal, where removing from the middle of a contiguous queue
-/// moved the whole tail (EASY backfills jobs from deep in a long queue). Positions are *cursors* into the
-/// entries: a removal leaves every cursor valid; an insertion invalidates them (it may compact).
-#[derive(Default)]
+/// Waiting jobs in queue order, by order key ([`Order::key`]): every insertion, removal and lookup is
+/// O(log queue) wherever the job is in the queue — a job started from deep in a long queue (EASY backfilling)
+/// or an arrival landing in the middle (SJF) moves nothing. The keys are the scheduler's cursors: a key stays
+/// valid through other jobs' insertions and removals. Changed only through the methods here, which keep the
+/// [`Backlog`] (EASY, SJF) in step.
 pub(crate) struct JobQueue {
-    entries: VecDeque<Entry>,
-    /// The first live entry (`entries.len()` when none).
-    head: usize,
-    live: usize,
+    order: Order,
+    jobs: BTreeMap<u128, Queued>,
     backlog: Option<Backlog>,
 }
 
-/// A queued job, or the tombstone of one removed since the last compaction.
-#[derive(Clone, Copy)]
-struct Entry {
-    q: Queued,
-    live: bool,
-}
-
-/// Tombstones tolerated beyond the number of live jobs before an insertion compacts.
-const SLACK: usize = 64;
-
-impl Index<usize> for JobQueue {
+impl Index<u128> for JobQueue {
     type Output = Queued;
-    fn index(&self, at: usize) -> &Queued {
-        let e = &self.entries[at];
-        debug_assert!(e.live, "cursor at a live job");
-        &e.q
+    fn index(&self, key: u128) -> &Queued {
+        &self.jobs[&key]
     }
 }
 
 impl JobQueue {
-    /// A queue that keeps a [`Backlog`] when it is in `order` (EASY, SJF).
-    pub(crate) fn new(order: Option<Order>) -> Self {
+    /// A queue in `order`, with a [`Backlog`] if `backlog` (EASY, SJF).
+    pub(crate) fn new(order: Order, backlog: bool) -> Self {
         JobQueue {
-            backlog: order.map(Backlog::new),
-            ..JobQueue::default()
+            order,
+            jobs: BTreeMap::new(),
+            backlog: backlog.then(|| Backlog::new(order)),
         }
     }
 
@@ -343,115 +331,47 @@ impl JobQueue {
         self.backlog.as_ref()
     }
 
-    /// Queued jobs.
     pub(crate) fn len(&self) -> usize {
-        self.live
+        self.jobs.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.live == 0
+    /// The head and its key.
+    pub(crate) fn first(&self) -> Option<(u128, &Queued)> {
+        self.jobs.first_key_value().map(|(&k, q)| (k, q))
     }
 
     pub(crate) fn front(&self) -> Option<&Queued> {
-        self.entries.get(self.head).map(|e| &e.q)
+        self.jobs.first_key_value().map(|(_, q)| q)
     }
 
-    /// The cursor of the head (the first job).
-    pub(crate) fn head(&self) -> usize {
-        self.head
+    /// The first job with key ≥ `from`, and its key.
+    pub(crate) fn first_from(&self, from: u128) -> Option<(u128, &Queued)> {
+        self.jobs.range(from..).next().map(|(&k, q)| (k, q))
     }
 
-    /// The live jobs at or after cursor `from`, with their cursors, in queue order.
-    pub(crate) fn live_from(&self, from: usize) -> impl Iterator<Item = (usize, &Queued)> {
-        self.entries
-            .range(from.min(self.entries.len())..)
-            .enumerate()
-            .filter(|(_, e)| e.live)
-            .map(move |(i, e)| (from + i, &e.q))
-    }
-
-    /// The backlog's order key at cursor `at`, live or not (keys ascend over all entries).
-    pub(crate) fn key_at(&self, at: usize) -> Option<u128> {
-        let b = self.backlog.as_ref()?;
-        self.entries.get(at).map(|e| b.order.key(&e.q))
-    }
-
-    /// The first cursor whose entry (live or tombstone) fails `pred`, for a `pred` true on a prefix of the
-    /// queue order.
-    pub(crate) fn partition_point(&self, mut pred: impl FnMut(&Queued) -> bool) -> usize {
-        self.entries.partition_point(|e| pred(&e.q))
-    }
-
-    /// Inserts `q` at cursor `at` (from [`JobQueue::partition_point`] of its order) and returns its cursor. A
-    /// tombstone next to `at` is reused (the order holds either way); otherwise the entries move.
-    pub(crate) fn insert(&mut self, at: usize, q: Queued) -> usize {
-        let e = Entry { q, live: true };
-        let at = if at > 0 && !self.entries[at - 1].live {
-            self.entries[at - 1] = e;
-            at - 1
-        } else if self.entries.get(at).is_some_and(|x| !x.live) {
-            self.entries[at] = e;
-            at
-        } else {
-            self.entries.insert(at, e);
-            at
-        };
+    /// Queues `q` in its place; returns its key.
+    pub(crate) fn insert(&mut self, q: Queued) -> u128 {
+        let k = self.order.key(&q);
         if let Some(b) = self.backlog.as_mut() {
-            let k = b.order.key(&q);
-            debug_assert!(at == 0 || b.order.key(&self.entries[at - 1].q) < k);
-            debug_assert!(
-                self.entries
-                    .get(at + 1)
-                    .is_none_or(|x| b.order.key(&x.q) > k)
-            );
             b.insert(&q);
         }
-        self.live += 1;
-        // Entries before `at` keep their cursors; if the head was at or after `at`, `at` is the new head.
-        self.head = self.head.min(at);
-        if self.entries.len() - self.live > self.live + SLACK {
-            self.compact(at)
-        } else {
-            at
-        }
+        let old = self.jobs.insert(k, q);
+        debug_assert!(old.is_none(), "keys are unique among queued jobs");
+        k
     }
 
-    /// Removes the job at cursor `at`; every cursor stays valid.
-    pub(crate) fn remove(&mut self, at: usize) -> Queued {
-        let e = &mut self.entries[at];
-        debug_assert!(e.live, "cursor at a live job");
-        e.live = false;
-        let q = e.q;
-        self.live -= 1;
+    /// Removes the job with key `k`.
+    pub(crate) fn remove(&mut self, k: u128) -> Queued {
+        let q = self.jobs.remove(&k).expect("a queued job");
         if let Some(b) = self.backlog.as_mut() {
             b.remove(&q);
-        }
-        if at == self.head {
-            self.head = (at + 1..self.entries.len())
-                .find(|&i| self.entries[i].live)
-                .unwrap_or(self.entries.len());
         }
         q
     }
 
     pub(crate) fn pop_front(&mut self) -> Option<Queued> {
-        (self.live > 0).then(|| self.remove(self.head))
-    }
-
-    /// The cursor of the queued job with backlog order key `k`.
-    pub(crate) fn position_of(&self, k: u128) -> usize {
-        let order = self.backlog.as_ref().expect("a backlog").order;
-        let p = self.entries.partition_point(|e| order.key(&e.q) < k);
-        debug_assert!(self.entries[p].live && order.key(&self.entries[p].q) == k);
-        p
-    }
-
-    /// Drops the tombstones; returns the new cursor of the entry at `keep`.
-    fn compact(&mut self, keep: usize) -> usize {
-        let kept = self.entries.range(..keep).filter(|e| e.live).count();
-        self.entries.retain(|e| e.live);
-        self.head = 0;
-        kept
+        let (&k, _) = self.jobs.first_key_value()?;
+        Some(self.remove(k))
     }
 }
 
@@ -505,40 +425,30 @@ mod tests {
             }
         }
 
-        /// The queue keeps the live jobs in order through insertions anywhere (reusing tombstones or not),
-        /// removals by cursor, pops and compactions, and its backlog answers for the live jobs only.
+        /// Each order's keys sort jobs as the policy orders them: submission; (duration, submission);
+        /// (priority highest first, submission).
         #[test]
-        fn queue_matches_model(ops in prop::collection::vec((0u8..4, 0u64..300), 1..800)) {
-            let mut queue = JobQueue::new(Some(Order::Submission));
-            let mut model: Vec<u64> = Vec::new();
-            for (op, x) in ops {
-                match op {
-                    0 | 1 => {
-                        if !model.contains(&x) {
-                            let q = Queued { slot: x as u32, id: x, duration: sim::SimDuration::from_nanos(x), req: key(1).req(), priority: 0 };
-                            let at = queue.insert(queue.partition_point(|y| y.id <= x), q);
-                            prop_assert_eq!(queue[at].id, x);
-                            let m = model.partition_point(|&y| y < x);
-                            model.insert(m, x);
-                        }
-                    }
-                    2 => {
-                        if !model.is_empty() {
-                            let id = model.remove(x as usize % model.len());
-                            prop_assert_eq!(queue.remove(queue.position_of(id as u128)).id, id);
-                        }
-                    }
-                    _ => {
-                        let popped = queue.pop_front().map(|q| q.id);
-                        prop_assert_eq!(popped, (!model.is_empty()).then(|| model.remove(0)));
-                    }
+        fn keys_follow_the_policies(jobs in prop::collection::vec((0u64..1 << 40, 0u64..1 << 50, 0u8..=255), 2..60)) {
+            let mut queued: Vec<Queued> = jobs
+                .iter()
+                .enumerate()
+                .map(|(n, &(id, d, p))| Queued { slot: 0, id: id * 64 + n as u64, duration: sim::SimDuration::from_nanos(d), req: key(1).req(), priority: p })
+                .collect();
+            for order in [Order::Submission, Order::Shortest, Order::Priority] {
+                let mut queue = JobQueue::new(order, false);
+                for q in &queued {
+                    queue.insert(*q);
                 }
-                let live: Vec<u64> = queue.live_from(0).map(|(_, q)| q.id).collect();
-                prop_assert_eq!(&live, &model);
-                prop_assert_eq!(queue.len(), model.len());
-                prop_assert_eq!(queue.front().map(|q| q.id), model.first().copied());
-                let first = queue.backlog().expect("backlog").first(0, |_| Some(ANY));
-                prop_assert_eq!(first, model.first().map(|&id| id as u128));
+                match order {
+                    Order::Submission => queued.sort_by_key(|q| q.id),
+                    Order::Shortest => queued.sort_by_key(|q| (q.duration, q.id)),
+                    Order::Priority => queued.sort_by_key(|q| (u8::MAX - q.priority, q.id)),
+                }
+                let mut got = Vec::new();
+                while let Some(q) = queue.pop_front() {
+                    got.push(q.id);
+                }
+                prop_assert_eq!(got, queued.iter().map(|q| q.id).collect::<Vec<_>>());
             }
         }
 

@@ -134,17 +134,18 @@ impl Jobs {
                 .clone()
         });
         let order = match sc.scheduler.queue {
-            QueuePolicy::EasyBackfill => Some(Order::Submission),
-            QueuePolicy::ShortestJobFirst => Some(Order::Shortest),
-            _ => None,
+            QueuePolicy::Fifo | QueuePolicy::EasyBackfill => Order::Submission,
+            QueuePolicy::ShortestJobFirst => Order::Shortest,
+            QueuePolicy::Priority => Order::Priority,
         };
+        let easy = sc.scheduler.queue == QueuePolicy::EasyBackfill;
         let index = SiteIndex::new(
             &loaded.site,
             access,
             servers.clone(),
             loads,
             sc.scheduler.placement,
-            order == Some(Order::Submission),
+            easy,
         );
         let counters = Counters {
             log: log.then(Vec::new),
@@ -163,7 +164,10 @@ impl Jobs {
                 capacity: SiteCapacity::new(&loaded.site),
                 next_id: 0,
             },
-            queue: JobQueue::new(order),
+            queue: JobQueue::new(
+                order,
+                easy || sc.scheduler.queue == QueuePolicy::ShortestJobFirst,
+            ),
             jobs: Slab::default(),
             running: Vec::new(),
             running_pos: Vec::new(),
@@ -248,10 +252,9 @@ impl Jobs {
             priority: spec.priority,
         };
         let clean = self.sched.clean;
-        let at = self.queue_position(&q);
-        let pos = self.queue.insert(at, q);
+        let key = self.queue.insert(q);
         if clean && !reference_mode() {
-            self.schedule_arrival(ctx, pos);
+            self.schedule_arrival(ctx, key);
         } else {
             self.schedule_pass(ctx);
         }
