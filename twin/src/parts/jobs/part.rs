@@ -164,9 +164,13 @@ impl Jobs {
                 capacity: SiteCapacity::new(&loaded.site),
                 next_id: 0,
             },
+            // SJF and EASY look past the head for jobs to start: they find them through a backlog.
             queue: JobQueue::new(
                 order,
-                easy || sc.scheduler.queue == QueuePolicy::ShortestJobFirst,
+                matches!(
+                    sc.scheduler.queue,
+                    QueuePolicy::ShortestJobFirst | QueuePolicy::EasyBackfill
+                ),
             ),
             jobs: Slab::default(),
             running: Vec::new(),
