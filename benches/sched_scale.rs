@@ -171,7 +171,13 @@ fn placement_ns(
     let topo = pl::Topology::new(&site);
     let loads: Vec<pl::ServerLoad> = site.servers.iter().map(pl::ServerLoad::new).collect();
     let free: Vec<FreeSummary> = loads.iter().map(FreeSummary::of).collect();
-    let ix = indexed.then(|| pl::FreeIndex::new(&topo, &free));
+    let ix = indexed.then(|| {
+        pl::FreeIndex::new(
+            &topo,
+            loads.iter().map(Some),
+            policy != pl::PlacementPolicy::FirstFit,
+        )
+    });
     let mut view = Loads { loads, free, ix };
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
@@ -193,7 +199,7 @@ fn placement_ns(
             pl::apply_grant(&mut view.loads[s], g, req, on, false);
             view.free[s] = FreeSummary::of(&view.loads[s]);
             if let Some(ix) = view.ix.as_mut() {
-                ix.update(g.server, view.free[s]);
+                ix.update(g.server, Some(&view.loads[s]));
             }
         }
     };
