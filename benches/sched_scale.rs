@@ -8,7 +8,8 @@
 //! 0. Placement alone (`models::placement::plan`, first fit and best fit) at 10,000, 100,000 and 1,000,000 GPUs:
 //!    the loads held at ~80% by releasing a random running job and placing one from the same mix, timed per
 //!    placement, through the free-capacity index and through the scan it replaces (same choices), one run.
-//! 2. EASY backfilling against FIFO at 1.5× offered load on a 100,000-GPU site for `MONTH_DAYS` days.
+//! 2. EASY backfilling and shortest-job-first against FIFO at 1.5× offered load on a 100,000-GPU site for
+//!    `MONTH_DAYS` days.
 //!
 //! Env: `SCHED_HOURS` (default 12), `SCHED_SIZES` (halls, comma-separated; default `5,50,500`),
 //! `SCHED_PLACEMENT` (default `FirstFit`), `SCHED_MONTH_DAYS` (default 30; 0 skips part 2),
@@ -170,7 +171,13 @@ fn placement_ns(
     let topo = pl::Topology::new(&site);
     let loads: Vec<pl::ServerLoad> = site.servers.iter().map(pl::ServerLoad::new).collect();
     let free: Vec<FreeSummary> = loads.iter().map(FreeSummary::of).collect();
-    let ix = indexed.then(|| pl::FreeIndex::new(&topo, &free));
+    let ix = indexed.then(|| {
+        pl::FreeIndex::new(
+            &topo,
+            loads.iter().map(Some),
+            policy != pl::PlacementPolicy::FirstFit,
+        )
+    });
     let mut view = Loads { loads, free, ix };
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
@@ -192,7 +199,7 @@ fn placement_ns(
             pl::apply_grant(&mut view.loads[s], g, req, on, false);
             view.free[s] = FreeSummary::of(&view.loads[s]);
             if let Some(ix) = view.ix.as_mut() {
-                ix.update(g.server, view.free[s]);
+                ix.update(g.server, Some(&view.loads[s]));
             }
         }
     };
@@ -280,15 +287,21 @@ fn main() {
         let horizon = (days * 86_400) as f64;
         let fifo = run(50, 1.5, horizon, 1.0, "Fifo", "FirstFit");
         let easy = run(50, 1.5, horizon, 1.0, "EasyBackfill", "FirstFit");
-        for (name, r) in [("Fifo", &fifo), ("EasyBackfill", &easy)] {
+        let sjf = run(50, 1.5, horizon, 1.0, "ShortestJobFirst", "FirstFit");
+        for (name, r) in [
+            ("Fifo", &fifo),
+            ("EasyBackfill", &easy),
+            ("ShortestJobFirst", &sjf),
+        ] {
             println!(
                 "sched_scale overload gpus=100000 load=1.5 days={days} queue={name} jobs={} cpu_s={:.2} wall_s={:.2} backfilled={} queued_at_end={} utilization={:.3}",
                 r.jobs, r.cpu_s, r.wall_s, r.backfilled, r.queued_at_end, r.utilization
             );
         }
         println!(
-            "sched_scale overload easy_over_fifo={:.2}",
-            easy.cpu_s / fifo.cpu_s
+            "sched_scale overload easy_over_fifo={:.2} sjf_over_fifo={:.2}",
+            easy.cpu_s / fifo.cpu_s,
+            sjf.cpu_s / fifo.cpu_s
         );
     }
 }

@@ -15,6 +15,8 @@
 //! and topology-aware packing. All three obey the same rule for which jobs span servers: only jobs larger than
 //! the largest eligible server (the scale-up domain) do.
 
+use std::collections::BTreeSet;
+
 use bevy_ecs::component::Component;
 use serde::{Deserialize, Serialize};
 
@@ -586,16 +588,24 @@ impl MaxTree {
     }
 }
 
-/// Servers by free capacity, per GPU model, kept in step with their [`FreeSummary`]s: for each model, the
-/// servers up with exactly `k` free whole GPUs (`k` = 1..=16, a [`FirstSet`] each) and a max-tree of the
-/// largest free share on one GPU. Placement asks it for the first server in site order with `k` or more free
-/// GPUs (or a share of `m` thousandths) of a model in a mask: O(models · 16 · log₆₄ n) for whole GPUs,
-/// O(models · log n) for shares, instead of a scan over the servers (docs/models.md §Placement and queue).
+/// Servers by free capacity, per GPU model, kept in step with their loads: for each model, the servers up
+/// with exactly `k` free whole GPUs (`k` = 1..=16, a [`FirstSet`] each), a max-tree of the largest free share
+/// on one GPU, and the ordered set of (free share of a GPU, server) over the GPUs with something free.
+/// Placement asks it for the first server in site order with `k` or more free GPUs (or a share of `m`
+/// thousandths) of a model in a mask: O(models · 16 · log₆₄ n) for whole GPUs, O(models · log n) for shares,
+/// instead of a scan over the servers; and best fit of a share for the GPUs with the least share that fits, in
+/// that order (docs/models.md §Placement and queue).
 #[derive(Debug, Clone, Default)]
 pub struct FreeIndex {
     /// `[model][k - 1]`; empty for models the site does not hold.
     by_whole: Vec<Vec<FirstSet>>,
     milli: Vec<MaxTree>,
+    /// `[model]`: (free thousandths, server) for each distinct free share (> 0) of a GPU on a server up; kept
+    /// only for best fit (`track_shares`), the one policy that asks.
+    shares: Vec<BTreeSet<(u16, u32)>>,
+    track_shares: bool,
+    /// The distinct free shares each server is filed under in `shares`, ascending.
+    filed_shares: Vec<Vec<u16>>,
     /// The summary each server is filed under, its model, and whether it has GPUs.
     filed: Vec<FreeSummary>,
     model: Vec<u8>,
@@ -605,8 +615,13 @@ pub struct FreeIndex {
 }
 
 impl FreeIndex {
-    /// The index of servers with summaries `summaries` (site order).
-    pub fn new(topo: &Topology, summaries: &[FreeSummary]) -> Self {
+    /// The index of servers with loads `loads` (site order; None: down); `shares`: also of the GPUs by free
+    /// share, for best fit of shared-GPU jobs (a cost on every update that first fit does not need).
+    pub fn new<'a>(
+        topo: &Topology,
+        loads: impl IntoIterator<Item = Option<&'a ServerLoad>>,
+        shares: bool,
+    ) -> Self {
         let n = topo.gpus.len();
         let mut models = 0u64;
         for (&m, &g) in topo.model.iter().zip(&topo.gpus) {
@@ -625,23 +640,30 @@ impl FreeIndex {
         let mut ix = FreeIndex {
             by_whole,
             milli,
+            shares: vec![BTreeSet::new(); MAX_GPU_MODELS],
+            track_shares: shares,
+            filed_shares: vec![Vec::new(); n],
             filed: vec![FreeSummary::DOWN; n],
             model: topo.model.clone(),
             has_gpus: topo.gpus.iter().map(|&g| g > 0).collect(),
             models,
         };
-        for (s, &f) in summaries.iter().enumerate() {
-            ix.update(s as u32, f);
+        for (s, load) in loads.into_iter().enumerate() {
+            ix.update(s as u32, load);
         }
         ix
     }
 
-    /// Server `s` now has summary `f` (a down server's is [`FreeSummary::DOWN`]).
-    pub fn update(&mut self, s: u32, f: FreeSummary) {
+    /// Server `s` now has load `load` (None: it is down and offers nothing).
+    pub fn update(&mut self, s: u32, load: Option<&ServerLoad>) {
         let i = s as usize;
         if !self.has_gpus[i] {
             return;
         }
+        if self.track_shares {
+            self.update_shares(s, load);
+        }
+        let f = load.map_or(FreeSummary::DOWN, FreeSummary::of);
         let old = self.filed[i];
         if old == f {
             return;
@@ -657,6 +679,44 @@ impl FreeIndex {
         }
         self.milli[m].set(s, f.max_free_milli);
         self.filed[i] = f;
+    }
+
+    /// Files server `s` in `shares` under the distinct free shares of its GPUs (none when down).
+    fn update_shares(&mut self, s: u32, load: Option<&ServerLoad>) {
+        let mut now = [0u16; MAX_GPUS_PER_SERVER as usize];
+        let mut len = 0;
+        if let Some(l) = load {
+            for &used in l.slots() {
+                let free = WHOLE_GPU_MILLI - used;
+                if free > 0 && !now[..len].contains(&free) {
+                    now[len] = free;
+                    len += 1;
+                }
+            }
+        }
+        let now = &mut now[..len];
+        now.sort_unstable();
+        let i = s as usize;
+        if self.filed_shares[i] == now {
+            return;
+        }
+        let set = &mut self.shares[self.model[i] as usize];
+        for &v in &self.filed_shares[i] {
+            set.remove(&(v, s));
+        }
+        for &v in now.iter() {
+            set.insert((v, s));
+        }
+        self.filed_shares[i].clear();
+        self.filed_shares[i].extend_from_slice(now);
+    }
+
+    /// The first (free share, server) ≥ `from` over the models in `mask`: the GPU share that fits `from.0`
+    /// with least left, ties lowest server.
+    fn next_share(&self, mask: u64, from: (u16, u32)) -> Option<(u16, u32)> {
+        self.masked(mask)
+            .filter_map(|m| self.shares[m].range(from..).next().copied())
+            .min()
     }
 
     /// The summary `s` is filed under.
@@ -821,6 +881,9 @@ pub fn plan<V: LoadView + ?Sized>(
                 Some(ix) if req.gpu_milli >= WHOLE_GPU_MILLI => {
                     plan_best_fit_whole_indexed(req, view, topo, ix, out)
                 }
+                Some(ix) if ix.track_shares => {
+                    plan_best_fit_share_indexed(req, view, topo, ix, out)
+                }
                 _ => plan_best_fit_single(req, view, topo, out),
             }
         }
@@ -914,6 +977,59 @@ fn plan_best_fit_single<V: LoadView + ?Sized>(
             milli: req.gpu_milli,
         });
     }
+    true
+}
+
+/// [`plan_best_fit_single`] of a shared-GPU job through the index: the (free share, server) pairs from the
+/// job's share upwards, i.e. by share left then server, until one whose server's host resources suffice (the
+/// patched server, if any, judged on its own load). Same choice as the scan: least share left, ties lowest
+/// server, then lowest slot.
+fn plan_best_fit_share_indexed<V: LoadView + ?Sized>(
+    req: &JobReq,
+    view: &V,
+    topo: &Topology,
+    ix: &FreeIndex,
+    out: &mut Vec<Grant>,
+) -> bool {
+    out.clear();
+    let fits = |s: u32| {
+        topo.eligible(s as usize, req.model_mask)
+            && topo.gpus[s as usize] as u32 >= req.gpus
+            && view.summary(s).may_fit(req)
+            && host_fits(view.load(s), req)
+    };
+    let patched = view.patched();
+    // The patched server's best (free share, server), from its own load.
+    let p_best = patched.filter(|&p| fits(p)).and_then(|p| {
+        let free = view.load(p).slots().iter().map(|&u| WHOLE_GPU_MILLI - u);
+        free.filter(|&f| f >= req.gpu_milli).min().map(|f| (f, p))
+    });
+    let mut from = (req.gpu_milli, 0u32);
+    let mut found = None;
+    while let Some(c) = ix.next_share(req.model_mask, from) {
+        if p_best.is_some_and(|p| p < c) {
+            break;
+        }
+        from = (c.0, c.1 + 1);
+        if Some(c.1) != patched && fits(c.1) {
+            found = Some(c);
+            break;
+        }
+    }
+    let Some((free, si)) = [found, p_best].into_iter().flatten().min() else {
+        return false;
+    };
+    let slot = view
+        .load(si)
+        .slots()
+        .iter()
+        .position(|&u| WHOLE_GPU_MILLI - u == free)
+        .expect("a GPU with that share free");
+    out.push(Grant {
+        server: si,
+        slot: slot as u8,
+        milli: req.gpu_milli,
+    });
     true
 }
 
@@ -1403,14 +1519,6 @@ mod tests {
         }
     }
 
-    fn filed(loads: &[ServerLoad], down: &[bool], s: usize) -> FreeSummary {
-        if down[s] {
-            FreeSummary::DOWN
-        } else {
-            FreeSummary::of(&loads[s])
-        }
-    }
-
     #[test]
     fn first_set_finds_next_member() {
         let mut set = FirstSet::new(300_000);
@@ -1455,8 +1563,7 @@ mod tests {
             let mut loads: Vec<ServerLoad> = site.servers.iter().map(ServerLoad::new).collect();
             let n = loads.len();
             let mut down = vec![false; n];
-            let summaries: Vec<FreeSummary> = (0..n).map(|s| filed(&loads, &down, s)).collect();
-            let mut ix = FreeIndex::new(&topo, &summaries);
+            let mut ix = FreeIndex::new(&topo, loads.iter().map(Some), true);
             let mut running: Vec<(JobReq, Vec<Grant>)> = Vec::new();
             let policies = [PlacementPolicy::FirstFit, PlacementPolicy::BestFit, PlacementPolicy::TopologyAware];
             let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -1502,7 +1609,7 @@ mod tests {
                                 host = false;
                             }
                             for g in &a {
-                                ix.update(g.server, filed(&loads, &down, g.server as usize));
+                                ix.update(g.server, (!down[g.server as usize]).then(|| &loads[g.server as usize]));
                             }
                             running.push((r, a.clone()));
                         }
@@ -1516,14 +1623,14 @@ mod tests {
                                 host = false;
                             }
                             for g in &grants {
-                                ix.update(g.server, filed(&loads, &down, g.server as usize));
+                                ix.update(g.server, (!down[g.server as usize]).then(|| &loads[g.server as usize]));
                             }
                         }
                     }
                     _ => {
                         let s = x as usize % n;
                         down[s] = !down[s];
-                        ix.update(s as u32, filed(&loads, &down, s));
+                        ix.update(s as u32, (!down[s]).then(|| &loads[s]));
                     }
                 }
             }

@@ -1,16 +1,21 @@
-//! The queue of waiting jobs and, under EASY backfilling, an index of them by what backfilling asks, so that
-//! finding the next backfill candidate does not scan the queue (docs/models.md §Scheduling policies).
+//! The queue of waiting jobs and, under EASY backfilling and shortest-job-first, an index of them by what a
+//! pass asks, so that finding the next candidate does not scan the queue (docs/models.md §Scheduling
+//! policies).
 //!
-//! Every test EASY applies to a candidate before planning it (the site-wide counters, the reservation's
-//! bounds) reads only the job's *class* — GPUs, share, spanning servers, model mask — and, for a job that
-//! would run past the shadow time, its duration. Queued jobs are grouped by class; each class keeps its ids
-//! in submission order (the EASY queue's order) with a min-tree over their durations. The first candidate at
-//! or after a queue position is, over the classes that pass the tests, the first id at or after it — or,
-//! for a class that passes them only for jobs ending by the shadow time, the first such id with duration
-//! ≤ shadow − now: O(classes · log queue) instead of O(queue).
+//! Every test a pass applies to a candidate before planning it (the site-wide counters; under EASY the
+//! reservation's bounds) reads only the job's *class* — GPUs, share, spanning servers, model mask — and, for
+//! an EASY job that would run past the shadow time, its duration. Queued jobs are grouped by class; each class
+//! keeps its jobs' order keys (the queue's order: submission under EASY, (duration, submission) under SJF)
+//! ascending — under EASY with a min-tree over their durations. The first candidate at or after a queue key
+//! is, over the classes that pass the tests, the first key at or after it — or, for a class that passes them
+//! only for jobs ending by the shadow time, the first such key with duration ≤ shadow − now: O(classes · log
+//! queue) instead of O(queue).
+//!
+//! The queue itself ([`JobQueue`]) is an ordered map by the same keys, so a job started from deep in a long
+//! queue, or an arrival landing in the middle of it, costs O(log queue).
 
-use std::collections::VecDeque;
-use std::ops::Deref;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Index;
 
 use models::placement::JobReq;
 
@@ -54,22 +59,21 @@ impl ClassKey {
     }
 }
 
-/// The queued jobs of one class: ids ascending (removed ones stay as gaps until compacted) and a min-tree
-/// over their durations (ns; gaps are [`GONE`]).
-struct Class {
-    key: ClassKey,
-    ids: Vec<u64>,
+/// The queued jobs of one class under EASY: order keys ascending (removed ones stay as gaps until compacted)
+/// and a min-tree over their durations (ns; gaps are [`GONE`]). Keys arrive in ascending order but for jobs
+/// back in the queue, so insertion is an append.
+struct Timed {
+    keys: Vec<u128>,
     /// Leaves at `size..2·size`.
     tree: Vec<u64>,
     size: usize,
     live: usize,
 }
 
-impl Class {
-    fn new(key: ClassKey) -> Self {
-        Class {
-            key,
-            ids: Vec::new(),
+impl Timed {
+    fn new() -> Self {
+        Timed {
+            keys: Vec::new(),
             tree: vec![GONE; 2],
             size: 1,
             live: 0,
@@ -86,10 +90,10 @@ impl Class {
     }
 
     /// Rebuilds from the live entries plus `extra`, with room for at least twice as many.
-    fn rebuild(&mut self, extra: Option<(u64, u64)>) {
-        let mut entries: Vec<(u64, u64)> = (0..self.ids.len())
+    fn rebuild(&mut self, extra: Option<(u128, u64)>) {
+        let mut entries: Vec<(u128, u64)> = (0..self.keys.len())
             .filter(|&p| self.tree[self.size + p] != GONE)
-            .map(|p| (self.ids[p], self.tree[self.size + p]))
+            .map(|p| (self.keys[p], self.tree[self.size + p]))
             .collect();
         if let Some(e) = extra {
             let at = entries.partition_point(|x| x.0 < e.0);
@@ -99,9 +103,9 @@ impl Class {
         self.size = size;
         self.tree.clear();
         self.tree.resize(2 * size, GONE);
-        self.ids.clear();
-        for (p, &(id, d)) in entries.iter().enumerate() {
-            self.ids.push(id);
+        self.keys.clear();
+        for (p, &(k, d)) in entries.iter().enumerate() {
+            self.keys.push(k);
             self.tree[size + p] = d;
         }
         for i in (1..size).rev() {
@@ -110,34 +114,35 @@ impl Class {
         self.live = entries.len();
     }
 
-    fn insert(&mut self, id: u64, d: u64) {
-        if self.ids.last().is_none_or(|&last| last < id) && self.ids.len() < self.size {
-            self.ids.push(id);
-            self.set(self.ids.len() - 1, d);
+    fn insert(&mut self, k: u128, d: u64) {
+        if self.keys.last().is_none_or(|&last| last < k) && self.keys.len() < self.size {
+            self.keys.push(k);
+            self.set(self.keys.len() - 1, d);
             self.live += 1;
         } else {
-            // A job back in the queue (preempted, interrupted) behind later ones, or no room: rebuild.
-            self.rebuild(Some((id, d)));
+            // A job queued behind later keys (preempted, interrupted; any SJF job but the longest) or no
+            // room: rebuild.
+            self.rebuild(Some((k, d)));
         }
     }
 
-    fn remove(&mut self, id: u64) {
-        let p = self.ids.partition_point(|&x| x < id);
-        debug_assert_eq!(self.ids.get(p), Some(&id), "queued job in its class");
+    fn remove(&mut self, k: u128) {
+        let p = self.keys.partition_point(|&x| x < k);
+        debug_assert_eq!(self.keys.get(p), Some(&k), "queued job in its class");
         self.set(p, GONE);
         self.live -= 1;
         if self.live == 0 {
             // Every leaf is a gap, so is every node.
-            self.ids.clear();
-        } else if self.ids.len() > 64 && self.ids.len() - self.live > self.live {
+            self.keys.clear();
+        } else if self.keys.len() > 64 && self.keys.len() - self.live > self.live {
             self.rebuild(None);
         }
     }
 
-    /// The first id ≥ `from` whose duration is ≤ `bound`.
-    fn first(&self, from: u64, bound: u64) -> Option<u64> {
-        let lo = self.ids.partition_point(|&x| x < from);
-        if lo >= self.ids.len() {
+    /// The first key ≥ `from` whose duration is ≤ `bound`.
+    fn first(&self, from: u128, bound: u64) -> Option<u128> {
+        let lo = self.keys.partition_point(|&x| x < from);
+        if lo >= self.keys.len() {
             return None;
         }
         let t = &self.tree;
@@ -150,7 +155,7 @@ impl Class {
                         i += 1;
                     }
                 }
-                return Some(self.ids[i - self.size]);
+                return Some(self.keys[i - self.size]);
             }
             while i & 1 == 1 {
                 i >>= 1;
@@ -163,81 +168,162 @@ impl Class {
     }
 }
 
-/// Queued jobs by class (EASY only).
-#[derive(Default)]
+/// The order a queue keeps, as a key per job that ascends along the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Submission order (EASY).
+    Submission,
+    /// (duration, submission) order (SJF).
+    Shortest,
+    /// (priority, highest first; submission) order (Priority).
+    Priority,
+}
+
+impl Order {
+    /// The job's key: unique among queued jobs, ascending along the queue.
+    pub(crate) fn key(self, q: &Queued) -> u128 {
+        match self {
+            Order::Submission => q.id as u128,
+            Order::Shortest => ((q.duration.as_nanos() as u128) << 64) | q.id as u128,
+            Order::Priority => (((u8::MAX - q.priority) as u128) << 64) | q.id as u128,
+        }
+    }
+}
+
+/// The queued jobs of one class.
+enum Members {
+    /// EASY: with their durations, for the shadow-time bound.
+    Timed(Timed),
+    /// SJF: no duration bound is asked, and arrivals land anywhere in the order, so an ordered set.
+    Sorted(BTreeSet<u128>),
+}
+
+struct Class {
+    key: ClassKey,
+    members: Members,
+}
+
+impl Class {
+    fn live(&self) -> usize {
+        match &self.members {
+            Members::Timed(t) => t.live,
+            Members::Sorted(s) => s.len(),
+        }
+    }
+
+    /// The first key ≥ `from` whose duration is ≤ `bound` (SJF: every bound is [`ANY`]).
+    fn first(&self, from: u128, bound: u64) -> Option<u128> {
+        match &self.members {
+            Members::Timed(t) => t.first(from, bound),
+            Members::Sorted(s) => {
+                debug_assert_eq!(bound, ANY);
+                s.range(from..).next().copied()
+            }
+        }
+    }
+}
+
+/// Queued jobs by class (EASY and SJF).
 pub(crate) struct Backlog {
+    order: Order,
     classes: Vec<Class>,
 }
 
 impl Backlog {
-    fn class(&mut self, key: ClassKey) -> &mut Class {
+    pub(crate) fn new(order: Order) -> Self {
+        Backlog {
+            order,
+            classes: Vec::new(),
+        }
+    }
+
+    fn class(&mut self, key: ClassKey) -> &mut Members {
         let i = match self.classes.iter().position(|c| c.key == key) {
             Some(i) => i,
             None => {
-                self.classes.push(Class::new(key));
+                let members = match self.order {
+                    Order::Submission => Members::Timed(Timed::new()),
+                    Order::Shortest | Order::Priority => Members::Sorted(BTreeSet::new()),
+                };
+                self.classes.push(Class { key, members });
                 self.classes.len() - 1
             }
         };
-        &mut self.classes[i]
+        &mut self.classes[i].members
     }
 
     fn insert(&mut self, q: &Queued) {
-        let d = q.duration.as_nanos().min(ANY);
-        self.class(ClassKey::of(&q.req)).insert(q.id, d);
+        let k = self.order.key(q);
+        match self.class(ClassKey::of(&q.req)) {
+            Members::Timed(t) => t.insert(k, q.duration.as_nanos().min(ANY)),
+            Members::Sorted(s) => {
+                s.insert(k);
+            }
+        }
     }
 
     fn remove(&mut self, q: &Queued) {
-        self.class(ClassKey::of(&q.req)).remove(q.id);
+        let k = self.order.key(q);
+        match self.class(ClassKey::of(&q.req)) {
+            Members::Timed(t) => t.remove(k),
+            Members::Sorted(s) => {
+                let had = s.remove(&k);
+                debug_assert!(had, "queued job in its class");
+            }
+        }
     }
 
-    /// The first queued id ≥ `from` over the classes for which `bound(class)` gives a duration bound (None:
+    /// The first queued key ≥ `from` over the classes for which `bound(class)` gives a duration bound (None:
     /// no job of the class qualifies; [`ANY`]: every one does). Deterministic: classes are visited in the
-    /// order they were first seen, and the smallest id wins.
+    /// order they were first seen, and the smallest key wins.
     pub(crate) fn first(
         &self,
-        from: u64,
+        from: u128,
         mut bound: impl FnMut(&ClassKey) -> Option<u64>,
-    ) -> Option<u64> {
-        let mut best: Option<u64> = None;
+    ) -> Option<u128> {
+        let mut best: Option<u128> = None;
         for c in &self.classes {
-            if c.live == 0 {
+            if c.live() == 0 {
                 continue;
             }
             let Some(b) = bound(&c.key) else {
                 continue;
             };
-            if let Some(id) = c.first(from, b)
-                && best.is_none_or(|x| id < x)
+            if let Some(k) = c.first(from, b)
+                && best.is_none_or(|x| k < x)
             {
-                best = Some(id);
+                best = Some(k);
             }
         }
         best
     }
 }
 
-/// Waiting jobs in queue order: submission order (FIFO, EASY), (duration, submission) order (SJF), or
-/// (priority, submission) order (Priority). Read as a `VecDeque`; changed only through the methods here, which
-/// keep the EASY [`Backlog`] in step.
-#[derive(Default)]
+/// Waiting jobs in queue order, by order key ([`Order::key`]): every insertion, removal and lookup is
+/// O(log queue) wherever the job is in the queue — a job started from deep in a long queue (EASY backfilling)
+/// or an arrival landing in the middle (SJF) moves nothing. The keys are the scheduler's cursors: a key stays
+/// valid through other jobs' insertions and removals. Changed only through the methods here, which keep the
+/// [`Backlog`] (EASY, SJF) in step.
 pub(crate) struct JobQueue {
-    jobs: VecDeque<Queued>,
+    order: Order,
+    jobs: BTreeMap<u128, Queued>,
     backlog: Option<Backlog>,
 }
 
-impl Deref for JobQueue {
-    type Target = VecDeque<Queued>;
-    fn deref(&self) -> &VecDeque<Queued> {
-        &self.jobs
+impl Index<u128> for JobQueue {
+    type Output = Queued;
+    fn index(&self, key: u128) -> &Queued {
+        &self.jobs[&key]
     }
 }
 
 impl JobQueue {
-    /// A queue that keeps a [`Backlog`] (EASY backfilling: the queue is in submission order).
-    pub(crate) fn new(backlog: bool) -> Self {
+    /// A queue in `order`, with a [`Backlog`] if `backlog` (EASY, SJF).
+    pub(crate) fn new(order: Order, backlog: bool) -> Self {
         JobQueue {
-            jobs: VecDeque::new(),
-            backlog: backlog.then(Backlog::default),
+            order,
+            jobs: BTreeMap::new(),
+            backlog: backlog.then(|| Backlog::new(order)),
         }
     }
 
@@ -245,32 +331,47 @@ impl JobQueue {
         self.backlog.as_ref()
     }
 
-    pub(crate) fn insert(&mut self, pos: usize, q: Queued) {
-        if let Some(b) = self.backlog.as_mut() {
-            debug_assert!(pos == 0 || self.jobs[pos - 1].id < q.id);
-            debug_assert!(self.jobs.get(pos).is_none_or(|x| x.id > q.id));
-            b.insert(&q);
-        }
-        self.jobs.insert(pos, q);
+    pub(crate) fn len(&self) -> usize {
+        self.jobs.len()
     }
 
-    pub(crate) fn remove(&mut self, pos: usize) -> Option<Queued> {
-        let q = self.jobs.remove(pos)?;
+    /// The head and its key.
+    pub(crate) fn first(&self) -> Option<(u128, &Queued)> {
+        self.jobs.first_key_value().map(|(&k, q)| (k, q))
+    }
+
+    pub(crate) fn front(&self) -> Option<&Queued> {
+        self.jobs.first_key_value().map(|(_, q)| q)
+    }
+
+    /// The first job with key ≥ `from`, and its key.
+    pub(crate) fn first_from(&self, from: u128) -> Option<(u128, &Queued)> {
+        self.jobs.range(from..).next().map(|(&k, q)| (k, q))
+    }
+
+    /// Queues `q` in its place; returns its key.
+    pub(crate) fn insert(&mut self, q: Queued) -> u128 {
+        let k = self.order.key(&q);
+        if let Some(b) = self.backlog.as_mut() {
+            b.insert(&q);
+        }
+        let old = self.jobs.insert(k, q);
+        debug_assert!(old.is_none(), "keys are unique among queued jobs");
+        k
+    }
+
+    /// Removes the job with key `k`.
+    pub(crate) fn remove(&mut self, k: u128) -> Queued {
+        let q = self.jobs.remove(&k).expect("a queued job");
         if let Some(b) = self.backlog.as_mut() {
             b.remove(&q);
         }
-        Some(q)
+        q
     }
 
     pub(crate) fn pop_front(&mut self) -> Option<Queued> {
-        self.remove(0)
-    }
-
-    /// The position of queued job `id` (the queue is in id order when it keeps a backlog).
-    pub(crate) fn position_of(&self, id: u64) -> usize {
-        let p = self.jobs.partition_point(|x| x.id < id);
-        debug_assert_eq!(self.jobs[p].id, id);
-        p
+        let (&k, _) = self.jobs.first_key_value()?;
+        Some(self.remove(k))
     }
 }
 
@@ -293,7 +394,7 @@ mod tests {
         /// and compactions.
         #[test]
         fn backlog_matches_scan(ops in prop::collection::vec((0u8..4, 0u64..400, 1u32..4, 0u64..50), 1..600)) {
-            let mut b = Backlog::default();
+            let mut b = Backlog::new(Order::Submission);
             let mut live: Vec<(u64, u32, u64)> = Vec::new();
             for (op, x, g, d) in ops {
                 match op {
@@ -318,7 +419,68 @@ mod tests {
                             .filter(|e| e.0 >= x && bound(&key(e.1)).is_some_and(|bd| e.2 <= bd))
                             .map(|e| e.0)
                             .min();
-                        prop_assert_eq!(b.first(x, bound), want);
+                        prop_assert_eq!(b.first(x as u128, bound), want.map(u128::from));
+                    }
+                }
+            }
+        }
+
+        /// Each order's keys sort jobs as the policy orders them: submission; (duration, submission);
+        /// (priority highest first, submission).
+        #[test]
+        fn keys_follow_the_policies(jobs in prop::collection::vec((0u64..1 << 40, 0u64..1 << 50, 0u8..=255), 2..60)) {
+            let mut queued: Vec<Queued> = jobs
+                .iter()
+                .enumerate()
+                .map(|(n, &(id, d, p))| Queued { slot: 0, id: id * 64 + n as u64, duration: sim::SimDuration::from_nanos(d), req: key(1).req(), priority: p })
+                .collect();
+            for order in [Order::Submission, Order::Shortest, Order::Priority] {
+                let mut queue = JobQueue::new(order, false);
+                for q in &queued {
+                    queue.insert(*q);
+                }
+                match order {
+                    Order::Submission => queued.sort_by_key(|q| q.id),
+                    Order::Shortest => queued.sort_by_key(|q| (q.duration, q.id)),
+                    Order::Priority => queued.sort_by_key(|q| (u8::MAX - q.priority, q.id)),
+                }
+                let mut got = Vec::new();
+                while let Some(q) = queue.pop_front() {
+                    got.push(q.id);
+                }
+                prop_assert_eq!(got, queued.iter().map(|q| q.id).collect::<Vec<_>>());
+            }
+        }
+
+        /// Under SJF order the backlog answers as a scan of the live jobs' (duration, id) keys would.
+        #[test]
+        fn shortest_backlog_matches_scan(ops in prop::collection::vec((0u8..4, 0u64..400, 1u32..4, 0u64..50), 1..600)) {
+            let mut b = Backlog::new(Order::Shortest);
+            let mut live: Vec<Queued> = Vec::new();
+            for (op, x, g, d) in ops {
+                match op {
+                    0 | 1 => {
+                        if live.iter().all(|q| q.id != x) {
+                            let q = Queued { slot: 0, id: x, duration: sim::SimDuration::from_nanos(d), req: key(g).req(), priority: 0 };
+                            b.insert(&q);
+                            live.push(q);
+                        }
+                    }
+                    2 => {
+                        if !live.is_empty() {
+                            b.remove(&live.swap_remove(x as usize % live.len()));
+                        }
+                    }
+                    _ => {
+                        let from = ((d as u128) << 64) | x as u128;
+                        let bound = |k: &ClassKey| (k.gpus != 3).then_some(ANY);
+                        let want = live
+                            .iter()
+                            .filter(|q| q.req.gpus != 3)
+                            .map(|q| Order::Shortest.key(q))
+                            .filter(|&k| k >= from)
+                            .min();
+                        prop_assert_eq!(b.first(from, bound), want);
                     }
                 }
             }

@@ -112,7 +112,8 @@ impl SiteIndex {
         placement: PlacementPolicy,
         easy: bool,
     ) -> Self {
-        let free: Vec<FreeSummary> = loads.map(|l| FreeSummary::of(&l)).collect();
+        let loads: Vec<ServerLoad> = loads.collect();
+        let free: Vec<FreeSummary> = loads.iter().map(FreeSummary::of).collect();
         let mut by_free = vec![[0u32; SLOTS + 1]; MAX_GPU_MODELS];
         let mut free_whole = vec![0u64; MAX_GPU_MODELS];
         let mut free_milli = vec![0u64; MAX_GPU_MODELS];
@@ -131,7 +132,11 @@ impl SiteIndex {
         SiteIndex {
             servers,
             access,
-            fidx: FreeIndex::new(&topo, &free),
+            fidx: FreeIndex::new(
+                &topo,
+                loads.iter().map(Some),
+                placement != PlacementPolicy::FirstFit,
+            ),
             free,
             topo,
             placement,
@@ -284,7 +289,7 @@ impl SiteIndex {
             .sum();
         self.count(s, old, FreeSummary::DOWN, free_milli);
         self.free[s] = FreeSummary::DOWN;
-        self.fidx.update(s as u32, FreeSummary::DOWN);
+        self.fidx.update(s as u32, None);
         self.down[s] = true;
         self.refresh_free_at(s);
     }
@@ -302,7 +307,7 @@ impl SiteIndex {
             .sum();
         self.count(s, FreeSummary::DOWN, new, -free_milli);
         self.free[s] = new;
-        self.fidx.update(s as u32, new);
+        self.fidx.update(s as u32, Some(load));
         self.refresh_free_at(s);
     }
 
@@ -327,6 +332,8 @@ impl SiteIndex {
             let first = i;
             let host_here = host_pending;
             let mut server_milli = 0i64;
+            let up = !self.down[server as usize];
+            let fidx = &mut self.fidx;
             let (summary, (d_it, d_gpu)) =
                 self.access
                     .update(world, self.servers[server as usize], |load| {
@@ -335,6 +342,9 @@ impl SiteIndex {
                             host_pending = false;
                             server_milli += grants[i].milli as i64;
                             i += 1;
+                        }
+                        if up {
+                            fidx.update(server, Some(load));
                         }
                         FreeSummary::of(load)
                     });
@@ -348,7 +358,6 @@ impl SiteIndex {
             if !self.down[s] {
                 let old = self.free[s];
                 self.free[s] = summary;
-                self.fidx.update(server, summary);
                 self.count(s, old, summary, signed);
             }
             if allocate && !self.slot_free_at.is_empty() {

@@ -7,7 +7,7 @@ use models::workload::source::SyntheticSource;
 use scenario::{LoadedScenario, QueuePolicy, Workload};
 use sim::{RngStreams, SimDuration, SimTime};
 
-use super::backlog::JobQueue;
+use super::backlog::{JobQueue, Order};
 use super::index::SiteIndex;
 use super::job::{Counters, Job, JobTime, Queued, Slab};
 use super::rules::{Checkpoints, DurationScale, Dvfs};
@@ -133,6 +133,11 @@ impl Jobs {
                 .expect("server entity")
                 .clone()
         });
+        let order = match sc.scheduler.queue {
+            QueuePolicy::Fifo | QueuePolicy::EasyBackfill => Order::Submission,
+            QueuePolicy::ShortestJobFirst => Order::Shortest,
+            QueuePolicy::Priority => Order::Priority,
+        };
         let easy = sc.scheduler.queue == QueuePolicy::EasyBackfill;
         let index = SiteIndex::new(
             &loaded.site,
@@ -159,7 +164,14 @@ impl Jobs {
                 capacity: SiteCapacity::new(&loaded.site),
                 next_id: 0,
             },
-            queue: JobQueue::new(easy),
+            // SJF and EASY look past the head for jobs to start: they find them through a backlog.
+            queue: JobQueue::new(
+                order,
+                matches!(
+                    sc.scheduler.queue,
+                    QueuePolicy::ShortestJobFirst | QueuePolicy::EasyBackfill
+                ),
+            ),
             jobs: Slab::default(),
             running: Vec::new(),
             running_pos: Vec::new(),
@@ -244,10 +256,9 @@ impl Jobs {
             priority: spec.priority,
         };
         let clean = self.sched.clean;
-        let pos = self.queue_position(&q);
-        self.queue.insert(pos, q);
+        let key = self.queue.insert(q);
         if clean && !reference_mode() {
-            self.schedule_arrival(ctx, pos);
+            self.schedule_arrival(ctx, key);
         } else {
             self.schedule_pass(ctx);
         }

@@ -6,7 +6,6 @@
 //! everything up to its last checkpoint (period `P`, run time `e` since it (re)started: kept `⌊e/P⌋·P`).
 
 use models::placement::{Grant, JobReq, MAX_GPUS_PER_SERVER, ServerLoad, WHOLE_GPU_MILLI};
-use scenario::QueuePolicy;
 use sim::{SimDuration, SimTime};
 
 use super::job::Queued;
@@ -16,20 +15,6 @@ use crate::kernel::{Ctx, Signal};
 use crate::work::Works;
 
 impl Jobs {
-    /// Where `q` goes in the queue: its policy's order (FIFO/EASY: submission; SJF: remaining run time;
-    /// Priority: priority, then submission).
-    pub(crate) fn queue_position(&self, q: &Queued) -> usize {
-        let queue = &self.queue;
-        match self.sched.cfg.queue {
-            QueuePolicy::ShortestJobFirst => {
-                queue.partition_point(|x| (x.duration, x.id) <= (q.duration, q.id))
-            }
-            QueuePolicy::Priority => queue
-                .partition_point(|x| (u8::MAX - x.priority, x.id) <= (u8::MAX - q.priority, q.id)),
-            _ => queue.partition_point(|x| x.id <= q.id),
-        }
-    }
-
     /// Running jobs that may be preempted now: priority below `below` and not finishing at this instant; with
     /// their priority and the work preempting them would lose (thousandths of a GPU × ns). In the order of
     /// the running list.
@@ -215,8 +200,7 @@ impl Jobs {
             req,
             priority,
         };
-        let pos = self.queue_position(&q);
-        self.queue.insert(pos, q);
+        self.queue.insert(q);
         self.sched.clean = false;
         self.sched.reservation = None;
     }

@@ -320,43 +320,31 @@ impl Jobs {
         }
     }
 
-    /// The first queue position at or after `from` whose job passes the site-counter checks (`bounds`: the
-    /// site's, recomputed after every start).
-    fn next_candidate(&self, from: usize, bounds: Bounds, late: Option<Late>) -> Option<usize> {
+    /// The key of the first queued job with key ≥ `from` that passes the site-counter checks (`bounds`: the
+    /// site's, recomputed after every start) and, under EASY, the reservation's (`late`). SJF and EASY only.
+    fn next_candidate(&self, mut from: u128, bounds: Bounds, late: Option<Late>) -> Option<u128> {
         if reference_mode() {
-            return (from < self.queue.len()).then_some(from);
+            return self.queue.first_from(from).map(|(k, _)| k);
         }
         let index = &self.index;
-        if let Some(backlog) = self.queue.backlog() {
-            // EASY: the backlog yields the first queued job, at or after `from`, whose class passes the counter
-            // checks (and, past the shadow time, the reservation's), in O(classes · log queue); checked again
-            // on the job itself.
-            let mut from_id = self.queue.get(from)?.id;
-            loop {
-                let id = backlog.first(from_id, |k: &ClassKey| {
-                    let r = k.req();
-                    if !(bounds.may_fit(&r) && index.may_fit(&r)) {
-                        return None;
-                    }
-                    late.map_or(Some(ANY), |l| l.bound(&r))
-                })?;
-                let pos = self.queue.position_of(id);
-                let q = &self.queue[pos];
-                if bounds.may_fit(&q.req)
-                    && late.is_none_or(|l| l.allows(q))
-                    && index.may_fit(&q.req)
-                {
-                    return Some(pos);
+        let backlog = self.queue.backlog().expect("SJF and EASY keep a backlog");
+        // The backlog yields the first queued job, at or after `from`, whose class passes the counter checks
+        // (and, past the shadow time, the reservation's), in O(classes · log queue); checked again on the job
+        // itself.
+        loop {
+            let key = backlog.first(from, |k: &ClassKey| {
+                let r = k.req();
+                if !(bounds.may_fit(&r) && index.may_fit(&r)) {
+                    return None;
                 }
-                from_id = id + 1;
+                late.map_or(Some(ANY), |l| l.bound(&r))
+            })?;
+            let q = &self.queue[key];
+            if bounds.may_fit(&q.req) && late.is_none_or(|l| l.allows(q)) && index.may_fit(&q.req) {
+                return Some(key);
             }
+            from = key + 1;
         }
-        self.queue
-            .range(from..)
-            .position(|q| {
-                bounds.may_fit(&q.req) && late.is_none_or(|l| l.allows(q)) && index.may_fit(&q.req)
-            })
-            .map(|p| from + p)
     }
 
     /// A full scheduling pass: starts every job the queue policy allows now.
@@ -374,16 +362,14 @@ impl Jobs {
                 // skipped still do not fit, so this is "start the shortest job that fits; repeat".
                 let mut from = 0;
                 let mut bounds = self.index.bounds(None);
-                while let Some(i) = self.next_candidate(from, bounds, None) {
-                    let q = self.queue[i];
+                while let Some(k) = self.next_candidate(from, bounds, None) {
+                    let q = self.queue[k];
                     if self.plan(ctx.world, &q.req, &mut grants) {
-                        self.queue.remove(i);
+                        self.queue.remove(k);
                         self.start_job(ctx, q, &grants);
                         bounds = self.index.bounds(None);
-                        from = i;
-                    } else {
-                        from = i + 1;
                     }
+                    from = k + 1;
                 }
             }
             QueuePolicy::Priority => loop {
@@ -400,23 +386,21 @@ impl Jobs {
             },
             QueuePolicy::EasyBackfill => {
                 self.start_heads(ctx, &mut grants, true);
-                if !self.queue.is_empty() {
+                if let Some((head, _)) = self.queue.first() {
                     self.ensure_reservation(ctx.world, now);
-                    let mut from = 1;
+                    let mut from = head + 1;
                     let mut bounds = self.index.bounds(None);
                     let mut late = self.late_filter(ctx.world, now);
-                    while let Some(i) = self.next_candidate(from, bounds, late) {
-                        let q = self.queue[i];
+                    while let Some(k) = self.next_candidate(from, bounds, late) {
+                        let q = self.queue[k];
                         if self.try_backfill(ctx.world, &q, now, &mut grants) {
-                            self.queue.remove(i);
+                            self.queue.remove(k);
                             self.sched.backfilled += 1;
                             self.start_job(ctx, q, &grants);
                             bounds = self.index.bounds(None);
                             late = self.late_filter(ctx.world, now);
-                            from = i;
-                        } else {
-                            from = i + 1;
                         }
+                        from = k + 1;
                     }
                 }
             }
@@ -425,8 +409,8 @@ impl Jobs {
         self.sched.clean = true;
     }
 
-    /// An arrival in the clean state: only the new job (at queue position `pos`) can be affected.
-    pub(crate) fn schedule_arrival(&mut self, ctx: &mut Ctx<'_, '_>, pos: usize) {
+    /// An arrival in the clean state: only the new job (queue key `key`) can be affected.
+    pub(crate) fn schedule_arrival(&mut self, ctx: &mut Ctx<'_, '_>, key: u128) {
         if self.sched.hold {
             self.sched.clean = false;
             return;
@@ -434,7 +418,7 @@ impl Jobs {
         let now = ctx.now();
         let reservation = self.sched.reservation;
         let len = self.queue.len();
-        let q = self.queue[pos];
+        let q = self.queue[key];
         match self.sched.cfg.queue {
             // Behind a blocked head nothing starts.
             QueuePolicy::Fifo if len > 1 => {}
@@ -443,7 +427,7 @@ impl Jobs {
             {
                 let mut grants = std::mem::take(&mut self.sched.grants);
                 if self.try_backfill(ctx.world, &q, now, &mut grants) {
-                    self.queue.remove(pos);
+                    self.queue.remove(key);
                     self.sched.backfilled += 1;
                     self.start_job(ctx, q, &grants);
                 }
@@ -452,7 +436,7 @@ impl Jobs {
             QueuePolicy::ShortestJobFirst => {
                 let mut grants = std::mem::take(&mut self.sched.grants);
                 if self.plan(ctx.world, &q.req, &mut grants) {
-                    self.queue.remove(pos);
+                    self.queue.remove(key);
                     self.start_job(ctx, q, &grants);
                 }
                 self.sched.grants = grants;
