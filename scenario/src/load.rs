@@ -742,7 +742,52 @@ fn check_scalars(file: &Path, s: &Scenario) -> Result<(), InputError> {
             ),
         ));
     }
-    Ok(())
+    check_long_horizon(file, s)
+}
+
+/// Long-horizon serving (docs/models.md §Long-horizon serving) refuses what its windows cannot carry: the
+/// windows run without the facility, on replicas that never stop.
+fn check_long_horizon(file: &Path, s: &Scenario) -> Result<(), InputError> {
+    let Workload::Inference(w) = &s.workload else {
+        return Ok(());
+    };
+    if w.long_horizon.is_none() {
+        return Ok(());
+    }
+    let f = s.facility.as_ref();
+    let r = f.map(|f| f.power_chain.ratings);
+    let found = if f.is_some_and(|f| f.capping.is_some()) {
+        Some((
+            "facility.capping",
+            "power capping (the windows run without the facility)",
+        ))
+    } else if r.is_some_and(|r| r.rack_w.is_some() || r.row_w.is_some() || r.feed_w.is_some()) {
+        Some((
+            "facility.power_chain.ratings",
+            "breaker ratings (a trip would stop replicas)",
+        ))
+    } else if s.failures.is_some() {
+        Some((
+            "failures",
+            "hardware failures (replicas would differ over the year)",
+        ))
+    } else if !s.maintenance.is_empty() {
+        Some(("maintenance", "maintenance windows"))
+    } else if s.storage.is_some() {
+        Some(("storage", "model loads from storage"))
+    } else {
+        None
+    };
+    match found {
+        Some((field, what)) => Err(InputError::field(
+            file,
+            field,
+            format!(
+                "long-horizon serving (workload.Inference.long_horizon) does not model {what}: remove one of them"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Reads the catalog the scenario names (path resolved in place), checks it and adds `extra_gpus`.

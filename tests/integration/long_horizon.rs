@@ -135,26 +135,22 @@ fn long_horizon_is_deterministic_whatever_the_threads() {
     assert_eq!(bytes(1), bytes(2));
 }
 
-/// What the mode does not model is refused with the field to remove, not run wrongly.
+/// What the mode does not model is refused when the scenario loads (so `dctwin validate` says it), with the
+/// field to remove.
 #[test]
 fn long_horizon_refuses_what_it_does_not_model() {
     let capped = format!("{}, capping: (gpu_cap_w: 500.0)", weather());
-    let e = run("capped", &scenario(LONG, &capped))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("facility.capping") && e.contains("long-horizon"),
-        "{e}"
-    );
     let fed = format!("{}, power_chain: (ratings: (feed_w: 1e6))", weather());
-    let text = scenario(LONG, &fed);
-    let dir = temp_dir("long-horizon-fed");
-    let path = write(&dir, "s.ron", &text);
-    match load_scenario(&path, &[], None) {
-        Ok(l) => {
-            let e = twin::run(&l, &mut |_| {}).unwrap_err().to_string();
-            assert!(e.contains("ratings"), "{e}");
-        }
-        Err(e) => panic!("{e}"),
+    for (tag, facility, field) in [
+        ("capped", capped, "facility.capping"),
+        ("fed", fed, "facility.power_chain.ratings"),
+    ] {
+        let dir = temp_dir(&format!("long-horizon-{tag}"));
+        let path = write(&dir, "s.ron", &scenario(LONG, &facility));
+        let e = load_scenario(&path, &[], None).unwrap_err().to_string();
+        assert!(e.contains(field) && e.contains("long-horizon"), "{e}");
+        // Without long-horizon mode the same scenario is valid.
+        let path = write(&dir, "full.ron", &scenario("", &facility));
+        load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -13,8 +13,9 @@
 //!    `hours × 3600 / window_s × replicas / sampled` requests of the horizon (expected counts), the latency
 //!    statistics are the weighted mixture, and the hourly latency percentiles go to `timeseries.csv`.
 //!
-//! What it needs: a synthetic request stream, a fixed replica count, replicas the facility does not slow
-//! (no capping controller, no static GPU cap, no breaker ratings) and no failures, maintenance or storage.
+//! What it needs (checked when the scenario loads): a synthetic request stream, a fixed replica count, replicas
+//! the facility does not slow (no capping controller, no static GPU cap, no breaker ratings) and no failures,
+//! maintenance or storage.
 
 use bevy_ecs::world::World;
 use models::inference::config::{ArrivalProcess, InferenceWorkload, LongHorizon, RequestSource};
@@ -62,7 +63,6 @@ pub(crate) fn run(
     };
     let lh = w.long_horizon.expect("is_long");
     let wall = std::time::Instant::now();
-    refuse_what_it_cannot_model(loaded)?;
     let RequestSource::Synthetic(s) = &w.requests else {
         unreachable!("checked: long-horizon mode needs a synthetic stream")
     };
@@ -102,44 +102,6 @@ pub(crate) fn run(
     out.summary.events_processed += windows.iter().map(|w| w.events).sum::<u64>();
     out.summary.wall_time_s = wall.elapsed().as_secs_f64();
     Ok(out)
-}
-
-/// A clear error for what long-horizon mode does not model.
-fn refuse_what_it_cannot_model(loaded: &LoadedScenario) -> Result<(), RunError> {
-    let sc = &loaded.scenario;
-    let f = loaded.facility.as_ref();
-    let r = f.map(|f| f.facility.chain.ratings);
-    let found = if f.is_some_and(|f| f.config.capping.is_some()) {
-        Some((
-            "facility.capping",
-            "power capping (the windows run without the facility)",
-        ))
-    } else if r.is_some_and(|r| r.rack_w.is_some() || r.row_w.is_some() || r.feed_w.is_some()) {
-        Some((
-            "facility.chain.ratings",
-            "breaker ratings (a trip would stop replicas)",
-        ))
-    } else if sc.failures.is_some() {
-        Some((
-            "failures",
-            "hardware failures (replicas would differ over the year)",
-        ))
-    } else if !sc.maintenance.is_empty() {
-        Some(("maintenance", "maintenance windows"))
-    } else if sc.storage.is_some() {
-        Some(("storage", "model loads from storage"))
-    } else {
-        None
-    };
-    match found {
-        Some((field, what)) => Err(RunError::Input {
-            field: field.into(),
-            message: format!(
-                "long-horizon serving (workload.Inference.long_horizon) does not model {what}: remove one of them"
-            ),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// The scenario of one window: `sampled` replicas under their share of the rate `mult × rate`, constant, for
