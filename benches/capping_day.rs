@@ -7,14 +7,10 @@
 //!
 //!     cargo bench --bench capping_day
 
-use std::time::Instant;
+mod common;
+use common::env_u64;
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use std::time::Instant;
 
 const ROWS: u64 = 25;
 const RACKS: u64 = 25;

@@ -10,14 +10,10 @@
 //!
 //!     cargo bench --bench failures_year
 
-use std::time::Instant;
+mod common;
+use common::env_u64;
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use std::time::Instant;
 
 fn main() {
     let halls = env_u64("FAIL_HALLS", 10);

@@ -16,14 +16,10 @@
 //!
 //!     cargo bench --bench long_horizon
 
-use std::time::Instant;
+mod common;
+use common::{env_u64, peak_rss_mib};
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use std::time::Instant;
 
 const HOURLY: &str = "[0.35, 0.3, 0.3, 0.3, 0.35, 0.45, 0.6, 0.8, 1.0, 1.15, 1.25, 1.3, \
                       1.3, 1.35, 1.4, 1.4, 1.35, 1.25, 1.1, 1.0, 0.9, 0.75, 0.6, 0.45]";
@@ -88,16 +84,6 @@ fn load(dir: &std::path::Path, name: &str, text: &str) -> scenario::LoadedScenar
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write scenario");
     scenario::load_scenario(&path, &[], None).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Peak resident set of this process, MiB (Linux `VmHWM`).
-fn peak_rss_mib() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 /// Median, 90th percentile and worst of `errs` (absolute relative errors), and the share within 5%.
@@ -242,7 +228,7 @@ fn year(dir: &std::path::Path) {
         lh.windows.len(),
         lh.window_events,
         s.events_processed - lh.window_events,
-        peak_rss_mib(),
+        peak_rss_mib().unwrap_or(0.0),
         s.energy.it_j / 3.6e9,
         s.energy.facility_j.unwrap_or(0.0) / 3.6e9,
         s.facility.as_ref().map_or(0.0, |f| f.pue),

@@ -6,6 +6,9 @@
 //!     cargo bench --bench phold
 //!     PHOLD_LPS=4096 PHOLD_JOBS=16384 PHOLD_EVENTS=10000000 cargo bench --bench phold
 
+mod common;
+use common::env_u64;
+
 use std::time::Instant;
 
 use sim::bevy_ecs::prelude::*;
@@ -23,13 +26,6 @@ struct Lps {
 #[derive(Clone, Copy)]
 struct Msg {
     lp: u32,
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn main() {

@@ -17,26 +17,10 @@
 //!
 //!     cargo bench --bench sched_scale
 
+mod common;
+use common::{cpu_s, env_u64};
+
 use std::time::Instant;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// CPU time of this process so far, s (Linux `/proc/self/stat`, user + system, 100 ticks/s): the machine
-/// may be shared, so costs are compared on CPU time; wall time is printed beside it.
-fn cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
-}
 
 /// Mean job size × mean duration of the synthetic mix (7.36 GPUs × 11,870 s).
 const GPU_S_PER_JOB: f64 = 87_400.0;

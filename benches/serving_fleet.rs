@@ -9,14 +9,10 @@
 //!
 //!     cargo bench --bench serving_fleet
 
-use std::time::Instant;
+mod common;
+use common::env_u64;
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use std::time::Instant;
 
 fn scenario(replicas: u64, rate: f64, hours: u64) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
