@@ -1,35 +1,78 @@
-//! Calendar arithmetic in the proleptic Gregorian calendar: days from the civil date, leap years and month
-//! lengths (for the date-times of facility inputs, `YYYY-MM-DD HH:MM:SS`, and of job and request traces),
-//! and the parser a carbon series' start is checked with.
+//! Calendar arithmetic in the proleptic Gregorian calendar (for the date-times of facility inputs,
+//! `YYYY-MM-DD HH:MM:SS`, and of job and request traces): the checks of a civil date-time's fields and its
+//! instant, both through the `jiff` crate, and the parser a carbon series' start is checked with. The
+//! trace reader (`scenario::trace::datetime`) parses its own shape and shares [`civil_instant_ns`].
+
+use jiff::civil::Date;
 
 /// Days from 1970-01-01 to `year-month-day` in the proleptic Gregorian calendar (negative before 1970).
-/// `month` is 1–12 and `day` 1–31; the date must exist (callers check with [`days_in_month`]).
-///
-/// Howard Hinnant's `days_from_civil`: years start on March 1 so that the leap day is the last day of the
-/// shifted year; a 400-year era has 146,097 days.
-pub const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = (if y >= 0 { y } else { y - 399 }) / 400;
-    let yoe = y - era * 400; // [0, 399]
-    let mp = (month as i64 + 9) % 12; // March = 0 … February = 11
-    let doy = (153 * mp + 2) / 5 + day as i64 - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe - 719_468
+/// `month` is 1–12, `day` 1–31 and `year` 0–9999; the date must exist (callers check with
+/// [`days_in_month`]).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let date =
+        Date::new(year as i16, month as i8, day as i8).expect("callers pass an existing date");
+    date.duration_since(Date::constant(1970, 1, 1)).as_secs() / 86_400
 }
 
-/// Whether `year` is a Gregorian leap year.
-pub const fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+/// Whether `year` (0–9999) is a Gregorian leap year.
+pub fn is_leap(year: i64) -> bool {
+    Date::constant(year as i16, 1, 1).in_leap_year()
 }
 
-/// Days in `month` (1–12); February has 29 in a leap `year`.
-pub const fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
+/// Days in `month` (1–12) of `year` (0–9999); February has 29 in a leap year.
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    Date::new(year as i16, month as i8, 1)
+        .expect("callers pass a month 1-12 of a year 0-9999")
+        .days_in_month() as u32
+}
+
+/// Why the fields of a civil date-time name no instant (for the readers' messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CivilError {
+    /// The month is not 1–12.
+    Month(u32),
+    /// The day is not 1 to `last` of its month.
+    Day { day: u32, last: u32 },
+    /// The hour is past 23.
+    Hour(u32),
+    /// The minute is past 59.
+    Minute(u32),
+    /// The second is past 59 (no leap seconds).
+    Second(u32),
+}
+
+/// Nanoseconds since 1970-01-01 00:00:00 of the wall-clock date-time with these fields (`year` 0–9999,
+/// `nanos` below one second; no time zone), or which field names nothing.
+pub fn civil_instant_ns(
+    year: u32,
+    month: u32,
+    day: u32,
+    hms: (u32, u32, u32),
+    nanos: u32,
+) -> Result<i128, CivilError> {
+    let (hour, minute, second) = hms;
+    let year = i64::from(year);
+    if !(1..=12).contains(&month) {
+        return Err(CivilError::Month(month));
     }
+    let last = days_in_month(year, month);
+    if day == 0 || day > last {
+        return Err(CivilError::Day { day, last });
+    }
+    if hour > 23 {
+        return Err(CivilError::Hour(hour));
+    }
+    if minute > 59 {
+        return Err(CivilError::Minute(minute));
+    }
+    if second > 59 {
+        return Err(CivilError::Second(second));
+    }
+    let secs = i128::from(days_from_civil(year, month, day)) * 86_400
+        + i128::from(hour) * 3600
+        + i128::from(minute) * 60
+        + i128::from(second);
+    Ok(secs * 1_000_000_000 + i128::from(nanos))
 }
 
 /// What [`parse_datetime`] accepts, for messages.
@@ -57,18 +100,9 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
             .then(|| d.iter().fold(0, |v, &c| v * 10 + u32::from(c - b'0')))
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo)
-        || d == 0
-        || d > days_in_month(i64::from(y), mo)
-        || h > 23
-        || mi > 59
-        || sec > 59
-    {
-        return None;
-    }
-    let days = days_from_civil(i64::from(y), mo, d);
-    Some(days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(sec))
+    let hms = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let ns = civil_instant_ns(y, mo, d, hms, 0).ok()?;
+    Some((ns / 1_000_000_000) as i64)
 }
 
 #[cfg(test)]

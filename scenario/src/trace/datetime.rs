@@ -1,5 +1,7 @@
 //! Calendar date-times as the Azure, Philly and Helios traces write them (`2023-11-16 18:17:03.9799600`),
-//! parsed by hand into exact integer nanoseconds: no floating point, no time zones, no date crate.
+//! parsed into exact integer nanoseconds: no floating point, no time zones. The shape is checked here (byte
+//! by byte, for messages that say what is wrong); the fields and the calendar go through
+//! [`civil_instant_ns`] (the `jiff` crate), as the facility readers' dates do.
 //!
 //! The accepted text is `YYYY-MM-DD HH:MM:SS`, optionally followed by `.` and 1 to 9 digits of a
 //! fraction of a second. Dates are in the proleptic Gregorian calendar (years 0000–9999); the time has no
@@ -7,16 +9,13 @@
 //! (`:60` is refused). Instants are nanoseconds since 1970-01-01 00:00:00 as an `i128`, so any two of them
 //! subtract exactly.
 
-use models::facility::calendar::{days_from_civil, days_in_month};
+use models::facility::calendar::{CivilError, civil_instant_ns};
 
 use super::table::found;
 
 /// What a date-time cell must look like, for messages.
 pub(crate) const EXPECTED: &str = "a date and time `YYYY-MM-DD HH:MM:SS`, optionally with 1 to 9 \
                                    fractional digits of a second (`2023-11-16 18:17:03.9799600`)";
-
-const NANOS_PER_SEC: i128 = 1_000_000_000;
-const SECS_PER_DAY: i128 = 86_400;
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -84,34 +83,20 @@ pub(crate) fn parse(raw: &[u8]) -> Result<i128, String> {
         },
         _ => return Err(shape()),
     };
-    let year = i64::from(year);
-    if !(1..=12).contains(&month) {
-        return Err(range(format!("month {month:02} does not exist")));
-    }
-    let last_day = days_in_month(year, month);
-    if day == 0 || day > last_day {
-        return Err(range(format!(
-            "{} {year:04} has days 01 to {last_day}, not {day:02}",
-            MONTHS[month as usize - 1]
-        )));
-    }
-    if hour > 23 {
-        return Err(range(format!("hour {hour:02} is past 23")));
-    }
-    if minute > 59 {
-        return Err(range(format!("minute {minute:02} is past 59")));
-    }
-    if second > 59 {
-        return Err(range(format!(
-            "second {second:02} is past 59 (leap seconds are not supported)"
-        )));
-    }
-    let days = i128::from(days_from_civil(year, month, day));
-    let secs = days * SECS_PER_DAY
-        + i128::from(hour) * 3600
-        + i128::from(minute) * 60
-        + i128::from(second);
-    Ok(secs * NANOS_PER_SEC + i128::from(nanos))
+    civil_instant_ns(year, month, day, (hour, minute, second), nanos).map_err(|e| {
+        range(match e {
+            CivilError::Month(m) => format!("month {m:02} does not exist"),
+            CivilError::Day { day, last } => format!(
+                "{} {year:04} has days 01 to {last}, not {day:02}",
+                MONTHS[month as usize - 1]
+            ),
+            CivilError::Hour(h) => format!("hour {h:02} is past 23"),
+            CivilError::Minute(m) => format!("minute {m:02} is past 59"),
+            CivilError::Second(s) => {
+                format!("second {s:02} is past 59 (leap seconds are not supported)")
+            }
+        })
+    })
 }
 
 /// `t − origin` in nanoseconds when it is a valid simulated time (0 to `u64::MAX`, about 584 years).
@@ -122,6 +107,7 @@ pub(crate) fn since(t: i128, origin: i128) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use models::facility::calendar::days_from_civil;
 
     fn p(s: &str) -> Result<i128, String> {
         parse(s.as_bytes())

@@ -4,6 +4,7 @@
 //! replayed from scratch over whatever evaluations exist: resuming, sharding and merging need no state
 //! of their own.
 
+use statrs::distribution::{Beta, ContinuousCDF};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -214,47 +215,26 @@ pub fn violations(goal: Goal, points: &[(f64, bool)]) -> Vec<Violation> {
     out
 }
 
-/// P(X ≤ x) for X ~ Binomial(n, p).
-fn binomial_cdf(x: u64, n: u64, p: f64) -> f64 {
-    let mut term = (1.0 - p).powi(n as i32); // P(X = 0)
-    let mut sum = 0.0;
-    for k in 0..=x.min(n) {
-        sum += term;
-        if k < n {
-            term *= (n - k) as f64 / (k + 1) as f64 * p / (1.0 - p);
-        }
-    }
-    sum.min(1.0)
-}
-
 /// One-sided Clopper–Pearson bounds on the probability that a fresh seed passes, from `passed` of `n`
 /// seeds, at `confidence`: (lower, upper). The lower bound is 0 when none passed, the upper 1 when all
-/// did.
+/// did. Through the beta quantiles (`statrs`): lower = B(α; x, n − x + 1), upper = B(1 − α; x + 1, n − x)
+/// with α = 1 − confidence — the p with P(X ≥ x | p) = α and the p with P(X ≤ x | p) = α.
 pub fn clopper_pearson(passed: u64, n: u64, confidence: f64) -> (f64, f64) {
     let alpha = 1.0 - confidence;
-    // Lower: the p with P(X ≥ passed | p) = α; upper: the p with P(X ≤ passed | p) = α.
-    // f increases with p; the p in (0, 1) with f(p) = target.
-    let bisect = |f: &dyn Fn(f64) -> f64, target: f64| {
-        let (mut a, mut b) = (0.0f64, 1.0f64);
-        for _ in 0..100 {
-            let m = 0.5 * (a + b);
-            if f(m) < target {
-                a = m;
-            } else {
-                b = m;
-            }
-        }
-        0.5 * (a + b)
+    let quantile = |a: u64, b: u64, q: f64| {
+        Beta::new(a as f64, b as f64)
+            .expect("positive shapes")
+            .inverse_cdf(q)
     };
     let lower = if passed == 0 {
         0.0
     } else {
-        bisect(&|p| 1.0 - binomial_cdf(passed - 1, n, p), alpha)
+        quantile(passed, n - passed + 1, alpha)
     };
     let upper = if passed >= n {
         1.0
     } else {
-        bisect(&|p| 1.0 - binomial_cdf(passed, n, p), 1.0 - alpha)
+        quantile(passed + 1, n - passed, 1.0 - alpha)
     };
     (lower, upper)
 }
