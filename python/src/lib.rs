@@ -196,7 +196,18 @@ fn scenario_from_json(json: &str) -> Result<Scenario, InputError> {
     let file = Path::new(DICT_FILE);
     let mut de = serde_json::Deserializer::from_str(json);
     let s: Scenario = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        // The dotted form `--set` takes (`halls.0.rows`), not serde_path_to_error's `halls[0].rows`.
+        let path = e
+            .path()
+            .iter()
+            .map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                serde_path_to_error::Segment::Map { key } => key.clone(),
+                serde_path_to_error::Segment::Enum { variant } => variant.clone(),
+                serde_path_to_error::Segment::Unknown => "?".to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(".");
         let inner = e.into_inner();
         // serde_json appends "at line L column C" of the JSON text, which the user never saw.
         let message = inner.to_string();
@@ -204,7 +215,7 @@ fn scenario_from_json(json: &str) -> Result<Scenario, InputError> {
             Some(i) if inner.line() > 0 => message[..i].to_string(),
             _ => message,
         };
-        if path == "." || path.is_empty() {
+        if path.is_empty() {
             InputError::file(file, message)
         } else {
             InputError::field(file, &path, message)

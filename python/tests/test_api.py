@@ -84,6 +84,15 @@ def test_dict_error_names_the_field():
         assert e.line is None and e.column is None
     else:
         raise AssertionError("no ScenarioError")
+    # Deep inside lists and enum variants, in the dotted form overrides take.
+    d = dctwin.scenario_dict(SCENARIOS / "quickstart.ron")
+    d["site"]["Layout"]["halls"][0]["rows"][0]["racks"][0]["servers"][0]["count"] = "four"
+    try:
+        dctwin.validate(d, base_dir=SCENARIOS)
+    except dctwin.ScenarioError as e:
+        assert e.field == "site.Layout.halls.0.rows.0.racks.0.servers.0.count", e.field
+    else:
+        raise AssertionError("no ScenarioError")
 
 
 def test_override_of_a_missing_field():
