@@ -26,5 +26,5 @@ pub use format::{
 };
 pub use load::{
     LoadedFacility, LoadedFailures, LoadedScenario, Override, TrainingJobInfo, apply_overrides,
-    field_value, load_scenario, parse_ron,
+    field_value, load_parsed, load_scenario, parse_ron,
 };

@@ -551,8 +551,19 @@ pub fn load_scenario(
     overrides: &[Override],
     seed: Option<u64>,
 ) -> Result<LoadedScenario, InputError> {
-    let mut s = read_scenario(file, overrides, seed)?;
+    let s = read_scenario(file, overrides, seed)?;
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_parsed(file, &base, s)
+}
+
+/// [`load_scenario`] of a scenario already parsed and overridden (the Python API builds one from a dict):
+/// `file` names it in errors and relative paths inside it resolve against `base`.
+pub fn load_parsed(
+    file: &Path,
+    base: &Path,
+    mut s: Scenario,
+) -> Result<LoadedScenario, InputError> {
+    let base = base.to_path_buf();
     crate::bounds::check(&s).map_err(|(path, m)| InputError::field(file, &path, m))?;
     check_scalars(file, &s)?;
     let catalog = load_catalog(file, &base, &mut s)?;
