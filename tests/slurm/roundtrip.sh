@@ -8,7 +8,7 @@
 #
 #   bash tests/slurm/roundtrip.sh [path/to/dctwin]      (default: target/release/dctwin)
 #
-# Needs slurmctld, slurmd, munged and mungekey (apt-get install slurm-wlm munge) and root, or a user
+# Needs slurmctld, slurmd and munged (apt-get install slurm-wlm munge) and root, or a user
 # who may run the daemons. No cgroups: proctrack/linuxproc and task/none, so it runs in containers
 # without cgroup delegation. DCTWIN_SLURM_KEEP=1 keeps the temporary directory (logs, state, outputs).
 set -euo pipefail
@@ -23,7 +23,7 @@ timeout_s=${DCTWIN_SLURM_TIMEOUT_S:-300}
 ctld_port=${DCTWIN_SLURM_CTLD_PORT:-16817}
 slurmd_port=${DCTWIN_SLURM_SLURMD_PORT:-16818}
 
-for tool in "$dctwin" slurmctld slurmd munged mungekey sbatch squeue scontrol sinfo; do
+for tool in "$dctwin" slurmctld slurmd munged sbatch squeue scontrol sinfo; do
     command -v "$tool" >/dev/null 2>&1 || { echo "roundtrip: $tool not found (apt-get install slurm-wlm munge)" >&2; exit 1; }
 done
 
