@@ -2,8 +2,10 @@
 # The Slurm round trip of docs/distributed.md, for real: starts a one-node Slurm cluster on this machine
 # (munged, slurmctld and slurmd of Debian's slurm-wlm and munge, everything under one temporary
 # directory, nothing in /etc), submits examples/slurm/submit.sh — a job array of sweep shards and the
-# afterok merge job — waits for both (at most DCTWIN_SLURM_TIMEOUT_S, default 300 s), and checks that the
-# merged outputs are byte-identical to a local `dctwin sweep` and that the logs went to OUT/slurm/.
+# afterok merge job — waits for both (at most DCTWIN_SLURM_TIMEOUT_S, default 300 s, each wait), and
+# checks that the merged outputs are byte-identical to a local `dctwin sweep` and that the logs went to
+# OUT/slurm/. Then the same for a size study (submit.sh --size, 2 tasks that wait for each other) against
+# a local `dctwin size`, and a sweep whose shards fail: its merge must be cancelled, not left pending.
 # Stops every daemon it started on exit, whatever happens.
 #
 #   bash tests/slurm/roundtrip.sh [path/to/dctwin]      (default: target/release/dctwin)
@@ -136,6 +138,31 @@ done
 up=$(date +%s)
 echo "roundtrip: one-node Slurm up ($cpus CPUs, $mem_mb MB) in $((up - start)) s"
 
+# Waits until the jobs have left the queue, at most timeout_s.
+wait_for() {
+    local deadline=$((SECONDS + timeout_s)) ids
+    ids=$(IFS=,; echo "$*")
+    while [ -n "$(squeue -h -j "$ids" -o %i 2>/dev/null)" ]; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "roundtrip: jobs $ids still queued or running after ${timeout_s} s:" >&2
+            squeue -a >&2 || true
+            exit 1
+        fi
+        sleep 1
+    done
+}
+# completed ARRAY_JOB TASKS JOB: every array task and the job COMPLETED with exit code 0.
+completed() {
+    local states state
+    states=$(scontrol -o show job "$1" | grep -o 'JobState=[A-Z_]*' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+    state=$(scontrol -o show job "$3" | grep -o 'JobState=[A-Z_]*')
+    if [ "$(scontrol -o show job "$1" | grep -c 'JobState=COMPLETED .*ExitCode=0:0')" -ne "$2" ] \
+        || [ "$state" != JobState=COMPLETED ]; then
+        echo "roundtrip: array $1 tasks:$states job $3: $state" >&2
+        exit 1
+    fi
+}
+
 # The reference: the same sweep on this machine.
 "$dctwin" sweep "$sweep" --quiet --threads 2 --out "$work/local"
 
@@ -145,24 +172,8 @@ ids=$(examples/slurm/submit.sh --tasks "$tasks" --dctwin "$dctwin" "$sweep" "$wo
 read -r array_id merge_id <<<"$ids"
 echo "roundtrip: submitted array $array_id ($tasks tasks), merge $merge_id (afterok)"
 
-deadline=$((SECONDS + timeout_s))
-while [ -n "$(squeue -h -j "$array_id,$merge_id" -o %i 2>/dev/null)" ]; do
-    if [ $SECONDS -ge $deadline ]; then
-        echo "roundtrip: jobs still queued or running after ${timeout_s} s:" >&2
-        squeue -a >&2 || true
-        exit 1
-    fi
-    sleep 1
-done
-
-# Every array task and the merge must have COMPLETED with exit code 0.
-states=$(scontrol -o show job "$array_id" | grep -o 'JobState=[A-Z_]*' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
-merge_state=$(scontrol -o show job "$merge_id" | grep -o 'JobState=[A-Z_]*')
-if [ "$(scontrol -o show job "$array_id" | grep -c 'JobState=COMPLETED .*ExitCode=0:0')" -ne "$tasks" ] \
-    || [ "$merge_state" != JobState=COMPLETED ]; then
-    echo "roundtrip: array tasks: $states merge: $merge_state" >&2
-    exit 1
-fi
+wait_for "$array_id" "$merge_id"
+completed "$array_id" "$tasks" "$merge_id"
 
 for f in runs.jsonl results.csv points.csv sweep_figure.svg sweep_tradeoff.svg report.html; do
     cmp "$work/local/$f" "$work/out/$f"
@@ -176,18 +187,23 @@ test -f "$work/out/slurm/dctwin-merge-$merge_id.out" || { echo "roundtrip: no me
 after=$(find . -maxdepth 1 -name '*.out' | wc -l)
 [ "$after" -eq "$before" ] || { echo "roundtrip: Slurm logs landed in the repo root" >&2; exit 1; }
 
+# A size study: 2 array tasks that wait for each other every round, then its outputs (afterok).
+size=examples/sizing/quickstart-servers.ron
+"$dctwin" size "$size" --quiet --threads 2 --out "$work/size-local"
+ids=$(examples/slurm/submit.sh --size --tasks 2 --dctwin "$dctwin" "$size" "$work/size-out")
+read -r size_array_id size_outputs_id <<<"$ids"
+wait_for "$size_array_id" "$size_outputs_id"
+completed "$size_array_id" 2 "$size_outputs_id"
+for f in size.json size.csv size.svg report.html; do
+    cmp "$work/size-local/$f" "$work/size-out/$f"
+done
+test -s "$work/size-out/size-shard-0-of-2.jsonl" && test -s "$work/size-out/size-shard-1-of-2.jsonl" \
+    || { echo "roundtrip: the size shards wrote nothing" >&2; exit 1; }
+
 # A failing shard: the merge must be cancelled at once (afterok, --kill-on-invalid-dep), not left pending.
 ids=$(examples/slurm/submit.sh --tasks 2 --dctwin /bin/false "$sweep" "$work/out-failing" 2>/dev/null)
 read -r array_id merge_id <<<"$ids"
-deadline=$((SECONDS + timeout_s))
-while [ -n "$(squeue -h -j "$array_id,$merge_id" -o %i 2>/dev/null)" ]; do
-    if [ $SECONDS -ge $deadline ]; then
-        echo "roundtrip: after a failed shard, jobs still queued after ${timeout_s} s:" >&2
-        squeue -a >&2 || true
-        exit 1
-    fi
-    sleep 1
-done
+wait_for "$array_id" "$merge_id"
 merge_state=$(scontrol -o show job "$merge_id" | grep -o 'JobState=[A-Z_]*')
 [ "$merge_state" = JobState=CANCELLED ] \
     || { echo "roundtrip: after a failed shard the merge ended $merge_state, not CANCELLED" >&2; exit 1; }
@@ -195,4 +211,4 @@ merge_state=$(scontrol -o show job "$merge_id" | grep -o 'JobState=[A-Z_]*')
 
 end=$(date +%s)
 echo "roundtrip OK: $tasks array tasks and the afterok merge completed; the merged outputs are the local sweep's bytes;" \
-    "logs in OUT/slurm/; a failed shard cancels the merge (cluster up in $((up - start)) s, jobs $((end - up)) s, total $((end - start)) s)"
+    "logs in OUT/slurm/; a 2-task size study's outputs are the local ones; a failed shard cancels the merge (cluster up in $((up - start)) s, jobs $((end - up)) s, total $((end - start)) s)"
