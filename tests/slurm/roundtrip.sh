@@ -51,7 +51,12 @@ cleanup() {
         show_logs
         [ -z "${SLURM_CONF:-}" ] || squeue -a 2>/dev/null >&2 || true
     fi
-    # Only the daemons this script started, by their pid; the jobs they run end with slurmd.
+    # Jobs still running (a failure, a timeout, an interrupt): cancel them while the cluster is up.
+    if [ -n "${SLURM_CONF:-}" ] && [ -n "$(squeue -h -o %i 2>/dev/null)" ]; then
+        scancel --quiet --user="$(id -un)" 2>/dev/null || true
+        for _ in $(seq 20); do [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break; sleep 0.5; done
+    fi
+    # Only the daemons this script started, by their pid.
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
         kill "${pids[i]}" 2>/dev/null || true
     done
@@ -59,6 +64,13 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
+    done
+    # A job step outlives a killed slurmd: end those of this cluster (their environment names our
+    # slurm.conf), and nothing else.
+    for pid in $(pgrep -x slurmstepd 2>/dev/null); do
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$work/etc/slurm.conf"; then
+            kill -9 "$pid" 2>/dev/null || true
+        fi
     done
     if [ "${DCTWIN_SLURM_KEEP:-0}" = 1 ]; then
         echo "roundtrip: kept $work" >&2
