@@ -79,6 +79,7 @@ if [[ $dctwin == */* ]]; then
     dctwin=$(cd "$(dirname "$dctwin")" && pwd)/$(basename "$dctwin")
 fi
 
+# shellcheck disable=SC2054  # the comma belongs to --export
 common=(--cpus-per-task="$cpus" --mem-per-cpu="$mem" --export=ALL,DCTWIN="$dctwin")
 [ -z "$partition" ] || common+=(--partition="$partition")
 array="0-$((tasks - 1))${max_running:+%$max_running}"

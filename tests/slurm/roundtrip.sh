@@ -15,7 +15,6 @@
 # without cgroup delegation. DCTWIN_SLURM_KEEP=1 keeps the temporary directory (logs, state, outputs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-repo=$PWD
 
 dctwin=${1:-target/release/dctwin}
 dctwin=$(cd "$(dirname "$dctwin")" && pwd)/$(basename "$dctwin")
@@ -135,6 +134,12 @@ pids+=($!)
 slurmd -D -N localhost -f "$SLURM_CONF" >>"$work/log/slurmd.stdout" 2>&1 &
 pids+=($!)
 
+daemons_alive() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill -0 "$pid" 2>/dev/null || { echo "roundtrip: a daemon (pid $pid) exited" >&2; exit 1; }
+    done
+}
 # Wait for the node to be up and idle.
 deadline=$((SECONDS + 60))
 until [ "$(sinfo -h -n localhost -o %T 2>/dev/null)" = idle ]; do
@@ -142,19 +147,22 @@ until [ "$(sinfo -h -n localhost -o %T 2>/dev/null)" = idle ]; do
         echo "roundtrip: the Slurm node did not come up within 60 s (sinfo: $(sinfo -h -o '%T %E' 2>&1))" >&2
         exit 1
     fi
-    for pid in "${pids[@]}"; do
-        kill -0 "$pid" 2>/dev/null || { echo "roundtrip: a daemon (pid $pid) exited" >&2; exit 1; }
-    done
+    daemons_alive
     sleep 0.5
 done
 up=$(date +%s)
 echo "roundtrip: one-node Slurm up ($cpus CPUs, $mem_mb MB) in $((up - start)) s"
 
-# Waits until the jobs have left the queue, at most timeout_s.
+# Waits until the jobs have left the queue, at most timeout_s; a daemon that dies fails at once.
 wait_for() {
-    local deadline=$((SECONDS + timeout_s)) ids
+    local deadline=$((SECONDS + timeout_s)) ids queued
     ids=$(IFS=,; echo "$*")
-    while [ -n "$(squeue -h -j "$ids" -o %i 2>/dev/null)" ]; do
+    while :; do
+        daemons_alive
+        # An squeue that fails (a busy controller) counts as "still queued": ask again.
+        if queued=$(squeue -h -j "$ids" -o %i 2>/dev/null) && [ -z "$queued" ]; then
+            return 0
+        fi
         if [ $SECONDS -ge $deadline ]; then
             echo "roundtrip: jobs $ids still queued or running after ${timeout_s} s:" >&2
             squeue -a >&2 || true
