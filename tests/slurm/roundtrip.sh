@@ -36,7 +36,7 @@ chmod 700 "$work/munge"
 pids=()
 
 show_logs() {
-    for f in "$work"/log/* "$work"/out/slurm/*; do
+    for f in "$work"/log/* "$work"/*/slurm/*; do
         [ -f "$f" ] || continue
         echo "---- $f (last 30 lines)" >&2
         tail -n 30 "$f" >&2
@@ -89,8 +89,10 @@ munged --foreground --force --socket="$work/munge/socket" --key-file="$work/mung
     --seed-file="$work/munge/seed" >/dev/null 2>&1 &
 pids+=($!)
 
-# Slurm: one node, "localhost", with this machine's CPUs and half its memory.
+# Slurm: one node, "localhost", with this machine's CPUs (at least 2: the size study's 2 tasks must run
+# at once; config_overrides lets the node claim more than it has) and half its memory.
 cpus=$(nproc)
+[ "$cpus" -ge 2 ] || cpus=2
 mem_mb=$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 / 2 }' /proc/meminfo)
 export SLURM_CONF="$work/etc/slurm.conf"
 cat >"$SLURM_CONF" <<CONF
