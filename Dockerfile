@@ -5,7 +5,7 @@
 #
 #   docker build -t dctwin:0.1.0 .
 #   docker run --rm dctwin:0.1.0 validate scenarios/quickstart.ron
-#   docker run --rm -v "$PWD/results:/results" dctwin:0.1.0 \
+#   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD/results:/results" dctwin:0.1.0 \
 #       sweep examples/sweeps/quickstart-seeds.ron --out /results/quickstart-seeds
 #
 # Scenarios that read weather, carbon or trace files from ../../shared/ find them when the data is
