@@ -459,6 +459,9 @@ impl Part for Serving {
         if let Some(mut log) = world.get_resource_mut::<super::report::RequestLog>() {
             log.0 = super::report::records(&self.fleet);
         }
+        if let Some(mut s) = world.get_resource_mut::<super::report::RequestSample>() {
+            *s = super::report::sampled(&self.fleet, s.max);
+        }
         self.attributed.advance(horizon);
         let it_j = if self.shared {
             self.attributed.energy_j()
