@@ -247,6 +247,9 @@ pub struct ServerAccess {
     models: ModelTable,
     /// Per entity index: its server's rack ([`Site::rack_of`]).
     rack_of_entity: Vec<u32>,
+    /// The racks' changes of draw since [`Self::book_racks`]: (rack, ΔIT W). Kept here, not noted on the ledger at
+    /// each update, so that the hot path pays one ledger lookup per action, not one per server.
+    pending: Vec<(u32, f64)>,
 }
 
 /// The servers' power models, deduplicated. A site built from a few server templates has a few distinct
@@ -308,11 +311,21 @@ impl ServerAccess {
             state: world.query(),
             models: ModelTable::new(world),
             rack_of_entity,
+            pending: Vec::new(),
         }
     }
 
+    /// Hands the racks' changes of draw made through [`Self::update`] to the ledger, for the action's
+    /// [`crate::ledger::Ledger::add`] to book: every caller of `update` calls this before that `add`.
+    pub fn book_racks(&mut self, ledger: &mut crate::ledger::Ledger) {
+        for &(rack, d) in &self.pending {
+            ledger.note_rack(rack, d);
+        }
+        self.pending.clear();
+    }
+
     /// Applies `change` to server `e`'s load and recomputes its draw (nothing while it is down); returns
-    /// `change`'s result and (ΔIT, ΔGPU), W.
+    /// `change`'s result and (ΔIT, ΔGPU), W. The rack's change waits for [`Self::book_racks`].
     ///
     /// On a large site every server touched is a cache miss per component read, so this reads only what the
     /// draw needs: the power model from the shared copies, the GPU limits only when some GPU of the site has
@@ -340,7 +353,10 @@ impl ServerAccess {
         let power = power.bypass_change_detection();
         let d = (new.input_w - power.input_w, new.gpu_w - power.gpu_w);
         *power = new;
-        note_rack(world, self.rack_of_entity[e.index_u32() as usize], d.0);
+        if d.0 != 0.0 {
+            self.pending
+                .push((self.rack_of_entity[e.index_u32() as usize], d.0));
+        }
         (r, d)
     }
 }

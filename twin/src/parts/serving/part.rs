@@ -222,7 +222,9 @@ impl Serving {
                     self.attributed_w[r as usize] = w;
                 }
             }
-            world.resource_mut::<Ledger>().add(now, d_it, d_gpu);
+            let mut ledger = world.resource_mut::<Ledger>();
+            self.access.book_racks(&mut ledger);
+            ledger.add(now, d_it, d_gpu);
             let mut dirty = dirty;
             dirty.clear();
             self.fleet.power_dirty = dirty;
