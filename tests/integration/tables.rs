@@ -255,3 +255,34 @@ fn dctwin_run_writes_the_tables() {
     );
     assert!(out.join("requests.csv").exists() && out.join("racks.csv").exists());
 }
+
+/// Rack breakers (tests/integration/facility_feedback.rs): each rack row counts its own trip, the jobs their
+/// interruptions, and the racks' energy — nothing after the trips — is still the IT energy.
+#[test]
+fn rack_trips_are_counted_on_their_racks() {
+    let loaded = crate::facility_feedback::with_facility(
+        "tables-rack-trip",
+        "submit_s,gpus,duration_s\n0,4,1000\n100,4,1000\n",
+        2,
+        3600.0,
+        "power_chain: (ratings: (rack_w: 6000.0))",
+    );
+    let options = twin::RunOptions {
+        tables: true,
+        ..twin::RunOptions::default()
+    };
+    let out = twin::run_with(&loaded, &options, &mut |_| {}).expect("run");
+    let trips: Vec<u64> = out.tables.racks.iter().map(|r| r.breaker_trips).collect();
+    assert_eq!(trips, [1, 1]);
+    check_racks(&out);
+    check_jobs(&out);
+    let jobs = out.tables.jobs.as_ref().unwrap();
+    assert_eq!(jobs.iter().map(|j| j.interruptions).sum::<u64>(), 4);
+    let inlet = out.summary.facility.as_ref().unwrap().thermal.max_inlet_c;
+    assert!(
+        out.tables
+            .racks
+            .iter()
+            .all(|r| r.inlet_peak_c == Some(inlet))
+    );
+}
