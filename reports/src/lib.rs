@@ -2,7 +2,8 @@
 //!
 //! [`write_run`] writes four files into an output directory — `summary.json`, `timeseries.csv`,
 //! `it_power.svg` and `utilization_queue.svg` (and, for runs with failures, `failures.svg`; for runs with a
-//! facility, `facility_power.svg` and `pue_wet_bulb.svg`) — each one atomically (temporary file in the same
+//! facility, `facility_power.svg` and `pue_wet_bulb.svg`; the per-entity tables `jobs.csv`, `requests.csv` and
+//! `racks.csv` when the run has them, [`entity_tables`]) — each one atomically (temporary file in the same
 //! directory, `fsync`, rename over the target), so a reader never sees a half-written file.
 //! [`OutputDir`] ([`outdir`]) checks an output directory before the work and replaces its whole set of
 //! files at once: commands write into a staging directory that is then swapped into place.
@@ -143,7 +144,8 @@ impl std::error::Error for ReportError {
 ///
 /// Returns the paths written, in this order: `summary.json`, `timeseries.csv`, `it_power.svg`,
 /// `utilization_queue.svg`, then (runs with failures) `failures.svg`, then (runs with a facility)
-/// `facility_power.svg`, `pue_wet_bulb.svg`. Each file is written with [`write_atomic`]; existing files are
+/// `facility_power.svg`, `pue_wet_bulb.svg`, then the tables the run has: `jobs.csv`, `requests.csv`,
+/// `racks.csv` ([`output::Tables`]). Each file is written with [`write_atomic`]; existing files are
 /// replaced. If a write fails, the files before it have already been replaced and the ones after
 /// it are untouched.
 pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, ReportError> {

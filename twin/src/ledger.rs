@@ -4,8 +4,9 @@
 //!
 //! Every part books its power changes here ([`Ledger::add`]); the facility meter follows the IT power at each
 //! change. Nothing else meters energy. The servers' changes are also booked per rack ([`RackMeter`]): the site
-//! functions that change a server's draw note its rack's change, and the next [`Ledger::add`] (the same action's)
-//! books it at that time.
+//! functions that change a server's draw note its rack's change ([`crate::site::refresh_power`] at once,
+//! [`crate::site::ServerAccess`] through `book_racks`), and the next [`Ledger::add`] (the same action's) books it
+//! at that time.
 
 use bevy_ecs::prelude::Resource;
 use models::power::EnergyMeter;
