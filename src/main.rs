@@ -77,6 +77,7 @@ impl ScenarioArgs {
     fn run_options(&self) -> twin::RunOptions {
         twin::RunOptions {
             max_events: self.max_events.unwrap_or(twin::DEFAULT_MAX_EVENTS),
+            ..twin::RunOptions::default()
         }
     }
 }
@@ -264,9 +265,12 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
         loaded.scenario.horizon_s,
         quiet,
     );
-    let output = twin::run_with(&loaded, &args.run_options(), &mut |frac| {
-        progress.update(frac)
-    });
+    // `dctwin run` writes the per-entity tables (jobs.csv, requests.csv, racks.csv).
+    let options = twin::RunOptions {
+        tables: true,
+        ..args.run_options()
+    };
+    let output = twin::run_with(&loaded, &options, &mut |frac| progress.update(frac));
     progress.finish();
     let output = output.map_err(|e| run_refused(&args.input.scenario, &e))?;
 

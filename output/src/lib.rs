@@ -576,6 +576,156 @@ pub struct FacilitySample {
 pub struct RunOutput {
     pub summary: Summary,
     pub timeseries: Vec<Sample>,
+    /// Per-entity tables (`jobs.csv`, `requests.csv`, `racks.csv`); empty unless the run was asked for them.
+    pub tables: Tables,
+}
+
+/// Per-entity tables of a run (docs/outputs.md): one row per job, per (sampled) request, per rack.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tables {
+    /// One row per submitted job, in submission order (runs with jobs; `None` otherwise).
+    pub jobs: Option<Vec<JobRow>>,
+    /// The requests of a serving run (`None` otherwise), sampled above a maximum.
+    pub requests: Option<RequestTable>,
+    /// One row per rack, in site order (empty when not asked for).
+    pub racks: Vec<RackRow>,
+}
+
+/// Where a job stands at the horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Finished within the horizon.
+    Completed,
+    /// Holding its GPUs at the horizon.
+    Running,
+    /// Waiting in the queue at the horizon (never started, or preempted and not restarted).
+    Queued,
+}
+
+impl JobState {
+    /// The name written to `jobs.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Completed => "completed",
+            JobState::Running => "running",
+            JobState::Queued => "queued",
+        }
+    }
+}
+
+/// One job of a run (`jobs.csv`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobRow {
+    /// Submission order, 0-based.
+    pub id: u64,
+    /// The job's name (model-driven training jobs; empty otherwise).
+    pub name: String,
+    pub submit_s: f64,
+    /// First start and finish, s (`None`: not within the horizon).
+    pub start_s: Option<f64>,
+    pub finish_s: Option<f64>,
+    /// `start − submit` (first start), s, exact (`None`: did not start).
+    pub wait_s: Option<f64>,
+    /// GPUs asked for (a shared-GPU job counts its share: 0.5 for half a GPU).
+    pub gpus: f64,
+    /// Distinct servers the job ran on, over all its runs.
+    pub servers: u64,
+    /// GPU energy of the job while it ran within the horizon, J (model-driven training jobs; `None` otherwise).
+    pub gpu_energy_j: Option<f64>,
+    /// Times preempted (interruptions included) and of those, interrupted by a server going down.
+    pub preemptions: u64,
+    pub interruptions: u64,
+    pub state: Option<JobState>,
+}
+
+/// The requests written to `requests.csv`: `rows` of the `total` requests, chosen by [`sample_indices`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RequestTable {
+    /// Requests the run simulated (long-horizon: over the windows).
+    pub total: u64,
+    /// The most rows the table may hold (`reporting.requests_csv_max`).
+    pub max: u64,
+    pub rows: Vec<RequestRow>,
+}
+
+/// What became of a request by the end of its run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// Its last token was generated.
+    Completed,
+    /// Dropped: no replica was serving.
+    Dropped,
+    /// In a running batch at the horizon (long-horizon windows: at the end of the window's drain).
+    InService,
+    /// Waiting for a replica at the horizon.
+    Queued,
+}
+
+impl RequestOutcome {
+    /// The name written to `requests.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestOutcome::Completed => "completed",
+            RequestOutcome::Dropped => "dropped",
+            RequestOutcome::InService => "in_service",
+            RequestOutcome::Queued => "queued",
+        }
+    }
+}
+
+/// One request (`requests.csv`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestRow {
+    /// Arrival order in its run, 0-based (long-horizon: within its window's run).
+    pub id: u64,
+    /// Long-horizon runs: the window (index into `inference.long_horizon.windows`); `None` otherwise.
+    pub window: Option<u32>,
+    /// Arrival time in its run, s (long-horizon: in the window's run, warm-up included).
+    pub arrival_s: f64,
+    /// Completed requests: TTFT, TPOT (0 for one output token), end-to-end latency and queue wait, s.
+    pub ttft_s: Option<f64>,
+    pub tpot_s: Option<f64>,
+    pub e2e_s: Option<f64>,
+    pub queue_wait_s: Option<f64>,
+    pub prompt_tokens: u32,
+    pub output_tokens: u32,
+    /// The replica it was last routed to (`None`: never routed, parked or dropped).
+    pub replica: Option<u32>,
+    pub outcome: RequestOutcome,
+}
+
+/// The indices of the rows kept when `total` items are written at most `max` at a time: all of them when
+/// `total ≤ max`, else `⌊j · total / max⌋` for `j = 0 … max − 1` — `max` indices, evenly spread, in order, the
+/// first one 0. Deterministic (no random stream).
+pub fn sample_indices(total: u64, max: u64) -> impl Iterator<Item = u64> {
+    let n = total.min(max);
+    (0..n).map(move |j| {
+        if total <= max {
+            j
+        } else {
+            (j as u128 * total as u128 / max as u128) as u64
+        }
+    })
+}
+
+/// One rack (`racks.csv`): where it is, what it holds, and its IT power over the run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RackRow {
+    /// Site indices (as in the site description): hall, row within the site, rack within the site.
+    pub hall: u32,
+    pub row: u32,
+    pub rack: u32,
+    pub servers: u64,
+    pub gpus: u64,
+    /// Highest IT power drawn by the rack's servers (at their inlets), W, and the time-average, W.
+    pub it_peak_w: f64,
+    pub it_mean_w: f64,
+    /// ∫ IT power dt over the horizon, J.
+    pub it_energy_j: f64,
+    /// Highest inlet temperature of the rack, °C (facility runs: the site's one cooling zone; `None` without).
+    pub inlet_peak_c: Option<f64>,
+    /// Trips of this rack's own breaker (0 or 1; trips of its row or the feed are not counted here).
+    pub breaker_trips: u64,
 }
 
 /// LLM inference serving results.

@@ -2,7 +2,8 @@
 //!
 //! [`write_run`] writes four files into an output directory — `summary.json`, `timeseries.csv`,
 //! `it_power.svg` and `utilization_queue.svg` (and, for runs with failures, `failures.svg`; for runs with a
-//! facility, `facility_power.svg` and `pue_wet_bulb.svg`) — each one atomically (temporary file in the same
+//! facility, `facility_power.svg` and `pue_wet_bulb.svg`; the per-entity tables `jobs.csv`, `requests.csv` and
+//! `racks.csv` when the run has them, [`entity_tables`]) — each one atomically (temporary file in the same
 //! directory, `fsync`, rename over the target), so a reader never sees a half-written file.
 //! [`OutputDir`] ([`outdir`]) checks an output directory before the work and replaces its whole set of
 //! files at once: commands write into a staging directory that is then swapped into place.
@@ -16,6 +17,8 @@
 #![warn(missing_docs)]
 
 mod chart;
+pub mod csvtext;
+pub mod entity_tables;
 pub mod facility_chart;
 pub mod figures;
 pub mod html;
@@ -27,7 +30,7 @@ pub mod sweep;
 mod table;
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +38,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use output::{RunOutput, Sample, Summary};
 
 pub use chart::{failures_svg, it_power_svg, utilization_queue_svg};
+pub use csvtext::CsvText;
+pub use entity_tables::{
+    JOBS_CSV, JOBS_HEADER, RACKS_CSV, RACKS_HEADER, REQUESTS_CSV, REQUESTS_HEADER, jobs_csv,
+    racks_csv, requests_csv,
+};
 pub use facility_chart::{facility_charts, facility_power_svg, pue_wet_bulb_svg};
 pub use outdir::{OutDirError, OutputDir, ensure_dir};
 pub use table::stdout_table;
@@ -61,6 +69,9 @@ pub const RUN_FILES: &[&str] = &[
     facility_chart::FACILITY_POWER_SVG,
     facility_chart::PUE_WET_BULB_SVG,
     html::REPORT_HTML,
+    JOBS_CSV,
+    REQUESTS_CSV,
+    RACKS_CSV,
 ];
 
 /// The header line of `timeseries.csv` (without the line terminator).
@@ -133,7 +144,8 @@ impl std::error::Error for ReportError {
 ///
 /// Returns the paths written, in this order: `summary.json`, `timeseries.csv`, `it_power.svg`,
 /// `utilization_queue.svg`, then (runs with failures) `failures.svg`, then (runs with a facility)
-/// `facility_power.svg`, `pue_wet_bulb.svg`. Each file is written with [`write_atomic`]; existing files are
+/// `facility_power.svg`, `pue_wet_bulb.svg`, then the tables the run has: `jobs.csv`, `requests.csv`,
+/// `racks.csv` ([`output::Tables`]). Each file is written with [`write_atomic`]; existing files are
 /// replaced. If a write fails, the files before it have already been replaced and the ones after
 /// it are untouched.
 pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, ReportError> {
@@ -171,6 +183,16 @@ pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, Report
             pue_wet_bulb_svg(&out.timeseries),
         )?;
     }
+    let t = &out.tables;
+    if let Some(jobs) = &t.jobs {
+        write(JOBS_CSV, Ok(jobs_csv(jobs)))?;
+    }
+    if let Some(requests) = &t.requests {
+        write(REQUESTS_CSV, Ok(requests_csv(requests)))?;
+    }
+    if !t.racks.is_empty() {
+        write(RACKS_CSV, Ok(racks_csv(&t.racks)))?;
+    }
     Ok(written)
 }
 
@@ -194,47 +216,36 @@ pub fn summary_json(s: &Summary) -> String {
 /// Floats use Rust's `Display` (shortest representation that round-trips, never an exponent:
 /// `1.5`, `0.1`, `3` for 3.0), so the text is deterministic and parses back to the same `f64`.
 pub fn timeseries_csv(samples: &[Sample]) -> String {
-    use std::fmt::Write as _;
     let facility = samples.iter().any(|s| s.facility.is_some());
     let failures = samples.iter().any(|s| s.failures.is_some());
     let serving = samples.iter().any(|s| s.serving.is_some());
-    // ~60 bytes per row is typical (~300 with facility columns); a good guess avoids reallocation.
-    let per_row = if facility { 320 } else { 64 };
-    let mut csv = String::with_capacity(TIMESERIES_HEADER.len() + 1 + samples.len() * per_row);
-    csv.push_str(TIMESERIES_HEADER);
-    if failures {
-        csv.push(',');
-        csv.push_str(TIMESERIES_FAILURE_COLUMNS);
+    let mut header: Vec<&str> = TIMESERIES_HEADER.split(',').collect();
+    for (on, columns) in [
+        (failures, TIMESERIES_FAILURE_COLUMNS),
+        (facility, TIMESERIES_FACILITY_COLUMNS),
+        (serving, TIMESERIES_SERVING_COLUMNS),
+    ] {
+        if on {
+            header.extend(columns.split(','));
+        }
     }
-    if facility {
-        csv.push(',');
-        csv.push_str(TIMESERIES_FACILITY_COLUMNS);
-    }
-    if serving {
-        csv.push(',');
-        csv.push_str(TIMESERIES_SERVING_COLUMNS);
-    }
-    csv.push('\n');
+    let mut csv = CsvText::new();
+    csv.record(&header);
     for s in samples {
-        write!(
-            csv,
-            "{},{},{},{},{}",
-            s.time_s, s.it_power_w, s.busy_gpus, s.running_jobs, s.queued_jobs
-        )
-        .expect("writing to a String cannot fail");
+        csv.num(s.time_s);
+        csv.num(s.it_power_w);
+        csv.num(s.busy_gpus);
+        csv.num(s.running_jobs);
+        csv.num(s.queued_jobs);
         if failures {
-            match &s.failures {
-                Some(f) => write!(csv, ",{},{}", f.servers_failed, f.failures_total)
-                    .expect("writing to a String cannot fail"),
-                None => csv.push_str(",,"),
-            }
+            let f = s.failures.as_ref();
+            csv.opt(f.map(|f| f.servers_failed));
+            csv.opt(f.map(|f| f.failures_total));
         }
         if facility {
             match &s.facility {
                 Some(f) => {
-                    write!(
-                        csv,
-                        ",{},{},{},{},{},{},{},{},{},{},{},{},{},",
+                    for x in [
                         f.facility_power_w,
                         f.power_chain_loss_w,
                         f.cooling_power_w,
@@ -248,31 +259,26 @@ pub fn timeseries_csv(samples: &[Sample]) -> String {
                         f.outdoor_dry_bulb_c,
                         f.outdoor_wet_bulb_c,
                         f.inlet_c,
-                    )
-                    .expect("writing to a String cannot fail");
-                    if let Some(ci) = f.carbon_intensity_g_per_kwh {
-                        write!(csv, "{ci}").expect("writing to a String cannot fail");
+                    ] {
+                        csv.num(x);
                     }
-                    write!(csv, ",{},{}", f.it_energy_j, f.facility_energy_j)
-                        .expect("writing to a String cannot fail");
+                    csv.opt(f.carbon_intensity_g_per_kwh);
+                    csv.num(f.it_energy_j);
+                    csv.num(f.facility_energy_j);
                 }
-                None => csv.push_str(&",".repeat(16)),
+                None => (0..16).for_each(|_| csv.field("")),
             }
         }
         if serving {
-            match &s.serving {
-                Some(v) => write!(
-                    csv,
-                    ",{},{},{},{}",
-                    v.ttft_p50_s, v.ttft_p99_s, v.tpot_p50_s, v.tpot_p99_s
-                )
-                .expect("writing to a String cannot fail"),
-                None => csv.push_str(",,,,"),
-            }
+            let v = s.serving.as_ref();
+            csv.opt(v.map(|v| v.ttft_p50_s));
+            csv.opt(v.map(|v| v.ttft_p99_s));
+            csv.opt(v.map(|v| v.tpot_p50_s));
+            csv.opt(v.map(|v| v.tpot_p99_s));
         }
-        csv.push('\n');
+        csv.end();
     }
-    csv
+    csv.finish()
 }
 
 /// Distinguishes concurrent [`write_atomic`] calls within one process (threads writing the same
@@ -281,10 +287,12 @@ static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `bytes` to `path` atomically: readers see either the old file or the complete new one.
 ///
-/// The bytes go to a temporary file `.<name>.tmp-<pid>-<n>` in the same directory, which is
-/// flushed to disk (`fsync`) and then renamed over `path`, replacing any existing file. On Unix
-/// the directory is also synced so the rename itself survives a crash. On failure the temporary
-/// file is removed (best effort) and `path` is left as it was.
+/// The bytes go to a temporary file `.<name>.tmp-<pid>-<n>` in the same directory (created new by
+/// `tempfile`, with the permissions a plain create gives), which is flushed to disk (`fsync`) and
+/// then renamed over `path` (`persist`), replacing any existing file. On Unix the directory is also
+/// synced so the rename itself survives a crash. On failure the temporary file is removed (dropped)
+/// and `path` is left as it was. The name stays `<pid>-<n>` (no random part) so that
+/// [`OutputDir`]'s carry-over recognises the leftovers of a killed writer.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let name = path.file_name().ok_or_else(|| {
         ReportError::new(
@@ -304,28 +312,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         std::process::id(),
         TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let tmp = dir.join(tmp_name);
-
-    let result = write_and_sync(&tmp, bytes)
-        .map_err(|e| ReportError::new("writing", &tmp, e))
-        .and_then(|()| {
-            fs::rename(&tmp, path).map_err(|e| ReportError::new("renaming to", path, e))
-        });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
+    let tmp = dir.join(&tmp_name);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&tmp_name).rand_bytes(0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // As a plain create: 0666 less the umask (tempfile's default is 0600).
+        builder.permissions(fs::Permissions::from_mode(0o666));
     }
+    let mut file = builder
+        .tempfile_in(dir)
+        .map_err(|e| ReportError::new("writing", &tmp, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| ReportError::new("writing", &tmp, e))?;
+    // On an error the temporary file is removed when `e.file` drops.
+    file.persist(path)
+        .map_err(|e| ReportError::new("renaming to", path, e.error))?;
     sync_dir(dir).map_err(|e| ReportError::new("syncing directory", dir, e))
-}
-
-fn write_and_sync(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 /// Makes a completed rename durable. Directories cannot be opened for syncing on every platform;

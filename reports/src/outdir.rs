@@ -24,6 +24,9 @@ use crate::{ReportError, sync_dir};
 /// Set to `1` to skip `RENAME_EXCHANGE` and use the rename-away fallback (tests of the fallback).
 pub const NO_EXCHANGE_ENV: &str = "DCTWIN_NO_RENAME_EXCHANGE";
 
+// Staging and old directories stay hand-named rather than `tempfile::TempDir`s: the next command finds a killed
+// one's leftovers by these names (and a live one's by its `flock`), which random names and drop-removal don't give.
+
 /// Middle of a staging directory's name: `.<target name>.dctwin-staging-<pid>-<n>`.
 const STAGING: &str = "dctwin-staging";
 /// Middle of the name an old directory is renamed to by the fallback: `.<name>.dctwin-old-<pid>-<n>`.

@@ -15,7 +15,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::Value;
 
-use crate::figures::{csv_field, key_figures, lookup, number, number_text};
+use crate::csvtext::CsvText;
+use crate::figures::{key_figures, lookup, number, number_text};
 use crate::stats::Estimate;
 use crate::{ReportError, write_atomic};
 
@@ -70,30 +71,26 @@ pub fn sweep_figures(runs: &[SweepRun]) -> Vec<String> {
 /// `results.csv`: `k,point,replicate,seed`, one column per axis (its dotted path), then one per
 /// figure; one row per run in the order given (callers pass `k` order).
 pub fn results_csv(axes: &[String], runs: &[SweepRun], figures: &[String]) -> String {
-    let mut out = String::new();
-    let mut header = vec![
-        "k".to_string(),
-        "point".into(),
-        "replicate".into(),
-        "seed".into(),
-    ];
-    header.extend(axes.iter().map(|a| csv_field(a)));
-    header.extend(figures.iter().map(|f| csv_field(f)));
-    out.push_str(&header.join(","));
-    out.push('\n');
+    let mut csv = CsvText::new();
+    let header = ["k", "point", "replicate", "seed"];
+    csv.record(
+        header
+            .iter()
+            .copied()
+            .chain(axes.iter().chain(figures).map(String::as_str)),
+    );
     for r in runs {
-        let mut row = vec![
-            r.k.to_string(),
-            r.point.to_string(),
-            r.replicate.to_string(),
-            r.seed.to_string(),
-        ];
-        row.extend(r.params.iter().map(|p| csv_field(p)));
-        row.extend(figures.iter().map(|f| number_text(lookup(&r.summary, f))));
-        out.push_str(&row.join(","));
-        out.push('\n');
+        csv.num(r.k);
+        csv.num(r.point);
+        csv.num(r.replicate);
+        csv.num(r.seed);
+        r.params.iter().for_each(|p| csv.field(p));
+        figures
+            .iter()
+            .for_each(|f| csv.field(number_text(lookup(&r.summary, f))));
+        csv.end();
     }
-    out
+    csv.finish()
 }
 
 /// One point of the sweep: its axis values and the estimate of every figure over its replicates.
@@ -148,30 +145,28 @@ fn opt_text(v: Option<f64>) -> String {
 /// `<figure>.sd` and `<figure>.ci95` (half-width of the 95% interval of the mean); sd and ci95 are
 /// empty with fewer than two replicates.
 pub fn points_csv(axes: &[String], points: &[PointStats], figures: &[String]) -> String {
-    let mut out = String::new();
+    let mut csv = CsvText::new();
     let mut header = vec!["point".to_string()];
-    header.extend(axes.iter().map(|a| csv_field(a)));
+    header.extend(axes.iter().cloned());
     header.push("n".into());
     for f in figures {
         for s in ["mean", "sd", "ci95"] {
-            header.push(csv_field(&format!("{f}.{s}")));
+            header.push(format!("{f}.{s}"));
         }
     }
-    out.push_str(&header.join(","));
-    out.push('\n');
+    csv.record(&header);
     for p in points {
-        let mut row = vec![p.point.to_string()];
-        row.extend(p.params.iter().map(|v| csv_field(v)));
-        row.push(p.n.to_string());
+        csv.num(p.point);
+        p.params.iter().for_each(|v| csv.field(v));
+        csv.num(p.n);
         for e in &p.estimates {
-            row.push(opt_text(Some(e.mean)));
-            row.push(opt_text(e.sd));
-            row.push(opt_text(e.ci95));
+            csv.field(opt_text(Some(e.mean)));
+            csv.field(opt_text(e.sd));
+            csv.field(opt_text(e.ci95));
         }
-        out.push_str(&row.join(","));
-        out.push('\n');
+        csv.end();
     }
-    out
+    csv.finish()
 }
 
 /// Writes `results.csv`, `points.csv`, `sweep_figure.svg` and `sweep_tradeoff.svg` into `out_dir`

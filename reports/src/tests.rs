@@ -113,6 +113,7 @@ fn run_output(n: usize) -> RunOutput {
     RunOutput {
         summary: sample_summary(),
         timeseries: samples(n),
+        ..RunOutput::default()
     }
 }
 
@@ -761,6 +762,7 @@ fn run_page_has_a_failures_section_only_with_failures() {
     let out = RunOutput {
         summary: failures_run(),
         timeseries: failure_samples(300),
+        ..RunOutput::default()
     };
     let page = pages::run_page(&out).unwrap();
     for needle in [
@@ -860,6 +862,7 @@ fn write_run_writes_the_failures_chart_only_with_failures() {
     let out = RunOutput {
         summary: failures_run(),
         timeseries: failure_samples(50),
+        ..RunOutput::default()
     };
     let paths = write_run(&dir, &out).unwrap();
     let names: Vec<_> = paths

@@ -339,16 +339,28 @@ pub struct Reporting {
     /// Time-series sampling interval, s (> 0). Default 300.
     #[serde(default = "default_interval")]
     pub interval_s: f64,
+    /// The most rows `requests.csv` holds (serving runs); above it the requests are sampled evenly by arrival
+    /// order (docs/outputs.md). Default 100,000; 0 writes the header only.
+    #[serde(default = "default_requests_csv_max")]
+    pub requests_csv_max: u64,
 }
 
 fn default_interval() -> f64 {
     300.0
 }
 
+/// The default of [`Reporting::requests_csv_max`].
+pub const DEFAULT_REQUESTS_CSV_MAX: u64 = 100_000;
+
+fn default_requests_csv_max() -> u64 {
+    DEFAULT_REQUESTS_CSV_MAX
+}
+
 impl Default for Reporting {
     fn default() -> Self {
         Reporting {
             interval_s: default_interval(),
+            requests_csv_max: default_requests_csv_max(),
         }
     }
 }

@@ -249,25 +249,26 @@ pub fn predict(spec: &CalibrateSpec) -> Result<String, Error> {
         points: read_telemetry(&spec.telemetry)?,
     };
     let values = model.values(&[])?;
-    let cell = |t: &str| {
-        if t.contains(',') {
-            format!("\"{t}\"")
-        } else {
-            t.to_string()
-        }
-    };
-    let mut csv = match &model.points[0].kind {
-        PointKind::StepTime { .. } => "set,job,step_s\n".to_string(),
-        PointKind::NodePower { measure, .. } => format!("set,job,{}\n", measure.column()),
-        PointKind::Collective { measure, .. } => format!(
-            "set,collective,ranks,gpus_per_server,bytes,{},gpu\n",
-            measure.column()
-        ),
-    };
+    let mut csv = reports::CsvText::new();
+    match &model.points[0].kind {
+        PointKind::StepTime { .. } => csv.record(["set", "job", "step_s"]),
+        PointKind::NodePower { measure, .. } => csv.record(["set", "job", measure.column()]),
+        PointKind::Collective { measure, .. } => csv.record([
+            "set",
+            "collective",
+            "ranks",
+            "gpus_per_server",
+            "bytes",
+            measure.column(),
+            "gpu",
+        ]),
+    }
     for (p, v) in model.points.iter().zip(values) {
-        let row = match &p.kind {
+        csv.field(&p.set_text);
+        match &p.kind {
             PointKind::StepTime { job } | PointKind::NodePower { job, .. } => {
-                format!("{},{job},{v}", cell(&p.set_text))
+                csv.num(job);
+                csv.num(v);
             }
             PointKind::Collective {
                 op,
@@ -276,17 +277,18 @@ pub fn predict(spec: &CalibrateSpec) -> Result<String, Error> {
                 bytes,
                 gpu,
                 ..
-            } => format!(
-                "{},{},{ranks},{gpus_per_server},{bytes},{v},{}",
-                cell(&p.set_text),
-                collective_name(*op),
-                gpu.as_deref().unwrap_or("")
-            ),
-        };
-        csv += &row;
-        csv.push('\n');
+            } => {
+                csv.field(collective_name(*op));
+                csv.num(ranks);
+                csv.num(gpus_per_server);
+                csv.num(bytes);
+                csv.num(v);
+                csv.field(gpu.as_deref().unwrap_or(""));
+            }
+        }
+        csv.end();
     }
-    Ok(csv)
+    Ok(csv.finish())
 }
 
 /// The start of `f`: the scenario's value clamped into the bounds, or the midpoint for an unset field.

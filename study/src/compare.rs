@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use reports::figures::{csv_field, is_integer, key_figures, lookup, number, number_text, show};
+use reports::figures::{is_integer, key_figures, lookup, number, number_text, show};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -30,17 +30,18 @@ pub fn compare_table(runs: &[(String, Value)]) -> Comparison {
         }
     }
     let mut header = vec!["figure".to_string(), runs[0].0.clone()];
-    let mut csv_header = vec!["figure".to_string(), csv_label(&runs[0].0)];
+    let mut csv_header = vec!["figure".to_string(), runs[0].0.clone()];
     for (label, _) in &runs[1..] {
         header.push(label.clone());
         header.push(format!("Δ vs {}", runs[0].0));
         header.push("ratio".into());
-        csv_header.push(csv_label(label));
-        csv_header.push(csv_label(&format!("{label} - {}", runs[0].0)));
-        csv_header.push(csv_label(&format!("{label} / {}", runs[0].0)));
+        csv_header.push(label.clone());
+        csv_header.push(format!("{label} - {}", runs[0].0));
+        csv_header.push(format!("{label} / {}", runs[0].0));
     }
     let mut rows = Vec::new();
-    let mut csv = csv_header.join(",") + "\n";
+    let mut csv = reports::CsvText::new();
+    csv.record(&csv_header);
     for f in &figures {
         let base_v = lookup(&runs[0].1, f);
         let base = number(base_v);
@@ -49,7 +50,7 @@ pub fn compare_table(runs: &[(String, Value)]) -> Comparison {
             v.is_none() || is_integer(v)
         });
         let mut row = vec![f.clone(), show(base, integer)];
-        let mut crow = vec![csv_field(f), number_text(base_v)];
+        let mut crow = vec![f.clone(), number_text(base_v)];
         for (_, s) in &runs[1..] {
             let v = lookup(s, f);
             let x = number(v);
@@ -66,9 +67,9 @@ pub fn compare_table(runs: &[(String, Value)]) -> Comparison {
             crow.push(ratio.map(|r| r.to_string()).unwrap_or_default());
         }
         rows.push(row);
-        csv.push_str(&crow.join(","));
-        csv.push('\n');
+        csv.record(&crow);
     }
+    let csv = csv.finish();
     let markdown = reports::sweep::markdown_table(&header, &rows);
     Comparison {
         header,
@@ -76,10 +77,6 @@ pub fn compare_table(runs: &[(String, Value)]) -> Comparison {
         markdown,
         csv,
     }
-}
-
-fn csv_label(s: &str) -> String {
-    csv_field(s)
 }
 
 /// The key figures of the runs at `paths` (directories or `summary.json` files, at least two): the

@@ -4,7 +4,7 @@ use crate::common::{one_server_scenario, shared, temp_dir, write};
 
 /// Racks of one 8-GPU H100 server each running the trace `csv`, in Greensboro weather, with `facility` (fields
 /// after `weather`) spliced in after `reporting`.
-fn with_facility(
+pub(crate) fn with_facility(
     tag: &str,
     csv: &str,
     racks: u32,

@@ -8,7 +8,7 @@ use crate::common::{catalog, shared, temp_dir, write};
 /// Four HGX H100 servers, four Llama-2-70B replicas (tp 8) under 8 requests/s at the profile's 1.0 with hour 1
 /// at half the rate, for three hours, with a facility on real weather; `extra` goes inside `Inference(...)`,
 /// `facility` is the facility section's body.
-fn scenario(extra: &str, facility: &str) -> String {
+pub(crate) fn scenario(extra: &str, facility: &str) -> String {
     let mut hourly = vec!["1.0"; 24];
     hourly[1] = "0.5";
     format!(
@@ -47,7 +47,7 @@ fn scenario(extra: &str, facility: &str) -> String {
     )
 }
 
-fn weather() -> String {
+pub(crate) fn weather() -> String {
     format!(
         r#"weather: Tmy3(path: "{}", start_hour: 4560)"#,
         shared()
@@ -56,7 +56,7 @@ fn weather() -> String {
     )
 }
 
-const LONG: &str =
+pub(crate) const LONG: &str =
     "long_horizon: LongHorizon(replicas: 4, window_s: 1800.0, warmup_s: 600.0, drain_s: 300.0),";
 
 fn run(tag: &str, text: &str) -> Result<RunOutput, twin::RunError> {

@@ -26,4 +26,5 @@ mod scheduling;
 mod shared;
 mod size;
 mod sweep;
+mod tables;
 mod training;

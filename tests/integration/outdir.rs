@@ -20,6 +20,9 @@ const RUN_SET: &[&str] = &[
     "facility_power.svg",
     "pue_wet_bulb.svg",
     "report.html",
+    "jobs.csv",
+    "requests.csv",
+    "racks.csv",
 ];
 
 /// Every file a complete sweep writes.

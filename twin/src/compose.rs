@@ -24,21 +24,23 @@ use sim::SimTime;
 
 use crate::error::{RunError, duration};
 use crate::kernel::{Drive, FactorId, Kernel, Part, run as run_kernel};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, RackMeter};
 use crate::parts::capping::CappingPart;
 use crate::parts::fabric::FabricPart;
 use crate::parts::facility::FacilityPart;
 use crate::parts::failures::Failures;
 use crate::parts::jobs::{JobLog, JobRecord, Jobs};
 use crate::parts::maintenance::Maintenance;
-use crate::parts::serving::{RequestLog, RequestRecord, Serving, Surface, SurfaceTable};
+use crate::parts::serving::{
+    RequestLog, RequestRecord, RequestSample, Serving, Surface, SurfaceTable,
+};
 use crate::parts::storage::Storage;
 use crate::site::{Site, Telemetry, telemetry_system};
 use crate::trips::Trips;
 use crate::work::Works;
 use output::{
     EnergySummary, GpuHoursSummary, GpuSummary, PowerSummary, RunOutput, Sample, SiteSummary,
-    Summary,
+    Summary, Tables,
 };
 
 /// How a run is bounded.
@@ -47,6 +49,10 @@ pub struct RunOptions {
     /// Events the run may handle: a scenario whose estimate ([`crate::estimate::estimate`]) exceeds it is refused
     /// before it starts, and a run that reaches it stops there with [`RunError::Budget`].
     pub max_events: u64,
+    /// Fill [`RunOutput::tables`] (`jobs.csv`, `requests.csv`, `racks.csv`): keeps a record per job and the
+    /// sampled requests (`reporting.requests_csv_max`). Off by default (studies run many scenarios and need
+    /// none of it).
+    pub tables: bool,
 }
 
 /// The default budget of events: ten billion (hours of work on one core).
@@ -56,6 +62,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             max_events: DEFAULT_MAX_EVENTS,
+            tables: false,
         }
     }
 }
@@ -65,21 +72,31 @@ impl Default for RunOptions {
 pub(crate) struct Logs {
     pub jobs: bool,
     pub requests: bool,
+    /// The per-entity tables ([`RunOutput::tables`]).
+    pub tables: bool,
 }
 
 impl Logs {
     pub const NONE: Logs = Logs {
         jobs: false,
         requests: false,
+        tables: false,
     };
     pub const JOBS: Logs = Logs {
         jobs: true,
         requests: false,
+        tables: false,
     };
     pub const REQUESTS: Logs = Logs {
         jobs: false,
         requests: true,
+        tables: false,
     };
+
+    /// These logs, and the tables if `on`.
+    pub fn with_tables(self, on: bool) -> Logs {
+        Logs { tables: on, ..self }
+    }
 }
 
 /// What [`run_parts`] returns: the outputs and the logs asked for.
@@ -98,7 +115,7 @@ fn compose(
     logs: Logs,
     surface: Option<SurfaceTable>,
 ) -> Result<(World, Vec<Box<dyn Part>>), RunError> {
-    let log = logs.jobs;
+    let log = logs.jobs || logs.tables;
     let mut world = World::new();
     let mut site = Site::spawn(&mut world, &loaded.site, &loaded.catalog);
     let capping_source = site.limit_source();
@@ -119,6 +136,12 @@ fn compose(
     if logs.requests {
         world.insert_resource(RequestLog::default());
     }
+    if logs.tables {
+        world.insert_resource(RequestSample {
+            max: loaded.scenario.reporting.requests_csv_max,
+            ..RequestSample::default()
+        });
+    }
     let fabric_factor = FactorId(0);
     let limits_factor = FactorId(1);
     let storage_factor = FactorId(2);
@@ -135,10 +158,13 @@ fn compose(
     let storage = Storage::new(loaded, storage_factor);
     // Power at time zero: every server as set up (inference replicas hold their GPUs idle), and idle switches.
     let (mut it_w, mut gpu_w) = (0.0, 0.0);
-    for &e in world.resource::<Site>().entities() {
+    let site = world.resource::<Site>();
+    let mut rack_w = vec![0.0; site.racks()];
+    for (id, &e) in site.entities().iter().enumerate() {
         let p = world.get::<ServerPower>(e).expect("server entity");
         it_w += p.input_w;
         gpu_w += p.gpu_w;
+        rack_w[site.rack_of(id as u32) as usize] += p.input_w;
     }
     let switch_w = fabric.as_ref().map_or(0.0, |f| f.switch_power_w());
     let it0 = it_w + switch_w;
@@ -146,7 +172,9 @@ fn compose(
         .facility
         .as_ref()
         .map(|f| crate::facility::meter_for(f, it0));
-    world.insert_resource(Ledger::new(it0, gpu_w, switch_w, meter));
+    world.insert_resource(
+        Ledger::new(it0, gpu_w, switch_w, meter).with_racks(RackMeter::new(rack_w)),
+    );
     let mut parts: Vec<Box<dyn Part>> = Vec::new();
     if let Some(p) = serving {
         parts.push(p);
@@ -250,6 +278,11 @@ pub(crate) fn run_parts(
     let mut parts = kernel.into_parts();
     let mut summary = summarize(loaded, &mut world, &mut parts, horizon, events);
     summary.wall_time_s = wall.elapsed().as_secs_f64();
+    let tables = if logs.tables {
+        crate::tables::tables(loaded, &mut world, horizon, &summary)
+    } else {
+        Tables::default()
+    };
     let jobs = world
         .remove_resource::<JobLog>()
         .map(|l| l.0)
@@ -262,6 +295,7 @@ pub(crate) fn run_parts(
         output: RunOutput {
             summary,
             timeseries: samples,
+            tables,
         },
         jobs,
         requests,

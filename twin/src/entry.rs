@@ -61,7 +61,7 @@ fn run_logged(
     if crate::horizon::is_long(loaded) {
         return crate::horizon::run(loaded, options, progress).map(|o| (o, Vec::new()));
     }
-    let logs = if log { Logs::JOBS } else { Logs::NONE };
+    let logs = if log { Logs::JOBS } else { Logs::NONE }.with_tables(options.tables);
     let ran = run_parts(loaded, options, progress, logs, None, &mut |_, _| {})?;
     Ok((ran.output, ran.jobs))
 }

@@ -29,8 +29,8 @@ use crate::error::RunError;
 use crate::ledger::Ledger;
 use crate::parts::serving::{RequestRecord, SurfaceTable};
 use output::{
-    InferenceSummary, LittleLaw, LongHorizonSummary, RequestCounts, RunOutput, SloSummary, Stats,
-    TokenCounts, WindowSummary,
+    InferenceSummary, LittleLaw, LongHorizonSummary, RequestCounts, RequestTable, RunOutput,
+    SloSummary, Stats, TokenCounts, WindowSummary,
 };
 
 /// The random stream the windows' seeds are drawn from.
@@ -44,8 +44,10 @@ pub(crate) fn is_long(loaded: &LoadedScenario) -> bool {
 /// What one window measured.
 struct Window {
     summary: WindowSummary,
-    /// Requests that arrived in the measured window (completed or not), and their records.
+    /// Requests that arrived in the measured window (completed or not), and their records; the first one's
+    /// arrival index in the window's run (they are consecutive).
     records: Vec<RequestRecord>,
+    first_id: u64,
     /// The window run's own `inference` section (the whole run: warm-up and drain included) and length, s.
     inference: Option<InferenceSummary>,
     run_s: f64,
@@ -93,15 +95,43 @@ pub(crate) fn run(
         loaded,
         options,
         &mut rest,
-        Logs::NONE,
+        Logs::NONE.with_tables(options.tables),
         Some(table),
         &mut |_, _| {},
     )?;
     let mut out = ran.output;
+    if options.tables {
+        out.tables.requests = Some(window_requests(
+            &windows,
+            loaded.scenario.reporting.requests_csv_max,
+        ));
+    }
     // The whole run's work and time: the windows' and the horizon's.
     out.summary.events_processed += windows.iter().map(|w| w.events).sum::<u64>();
     out.summary.wall_time_s = wall.elapsed().as_secs_f64();
     Ok(out)
+}
+
+/// `requests.csv` of a long-horizon run: the requests that arrived in the windows' measured spans, window after
+/// window (each with its window's index), sampled as in a full run ([`output::sample_indices`]) over them all.
+fn window_requests(windows: &[Window], max: u64) -> RequestTable {
+    let total: u64 = windows.iter().map(|w| w.records.len() as u64).sum();
+    let mut rows = Vec::with_capacity(total.min(max) as usize);
+    let (mut k, mut base) = (0usize, 0u64);
+    for i in output::sample_indices(total, max) {
+        while i - base >= windows[k].records.len() as u64 {
+            base += windows[k].records.len() as u64;
+            k += 1;
+        }
+        let j = i - base;
+        let w = &windows[k];
+        rows.push(crate::tables::request_row(
+            w.first_id + j,
+            Some(k as u32),
+            &w.records[j as usize],
+        ));
+    }
+    RequestTable { total, max, rows }
 }
 
 /// The scenario of one window: `sampled` replicas under their share of the rate `mult × rate`, constant, for
@@ -185,6 +215,7 @@ fn run_window(
             ..WindowSummary::default()
         },
         records: Vec::new(),
+        first_id: 0,
         inference: None,
         run_s: 0.0,
         events: 0,
@@ -223,6 +254,7 @@ fn run_window(
     let activity = (above_w / (replica_gpus * (gpu.board_power_w - gpu.idle_power_w))).max(0.0);
     let busy_gpu_s = (snaps[2].busy_gpu_h - snaps[1].busy_gpu_h) * 3600.0;
     let (lo, hi) = (lh.warmup_s, lh.warmup_s + lh.window_s);
+    let first_id = ran.requests.partition_point(|r| r.arrival_s < lo) as u64;
     let records: Vec<RequestRecord> = ran
         .requests
         .into_iter()
@@ -250,6 +282,7 @@ fn run_window(
             requests: records.len() as u64,
         },
         records,
+        first_id,
         inference: ran.output.summary.inference,
         run_s: l.scenario.horizon_s,
         events: ran.output.summary.events_processed,

@@ -23,6 +23,7 @@ pub mod work;
 mod compose;
 mod entry;
 mod horizon;
+mod tables;
 
 pub use compose::{DEFAULT_MAX_EVENTS, RunOptions};
 pub use entry::{run, run_with, run_with_log, run_with_requests};

@@ -71,6 +71,9 @@ pub struct Site {
     /// Servers with a finite effective limit on some GPU (0: nothing limits any GPU, and parts skip their
     /// speed computations).
     limited: u64,
+    /// Per server: its rack, numbered among the racks holding servers in site order (as the capping part
+    /// numbers them); the ledger meters each rack's power ([`crate::ledger::RackMeter`]).
+    rack_of: Vec<u32>,
 }
 
 impl Site {
@@ -100,7 +103,17 @@ impl Site {
             );
         }
         let gpus: Vec<u8> = site.servers.iter().map(|s| s.gpus as u8).collect();
+        let mut rack_of = Vec::with_capacity(site.servers.len());
+        let (mut last, mut k) = (None, 0u32);
+        for s in &site.servers {
+            if last.is_some_and(|l| l != s.rack) {
+                k += 1;
+            }
+            last = Some(s.rack);
+            rack_of.push(k);
+        }
         Site {
+            rack_of,
             down: vec![0; entities.len()],
             servers_up: entities.len() as u64,
             gpus_up: site.gpus_total(),
@@ -172,13 +185,35 @@ impl Site {
     pub fn gpus_up(&self) -> u64 {
         self.gpus_up
     }
+
+    /// The rack of server `id` (numbered among the racks holding servers, in site order).
+    pub fn rack_of(&self, id: u32) -> u32 {
+        self.rack_of[id as usize]
+    }
+
+    /// Racks holding servers.
+    pub fn racks(&self) -> usize {
+        self.rack_of.last().map_or(0, |&r| r as usize + 1)
+    }
+}
+
+/// Notes server `rack`'s change of draw on the ledger (when there is one: parts set servers up before it exists).
+fn note_rack(world: &mut World, rack: u32, d_it_w: f64) {
+    if d_it_w != 0.0
+        && let Some(mut ledger) = world.get_resource_mut::<crate::ledger::Ledger>()
+    {
+        ledger.bypass_change_detection().note_rack(rack, d_it_w);
+    }
 }
 
 /// Server `id`'s draw recomputed from its load and effective limits (nothing while it is down); returns
 /// (ΔIT, ΔGPU), W.
 pub fn refresh_power(world: &mut World, id: u32) -> (f64, f64) {
-    let e = world.resource::<Site>().entity(id);
-    refresh_entity(&mut world.entity_mut(e))
+    let site = world.resource::<Site>();
+    let (e, rack) = (site.entity(id), site.rack_of(id));
+    let d = refresh_entity(&mut world.entity_mut(e));
+    note_rack(world, rack, d.0);
+    d
 }
 
 /// [`refresh_power`] on a server entity at hand (the hot path: a caller that has just changed its load).
@@ -210,6 +245,11 @@ pub struct ServerAccess {
         &'static Availability,
     )>,
     models: ModelTable,
+    /// Per entity index: its server's rack ([`Site::rack_of`]).
+    rack_of_entity: Vec<u32>,
+    /// The racks' changes of draw since [`Self::book_racks`]: (rack, ΔIT W). Kept here, not noted on the ledger at
+    /// each update, so that the hot path pays one ledger lookup per action, not one per server.
+    pending: Vec<(u32, f64)>,
 }
 
 /// The servers' power models, deduplicated. A site built from a few server templates has a few distinct
@@ -258,14 +298,34 @@ impl ModelTable {
 impl ServerAccess {
     /// Access to the servers spawned so far (all of them: parts are made after [`Site::spawn`]).
     pub fn new(world: &mut World) -> Self {
+        let site = world.resource::<Site>();
+        let mut rack_of_entity = Vec::new();
+        for (id, e) in site.entities().iter().enumerate() {
+            let i = e.index_u32() as usize;
+            if rack_of_entity.len() <= i {
+                rack_of_entity.resize(i + 1, 0);
+            }
+            rack_of_entity[i] = site.rack_of(id as u32);
+        }
         ServerAccess {
             state: world.query(),
             models: ModelTable::new(world),
+            rack_of_entity,
+            pending: Vec::new(),
         }
     }
 
+    /// Hands the racks' changes of draw made through [`Self::update`] to the ledger, for the action's
+    /// [`crate::ledger::Ledger::add`] to book: every caller of `update` calls this before that `add`.
+    pub fn book_racks(&mut self, ledger: &mut crate::ledger::Ledger) {
+        for &(rack, d) in &self.pending {
+            ledger.note_rack(rack, d);
+        }
+        self.pending.clear();
+    }
+
     /// Applies `change` to server `e`'s load and recomputes its draw (nothing while it is down); returns
-    /// `change`'s result and (ΔIT, ΔGPU), W.
+    /// `change`'s result and (ΔIT, ΔGPU), W. The rack's change waits for [`Self::book_racks`].
     ///
     /// On a large site every server touched is a cache miss per component read, so this reads only what the
     /// draw needs: the power model from the shared copies, the GPU limits only when some GPU of the site has
@@ -293,6 +353,10 @@ impl ServerAccess {
         let power = power.bypass_change_detection();
         let d = (new.input_w - power.input_w, new.gpu_w - power.gpu_w);
         *power = new;
+        if d.0 != 0.0 {
+            self.pending
+                .push((self.rack_of_entity[e.index_u32() as usize], d.0));
+        }
         (r, d)
     }
 }

@@ -30,6 +30,11 @@ impl Trips {
         self.gpus_down += gpus;
     }
 
+    /// Every trip, in the order acted on.
+    pub fn records(&self) -> &[TripRecord] {
+        &self.trips
+    }
+
     /// The `facility.breakers` section; `jobs_interrupted`: jobs stopped by servers going down.
     pub fn summary(&self, jobs_interrupted: u64) -> BreakerSummary {
         BreakerSummary {

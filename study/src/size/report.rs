@@ -287,29 +287,28 @@ pub fn size_json(r: &SizeResult) -> String {
 /// `size.csv`: one row per evaluation: the value, seed index and seed, each constraint figure, whether
 /// the run passed every constraint, and whether the value passed (on every seed).
 pub fn size_csv(spec: &SizeSpec, r: &SizeResult) -> String {
-    let field = reports::figures::csv_field(&spec.field);
-    let mut s = format!("{field},seed_index,seed");
-    for f in &spec.figures {
-        s.push(',');
-        s.push_str(&reports::figures::csv_field(f));
-    }
-    s.push_str(",run_pass,value_pass\n");
+    let mut csv = reports::CsvText::new();
+    let mut header = vec![spec.field.as_str(), "seed_index", "seed"];
+    header.extend(spec.figures.iter().map(String::as_str));
+    header.extend(["run_pass", "value_pass"]);
+    csv.record(&header);
     for e in &r.runs {
         let value_pass = r
             .points
             .iter()
             .find(|p| spec.value_text(p.value) == e.value)
             .is_some_and(|p| p.pass);
-        s.push_str(&format!("{},{},{}", e.value, e.seed_index, e.seed));
+        csv.num(&e.value);
+        csv.num(e.seed_index);
+        csv.num(e.seed);
         for f in &spec.figures {
-            s.push(',');
-            if let Some(x) = e.figures.get(f).copied().flatten() {
-                s.push_str(&x.to_string());
-            }
+            csv.opt(e.figures.get(f).copied().flatten());
         }
-        s.push_str(&format!(",{},{value_pass}\n", passes(spec, e)));
+        csv.num(passes(spec, e));
+        csv.num(value_pass);
+        csv.end();
     }
-    s
+    csv.finish()
 }
 
 /// The chart: one panel per constraint.

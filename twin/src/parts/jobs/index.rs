@@ -375,6 +375,8 @@ impl SiteIndex {
             }
             touched(server, d_it, d_gpu);
         }
+        self.access
+            .book_racks(&mut world.resource_mut::<crate::ledger::Ledger>());
         d_milli
     }
 

@@ -186,6 +186,13 @@ pub struct JobRecord {
     pub finish: Option<SimTime>,
     /// Site indices of the servers it ran on, ascending.
     pub servers: Vec<u32>,
+    /// Thousandths of a GPU asked for (GPUs × share).
+    pub gpu_milli: u64,
+    /// Times preempted (interruptions included), and of those, interrupted by a server going down.
+    pub preemptions: u32,
+    pub interruptions: u32,
+    /// Holding its GPUs now (at the end: running at the horizon).
+    pub running: bool,
 }
 
 /// The per-job records of a run, left in the World at the end when asked for ([`crate::run_with_log`]).

@@ -241,6 +241,10 @@ impl Jobs {
                 start: None,
                 finish: None,
                 servers: Vec::new(),
+                gpu_milli: req.gpus as u64 * req.gpu_milli as u64,
+                preemptions: 0,
+                interruptions: 0,
+                running: false,
             });
         }
         // Rescaled durations: the queue sees the slowest eligible model's (a safe estimate for EASY).
@@ -289,7 +293,9 @@ impl Jobs {
         }
         self.sched.clean = false;
         if let Some(log) = c.log.as_mut() {
-            log[job.id as usize].finish = Some(now);
+            let r = &mut log[job.id as usize];
+            r.finish = Some(now);
+            r.running = false;
         }
         c.running -= 1;
         c.completed += 1;
@@ -333,8 +339,12 @@ impl Jobs {
         victims.dedup();
         for (_, slot) in victims {
             if self.is_running(slot) {
+                let id = self.jobs.get(slot).id;
                 self.preempt(ctx, slot);
                 self.counters.interrupted += 1;
+                if let Some(log) = self.counters.log.as_mut() {
+                    log[id as usize].interruptions += 1;
+                }
             }
         }
         self.sched.reservation = None;

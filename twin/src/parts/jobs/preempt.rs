@@ -190,6 +190,11 @@ impl Jobs {
             t.restart_ns += restarting.as_nanos();
         }
         c.restart_milli_ns += restarting.as_nanos() as u128 * milli as u128;
+        if let Some(log) = c.log.as_mut() {
+            let r = &mut log[id as usize];
+            r.preemptions += 1;
+            r.running = false;
+        }
         c.running -= 1;
         c.preemptions += 1;
         c.lost_milli_ns += lost.as_nanos() as u128 * milli as u128;

@@ -243,6 +243,7 @@ impl Jobs {
         if let Some(log) = c.log.as_mut() {
             let r = &mut log[q.id as usize];
             r.start = r.start.or(Some(now));
+            r.running = true;
             for g in grants {
                 if r.servers.last() != Some(&g.server) {
                     r.servers.push(g.server);

@@ -89,6 +89,8 @@ pub struct ReqState {
     pub done: bool,
     /// Dropped: its replica stopped and no other replica was serving.
     pub dropped: bool,
+    /// The replica it was last routed to (`u32::MAX`: none yet; parked or dropped on arrival).
+    pub replica: u32,
 }
 
 const NONE: SimTime = SimTime::MAX;
@@ -1016,6 +1018,7 @@ impl Fleet {
             finish: NONE,
             done: false,
             dropped: false,
+            replica: u32::MAX,
         });
         self.tally.arrived += 1;
         self.tally.in_system += 1;
@@ -1039,6 +1042,7 @@ impl Fleet {
             self.tally.dropped += 1;
             return false;
         };
+        self.reqs[id as usize].replica = rep as u32;
         self.replicas[rep].waiting.push_back(id);
         self.refresh_load(rep);
         if !self.replicas[rep].busy {
@@ -1128,6 +1132,13 @@ pub struct EndCounts {
 
 impl Fleet {
     /// Requests admitted (in service) and waiting now, and replicas iterating.
+    /// Requests in a running batch now, by id.
+    pub fn in_service_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.replicas
+            .iter()
+            .flat_map(|r| r.running.iter().map(|q| q.id))
+    }
+
     pub fn counts(&self) -> EndCounts {
         let mut c = EndCounts::default();
         for r in &self.replicas {

@@ -6,5 +6,5 @@ mod report;
 mod surface;
 
 pub use part::Serving;
-pub use report::{Latencies, RequestLog, RequestRecord};
+pub use report::{Latencies, RequestLog, RequestRecord, RequestSample};
 pub use surface::{Surface, SurfaceTable};

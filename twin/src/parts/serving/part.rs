@@ -222,7 +222,9 @@ impl Serving {
                     self.attributed_w[r as usize] = w;
                 }
             }
-            world.resource_mut::<Ledger>().add(now, d_it, d_gpu);
+            let mut ledger = world.resource_mut::<Ledger>();
+            self.access.book_racks(&mut ledger);
+            ledger.add(now, d_it, d_gpu);
             let mut dirty = dirty;
             dirty.clear();
             self.fleet.power_dirty = dirty;
@@ -458,6 +460,9 @@ impl Part for Serving {
         self.fleet.close(horizon);
         if let Some(mut log) = world.get_resource_mut::<super::report::RequestLog>() {
             log.0 = super::report::records(&self.fleet);
+        }
+        if let Some(mut s) = world.get_resource_mut::<super::report::RequestSample>() {
+            *s = super::report::sampled(&self.fleet, s.max);
         }
         self.attributed.advance(horizon);
         let it_j = if self.shared {

@@ -6,7 +6,7 @@ use sim::SimTime;
 use super::fleet::Fleet;
 use output::{
     InferenceCapping, InferenceEnergy, InferenceSummary, LittleLaw, ReplicaHeadroom,
-    ReplicaSummary, RequestCounts, SloSummary, Stats, TokenCounts,
+    ReplicaSummary, RequestCounts, RequestOutcome, SloSummary, Stats, TokenCounts,
 };
 
 /// The `inference` section from a closed fleet. `it_j`: the IT energy charged to serving (for the energy per
@@ -144,6 +144,10 @@ pub struct RequestRecord {
     pub done: Option<Latencies>,
     pub prompt_tokens: u32,
     pub output_tokens: u32,
+    /// The replica it was last routed to (`None`: never routed).
+    pub replica: Option<u32>,
+    /// What became of it by the end of the run.
+    pub outcome: RequestOutcome,
 }
 
 /// A completed request's latencies, s, and whether it met the SLO.
@@ -161,34 +165,82 @@ pub struct Latencies {
 #[derive(bevy_ecs::prelude::Resource, Debug, Default)]
 pub struct RequestLog(pub Vec<RequestRecord>);
 
+/// The requests kept for `requests.csv` ([`output::sample_indices`] of the run's requests, at most `max`), filled by
+/// the serving part at the horizon when this resource is in the world (runs asked for tables).
+#[derive(bevy_ecs::prelude::Resource, Debug, Default)]
+pub struct RequestSample {
+    /// Filled by a serving part (runs without one have no `requests.csv`).
+    pub filled: bool,
+    pub max: u64,
+    /// Requests of the run.
+    pub total: u64,
+    /// (arrival index, record), in arrival order.
+    pub rows: Vec<(u64, RequestRecord)>,
+}
+
+/// Ids of the requests in a running batch now, sorted.
+fn in_service(fleet: &Fleet) -> Vec<u32> {
+    let mut ids: Vec<u32> = fleet.in_service_ids().collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// The records of `fleet`'s requests (same definitions as the summary's statistics).
 pub(crate) fn records(fleet: &Fleet) -> Vec<RequestRecord> {
-    let slo = &fleet.slo;
-    fleet
-        .reqs
-        .iter()
-        .map(|q| {
-            let done = (q.done && !q.dropped).then(|| {
-                let ttft_s = (q.first_token - q.arrival).as_secs_f64();
-                let tpot_s = if q.output > 1 {
-                    (q.finish - q.first_token).as_secs_f64() / (q.output - 1) as f64
-                } else {
-                    0.0
-                };
-                Latencies {
-                    ttft_s,
-                    tpot_s,
-                    e2e_s: (q.finish - q.arrival).as_secs_f64(),
-                    queue_wait_s: (q.first_admit - q.arrival).as_secs_f64(),
-                    slo_met: ttft_s <= slo.ttft_s && tpot_s <= slo.tpot_s,
-                }
-            });
-            RequestRecord {
-                arrival_s: q.arrival.as_secs_f64(),
-                done,
-                prompt_tokens: q.prompt,
-                output_tokens: q.output,
-            }
-        })
+    let ins = in_service(fleet);
+    (0..fleet.reqs.len())
+        .map(|i| record(fleet, i, &ins))
         .collect()
+}
+
+/// The records of [`output::sample_indices`] of `fleet`'s requests (at most `max`) with their indices.
+pub(crate) fn sampled(fleet: &Fleet, max: u64) -> RequestSample {
+    let ins = in_service(fleet);
+    let total = fleet.reqs.len() as u64;
+    RequestSample {
+        filled: true,
+        max,
+        total,
+        rows: output::sample_indices(total, max)
+            .map(|i| (i, record(fleet, i as usize, &ins)))
+            .collect(),
+    }
+}
+
+/// The record of request `i` of `fleet` (`in_service`: the ids in a running batch, sorted).
+fn record(fleet: &Fleet, i: usize, in_service: &[u32]) -> RequestRecord {
+    let slo = &fleet.slo;
+    let q = &fleet.reqs[i];
+    let done = (q.done && !q.dropped).then(|| {
+        let ttft_s = (q.first_token - q.arrival).as_secs_f64();
+        let tpot_s = if q.output > 1 {
+            (q.finish - q.first_token).as_secs_f64() / (q.output - 1) as f64
+        } else {
+            0.0
+        };
+        Latencies {
+            ttft_s,
+            tpot_s,
+            e2e_s: (q.finish - q.arrival).as_secs_f64(),
+            queue_wait_s: (q.first_admit - q.arrival).as_secs_f64(),
+            slo_met: ttft_s <= slo.ttft_s && tpot_s <= slo.tpot_s,
+        }
+    });
+    let outcome = if q.dropped {
+        RequestOutcome::Dropped
+    } else if done.is_some() {
+        RequestOutcome::Completed
+    } else if in_service.binary_search(&(i as u32)).is_ok() {
+        RequestOutcome::InService
+    } else {
+        RequestOutcome::Queued
+    };
+    RequestRecord {
+        arrival_s: q.arrival.as_secs_f64(),
+        done,
+        prompt_tokens: q.prompt,
+        output_tokens: q.output,
+        replica: (q.replica != u32::MAX).then_some(q.replica),
+        outcome,
+    }
 }

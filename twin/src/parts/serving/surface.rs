@@ -142,6 +142,7 @@ impl Part for Surface {
         }
         let busy = (win.busy_fraction * self.fleet_milli).round() as i64;
         let mut ledger = world.resource_mut::<Ledger>();
+        self.access.book_racks(&mut ledger);
         ledger.add(now, d_it, d_gpu);
         ledger.add_busy(now, busy - self.busy_milli);
         self.busy_milli = busy;
