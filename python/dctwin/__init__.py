@@ -48,8 +48,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 Scenario = Union[PathLike, Mapping[str, Any]]
 
 # CSV files of a run and the RunResult attribute each one fills. jobs.csv, requests.csv and racks.csv are
-# written by dctwin builds that have them; with an older build the attribute is an empty DataFrame whose
-# `attrs["note"]` says why.
+# written when the run has such entities (requests.csv only for serving); otherwise the attribute is an empty
+# DataFrame whose `attrs["note"]` says why.
 _RUN_TABLES = {
     "timeseries": "timeseries.csv",
     "jobs": "jobs.csv",

@@ -252,8 +252,10 @@ fn run(
         let out_dir = out.unwrap_or_else(|| Path::new("out").join(&loaded.scenario.name));
         let staged = reports::OutputDir::prepare(&out_dir, reports::RUN_FILES)
             .map_err(|e| Failure::Input(e.to_string()))?;
+        // Like `dctwin run`: the per-entity tables (jobs.csv, requests.csv, racks.csv) are written too.
         let options = twin::RunOptions {
             max_events: max_events.unwrap_or(twin::DEFAULT_MAX_EVENTS),
+            tables: true,
         };
         let output = twin::run_with(&loaded, &options, &mut |_| {})
             .map_err(|e| run_refused(&source.file(), &e))?;
