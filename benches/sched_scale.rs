@@ -173,12 +173,16 @@ fn placement_ns(
     let target = (servers as u64 * 8) * 8 / 10;
     let mut grants = Vec::new();
     let apply = |view: &mut Loads, req: &JobReq, grants: &[pl::Grant], on: bool| {
-        for g in grants {
+        for (i, g) in grants.iter().enumerate() {
             let s = g.server as usize;
             pl::apply_grant(&mut view.loads[s], g, req, on, false);
-            view.free[s] = FreeSummary::of(&view.loads[s]);
-            if let Some(ix) = view.ix.as_mut() {
-                ix.update(g.server, Some(&view.loads[s]));
+            // As the allocator: a server's summary and index entry follow once, after its last grant (grants
+            // come grouped by server).
+            if grants.get(i + 1).is_none_or(|next| next.server != g.server) {
+                view.free[s] = FreeSummary::of(&view.loads[s]);
+                if let Some(ix) = view.ix.as_mut() {
+                    ix.update(g.server, Some(&view.loads[s]));
+                }
             }
         }
     };

@@ -613,9 +613,10 @@ struct GroupLevel {
     /// Servers in the largest group when at most [`FIT_MAX_SERVERS`] (the level keeps fit sets), else 0 (the
     /// level keeps `totals`).
     fit_servers: usize,
-    /// `fit[s - 1][v]`: (free GPUs, group) of the groups whose `s` servers with the most free GPUs hold `v ≥ 1`
-    /// of them. Ordered sets because the choice is "least `s` with some `v ≥ need`, then least (free GPUs,
-    /// group)": O(s·log groups) per placement, O(s·log groups) per update of a group.
+    /// `fit[s - 1][v]`: (free GPUs, group) of the groups whose `s` servers with the most free GPUs hold `v` of
+    /// them, for `s` up to the group's servers with free GPUs (a group with fewer spans fewer). Ordered sets
+    /// because the choice is "least `s` with some `v ≥ need`, then least (free GPUs, group)": O(s·log groups)
+    /// per placement, O(s·log groups) per update of a group.
     fit: Vec<Vec<BTreeSet<(u32, u32)>>>,
     /// `fit_any[s - 1]`: bit `v` set when `fit[s - 1][v]` is not empty (skips empty sets without a look).
     fit_any: Vec<[u64; FIT_WORDS]>,
@@ -623,21 +624,22 @@ struct GroupLevel {
     totals: MaxTree<u32>,
 }
 
-/// Free GPUs on the `s` servers of `hist` with the most, for `s` = 1..=`out.len()`.
-fn top_sums(hist: &FreeHist, out: &mut [u32]) {
+/// Free GPUs on the `s` servers of `hist` with the most, for `s` = 1..=`out.len()` while the `s`-th server has
+/// some: returns how many were written (fewer when fewer servers have free GPUs).
+fn top_sums(hist: &FreeHist, out: &mut [u32]) -> usize {
     let mut sum = 0;
     let mut s = 0;
     for k in (1..=MAX_GPUS_PER_SERVER as usize).rev() {
         for _ in 0..hist[k] {
             if s == out.len() {
-                return;
+                return s;
             }
             sum += k as u32;
             out[s] = sum;
             s += 1;
         }
     }
-    out[s..].fill(sum);
+    s
 }
 
 impl GroupLevel {
@@ -699,16 +701,13 @@ impl GroupLevel {
         let len = self.fit_len(g);
         let mut was = [0u32; FIT_MAX_SERVERS];
         let mut now = [0u32; FIT_MAX_SERVERS];
-        top_sums(&self.hist[g], &mut now[..len]);
+        let now_len = top_sums(&self.hist[g], &mut now[..len]);
         let total = self.total_gpus[g];
-        let old_total = match old {
-            Some((h, t)) => {
-                top_sums(h, &mut was[..len]);
-                t
-            }
-            None => 0,
+        let (was_len, old_total) = match old {
+            Some((h, t)) => (top_sums(h, &mut was[..len]), t),
+            None => (0, 0),
         };
-        for s in 0..len {
+        for s in 0..was_len.max(now_len) {
             if (was[s], old_total) == (now[s], total) {
                 continue;
             }
