@@ -618,11 +618,17 @@ struct GroupLevel {
     /// because the choice is "least `s` with some `v ≥ need`, then least (free GPUs, group)": O(s·log groups)
     /// per placement, O(s·log groups) per update of a group.
     fit: Vec<Vec<BTreeSet<(u32, u32)>>>,
+    /// The least member of each fit set ([`NO_GROUP`] when empty): placement reads these from one array per `s`
+    /// instead of walking to each set's first node.
+    fit_min: Vec<Vec<(u32, u32)>>,
     /// `fit_any[s - 1]`: bit `v` set when `fit[s - 1][v]` is not empty (skips empty sets without a look).
     fit_any: Vec<[u64; FIT_WORDS]>,
     /// Levels without fit sets: a max-tree over the groups' free GPUs (visits only groups with enough).
     totals: MaxTree<u32>,
 }
+
+/// [`GroupLevel::fit_min`] of an empty set.
+const NO_GROUP: (u32, u32) = (u32::MAX, u32::MAX);
 
 /// Free GPUs on the `s` servers of `hist` with the most, for `s` = 1..=`out.len()` while the `s`-th server has
 /// some: returns how many were written (fewer when fewer servers have free GPUs).
@@ -666,6 +672,9 @@ impl GroupLevel {
             fit_servers,
             fit: (1..=fit_servers)
                 .map(|s| vec![BTreeSet::new(); s * MAX_GPUS_PER_SERVER as usize + 1])
+                .collect(),
+            fit_min: (1..=fit_servers)
+                .map(|s| vec![NO_GROUP; s * MAX_GPUS_PER_SERVER as usize + 1])
                 .collect(),
             fit_any: vec![[0; FIT_WORDS]; fit_servers],
             totals: MaxTree::new(if fit_servers > 0 { 0 } else { groups }),
@@ -714,15 +723,21 @@ impl GroupLevel {
             if was[s] > 0 {
                 let v = was[s] as usize;
                 let set = &mut self.fit[s][v];
-                set.remove(&(old_total, g as u32));
+                let key = (old_total, g as u32);
+                set.remove(&key);
                 if set.is_empty() {
                     self.fit_any[s][v / 64] &= !(1 << (v % 64));
+                    self.fit_min[s][v] = NO_GROUP;
+                } else if self.fit_min[s][v] == key {
+                    self.fit_min[s][v] = *set.first().expect("not empty");
                 }
             }
             if now[s] > 0 {
                 let v = now[s] as usize;
-                self.fit[s][v].insert((total, g as u32));
+                let key = (total, g as u32);
+                self.fit[s][v].insert(key);
                 self.fit_any[s][v / 64] |= 1 << (v % 64);
+                self.fit_min[s][v] = self.fit_min[s][v].min(key);
             }
         }
     }
@@ -761,7 +776,8 @@ impl GroupLevel {
                 while bits != 0 {
                     let v = w * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    let c = *self.fit[s - 1][v].first().expect("bit set: not empty");
+                    let c = self.fit_min[s - 1][v];
+                    debug_assert_eq!(Some(&c), self.fit[s - 1][v].first());
                     if best.is_none_or(|b| c < b) {
                         best = Some(c);
                     }
