@@ -615,8 +615,8 @@ struct GroupLevel {
     fit_servers: usize,
     /// `fit[s - 1][v]`: (free GPUs, group) of the groups whose `s` servers with the most free GPUs hold `v` of
     /// them, for `s` up to the group's servers with free GPUs (a group with fewer spans fewer). Ordered sets
-    /// because the choice is "least `s` with some `v ≥ need`, then least (free GPUs, group)": O(s·log groups)
-    /// per placement, O(s·log groups) per update of a group.
+    /// because the choice is "least `s` with some `v ≥ need`, then least (free GPUs, group)": per placement one
+    /// look per non-empty `v ≥ need` for each `s` up to the answer, O(s·log groups) per update of a group.
     fit: Vec<Vec<BTreeSet<(u32, u32)>>>,
     /// The least member of each fit set ([`NO_GROUP`] when empty): placement reads these from one array per `s`
     /// instead of walking to each set's first node.
