@@ -5,9 +5,10 @@
 //!    load with durations a quarter of `site_week`'s (mean 49 min), for `HOURS` and `2·HOURS` hours (jobs in
 //!    proportion to the site). The difference of the two wall times over the difference of the jobs is the
 //!    cost per job in steady state (site set-up and warm-up cancel out).
-//! 0. Placement alone (`models::placement::plan`, first fit and best fit) at 10,000, 100,000 and 1,000,000 GPUs:
-//!    the loads held at ~80% by releasing a random running job and placing one from the same mix, timed per
-//!    placement, through the free-capacity index and through the scan it replaces (same choices), one run.
+//! 0. Placement alone (`models::placement::plan`, first fit, best fit and topology-aware) at 10,000, 100,000 and
+//!    1,000,000 GPUs: the loads held at ~80% by releasing a random running job and placing one from the same
+//!    mix (16- and 32-GPU jobs span servers; racks hold 40 GPUs), timed per placement, through the
+//!    free-capacity index and through the scan it replaces (same choices), one run.
 //! 2. EASY backfilling and shortest-job-first against FIFO at 1.5× offered load on a 100,000-GPU site for
 //!    `MONTH_DAYS` days.
 //!
@@ -155,13 +156,7 @@ fn placement_ns(
     let topo = pl::Topology::new(&site);
     let loads: Vec<pl::ServerLoad> = site.servers.iter().map(pl::ServerLoad::new).collect();
     let free: Vec<FreeSummary> = loads.iter().map(FreeSummary::of).collect();
-    let ix = indexed.then(|| {
-        pl::FreeIndex::new(
-            &topo,
-            loads.iter().map(Some),
-            policy != pl::PlacementPolicy::FirstFit,
-        )
-    });
+    let ix = indexed.then(|| pl::FreeIndex::new(&topo, loads.iter().map(Some), policy));
     let mut view = Loads { loads, free, ix };
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
@@ -178,12 +173,16 @@ fn placement_ns(
     let target = (servers as u64 * 8) * 8 / 10;
     let mut grants = Vec::new();
     let apply = |view: &mut Loads, req: &JobReq, grants: &[pl::Grant], on: bool| {
-        for g in grants {
+        for (i, g) in grants.iter().enumerate() {
             let s = g.server as usize;
             pl::apply_grant(&mut view.loads[s], g, req, on, false);
-            view.free[s] = FreeSummary::of(&view.loads[s]);
-            if let Some(ix) = view.ix.as_mut() {
-                ix.update(g.server, Some(&view.loads[s]));
+            // As the allocator: a server's summary and index entry follow once, after its last grant (grants
+            // come grouped by server).
+            if grants.get(i + 1).is_none_or(|next| next.server != g.server) {
+                view.free[s] = FreeSummary::of(&view.loads[s]);
+                if let Some(ix) = view.ix.as_mut() {
+                    ix.update(g.server, Some(&view.loads[s]));
+                }
             }
         }
     };
@@ -225,7 +224,11 @@ fn main() {
     let steps = env_u64("SCHED_PLACE_STEPS", 20_000) as usize;
     if steps > 0 {
         use models::placement::PlacementPolicy;
-        for policy in [PlacementPolicy::FirstFit, PlacementPolicy::BestFit] {
+        for policy in [
+            PlacementPolicy::FirstFit,
+            PlacementPolicy::BestFit,
+            PlacementPolicy::TopologyAware,
+        ] {
             let mut first: Option<f64> = None;
             for servers in [1_250usize, 12_500, 125_000] {
                 let fast = placement_ns(servers, policy, true, steps);

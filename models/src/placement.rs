@@ -528,24 +528,25 @@ impl FirstSet {
     }
 }
 
-/// A max-tree over one `u16` per server, answering "the first server at or after `i` whose value is ≥ `v`".
+/// A max-tree over one value per position (a `u16` per server, a `u32` per topology group), answering "the
+/// first position at or after `i` whose value is ≥ `v`".
 #[derive(Debug, Clone, Default)]
-struct MaxTree {
+struct MaxTree<T> {
     /// Leaves at `size..2·size`.
-    tree: Vec<u16>,
+    tree: Vec<T>,
     size: usize,
 }
 
-impl MaxTree {
+impl<T: Copy + Ord + Default> MaxTree<T> {
     fn new(n: usize) -> Self {
         let size = n.next_power_of_two().max(1);
         MaxTree {
-            tree: vec![0; 2 * size],
+            tree: vec![T::default(); 2 * size],
             size,
         }
     }
 
-    fn set(&mut self, i: u32, v: u16) {
+    fn set(&mut self, i: u32, v: T) {
         let mut k = i as usize + self.size;
         if self.tree[k] == v {
             return;
@@ -561,7 +562,7 @@ impl MaxTree {
         }
     }
 
-    fn first_at_least(&self, i: u32, v: u16) -> Option<u32> {
+    fn first_at_least(&self, i: u32, v: T) -> Option<u32> {
         let t = &self.tree;
         if (i as usize) >= self.size || t[1] < v {
             return None;
@@ -588,24 +589,235 @@ impl MaxTree {
     }
 }
 
+/// Most servers in a group for which a [`GroupLevel`] keeps its fit sets (levels with larger groups enumerate
+/// the groups with enough free GPUs instead).
+const FIT_MAX_SERVERS: usize = 16;
+/// Words of a bit set over the free GPUs of up to [`FIT_MAX_SERVERS`] servers (0..=16·16).
+const FIT_WORDS: usize = MAX_GPUS_PER_SERVER as usize * FIT_MAX_SERVERS / 64 + 1;
+/// Servers by free whole GPUs (index 1..=16; 0 unused), the shape [`servers_needed`] reads.
+type FreeHist = [u32; MAX_GPUS_PER_SERVER as usize + 1];
+
+/// One level of topology groups (racks, rows, halls or the site) with, per group, its servers up by free whole
+/// GPUs: what topology-aware placement of a multi-server job reads instead of a scan over servers (kept
+/// under `TopologyAware` only; every GPU model counted, so it answers jobs that accept every model present).
+#[derive(Debug, Clone, Default)]
+struct GroupLevel {
+    /// Group of each server.
+    group_of: Vec<u32>,
+    /// First server of each group, then the number of servers.
+    start: Vec<u32>,
+    /// Per group: its servers up by free whole GPUs.
+    hist: Vec<FreeHist>,
+    /// Per group: free whole GPUs on its servers up.
+    total_gpus: Vec<u32>,
+    /// Servers in the largest group when at most [`FIT_MAX_SERVERS`] (the level keeps fit sets), else 0 (the
+    /// level keeps `totals`).
+    fit_servers: usize,
+    /// `fit[s - 1][v]`: (free GPUs, group) of the groups whose `s` servers with the most free GPUs hold `v` of
+    /// them, for `s` up to the group's servers with free GPUs (a group with fewer spans fewer). Ordered sets
+    /// because the choice is "least `s` with some `v ≥ need`, then least (free GPUs, group)": per placement one
+    /// look per non-empty `v ≥ need` for each `s` up to the answer, O(s·log groups) per update of a group.
+    fit: Vec<Vec<BTreeSet<(u32, u32)>>>,
+    /// The least member of each fit set ([`NO_GROUP`] when empty): placement reads these from one array per `s`
+    /// instead of walking to each set's first node.
+    fit_min: Vec<Vec<(u32, u32)>>,
+    /// `fit_any[s - 1]`: bit `v` set when `fit[s - 1][v]` is not empty (skips empty sets without a look).
+    fit_any: Vec<[u64; FIT_WORDS]>,
+    /// Levels without fit sets: a max-tree over the groups' free GPUs (visits only groups with enough).
+    totals: MaxTree<u32>,
+}
+
+/// [`GroupLevel::fit_min`] of an empty set.
+const NO_GROUP: (u32, u32) = (u32::MAX, u32::MAX);
+
+/// Free GPUs on the `s` servers of `hist` with the most, for `s` = 1..=`out.len()` while the `s`-th server has
+/// some: returns how many were written (fewer when fewer servers have free GPUs).
+fn top_sums(hist: &FreeHist, out: &mut [u32]) -> usize {
+    let mut sum = 0;
+    let mut s = 0;
+    for k in (1..=MAX_GPUS_PER_SERVER as usize).rev() {
+        for _ in 0..hist[k] {
+            if s == out.len() {
+                return s;
+            }
+            sum += k as u32;
+            out[s] = sum;
+            s += 1;
+        }
+    }
+    s
+}
+
+impl GroupLevel {
+    /// Level `level` (0 rack, 1 row, 2 hall, 3 site) of `topo`, every server counted as down.
+    fn new(topo: &Topology, level: usize) -> Self {
+        let n = topo.gpus.len();
+        let mut group_of = Vec::with_capacity(n);
+        let mut start = vec![0u32];
+        for i in 0..n {
+            group_of.push(start.len() as u32 - 1);
+            let ends = i + 1 == n || (level < 3 && (topo.group_end[i] >> level) & 1 == 1);
+            if ends {
+                start.push(i as u32 + 1);
+            }
+        }
+        let groups = start.len() - 1;
+        let largest = start.windows(2).map(|w| (w[1] - w[0]) as usize).max();
+        let fit_servers = largest.filter(|&m| m <= FIT_MAX_SERVERS).unwrap_or(0);
+        GroupLevel {
+            group_of,
+            start,
+            hist: vec![[0; MAX_GPUS_PER_SERVER as usize + 1]; groups],
+            total_gpus: vec![0; groups],
+            fit_servers,
+            fit: (1..=fit_servers)
+                .map(|s| vec![BTreeSet::new(); s * MAX_GPUS_PER_SERVER as usize + 1])
+                .collect(),
+            fit_min: (1..=fit_servers)
+                .map(|s| vec![NO_GROUP; s * MAX_GPUS_PER_SERVER as usize + 1])
+                .collect(),
+            fit_any: vec![[0; FIT_WORDS]; fit_servers],
+            totals: MaxTree::new(if fit_servers > 0 { 0 } else { groups }),
+        }
+    }
+
+    /// Servers in group `g` that its fit sets cover.
+    fn fit_len(&self, g: usize) -> usize {
+        ((self.start[g + 1] - self.start[g]) as usize).min(self.fit_servers)
+    }
+
+    /// Server `server` now has `now` free whole GPUs instead of `was` (0 when down).
+    fn update(&mut self, server: u32, was: u8, now: u8) {
+        let g = self.group_of[server as usize] as usize;
+        let (old_hist, old_total) = (self.hist[g], self.total_gpus[g]);
+        if was > 0 {
+            self.hist[g][was as usize] -= 1;
+        }
+        if now > 0 {
+            self.hist[g][now as usize] += 1;
+        }
+        self.total_gpus[g] = old_total + now as u32 - was as u32;
+        if self.fit_servers == 0 {
+            self.totals.set(g as u32, self.total_gpus[g]);
+        } else {
+            self.refile(g, Some((&old_hist, old_total)));
+        }
+    }
+
+    /// Files group `g` in the fit sets under its histogram, first taking it out of those of `old` (histogram,
+    /// free GPUs) when it was filed.
+    fn refile(&mut self, g: usize, old: Option<(&FreeHist, u32)>) {
+        let len = self.fit_len(g);
+        let mut was = [0u32; FIT_MAX_SERVERS];
+        let mut now = [0u32; FIT_MAX_SERVERS];
+        let now_len = top_sums(&self.hist[g], &mut now[..len]);
+        let total = self.total_gpus[g];
+        let (was_len, old_total) = match old {
+            Some((h, t)) => (top_sums(h, &mut was[..len]), t),
+            None => (0, 0),
+        };
+        for s in 0..was_len.max(now_len) {
+            if (was[s], old_total) == (now[s], total) {
+                continue;
+            }
+            if was[s] > 0 {
+                let v = was[s] as usize;
+                let set = &mut self.fit[s][v];
+                let key = (old_total, g as u32);
+                set.remove(&key);
+                if set.is_empty() {
+                    self.fit_any[s][v / 64] &= !(1 << (v % 64));
+                    self.fit_min[s][v] = NO_GROUP;
+                } else if self.fit_min[s][v] == key {
+                    self.fit_min[s][v] = *set.first().expect("not empty");
+                }
+            }
+            if now[s] > 0 {
+                let v = now[s] as usize;
+                let key = (total, g as u32);
+                self.fit[s][v].insert(key);
+                self.fit_any[s][v / 64] |= 1 << (v % 64);
+                self.fit_min[s][v] = self.fit_min[s][v].min(key);
+            }
+        }
+    }
+
+    /// The group of this level where a job of `need` whole GPUs (≥ 1) goes, as [`plan_topology_multi`] chooses
+    /// among a level's groups: fewest servers spanned, then fewest free GPUs, then lowest id; None when no
+    /// group has `need` free.
+    fn choose(&self, need: u32) -> Option<usize> {
+        if self.fit_servers == 0 {
+            let mut best: Option<(u32, u32, u32)> = None;
+            let mut from = 0;
+            while let Some(g) = self.totals.first_at_least(from, need) {
+                from = g + 1;
+                let c = (
+                    servers_needed(&self.hist[g as usize], need),
+                    self.total_gpus[g as usize],
+                    g,
+                );
+                if best.is_none_or(|b| c < b) {
+                    best = Some(c);
+                }
+            }
+            return best.map(|b| b.2 as usize);
+        }
+        let need = need as usize;
+        for s in 1..=self.fit_servers {
+            let top = s * MAX_GPUS_PER_SERVER as usize;
+            if need > top {
+                continue;
+            }
+            let words = &self.fit_any[s - 1];
+            let mut best: Option<(u32, u32)> = None;
+            let mut w = need / 64;
+            let mut bits = words[w] & (u64::MAX << (need % 64));
+            loop {
+                while bits != 0 {
+                    let v = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let c = self.fit_min[s - 1][v];
+                    debug_assert_eq!(Some(&c), self.fit[s - 1][v].first());
+                    if best.is_none_or(|b| c < b) {
+                        best = Some(c);
+                    }
+                }
+                w += 1;
+                if w * 64 > top {
+                    break;
+                }
+                bits = words[w];
+            }
+            if let Some(b) = best {
+                return Some(b.1 as usize);
+            }
+        }
+        None
+    }
+}
+
 /// Servers by free capacity, per GPU model, kept in step with their loads: for each model, the servers up
 /// with exactly `k` free whole GPUs (`k` = 1..=16, a [`FirstSet`] each), a max-tree of the largest free share
 /// on one GPU, and the ordered set of (free share of a GPU, server) over the GPUs with something free.
 /// Placement asks it for the first server in site order with `k` or more free GPUs (or a share of `m`
 /// thousandths) of a model in a mask: O(models · 16 · log₆₄ n) for whole GPUs, O(models · log n) for shares,
 /// instead of a scan over the servers; and best fit of a share for the GPUs with the least share that fits, in
-/// that order (docs/models.md §Placement and queue).
+/// that order. Under topology-aware placement it also keeps, per rack, row, hall and the site, the group's
+/// servers by free whole GPUs ([`GroupLevel`]), from which a multi-server job's group is chosen without a scan
+/// (docs/models.md §Placement and queue).
 #[derive(Debug, Clone, Default)]
 pub struct FreeIndex {
     /// `[model][k - 1]`; empty for models the site does not hold.
     by_whole: Vec<Vec<FirstSet>>,
-    milli: Vec<MaxTree>,
+    milli: Vec<MaxTree<u16>>,
     /// `[model]`: (free thousandths, server) for each distinct free share (> 0) of a GPU on a server up; kept
     /// only for best fit (`track_shares`), the one policy that asks.
     shares: Vec<BTreeSet<(u16, u32)>>,
     track_shares: bool,
     /// The distinct free shares each server is filed under in `shares`, ascending.
     filed_shares: Vec<Vec<u16>>,
+    /// Rack, row, hall and site groups by free whole GPUs; empty unless the policy is `TopologyAware`.
+    levels: Vec<GroupLevel>,
     /// The summary each server is filed under, its model, and whether it has GPUs.
     filed: Vec<FreeSummary>,
     model: Vec<u8>,
@@ -615,13 +827,15 @@ pub struct FreeIndex {
 }
 
 impl FreeIndex {
-    /// The index of servers with loads `loads` (site order; None: down); `shares`: also of the GPUs by free
-    /// share, for best fit of shared-GPU jobs (a cost on every update that first fit does not need).
+    /// The index of servers with loads `loads` (site order; None: down) for placement under `policy`: best
+    /// fit and topology-aware also index the GPUs by free share (for shared-GPU jobs), topology-aware also the
+    /// topology groups by free whole GPUs (costs on every update that other policies do not need).
     pub fn new<'a>(
         topo: &Topology,
         loads: impl IntoIterator<Item = Option<&'a ServerLoad>>,
-        shares: bool,
+        policy: PlacementPolicy,
     ) -> Self {
+        let shares = policy != PlacementPolicy::FirstFit;
         let n = topo.gpus.len();
         let mut models = 0u64;
         for (&m, &g) in topo.model.iter().zip(&topo.gpus) {
@@ -643,6 +857,7 @@ impl FreeIndex {
             shares: vec![BTreeSet::new(); MAX_GPU_MODELS],
             track_shares: shares,
             filed_shares: vec![Vec::new(); n],
+            levels: Vec::new(),
             filed: vec![FreeSummary::DOWN; n],
             model: topo.model.clone(),
             has_gpus: topo.gpus.iter().map(|&g| g > 0).collect(),
@@ -651,7 +866,34 @@ impl FreeIndex {
         for (s, load) in loads.into_iter().enumerate() {
             ix.update(s as u32, load);
         }
+        if policy == PlacementPolicy::TopologyAware {
+            // Built from the filed summaries in one pass (each group filed once, not once per server).
+            for level in 0..LEVELS {
+                let mut lv = GroupLevel::new(topo, level);
+                for (s, f) in ix.filed.iter().enumerate() {
+                    if f.free_whole > 0 {
+                        let g = lv.group_of[s] as usize;
+                        lv.hist[g][f.free_whole as usize] += 1;
+                        lv.total_gpus[g] += f.free_whole as u32;
+                    }
+                }
+                for g in 0..lv.total_gpus.len() {
+                    if lv.fit_servers == 0 {
+                        lv.totals.set(g as u32, lv.total_gpus[g]);
+                    } else {
+                        lv.refile(g, None);
+                    }
+                }
+                ix.levels.push(lv);
+            }
+        }
         ix
+    }
+
+    /// Whether the topology groups answer for a multi-server job with model mask `mask`: they are kept and
+    /// count every model present, so the job must accept all of them.
+    fn groups_cover(&self, mask: u64) -> bool {
+        !self.levels.is_empty() && mask & self.models == self.models
     }
 
     /// Server `s` now has load `load` (None: it is down and offers nothing).
@@ -670,6 +912,9 @@ impl FreeIndex {
         }
         let m = self.model[i] as usize;
         if old.free_whole != f.free_whole {
+            for lv in &mut self.levels {
+                lv.update(s, old.free_whole, f.free_whole);
+            }
             if old.free_whole > 0 {
                 self.by_whole[m][old.free_whole as usize - 1].remove(s);
             }
@@ -891,7 +1136,12 @@ pub fn plan<V: LoadView + ?Sized>(
             Some(ix) if view.patched().is_none() => plan_multi_fewest_indexed(req, view, ix, out),
             _ => plan_multi_ranked(req, view, topo, 0, n, true, out),
         },
-        PlacementPolicy::TopologyAware => plan_topology_multi(req, view, topo, out),
+        PlacementPolicy::TopologyAware => match view.index() {
+            Some(ix) if view.patched().is_none() && ix.groups_cover(req.model_mask) => {
+                plan_topology_multi_indexed(req, view, ix, out)
+            }
+            _ => plan_topology_multi(req, view, topo, out),
+        },
     }
 }
 
@@ -1317,6 +1567,71 @@ fn plan_topology_multi<V: LoadView + ?Sized>(
     }
 }
 
+/// [`plan_topology_multi`] through the index's topology groups (no patched server; the job accepts every
+/// model present): the smallest level with a group that has the GPUs, the group [`GroupLevel::choose`] picks
+/// there, then the group's servers with the most free GPUs first (ties lowest id), visiting only the servers
+/// that give GPUs.
+fn plan_topology_multi_indexed<V: LoadView + ?Sized>(
+    req: &JobReq,
+    view: &V,
+    ix: &FreeIndex,
+    out: &mut Vec<Grant>,
+) -> bool {
+    out.clear();
+    let Some((lv, g)) = ix
+        .levels
+        .iter()
+        .find_map(|lv| lv.choose(req.gpus).map(|g| (lv, g)))
+    else {
+        return false;
+    };
+    let (lo, hi) = (lv.start[g], lv.start[g + 1]);
+    // As plan_multi_ranked, most first: servers above `cut` free GPUs give all, servers with exactly `cut`
+    // give theirs in id order until the job is complete.
+    let hist = &lv.hist[g];
+    let mut need = req.gpus;
+    let mut cut = 0u32;
+    for k in (1..=MAX_GPUS_PER_SERVER).rev() {
+        let avail = hist[k as usize] * k;
+        if avail >= need {
+            cut = k;
+            break;
+        }
+        need -= avail;
+    }
+    debug_assert!(cut > 0, "the chosen group has the GPUs");
+    let mask = req.model_mask;
+    let mut at_cut = need;
+    let mut left = req.gpus;
+    let mut from = lo;
+    loop {
+        let s = if at_cut > 0 {
+            ix.first_whole(mask, cut, MAX_GPUS_PER_SERVER, from)
+        } else if cut < MAX_GPUS_PER_SERVER {
+            ix.first_whole(mask, cut + 1, MAX_GPUS_PER_SERVER, from)
+        } else {
+            None
+        };
+        let Some(s) = s.filter(|&s| s < hi) else {
+            break;
+        };
+        from = s + 1;
+        let f = ix.filed(s).free_whole as u32;
+        let take = if f > cut {
+            f
+        } else {
+            let t = f.min(at_cut);
+            at_cut -= t;
+            t
+        };
+        left -= take_free(view, s, WHOLE_GPU_MILLI, take, out);
+        if left == 0 {
+            return true;
+        }
+    }
+    unreachable!("topology groups agree with the loads");
+}
+
 /// `JobReq::activity_milli` of GPUs held but idle (an inference replica's GPUs in a shared fleet: their
 /// power above idle is metered by the serving model).
 pub const HELD_IDLE: u16 = u16::MAX;
@@ -1538,20 +1853,23 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
         /// Random sites and random sequences of allocations, releases and failures: under every policy, with
         /// and without a constrained (patched) server, placement through the index chooses exactly what the
-        /// scan chooses.
+        /// scan chooses. Sites have one to three GPU models and racks, rows and halls of random sizes (some
+        /// with more servers than the topology groups' fit sets cover), so topology-aware multi-server jobs go
+        /// through both kinds of group level, and through the scan when their mask leaves a model out.
         #[test]
         fn index_chooses_as_the_scan(
-            shape in proptest::collection::vec((0u32..=8, 0usize..3, 0u8..4, 2000u64..8000), 1..40),
-            ops in proptest::collection::vec((0u8..10, 0u32..1000, 0u32..1000, 0u32..1000), 1..120),
+            n_models in 1usize..=3,
+            shape in proptest::collection::vec((0u32..=8, 0usize..3, 0u8..12, 2000u64..8000), 1..60),
+            ops in proptest::collection::vec((0u8..10, 0u32..1000, 0u32..1000, 0u32..1000), 1..160),
         ) {
             let mut servers = Vec::new();
             let (mut hall, mut row, mut rack) = (0, 0, 0);
             for &(gpus, model, step, cpu) in &shape {
-                match step { 1 => rack += 1, 2 => { row += 1; rack += 1 } 3 => { hall += 1; row += 1; rack += 1 } _ => {} }
-                let mut s = server(gpus, cpu, model);
+                match step { 1..=3 => rack += 1, 4 | 5 => { row += 1; rack += 1 } 6 => { hall += 1; row += 1; rack += 1 } _ => {} }
+                let mut s = server(gpus, cpu, model % n_models);
                 s.hall = hall;
                 s.row = row;
                 s.rack = rack;
@@ -1563,7 +1881,7 @@ mod tests {
             let mut loads: Vec<ServerLoad> = site.servers.iter().map(ServerLoad::new).collect();
             let n = loads.len();
             let mut down = vec![false; n];
-            let mut ix = FreeIndex::new(&topo, loads.iter().map(Some), true);
+            let mut ix = FreeIndex::new(&topo, loads.iter().map(Some), PlacementPolicy::TopologyAware);
             let mut running: Vec<(JobReq, Vec<Grant>)> = Vec::new();
             let policies = [PlacementPolicy::FirstFit, PlacementPolicy::BestFit, PlacementPolicy::TopologyAware];
             let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -1599,6 +1917,15 @@ mod tests {
                                 proptest::prop_assert_eq!(fa, fb, "{:?} {:?} patch {:?}", policy, r, patch.map(|p| p.0));
                                 proptest::prop_assert_eq!(&a, &b, "{:?} {:?} patch {:?}", policy, r, patch.map(|p| p.0));
                             }
+                        }
+                        if r.multi_server && ix.groups_cover(r.model_mask) {
+                            // The indexed topology-aware path itself (plan takes it here), against the scan.
+                            let scan = TestView { loads: &loads, down: &down, patch: None, ix: None };
+                            let fast = TestView { loads: &loads, down: &down, patch: None, ix: Some(&ix) };
+                            let fa = plan_topology_multi(&r, &scan, &topo, &mut a);
+                            let fb = plan_topology_multi_indexed(&r, &fast, &ix, &mut b);
+                            proptest::prop_assert_eq!(fa, fb, "topology {:?}", r);
+                            proptest::prop_assert_eq!(&a, &b, "topology {:?}", r);
                         }
                         let policy = policies[x as usize % 3];
                         let scan = TestView { loads: &loads, down: &down, patch: None, ix: None };

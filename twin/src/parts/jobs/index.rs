@@ -132,11 +132,7 @@ impl SiteIndex {
         SiteIndex {
             servers,
             access,
-            fidx: FreeIndex::new(
-                &topo,
-                loads.iter().map(Some),
-                placement != PlacementPolicy::FirstFit,
-            ),
+            fidx: FreeIndex::new(&topo, loads.iter().map(Some), placement),
             free,
             topo,
             placement,
