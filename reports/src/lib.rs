@@ -37,7 +37,7 @@ use output::{RunOutput, Sample, Summary};
 pub use chart::{failures_svg, it_power_svg, utilization_queue_svg};
 pub use facility_chart::{facility_charts, facility_power_svg, pue_wet_bulb_svg};
 pub use outdir::{OutDirError, OutputDir, ensure_dir};
-pub use table::stdout_table;
+pub use table::{stdout_table, stdout_table_priced};
 
 /// File name of the run summary (pretty-printed JSON of [`Summary`]).
 pub const SUMMARY_JSON: &str = "summary.json";
