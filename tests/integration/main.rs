@@ -25,5 +25,6 @@ mod report_html;
 mod scheduling;
 mod shared;
 mod size;
+mod starter;
 mod sweep;
 mod training;
