@@ -1,5 +1,6 @@
 //! The `dctwin` command line: run and validate scenarios; sweep, merge, compare and check runs;
-//! calibrate scenario parameters to measured telemetry; size a field against constraints on figures.
+//! calibrate scenario parameters to measured telemetry; size a field against constraints on figures; write
+//! starting scenarios (`init`), list the built-in catalog (`catalog`), print shell completions and the man page.
 //!
 //! Exit codes: 0 success, 2 bad input (scenario, catalog, trace, sweep file, size file, telemetry, overlay file,
 //! command line, an unusable output directory),
@@ -7,11 +8,12 @@
 
 mod message;
 mod progress;
+mod starter;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use scenario::{LoadedScenario, Override, load_scenario};
 
 use message::{InputProblem, MessageFormat};
@@ -225,6 +227,31 @@ enum Command {
         #[arg(long)]
         update: bool,
     },
+    /// Write a commented starting scenario that loads and runs as written (it uses the built-in catalog),
+    /// e.g. `dctwin init inference-fleet my.ron`.
+    Init {
+        /// Which starting scenario.
+        #[arg(value_enum)]
+        template: starter::Template,
+        /// File to write (default: <TEMPLATE>.ron; `-` for stdout). The scenario is named after the file.
+        file: Option<PathBuf>,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the GPU models and server templates of the built-in catalog (or of a catalog file), which
+    /// scenarios may name without a `catalog:` line.
+    Catalog {
+        /// A catalog file to list instead of the built-in one.
+        file: Option<PathBuf>,
+    },
+    /// Print a shell completion script, e.g. `dctwin completions bash > /etc/bash_completion.d/dctwin`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `dctwin man > dctwin.1 && man ./dctwin.1`.
+    Man,
 }
 
 enum Failure {
@@ -287,7 +314,13 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
         .commit()
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
     if !quiet {
-        print!("{}", reports::stdout_table(&output.summary));
+        match &loaded.scenario.facility {
+            Some(f) => print!(
+                "{}",
+                reports::stdout_table_priced(&output.summary, f.tariff.currency.trim())
+            ),
+            None => print!("{}", reports::stdout_table(&output.summary)),
+        }
         println!("Wrote:");
         for p in written {
             println!("  {}", p.display());
@@ -626,6 +659,46 @@ fn check(run: &Path, baseline: &Path, tolerances: &[String], update: bool) -> Re
     }
 }
 
+/// `dctwin init`.
+fn init(template: starter::Template, file: Option<&Path>, force: bool) -> Result<(), Failure> {
+    let said = starter::init(template, file, force).map_err(Failure::Input)?;
+    print!("{said}");
+    Ok(())
+}
+
+/// `dctwin catalog`.
+fn catalog(file: Option<&Path>) -> Result<(), Failure> {
+    let listing = match file {
+        None => starter::catalog_listing(
+            &scenario::load::builtin_catalog(),
+            "built-in; scenarios/catalog/gpus.ron",
+        ),
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| Failure::Input(format!("cannot read {}: {e}", f.display())))?;
+            let c: scenario::catalog::CatalogFile =
+                scenario::parse_ron(f, &text).map_err(Failure::At)?;
+            starter::catalog_listing(&c, &f.display().to_string())
+        }
+    };
+    print!("{listing}");
+    Ok(())
+}
+
+/// `dctwin completions SHELL`.
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "dctwin", &mut std::io::stdout());
+    Ok(())
+}
+
+/// `dctwin man`.
+fn man() -> Result<(), Failure> {
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut std::io::stdout())
+        .map_err(|e| Failure::Internal(format!("writing the man page: {e}")))
+}
+
 fn main() -> ExitCode {
     let cli: Cli = message::parse();
     let result = std::panic::catch_unwind(|| match &cli.command {
@@ -679,6 +752,14 @@ fn main() -> ExitCode {
             tolerance,
             update,
         } => check(run, baseline, tolerance, *update),
+        Command::Init {
+            template,
+            file,
+            force,
+        } => init(*template, file.as_deref(), *force),
+        Command::Catalog { file } => catalog(file.as_deref()),
+        Command::Completions { shell } => completions(*shell),
+        Command::Man => man(),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

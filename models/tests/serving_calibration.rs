@@ -10,7 +10,14 @@ use models::inference::perf::{BatchShape, ReplicaPerf};
 
 fn h100() -> GpuModel {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/catalog/gpus.ron");
-    let c: Catalog = ron::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // The file's server templates (read by the scenario crate) are skipped here.
+    #[derive(serde::Deserialize)]
+    #[serde(rename = "Catalog")]
+    struct File {
+        gpus: Vec<GpuModel>,
+    }
+    let f: File = ron::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let c = Catalog { gpus: f.gpus };
     c.gpus[c.index_of("H100").unwrap()].clone()
 }
 

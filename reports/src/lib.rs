@@ -45,7 +45,7 @@ pub use entity_tables::{
 };
 pub use facility_chart::{facility_charts, facility_power_svg, pue_wet_bulb_svg};
 pub use outdir::{OutDirError, OutputDir, ensure_dir};
-pub use table::stdout_table;
+pub use table::{stdout_table, stdout_table_priced};
 
 /// File name of the run summary (pretty-printed JSON of [`Summary`]).
 pub const SUMMARY_JSON: &str = "summary.json";

@@ -2,23 +2,41 @@
 
 use std::fmt::Write as _;
 
-use output::{FailuresSummary, InferenceSummary, Summary, TrainingJobSummary};
+use output::{
+    FacilitySummary, FailuresSummary, InferenceSummary, Summary, TrainingJobSummary, TripLevel,
+};
 
 /// Lines are wrapped to this many columns (labels included) where the text allows.
 const LINE_WIDTH: usize = 100;
 const J_PER_MWH: f64 = 3.6e9;
 
 /// The run summary as an aligned two-column table, one `label  value` line per item, ending with a
-/// newline.
+/// newline; costs carry no currency (see [`stdout_table_priced`]).
+pub fn stdout_table(s: &Summary) -> String {
+    table(s, None)
+}
+
+/// [`stdout_table`] with electricity costs labelled in the tariff's `currency` (e.g. "USD").
 ///
 /// Shows: scenario, seed, site description, horizon (h), events processed, wall time (s), IT and
-/// GPU energy (MWh), IT power peak / mean (kW), jobs submitted / completed / running at end /
-/// queued at end / not arrived, job wait p50 / p99 (s), mean GPU utilization (%), and what the
-/// run does not model. Runs with `failures` add the failures (total, interrupting, by class), repairs and
-/// spares, time down and the work interruptions cost; training runs with `failures` or `storage` one ETTR
-/// line per job; runs with `storage` its bandwidths, power and energy (all before the GPU utilization row).
-/// Long values (the site description, not-modelled items) wrap under the value column.
-pub fn stdout_table(s: &Summary) -> String {
+/// GPU energy (MWh), IT power peak / mean (kW); runs with a `facility` then PUE, facility energy by part,
+/// facility power peak, cooling modes, water, carbon, electricity cost, power capping and breaker trips,
+/// inlet temperature and throttling (human units: kWh/MWh/GWh, kW/MW, L/m³, kg/t CO2e). Job workloads add jobs
+/// submitted / completed / running at end / queued at end / not arrived and job wait p50 / p99 (s); inference
+/// runs requests, replicas, TTFT/TPOT, SLO attainment (and no job rows, unless jobs share the fleet). Then mean
+/// GPU utilization (%) and what the run does not model. Runs with `failures` add the failures (total,
+/// interrupting, by class), repairs and spares, time down and the work interruptions cost; training runs with
+/// `failures` or `storage` one ETTR line per job; runs with `storage` its bandwidths, power and energy (all
+/// before the GPU utilization row). Long values (the site description, not-modelled items) wrap under the
+/// value column.
+///
+/// Hand-written rather than a table crate: a borderless two-column layout with a hanging indent is one loop,
+/// and the text stays byte-for-byte what it was for the rows that did not change.
+pub fn stdout_table_priced(s: &Summary, currency: &str) -> String {
+    table(s, Some(currency))
+}
+
+fn table(s: &Summary, currency: Option<&str>) -> String {
     let mut rows: Vec<(&str, Vec<String>)> = vec![
         ("scenario", vec![s.scenario.clone()]),
         ("seed", vec![s.seed.to_string()]),
@@ -62,6 +80,9 @@ pub fn stdout_table(s: &Summary) -> String {
     // Job rows for job workloads, request rows for inference runs (the GPU utilization and not-modelled rows
     // stay last).
     let tail = rows.split_off(rows.len() - 2);
+    if let Some(f) = &s.facility {
+        rows.extend(facility_rows(s, f, currency));
+    }
     if let Some(i) = &s.inference {
         rows.extend(inference_rows(i));
     }
@@ -355,16 +376,35 @@ fn trim(v: f64) -> String {
 fn inference_rows(i: &InferenceSummary) -> Vec<(&'static str, Vec<String>)> {
     let r = &i.requests;
     vec![
-        ("requests arrived", vec![r.arrived.to_string()]),
         (
-            "completed / serving / queued",
+            "requests",
             vec![format!(
-                "{} / {} / {}",
-                r.completed, r.in_service_at_end, r.queued_at_end
+                "{} arrived: {} done, {} in service, {} queued at end{}",
+                r.arrived,
+                r.completed,
+                r.in_service_at_end,
+                r.queued_at_end,
+                if r.dropped > 0 {
+                    format!(", {} dropped", r.dropped)
+                } else {
+                    String::new()
+                }
             )],
         ),
         (
-            "preemptions",
+            "replicas",
+            vec![format!(
+                "{} × {} GPU(s) for {}, {:.1} serving on average; {} scale-up(s), {} scale-down(s)",
+                i.replicas.count,
+                i.replicas.gpus_per_replica,
+                or_dash(&i.model),
+                i.replicas.serving_mean,
+                i.replicas.scale_ups,
+                i.replicas.scale_downs
+            )],
+        ),
+        (
+            "request preemptions",
             vec![format!(
                 "{} ({} tokens recomputed)",
                 r.preemptions, r.recomputed_tokens
@@ -408,7 +448,10 @@ fn inference_rows(i: &InferenceSummary) -> Vec<(&'static str, Vec<String>)> {
         ),
         (
             "replica utilization",
-            vec![format!("{:.1} %", i.replicas.utilization_mean * 100.0)],
+            vec![format!(
+                "{:.1} % of serving time busy",
+                i.replicas.utilization_mean * 100.0
+            )],
         ),
         (
             "IT energy / token",
@@ -418,6 +461,226 @@ fn inference_rows(i: &InferenceSummary) -> Vec<(&'static str, Vec<String>)> {
             )],
         ),
     ]
+}
+
+/// Rows of a run with a `facility` section: PUE, facility energy and peak, cooling, water, carbon, cost, capping
+/// and breakers, inlet temperature and throttling.
+fn facility_rows(
+    s: &Summary,
+    f: &FacilitySummary,
+    currency: Option<&str>,
+) -> Vec<(&'static str, Vec<String>)> {
+    let e = &s.energy;
+    let mut parts = Vec::new();
+    if let Some(c) = &e.cooling_j {
+        parts.push(format!("cooling {}", energy(c.total)));
+    }
+    if let Some(l) = &e.power_chain_loss_j {
+        parts.push(format!("power-chain losses {}", energy(l.total)));
+    }
+    if let Some(m) = e.misc_j {
+        parts.push(format!("other {}", energy(m)));
+    }
+    let facility_energy = match e.facility_j {
+        Some(j) if parts.is_empty() => energy(j),
+        Some(j) => format!(
+            "{} (IT {}, {})",
+            energy(j),
+            energy(e.it_j),
+            parts.join(", ")
+        ),
+        None => "-".to_string(),
+    };
+    let h = &f.cooling.hours_by_mode;
+    let modes: Vec<String> = [
+        ("mechanical", h.mechanical),
+        ("partial free", h.partial),
+        ("free", h.free),
+        ("air-side", h.air_side),
+    ]
+    .iter()
+    .filter(|(_, v)| *v > 0.0)
+    .map(|(m, v)| format!("{m} {v:.1} h"))
+    .collect();
+    let w = &f.water;
+    let c = &f.carbon;
+    let cost = &f.cost;
+    let cur = currency.map(|c| format!(" {c}")).unwrap_or_default();
+    let mut rows: Vec<(&'static str, Vec<String>)> = vec![
+        ("PUE", vec![format!("{:.3}", f.pue)]),
+        ("facility energy", vec![facility_energy]),
+        ("facility power peak", vec![power(f.facility_peak_w)]),
+        (
+            "cooling modes",
+            vec![if modes.is_empty() {
+                "-".to_string()
+            } else {
+                modes.join(", ")
+            }],
+        ),
+        (
+            "water",
+            vec![format!(
+                "{} (evaporation {}, blowdown {}); WUE {:.2} L/kWh",
+                water(w.site_l),
+                water(w.evaporation_l),
+                water(w.blowdown_l),
+                f.wue_l_per_kwh
+            )],
+        ),
+        (
+            "carbon",
+            vec![format!(
+                "{} operational (grid mean {:.0} g/kWh) + {} embodied",
+                carbon(c.operational_kg),
+                c.intensity_mean_g_per_kwh,
+                carbon(c.embodied_kg)
+            )],
+        ),
+        (
+            "electricity cost",
+            vec![format!(
+                "{}{cur} (energy {} + demand charge {})",
+                money(cost.total),
+                money(cost.energy),
+                money(cost.demand)
+            )],
+        ),
+    ];
+    if let Some(cap) = &f.capping {
+        let mut v = Vec::new();
+        if let Some(b) = cap.feed_budget_w {
+            v.push(format!(
+                "feed budget {}, over it {:.2} h",
+                power(b),
+                cap.time_over_budget_s / 3600.0
+            ));
+        }
+        if let Some(ctl) = &cap.controller {
+            v.push(format!(
+                "controller: {} decision(s), {} capped, {:.1} GPU-h of throughput lost",
+                ctl.decisions,
+                energy(ctl.energy_capped_j),
+                ctl.throughput_lost_gpu_s / 3600.0
+            ));
+        }
+        if !v.is_empty() {
+            rows.push(("power capping", v));
+        }
+    }
+    // Breaker trips: rack and row breakers (cluster runs with ratings) and the feed's.
+    let feed_trips = f.capping.as_ref().map(|c| c.trips).unwrap_or(0);
+    let trips = match &f.breakers {
+        Some(b) if !b.trips.is_empty() => {
+            let count = |p: fn(&TripLevel) -> bool| b.trips.iter().filter(|t| p(&t.level)).count();
+            let racks = count(|l| matches!(l, TripLevel::Rack(_)));
+            let rows_ = count(|l| matches!(l, TripLevel::Row(_)));
+            let feed = count(|l| matches!(l, TripLevel::Feed));
+            let first = b
+                .trips
+                .first()
+                .map(|t| format!(", first at {:.2} h", t.time_s / 3600.0))
+                .unwrap_or_default();
+            format!(
+                "{} (rack {racks}, row {rows_}, feed {feed}){first}; {} server(s) / {} GPU(s) down at end, {} job(s) \
+                 interrupted",
+                b.trips.len(),
+                b.servers_down,
+                b.gpus_down,
+                b.jobs_interrupted
+            )
+        }
+        _ => match f.capping.as_ref().and_then(|c| c.first_trip_s) {
+            Some(t) => format!("{feed_trips} (feed, at {:.2} h)", t / 3600.0),
+            None if feed_trips == 0 => "none".to_string(),
+            None => feed_trips.to_string(),
+        },
+    };
+    rows.push(("breaker trips", vec![trips]));
+    let t = &f.thermal;
+    rows.push((
+        "inlet temperature",
+        vec![format!(
+            "max {:.1} °C (limit {:.1} °C): {:.2} h above the limit, {:.2} h above recommended; {} cooling \
+             failure(s)",
+            t.max_inlet_c,
+            t.limit_c,
+            t.above_limit_s / 3600.0,
+            t.above_recommended_s / 3600.0,
+            t.cooling_failures
+        )],
+    ));
+    rows.push((
+        "throttling",
+        vec![if t.throttled_gpu_s > 0.0 || t.throttle_episodes > 0 {
+            format!(
+                "{} episode(s), {:.1} GPU-h throttled",
+                t.throttle_episodes,
+                t.throttled_gpu_s / 3600.0
+            )
+        } else {
+            "none".to_string()
+        }],
+    ));
+    rows
+}
+
+/// Energy in J as kWh, MWh or GWh.
+fn energy(j: f64) -> String {
+    let kwh = j / 3.6e6;
+    if kwh.abs() < 1e3 {
+        format!("{kwh:.1} kWh")
+    } else if kwh.abs() < 1e6 {
+        format!("{:.3} MWh", kwh / 1e3)
+    } else {
+        format!("{:.3} GWh", kwh / 1e6)
+    }
+}
+
+/// Power in W as kW or MW.
+fn power(w: f64) -> String {
+    if w.abs() < 1e6 {
+        format!("{:.1} kW", w / 1e3)
+    } else {
+        format!("{:.2} MW", w / 1e6)
+    }
+}
+
+/// Water in L as L or m³.
+fn water(l: f64) -> String {
+    if l.abs() < 1e3 {
+        format!("{l:.0} L")
+    } else {
+        format!("{:.1} m³", l / 1e3)
+    }
+}
+
+/// Carbon in kg as kg or t CO2e.
+fn carbon(kg: f64) -> String {
+    if kg.abs() < 1e3 {
+        format!("{kg:.1} kg CO2e")
+    } else {
+        format!("{:.2} t CO2e", kg / 1e3)
+    }
+}
+
+/// An amount of money rounded to whole units with thousands separators (`28,752`); below 100, two decimals.
+fn money(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v.abs() < 100.0 {
+        return format!("{v:.2}");
+    }
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0.0 { format!("-{out}") } else { out }
 }
 
 fn or_dash(s: &str) -> String {
@@ -456,6 +719,24 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn units_are_human() {
+        assert_eq!(energy(3.6e9), "1.000 MWh");
+        assert_eq!(energy(3.6e6 * 12.5), "12.5 kWh");
+        assert_eq!(energy(3.6e12 * 2.0), "2.000 GWh");
+        assert_eq!(power(2_234_969.0), "2.23 MW");
+        assert_eq!(power(31_400.0), "31.4 kW");
+        assert_eq!(water(139_423.4), "139.4 m³");
+        assert_eq!(water(12.0), "12 L");
+        assert_eq!(carbon(30_891.3), "30.89 t CO2e");
+        assert_eq!(carbon(655.5), "655.5 kg CO2e");
+        assert_eq!(money(28_752.03), "28,752");
+        assert_eq!(money(1_234_567.0), "1,234,567");
+        assert_eq!(money(999.6), "1,000");
+        assert_eq!(money(12.345), "12.35");
+        assert_eq!(money(-2500.0), "-2,500");
+    }
 
     #[test]
     fn wrap_breaks_at_words() {

@@ -885,3 +885,172 @@ fn write_run_writes_the_failures_chart_only_with_failures() {
     );
     assert!(RUN_FILES.contains(&FAILURES_SVG));
 }
+
+/// A run with a facility: the green-chiller-trip figures (two days, 1,664 H100, chillers tripped for an hour).
+fn facility_run() -> Summary {
+    let mut s = sample_summary();
+    s.energy.it_j = 236_352_978_600.0;
+    s.energy.facility_j = Some(288_105_174_755.0);
+    s.energy.cooling_j = Some(output::CoolingEnergy {
+        total: 37_361_290_987.0,
+        ..Default::default()
+    });
+    s.energy.power_chain_loss_j = Some(output::ChainLoss {
+        total: 12_027_375_381.0,
+        ..Default::default()
+    });
+    s.energy.misc_j = Some(2_363_529_786.0);
+    s.facility = Some(output::FacilitySummary {
+        pue: 1.2189614722,
+        wue_l_per_kwh: 2.1236,
+        cue_kg_per_kwh: 0.4705,
+        facility_peak_w: 2_234_969.65,
+        carbon: output::CarbonSummary {
+            operational_kg: 30_891.277,
+            embodied_kg: 655.95,
+            intensity_mean_g_per_kwh: 386.0,
+        },
+        water: output::WaterSummary {
+            site_l: 139_423.43,
+            evaporation_l: 111_538.74,
+            blowdown_l: 27_884.69,
+        },
+        cost: output::CostSummary {
+            energy: 6_402.34,
+            demand: 22_349.70,
+            total: 28_752.03,
+        },
+        cooling: output::CoolingSummary {
+            hours_by_mode: output::ModeHours {
+                mechanical: 48.0,
+                ..Default::default()
+            },
+        },
+        thermal: output::ThermalSummary {
+            max_inlet_c: 43.0526,
+            throttled_gpu_s: 5_810_949.3,
+            above_limit_s: 3_487.64,
+            above_recommended_s: 3_623.4,
+            limit_c: 32.0,
+            cooling_failures: 1,
+            throttle_episodes: 1,
+            ..Default::default()
+        },
+        breakers: Some(output::BreakerSummary {
+            trips: vec![
+                output::TripRecord {
+                    time_s: 9000.0,
+                    level: output::TripLevel::Rack(3),
+                },
+                output::TripRecord {
+                    time_s: 12600.0,
+                    level: output::TripLevel::Feed,
+                },
+            ],
+            servers_down: 4,
+            gpus_down: 32,
+            jobs_interrupted: 6,
+        }),
+        ..Default::default()
+    });
+    s
+}
+
+#[test]
+fn stdout_table_of_a_facility_run_shows_the_facility_in_human_units() {
+    let t = stdout_table_priced(&facility_run(), "EUR");
+    for needle in [
+        "  PUE                   1.219\n",
+        "  facility energy       80.029 MWh (IT 65.654 MWh, cooling 10.378 MWh, power-chain losses 3.341 MWh,",
+        "other 656.5 kWh)",
+        "  facility power peak   2.23 MW\n",
+        "  cooling modes         mechanical 48.0 h\n",
+        "  water                 139.4 m³ (evaporation 111.5 m³, blowdown 27.9 m³); WUE 2.12 L/kWh\n",
+        "30.89 t CO2e operational (grid mean 386 g/kWh) + 656.0 kg CO2e embodied",
+        "  electricity cost      28,752 EUR (energy 6,402 + demand charge 22,350)\n",
+        "  breaker trips         2 (rack 1, row 0, feed 1), first at 2.50 h; 4 server(s) / 32 GPU(s) down at\n",
+        "max 43.1 °C (limit 32.0 °C): 0.97 h above the limit, 1.01 h above",
+        "  throttling            1 episode(s), 1614.2 GPU-h throttled\n",
+        // A job workload keeps its job rows.
+        "  jobs queued at end    20\n",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in\n{t}");
+    }
+    // The facility rows follow the IT rows; GPU utilization and not modelled stay last.
+    let at = |needle: &str| t.find(needle).unwrap_or_else(|| panic!("{needle} in\n{t}"));
+    assert!(at("IT power peak") < at("  PUE") && at("throttling") < at("jobs submitted"));
+    assert!(at("GPU utilization") < at("not modelled"));
+    // Without a currency (no tariff at hand) the amount stands alone; without a facility no facility row.
+    assert!(stdout_table(&facility_run()).contains("  electricity cost      28,752 (energy"));
+    let plain = stdout_table(&sample_summary());
+    for absent in [
+        "  PUE ",
+        "facility energy",
+        "  water",
+        "  carbon",
+        "breaker",
+        "throttling",
+    ] {
+        assert!(!plain.contains(absent), "{absent:?} in\n{plain}");
+    }
+    // No trips, no throttling: said plainly.
+    let mut s = facility_run();
+    let f = s.facility.as_mut().unwrap();
+    f.breakers = None;
+    f.thermal.throttled_gpu_s = 0.0;
+    f.thermal.throttle_episodes = 0;
+    let t = stdout_table(&s);
+    assert!(
+        t.contains("  breaker trips         none\n")
+            && t.contains("  throttling            none\n"),
+        "{t}"
+    );
+}
+
+#[test]
+fn stdout_table_of_a_serving_run_speaks_of_requests_and_replicas() {
+    let mut s = sample_summary();
+    s.scenario = "inference-day".into();
+    s.inference = Some(output::InferenceSummary {
+        model: "llama-2-70b".into(),
+        requests: output::RequestCounts {
+            arrived: 301_873,
+            completed: 301_871,
+            in_service_at_end: 2,
+            ..Default::default()
+        },
+        ttft_s: Stats::from_values(&mut [0.05, 0.06, 0.3]),
+        tpot_s: Stats::from_values(&mut [0.0139, 0.0140, 0.018]),
+        slo: output::SloSummary {
+            ttft_target_s: 2.0,
+            tpot_target_s: 0.1,
+            attainment: 0.997,
+        },
+        replicas: output::ReplicaSummary {
+            count: 4,
+            gpus_per_replica: 8,
+            serving_mean: 4.0,
+            utilization_mean: 0.89,
+            scale_ups: 1,
+            scale_downs: 2,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let t = stdout_table(&s);
+    for needle in [
+        "  requests                     301873 arrived: 301871 done, 2 in service, 0 queued at end\n",
+        "  replicas                     4 × 8 GPU(s) for llama-2-70b, 4.0 serving on average; 1 scale-up(s),\n",
+        "                               2 scale-down(s)\n",
+        "TTFT p50 / p90 / p99",
+        "TPOT p50 / p90 / p99",
+        "  SLO attainment               99.7 % (TTFT ≤ 2 s, TPOT ≤ 0.1 s)\n",
+        "  replica utilization          89.0 % of serving time busy\n",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in\n{t}");
+    }
+    // No job vocabulary on an inference run.
+    for absent in ["jobs ", "job wait", "job"] {
+        assert!(!t.contains(absent), "{absent:?} in\n{t}");
+    }
+}

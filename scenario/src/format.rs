@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub const DUPLICATE_KEY: &str = "duplicate key `";
 
 /// A map whose keys must be distinct: a key defined twice is an error, not "the last one wins".
-fn unique_keys<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+pub(crate) fn unique_keys<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
 where
     D: serde::Deserializer<'de>,
     V: Deserialize<'de>,
@@ -56,7 +56,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Simulated time span, s (> 0).
     pub horizon_s: f64,
-    /// GPU catalog file, relative to the scenario file.
+    /// GPU catalog file, relative to the scenario file. Left out (or `"builtin"`): the catalog built into
+    /// dctwin (`scenarios/catalog/gpus.ron`, see [`crate::catalog`]).
+    #[serde(default)]
     pub catalog: PathBuf,
     /// GPU models added to (or replacing entries of) the catalog.
     #[serde(default)]
@@ -143,6 +145,9 @@ pub struct ServerTemplate {
     #[serde(default)]
     pub memory_mib: u64,
     pub host: HostPower,
+    /// Where the figures come from (catalog templates cite theirs). Default empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 /// `count` servers of one template.

@@ -6,6 +6,7 @@
 //! [`sweep`]. Overlay files (`--set-file`, what `dctwin calibrate` writes) are read by [`overlay`];
 //! measured telemetry for calibration by [`readers::telemetry`].
 pub mod bounds;
+pub mod catalog;
 pub mod echo;
 pub mod error;
 pub mod format;

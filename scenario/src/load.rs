@@ -1,6 +1,7 @@
 //! Loading a scenario: RON parsing with positions, `--set` overrides, path resolution, the catalog,
 //! semantic validation, and reading the site and trace files it names.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use models::catalog::{self, Catalog};
@@ -10,9 +11,11 @@ use models::workload::JobSpec;
 use ron::extensions::Extensions;
 use serde::de::DeserializeOwned;
 
+use crate::catalog::CatalogFile;
 use crate::error::{FieldErrorExt, InputError, Location};
 use crate::format::{
-    Layout, NodeListSite, Scenario, SharedServing, Site, SyntheticJobs, TraceFile, Workload,
+    Layout, NodeListSite, Scenario, ServerTemplate, SharedServing, Site, SyntheticJobs, TraceFile,
+    Workload,
 };
 pub use crate::overlay::Override;
 use crate::site;
@@ -566,8 +569,10 @@ pub fn load_parsed(
     let base = base.to_path_buf();
     crate::bounds::check(&s).map_err(|(path, m)| InputError::field(file, &path, m))?;
     check_scalars(file, &s)?;
-    let catalog = load_catalog(file, &base, &mut s)?;
-    let site = build_site(file, &base, &mut s.site, &catalog)?;
+    let (catalog, catalog_templates) = load_catalog(file, &base, &mut s)?;
+    let builtin_templates: Vec<String> = catalog_templates.keys().cloned().collect();
+    add_catalog_templates(&mut s.site, &catalog_templates);
+    let site = build_site(file, &base, &mut s.site, &catalog, &builtin_templates)?;
     if let Some(st) = &s.storage {
         st.check()
             .map_err(|e| e.within("storage").into_input_error(file))?;
@@ -801,15 +806,54 @@ fn check_long_horizon(file: &Path, s: &Scenario) -> Result<(), InputError> {
     }
 }
 
-/// Reads the catalog the scenario names (path resolved in place), checks it and adds `extra_gpus`.
-fn load_catalog(file: &Path, base: &Path, s: &mut Scenario) -> Result<Catalog, InputError> {
-    s.catalog = resolve(base, &s.catalog);
-    let catalog_text = read_text(&s.catalog)?;
-    let mut catalog: Catalog = parse_ron(&s.catalog, &catalog_text)?;
-    crate::bounds::check(&catalog).map_err(|(path, m)| InputError::field(&s.catalog, &path, m))?;
+/// The catalog built into dctwin ([`crate::catalog::BUILTIN_TEXT`]), parsed; it parses and its entries check
+/// (tests/catalog.rs).
+pub fn builtin_catalog() -> CatalogFile {
+    parse_ron(
+        Path::new(crate::catalog::BUILTIN_LABEL),
+        crate::catalog::BUILTIN_TEXT,
+    )
+    .unwrap_or_else(|e| panic!("the built-in catalog does not parse: {e}"))
+}
+
+/// Reads the catalog the scenario names (path resolved in place; none or `"builtin"`: the built-in catalog),
+/// checks it and adds `extra_gpus`. Returns the GPU models and the catalog's server templates.
+fn load_catalog(
+    file: &Path,
+    base: &Path,
+    s: &mut Scenario,
+) -> Result<(Catalog, BTreeMap<String, ServerTemplate>), InputError> {
+    let (origin, parsed) = if crate::catalog::is_builtin(&s.catalog) {
+        let origin = PathBuf::from(crate::catalog::BUILTIN_LABEL);
+        let parsed = parse_ron::<CatalogFile>(&origin, crate::catalog::BUILTIN_TEXT)?;
+        (origin, parsed)
+    } else {
+        s.catalog = resolve(base, &s.catalog);
+        let text = read_text(&s.catalog)?;
+        let parsed = parse_ron::<CatalogFile>(&s.catalog, &text)?;
+        (s.catalog.clone(), parsed)
+    };
+    let templates = parsed.server_templates.clone();
+    let mut catalog = parsed.gpu_catalog();
+    crate::bounds::check(&parsed).map_err(|(path, m)| InputError::field(&origin, &path, m))?;
     for (i, m) in catalog.gpus.iter().enumerate() {
         catalog::check_model(m)
-            .map_err(|e| e.within(&format!("gpus[{i}]")).into_input_error(&s.catalog))?;
+            .map_err(|e| e.within(&format!("gpus[{i}]")).into_input_error(&origin))?;
+    }
+    for (name, t) in &templates {
+        let f = format!("server_templates.{name}");
+        if t.gpus > 0 && catalog.index_of(&t.gpu_model).is_none() {
+            return Err(InputError::field(
+                &origin,
+                &format!("{f}.gpu_model"),
+                format!(
+                    "unknown GPU model `{}` (catalog has: {})",
+                    t.gpu_model,
+                    catalog.names().join(", ")
+                ),
+            ));
+        }
+        check_host(&origin, &format!("{f}.host"), &t.host)?;
     }
     for (i, m) in s.extra_gpus.iter().enumerate() {
         catalog::check_model(m)
@@ -830,14 +874,37 @@ fn load_catalog(file: &Path, base: &Path, s: &mut Scenario) -> Result<Catalog, I
     }
     if catalog.gpus.len() > placement::MAX_GPU_MODELS {
         return Err(InputError::file(
-            &s.catalog,
+            &origin,
             format!(
                 "at most {} GPU models are supported",
                 placement::MAX_GPU_MODELS
             ),
         ));
     }
-    Ok(catalog)
+    Ok((catalog, templates))
+}
+
+/// Adds to a template layout the catalog's server templates it names but does not define (a scenario's own
+/// template of the same name wins).
+fn add_catalog_templates(site: &mut Site, templates: &BTreeMap<String, ServerTemplate>) {
+    let Site::Layout(layout) = site else {
+        return;
+    };
+    let named: Vec<String> = layout
+        .halls
+        .iter()
+        .flat_map(|h| &h.rows)
+        .flat_map(|r| &r.racks)
+        .flat_map(|k| &k.servers)
+        .map(|g| g.template.clone())
+        .collect();
+    for name in named {
+        if !layout.server_templates.contains_key(&name)
+            && let Some(t) = templates.get(&name)
+        {
+            layout.server_templates.insert(name, t.clone());
+        }
+    }
 }
 
 /// Checks the site section and expands it into servers (a node list is read; its path resolved in place).
@@ -846,10 +913,11 @@ fn build_site(
     base: &Path,
     site: &mut Site,
     catalog: &Catalog,
+    catalog_templates: &[String],
 ) -> Result<SiteModel, InputError> {
     let site = match site {
         Site::Layout(layout) => {
-            check_layout(file, layout, catalog)?;
+            check_layout(file, layout, catalog, catalog_templates)?;
             site::expand_layout(layout, catalog)
                 .map_err(|m| InputError::field(file, "site.Layout", m))?
         }
@@ -862,7 +930,12 @@ fn build_site(
 }
 
 /// Checks a template layout: known GPU models and templates, host power, no empty or zero-count level.
-fn check_layout(file: &Path, layout: &Layout, catalog: &Catalog) -> Result<(), InputError> {
+fn check_layout(
+    file: &Path,
+    layout: &Layout,
+    catalog: &Catalog,
+    catalog_templates: &[String],
+) -> Result<(), InputError> {
     for (name, t) in &layout.server_templates {
         let f = format!("site.Layout.server_templates.{name}");
         if t.gpus > 0 && catalog.index_of(&t.gpu_model).is_none() {
@@ -956,11 +1029,16 @@ fn check_layout(file: &Path, layout: &Layout, catalog: &Catalog) -> Result<(), I
                     if !layout.server_templates.contains_key(&g.template) {
                         let known: Vec<&str> =
                             layout.server_templates.keys().map(|k| k.as_str()).collect();
+                        let from_catalog = if catalog_templates.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; catalog: {}", catalog_templates.join(", "))
+                        };
                         return Err(InputError::field(
                             file,
                             &format!("{sp}.template"),
                             format!(
-                                "unknown server template `{}` (defined: {})",
+                                "unknown server template `{}` (defined: {}{from_catalog})",
                                 g.template,
                                 known.join(", ")
                             ),

@@ -144,6 +144,10 @@ fn help_on_every_subcommand() {
         vec!["--help"],
         vec!["run", "--help"],
         vec!["validate", "--help"],
+        vec!["init", "--help"],
+        vec!["catalog", "--help"],
+        vec!["completions", "--help"],
+        vec!["man", "--help"],
     ] {
         let o = dctwin(&args);
         assert_eq!(o.status.code(), Some(0));

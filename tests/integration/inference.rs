@@ -143,7 +143,7 @@ fn single_replica_batch_one_is_md1() {
 }
 
 fn catalog_h100() -> models::catalog::GpuModel {
-    let cat: models::catalog::Catalog = scenario::parse_ron(
+    let cat: scenario::catalog::CatalogFile = scenario::parse_ron(
         &root().join("scenarios/catalog/gpus.ron"),
         &std::fs::read_to_string(root().join("scenarios/catalog/gpus.ron")).unwrap(),
     )

@@ -33,7 +33,7 @@ fn llama8b() -> LlmModel {
 
 fn h100() -> models::catalog::GpuModel {
     let path = root().join("scenarios/catalog/gpus.ron");
-    let cat: models::catalog::Catalog =
+    let cat: scenario::catalog::CatalogFile =
         scenario::parse_ron(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
     cat.gpus.into_iter().find(|g| g.name == "H100").unwrap()
 }

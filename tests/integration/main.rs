@@ -25,6 +25,7 @@ mod report_html;
 mod scheduling;
 mod shared;
 mod size;
+mod starter;
 mod sweep;
 mod tables;
 mod training;

@@ -400,6 +400,10 @@ pub struct TariffConfig {
     /// Local clock time at run time 0, hours after midnight (for time-of-use windows). Default 0.
     #[serde(default)]
     pub start_hour: f64,
+    /// The currency the prices are in, as reports print it (e.g. "USD", "EUR"). Default "USD"; a label only,
+    /// nothing is converted.
+    #[serde(default = "d_currency")]
+    pub currency: String,
 }
 
 fn d_energy() -> EnergyPrice {
@@ -411,6 +415,9 @@ fn d_demand() -> f64 {
 fn d_period() -> f64 {
     30.0
 }
+fn d_currency() -> String {
+    "USD".to_string()
+}
 
 impl Default for TariffConfig {
     fn default() -> Self {
@@ -419,6 +426,7 @@ impl Default for TariffConfig {
             demand_per_kw: d_demand(),
             billing_period_days: d_period(),
             start_hour: 0.0,
+            currency: d_currency(),
         }
     }
 }
@@ -428,6 +436,16 @@ const DAY_S: f64 = 86_400.0;
 impl TariffConfig {
     /// Checks the values; paths like `energy.TimeOfUse.windows[1].end_hour`.
     pub fn check(&self) -> Result<(), FieldError> {
+        let c = self.currency.trim();
+        if c.is_empty() || c.chars().count() > 8 || c.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "currency",
+                format!(
+                    "must be a short label such as \"USD\" or \"EUR\" (1–8 characters), found {:?}",
+                    self.currency
+                ),
+            ));
+        }
         match &self.energy {
             EnergyPrice::Flat { per_kwh } => non_negative("energy.Flat.per_kwh", *per_kwh)?,
             EnergyPrice::TimeOfUse {
