@@ -1,86 +1,13 @@
-//! What goes on `report.html`: for a run, the site, the key figures and its charts; for a sweep, the
-//! sweep, the plotted figures per point (mean ± 95% CI) and both sweep charts. The page itself is
-//! rendered by [`crate::html::page`].
+//! What goes on `report.html`: for a run, [`run_page_with`] ([`crate::run_report`]: headline figures, site,
+//! timeline, monthly table, details), with the Failures and Storage sections built here; for a sweep, the
+//! sweep, the plotted figures per point (mean ± 95% CI) and both sweep charts ([`crate::html::page`]).
 
-use std::io;
+use output::{FailuresSummary, StorageSummary, Summary, TrainingSummary};
 
-use output::{FailuresSummary, RunOutput, StorageSummary, Summary, TrainingSummary};
-
-use crate::chart::{failures_svg, it_power_svg, utilization_queue_svg};
-use crate::facility_chart::facility_charts;
-use crate::figures::{is_integer, key_figures, lookup, number, show};
-use crate::html::{Section, Table, page, page_with_sections};
+use crate::figures::show;
+use crate::html::{Section, Table, page};
+pub use crate::run_report::{DEFAULT_CURRENCY, RunContext, run_page, run_page_with};
 use crate::sweep::{PlotSpec, SweepRun, point_stats, sweep_figures};
-
-/// The `report.html` of a run: the scenario, the site description and what is not modelled, the key
-/// figures, a Failures section (runs with `failures`) and a Storage section (runs with `storage`), and the
-/// IT-power and busy-GPU charts (then the failures chart of a run with failures and the facility charts of a
-/// run with a facility), inlined. The figures the sections show (`failures.*`, `storage.*`) are left out of
-/// the key-figures table. Errors come from rendering a chart.
-pub fn run_page(output: &RunOutput) -> io::Result<String> {
-    let s = &output.summary;
-    let json = serde_json::to_value(s).expect("a Summary always serialises to JSON");
-    let in_sections = |f: &str| {
-        (s.failures.is_some() && f.starts_with("failures."))
-            || (s.storage.is_some() && f.starts_with("storage."))
-    };
-    let rows: Vec<Vec<String>> = key_figures(&json)
-        .into_iter()
-        .filter(|f| !in_sections(f))
-        .map(|f| {
-            let v = lookup(&json, &f);
-            let text = show(number(v), is_integer(v));
-            vec![f, text]
-        })
-        .collect();
-    let gpus_total = Some(s.gpus.total).filter(|&n| n > 0);
-    let mut charts = vec![
-        ("IT power".to_string(), it_power_svg(&output.timeseries)?),
-        (
-            "Busy GPUs and queued jobs".to_string(),
-            utilization_queue_svg(&output.timeseries, gpus_total)?,
-        ),
-    ];
-    // The failures chart (runs with a `failures` section).
-    if output.timeseries.iter().any(|x| x.failures.is_some()) {
-        charts.push((
-            "Servers down for failures and failures so far".to_string(),
-            failures_svg(&output.timeseries, s.failures.as_ref())?,
-        ));
-    }
-    // Facility charts (runs with a `facility` section; none otherwise).
-    charts.extend(facility_charts(&output.timeseries)?);
-    let intro = vec![
-        format!(
-            "Scenario {} (seed {}), {:.2} h simulated, dctwin {}.",
-            s.scenario,
-            s.seed,
-            s.horizon_s / 3600.0,
-            s.dctwin_version
-        ),
-        s.site.description.clone(),
-        format!("Not modelled: {}.", s.not_modelled.join("; ")),
-    ];
-    let tables = vec![(
-        "Key figures".to_string(),
-        vec!["figure".to_string(), "value".to_string()],
-        rows,
-    )];
-    let mut sections = Vec::new();
-    if let Some(f) = &s.failures {
-        sections.push(failures_section(s, f));
-    }
-    if let Some(st) = &s.storage {
-        sections.push(storage_section(s, st));
-    }
-    Ok(page_with_sections(
-        &format!("dctwin run: {}", s.scenario),
-        &intro,
-        &tables,
-        &sections,
-        &charts,
-    ))
-}
 
 /// A float for the failure and storage sections with `decimals` decimals (`–` for none or non-finite).
 fn fixed(v: Option<f64>, decimals: usize) -> String {
@@ -97,7 +24,7 @@ fn num(v: f64) -> String {
 
 /// The Failures section: totals, the failures by class and by domain, repairs and spares, and what the
 /// interruptions cost the training jobs.
-fn failures_section(s: &Summary, f: &FailuresSummary) -> Section {
+pub(crate) fn failures_section(s: &Summary, f: &FailuresSummary) -> Section {
     let source = if f.source == "trace" {
         "replayed from a failure trace"
     } else {
@@ -261,7 +188,7 @@ fn training_table(t: &TrainingSummary) -> Table {
 
 /// The Storage section: bandwidths, power and energy (and, in a run without failures, the training jobs'
 /// checkpoints).
-fn storage_section(s: &Summary, st: &StorageSummary) -> Section {
+pub(crate) fn storage_section(s: &Summary, st: &StorageSummary) -> Section {
     let mut tables = Vec::new();
     if s.failures.is_none()
         && let Some(t) = &s.training

@@ -400,6 +400,14 @@ pub struct TariffConfig {
     /// Local clock time at run time 0, hours after midnight (for time-of-use windows). Default 0.
     #[serde(default)]
     pub start_hour: f64,
+    /// The currency the prices are in, as `report.html` shows it (an ISO 4217 code such as `USD`, `EUR`,
+    /// or any short label). Default `USD`, the currency of the defaults above. Display only: no conversion.
+    #[serde(default = "d_currency")]
+    pub currency: String,
+}
+
+fn d_currency() -> String {
+    "USD".to_string()
 }
 
 fn d_energy() -> EnergyPrice {
@@ -419,6 +427,7 @@ impl Default for TariffConfig {
             demand_per_kw: d_demand(),
             billing_period_days: d_period(),
             start_hour: 0.0,
+            currency: d_currency(),
         }
     }
 }
@@ -476,6 +485,16 @@ impl TariffConfig {
                 format!(
                     "must be from 0 to 24 (exclusive), found {}",
                     self.start_hour
+                ),
+            ));
+        }
+        let c = self.currency.trim();
+        if c.is_empty() || c.chars().count() > 8 || c.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "currency",
+                format!(
+                    "expected a short currency code such as `USD` or `EUR` (1 to 8 characters), found `{}`",
+                    self.currency
                 ),
             ));
         }
