@@ -22,8 +22,8 @@ use crate::human::{
 };
 use crate::monthly::{MONTHLY_FROM_S, monthly};
 use crate::svg::{
-    Chart, Key, Line, Marker, PALETTE, RackCell, Span, Style, bucket_name, resample, site_diagram,
-    time_chart, xy_chart,
+    Chart, Key, Line, Marker, PALETTE, RackCell, Span, Style, bucket_name, log_seconds_chart,
+    plural, resample, site_diagram, time_chart, xy_chart,
 };
 use crate::template::{Appendix, Card, FigureData, PageData, SectionData, TableData, render};
 
@@ -589,31 +589,38 @@ fn serving_figures(s: &Summary, samples: &[Sample], axis: &TimeAxis) -> Vec<Figu
     if inf.ttft_s.count > 0 {
         let lines = vec![
             Line::new("time to first token", PALETTE[0], cdf(&inf.ttft_s)),
+            Line::new("time per output token", PALETTE[2], cdf(&inf.tpot_s)),
             Line::new("end to end", PALETTE[1], cdf(&inf.e2e_s)),
-            Line::new("queue wait", PALETTE[2], cdf(&inf.queue_wait_s)),
+            Line::new("queue wait", PALETTE[7], cdf(&inf.queue_wait_s)),
         ];
         figs.push(FigureData {
             title: Some("Request latency distribution".into()),
-            svg: xy_chart(
+            svg: log_seconds_chart(
                 &Chart {
                     y_title: "share of requests (%)".into(),
                     lines,
-                    markers: vec![Marker {
-                        t: inf.slo.ttft_target_s,
-                        color: "#c0392b",
-                        label: Some("TTFT target".into()),
-                    }],
-                    height: 220.0,
+                    markers: vec![
+                        Marker {
+                            t: inf.slo.ttft_target_s,
+                            color: "#c0392b",
+                            label: Some("TTFT target".into()),
+                        },
+                        Marker {
+                            t: inf.slo.tpot_target_s,
+                            color: "#c0392b",
+                            label: Some("TPOT target".into()),
+                        },
+                    ],
+                    height: 240.0,
                     y_from_zero: true,
                     y_max: Some(100.0),
                     ..Chart::default()
                 },
-                "latency (s)",
-                true,
+                "latency (logarithmic scale)",
                 "latency distribution",
             ),
             caption: "Share of requests served within a latency, through the run's p50, p90, p95, p99 and \
-                      maximum (the points the summary keeps)."
+                      maximum (the points the summary keeps), with the SLO targets."
                 .into(),
         });
     }
@@ -872,10 +879,9 @@ fn monthly_table(s: &Summary, samples: &[Sample], ctx: &RunContext<'_>) -> Optio
     );
     if let Some(f) = &s.facility {
         note.push_str(&format!(
-            " Demand charges ({}) are billed per {}-day period and not split by month; water ({} for the run) \
-             is not in timeseries.csv, so it is not split by month.",
+            " Demand charges ({}) are billed per billing period and not split by month; water ({} for the \
+             run) is not in timeseries.csv, so it is not split by month.",
             money(f.cost.demand, &ctx.currency),
-            30,
             water_l(f.water.site_l)
         ));
     }
@@ -899,7 +905,14 @@ fn figures_table(caption: &str, rows: Vec<(&str, String)>) -> TableData {
         header: vec!["figure".into(), "value".into()],
         rows: rows
             .into_iter()
-            .map(|(k, v)| vec![k.to_string(), v])
+            .map(|(k, v)| {
+                // Sub-items are written with two leading spaces; HTML would collapse them.
+                let label = match k.strip_prefix("  ") {
+                    Some(rest) => format!("\u{2003}{rest}"),
+                    None => k.to_string(),
+                };
+                vec![label, v]
+            })
             .collect(),
         class: Some("figures"),
         ..TableData::default()
@@ -1322,11 +1335,11 @@ pub fn run_page_with(output: &RunOutput, ctx: &RunContext<'_>) -> io::Result<Str
         .map(|(m, n)| format!("{} {m}", count(*n)))
         .collect();
     let site_line = format!(
-        "{} hall(s) · {} rows · {} racks · {} servers · {} GPUs",
-        s.site.halls,
-        s.site.rows,
-        count(s.site.racks),
-        count(s.site.servers),
+        "{} · {} · {} · {} · {} GPUs",
+        plural(s.site.halls as usize, "hall"),
+        plural(s.site.rows as usize, "row"),
+        plural(s.site.racks as usize, "rack"),
+        plural(s.site.servers as usize, "server"),
         if gpus.is_empty() {
             "no".into()
         } else {
@@ -1345,6 +1358,17 @@ pub fn run_page_with(output: &RunOutput, ctx: &RunContext<'_>) -> io::Result<Str
     meta.push(("dctwin".into(), s.dctwin_version.clone()));
 
     let mut sections = Vec::new();
+    // Long runs: the month-by-month table right under the headline figures.
+    if let Some(mut m) = monthly_table(s, samples, ctx) {
+        let note = m.note.take();
+        m.caption = String::new();
+        sections.push(SectionData {
+            heading: "Month by month".into(),
+            tables: vec![m],
+            paragraphs: note.into_iter().collect(),
+            ..SectionData::default()
+        });
+    }
     // The site.
     let mut site = SectionData {
         heading: "The site".into(),
@@ -1380,19 +1404,13 @@ pub fn run_page_with(output: &RunOutput, ctx: &RunContext<'_>) -> io::Result<Str
             ..SectionData::default()
         });
     }
-    let mut facility = SectionData {
-        heading: "Facility over time".into(),
-        figures: facility_figures(samples, &axis),
-        ..SectionData::default()
-    };
-    if let Some(m) = monthly_table(s, samples, ctx) {
-        facility.tables.push(m);
-        if facility.figures.is_empty() {
-            facility.heading = "Month by month".into();
-        }
-    }
-    if !facility.figures.is_empty() || !facility.tables.is_empty() {
-        sections.push(facility);
+    let facility = facility_figures(samples, &axis);
+    if !facility.is_empty() {
+        sections.push(SectionData {
+            heading: "Facility over time".into(),
+            figures: facility,
+            ..SectionData::default()
+        });
     }
     if output.timeseries.iter().any(|x| x.failures.is_some()) {
         let failures = crate::chart::failures_svg(samples, s.failures.as_ref())?;
@@ -1406,7 +1424,15 @@ pub fn run_page_with(output: &RunOutput, ctx: &RunContext<'_>) -> io::Result<Str
             ..SectionData::default()
         });
     }
-    sections.extend(detail_sections(s, ctx));
+    let mut details = detail_sections(s, ctx);
+    if s.facility.is_none()
+        && let Some(k) = details.iter().position(|d| d.heading == "Serving")
+    {
+        // Without a facility, a serving run's first question is its latency, not its IT energy.
+        let serving = details.remove(k);
+        details.insert(0, serving);
+    }
+    sections.extend(details);
     sections.push(SectionData {
         heading: "What this run does not model".into(),
         list: s.not_modelled.clone(),

@@ -135,6 +135,7 @@ fn value_axis(
     values: impl Iterator<Item = f64>,
     from_zero: bool,
     max: Option<f64>,
+    intervals: f64,
 ) -> (f64, f64, Vec<f64>) {
     let (mut lo, mut hi) = values
         .filter(|v| v.is_finite())
@@ -158,7 +159,7 @@ fn value_axis(
     if hi - lo <= hi.abs().max(lo.abs()) * 1e-9 {
         hi = lo + lo.abs().max(1.0);
     }
-    let step = nice_step(hi - lo, 5.0);
+    let step = nice_step(hi - lo, intervals);
     let lo = (lo / step).floor() * step;
     let hi = (hi / step).ceil() * step;
     let n = ((hi - lo) / step).round() as usize;
@@ -187,6 +188,7 @@ fn value_label(v: f64, step: f64) -> String {
 
 /// The plot frame shared by every chart: x from `x0` to `x1` with `x_ticks`, value axis from the lines.
 struct Frame {
+    top: f64,
     x0: f64,
     x1: f64,
     lo: f64,
@@ -199,7 +201,7 @@ impl Frame {
         LEFT + (x - self.x0) / (self.x1 - self.x0) * (WIDTH - LEFT - RIGHT)
     }
     fn py(&self, y: f64) -> f64 {
-        TOP + (self.hi - y) / (self.hi - self.lo) * self.height
+        self.top + (self.hi - y) / (self.hi - self.lo) * self.height
     }
 }
 
@@ -223,18 +225,22 @@ fn render(
             .map(|p| p.1)
             .chain(l.band.iter().flat_map(|b| [b.1, b.2]))
     });
-    let (lo, hi, y_ticks) = value_axis(values, chart.y_from_zero, chart.y_max);
+    let (lo, hi, y_ticks) = value_axis(values, chart.y_from_zero, chart.y_max, 5.0);
     let (x0, x1) = if x1 > x0 { (x0, x1) } else { (x0, x0 + 1.0) };
+    let shown: Vec<&Line> = chart.lines.iter().filter(|l| !l.label.is_empty()).collect();
+    let has_legend = shown.len() > 1 || !chart.keys.is_empty();
+    let top = if has_legend { TOP } else { 14.0 };
     let f = Frame {
+        top,
         x0,
         x1,
         lo,
         hi,
         height,
     };
-    let total_h = TOP + height + BOTTOM;
+    let total_h = top + height + BOTTOM;
     let right = WIDTH - RIGHT;
-    let bottom = TOP + height;
+    let bottom = top + height;
     let mut s = String::new();
     let _ = write!(
         s,
@@ -289,8 +295,7 @@ fn render(
         );
         lx += 24.0 + 6.6 * label.chars().count() as f64 + 22.0;
     };
-    let shown: Vec<&Line> = chart.lines.iter().filter(|l| !l.label.is_empty()).collect();
-    if shown.len() + chart.keys.len() > 1 || !chart.keys.is_empty() {
+    if has_legend {
         for l in &shown {
             let kind = match l.style {
                 Style::Solid => 0,
@@ -309,7 +314,7 @@ fn render(
         if b > a - 0.01 {
             let _ = write!(
                 s,
-                "<rect x=\"{a:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{height}\" fill=\"{}\" fill-opacity=\"0.18\"/>",
+                "<rect x=\"{a:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{height}\" fill=\"{}\" fill-opacity=\"0.18\"/>",
                 (b - a).max(1.0),
                 sp.color
             );
@@ -339,7 +344,7 @@ fn render(
         let px = f.px(*x);
         let _ = write!(
             s,
-            "<line x1=\"{px:.1}\" y1=\"{TOP}\" x2=\"{px:.1}\" y2=\"{bottom}\" stroke=\"#f0f0f0\"/>\
+            "<line x1=\"{px:.1}\" y1=\"{top}\" x2=\"{px:.1}\" y2=\"{bottom}\" stroke=\"#f0f0f0\"/>\
              <line x1=\"{px:.1}\" y1=\"{bottom}\" x2=\"{px:.1}\" y2=\"{}\" stroke=\"#999\"/>\
              <text x=\"{px:.1}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
             bottom + 5.0,
@@ -355,7 +360,7 @@ fn render(
         (LEFT + right) / 2.0,
         bottom + 40.0,
         escape(x_title),
-        TOP + height / 2.0,
+        top + height / 2.0,
         escape(&chart.y_title)
     );
     // Series.
@@ -440,10 +445,10 @@ fn render(
             Some(label) => {
                 let _ = write!(
                     s,
-                    "<line x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"{c}\" stroke-width=\"1.5\" stroke-dasharray=\"3 2\"/>\
+                    "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"{c}\" stroke-width=\"1.5\" stroke-dasharray=\"3 2\"/>\
                      <text x=\"{:.1}\" y=\"{}\" fill=\"{c}\" font-size=\"11\">{}</text>",
                     x + 3.0,
-                    TOP + 12.0,
+                    top + 12.0,
                     escape(label),
                     c = m.color
                 );
@@ -463,7 +468,7 @@ fn render(
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#888\" font-size=\"16\">no samples</text>",
             (LEFT + right) / 2.0,
-            TOP + height / 2.0
+            top + height / 2.0
         );
     }
     s.push_str("</svg>");
@@ -481,7 +486,7 @@ pub fn xy_chart(chart: &Chart, x_title: &str, x_from_zero: bool, aria: &str) -> 
         .lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.0));
-    let (x0, x1, ticks) = value_axis(xs, x_from_zero, None);
+    let (x0, x1, ticks) = value_axis(xs, x_from_zero, None, 10.0);
     let step = if ticks.len() > 1 {
         ticks[1] - ticks[0]
     } else {
@@ -489,6 +494,65 @@ pub fn xy_chart(chart: &Chart, x_title: &str, x_from_zero: bool, aria: &str) -> 
     };
     let labelled: Vec<(f64, String)> = ticks.iter().map(|&t| (t, value_label(t, step))).collect();
     render(chart, x0, x1, &labelled, x_title, aria)
+}
+
+/// A chart against a duration in seconds on a logarithmic axis (latency distributions): ticks at 1, 2 and 5
+/// times the powers of ten, labelled in ms or s. Points and markers at x ≤ 0 are left out.
+pub fn log_seconds_chart(chart: &Chart, x_title: &str, aria: &str) -> String {
+    let mut c = chart.clone();
+    for l in &mut c.lines {
+        l.points = l
+            .points
+            .iter()
+            .filter(|p| p.0 > 0.0 && p.0.is_finite())
+            .map(|&(x, y)| (x.log10(), y))
+            .collect();
+    }
+    c.markers = c
+        .markers
+        .iter()
+        .filter(|m| m.t > 0.0 && m.t.is_finite())
+        .map(|m| Marker {
+            t: m.t.log10(),
+            ..m.clone()
+        })
+        .collect();
+    let xs = c
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.0))
+        .chain(c.markers.iter().map(|m| m.t));
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    let (lo, hi) = if lo.is_finite() {
+        (lo.floor(), hi.ceil().max(lo.floor() + 1.0))
+    } else {
+        (-3.0, 1.0)
+    };
+    let mut ticks = Vec::new();
+    let mut k = lo;
+    while k < hi + 0.5 {
+        for m in [1.0, 2.0, 5.0] {
+            let x = k + f64::log10(m);
+            if x <= hi + 1e-9 && (m == 1.0 || hi - lo <= 4.0) {
+                ticks.push((x, tick_duration(10f64.powf(x))));
+            }
+        }
+        k += 1.0;
+    }
+    render(&c, lo, hi, &ticks, x_title, aria)
+}
+
+/// A duration tick label: [`human::duration_s`] without trailing zeros (`10 ms`, `1 s`, `2.5 s`).
+fn tick_duration(s: f64) -> String {
+    let d = human::duration_s(s);
+    match d.split_once(' ') {
+        Some((num, unit)) if num.contains('.') => {
+            format!("{} {unit}", num.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => d,
+    }
 }
 
 /// The series of `(t, v)` points to draw across `[t0, t1]`: as they are when there are few, else bucket means
@@ -636,16 +700,20 @@ pub fn site_diagram(
     for (h, rows) in &halls {
         let racks_in_hall: usize = rows.values().map(Vec::len).sum();
         let hall_h = rows.len() as f64 * (row_h + row_gap) + 30.0;
-        let hall_w = widest as f64 * cell + 24.0;
+        let title = format!(
+            "Hall {} · {} · {}",
+            h + 1,
+            plural(rows.len(), "row"),
+            plural(racks_in_hall, "rack")
+        );
+        let hall_w = (widest as f64 * cell + 24.0).max(16.0 + 7.2 * title.chars().count() as f64);
         let _ = write!(
             s,
             "<rect x=\"58\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{hall_h:.1}\" rx=\"6\" fill=\"#f7f8fa\" stroke=\"#c9ced6\"/>\
-             <text x=\"66\" y=\"{:.1}\" fill=\"#333\" font-weight=\"600\">Hall {} · {} rows · {} racks</text>",
+             <text x=\"66\" y=\"{:.1}\" fill=\"#333\" font-weight=\"600\">{}</text>",
             hall_w,
             y + 16.0,
-            h + 1,
-            rows.len(),
-            racks_in_hall
+            escape(&title)
         );
         let mut ry = y + 26.0;
         for (i, row) in rows.values().enumerate() {
@@ -692,34 +760,56 @@ pub fn site_diagram(
             "GPUs installed per rack".to_string(),
         )
     };
-    for i in 0..10 {
-        let t = i as f64 / 9.0;
-        let v = vmin + t * (vmax - vmin);
+    if vmax > vmin {
+        for i in 0..10 {
+            let t = i as f64 / 9.0;
+            let v = vmin + t * (vmax - vmin);
+            let _ = write!(
+                s,
+                "<rect x=\"{:.1}\" y=\"{ly:.1}\" width=\"18\" height=\"12\" fill=\"{}\"/>",
+                70.0 + i as f64 * 18.0,
+                color(Some(v))
+            );
+        }
         let _ = write!(
             s,
-            "<rect x=\"{:.1}\" y=\"{ly:.1}\" width=\"18\" height=\"12\" fill=\"{}\"/>",
-            70.0 + i as f64 * 18.0,
-            color(Some(if vmax > vmin { v } else { vmax }))
+            "<text x=\"66\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#555\" font-size=\"11\">{}</text>\
+             <text x=\"254\" y=\"{:.1}\" fill=\"#555\" font-size=\"11\">{}</text>\
+             <text x=\"320\" y=\"{:.1}\" fill=\"#333\">{}</text></svg>",
+            ly + 10.0,
+            escape(&lo_text),
+            ly + 10.0,
+            escape(&hi_text),
+            ly + 10.0,
+            escape(&what)
+        );
+    } else {
+        // Every rack alike: one swatch and the common value.
+        let _ = write!(
+            s,
+            "<rect x=\"70\" y=\"{ly:.1}\" width=\"18\" height=\"12\" fill=\"{}\"/>\
+             <text x=\"96\" y=\"{:.1}\" fill=\"#333\">{}: {} in every rack</text></svg>",
+            color(Some(vmax)),
+            ly + 10.0,
+            escape(&what),
+            escape(&hi_text)
         );
     }
-    let _ = write!(
-        s,
-        "<text x=\"66\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#555\" font-size=\"11\">{}</text>\
-         <text x=\"254\" y=\"{:.1}\" fill=\"#555\" font-size=\"11\">{}</text>\
-         <text x=\"320\" y=\"{:.1}\" fill=\"#333\">{}</text></svg>",
-        ly + 10.0,
-        escape(&lo_text),
-        ly + 10.0,
-        escape(&hi_text),
-        ly + 10.0,
-        escape(&what)
-    );
     let caption = if by_value {
         format!("racks shaded by {value_name}")
     } else {
         "racks shaded by GPUs installed".to_string()
     };
     (s, caption)
+}
+
+/// `n` and the noun, plural unless `n` is 1 (`1 row`, `4 rows`).
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn lerp3(a: (f64, f64, f64), b: (f64, f64, f64), t: f64) -> (u8, u8, u8) {
@@ -737,7 +827,7 @@ mod tests {
     fn axes_are_nice_and_charts_are_deterministic() {
         assert_eq!(nice_step(100.0, 5.0), 20.0);
         assert_eq!(nice_step(1.2, 5.0), 0.25);
-        let (lo, hi, t) = value_axis([3.0, 97.0].into_iter(), true, None);
+        let (lo, hi, t) = value_axis([3.0, 97.0].into_iter(), true, None, 5.0);
         assert_eq!((lo, hi), (0.0, 100.0));
         assert_eq!(t.len(), 6);
         assert_eq!(value_label(1.25, 0.25), "1.25");
@@ -791,6 +881,7 @@ mod tests {
         assert!(caption.contains("GPUs installed"));
         assert_eq!(svg.matches("<title>").count(), 8);
         assert!(svg.contains("Hall 1 · 2 rows · 8 racks"));
+        assert!(svg.contains("GPUs installed per rack: 32 in every rack"));
         let valued: Vec<RackCell> = racks
             .iter()
             .map(|r| RackCell {
