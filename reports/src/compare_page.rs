@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::figures::{is_integer, key_figures, lookup, number, show};
 use crate::human::{co2_kg, count, duration_s, energy_j, fixed, group, percent, power_w, water_l};
-use crate::svg::{Chart, Line, PALETTE, Style, xy_chart};
+use crate::svg::{PALETTE, change_bars};
 use crate::template::{Appendix, Card, FigureData, PageData, SectionData, TableData, render};
 
 /// File name of the comparison page.
@@ -152,20 +152,20 @@ pub fn compare_page(runs: &[(String, Value)]) -> String {
         }
     }
     let mut rows = Vec::new();
-    // Bars of the changes: one line per later run, one point per figure.
-    let mut bars: Vec<Vec<(f64, f64)>> = vec![Vec::new(); runs.len().saturating_sub(1)];
-    for (k, f) in shown.iter().enumerate() {
+    // The changes for the bar chart: one row per figure, one value per later run.
+    let mut bars: Vec<(String, Vec<Option<f64>>)> = Vec::new();
+    for f in &shown {
         let b = number(lookup(base, f.path)).filter(|_| applies(base, f));
         let mut row = vec![f.label.to_string(), b.map_or("–".into(), f.format)];
-        for (i, (_, s)) in runs.iter().enumerate().skip(1) {
+        let mut changes = Vec::new();
+        for (_, s) in runs.iter().skip(1) {
             let x = number(lookup(s, f.path)).filter(|_| applies(s, f));
             row.push(x.map_or("–".into(), f.format));
             let (text, pct) = change(x, b);
             row.push(text);
-            if let Some(p) = pct {
-                bars[i - 1].push((p, -(k as f64)));
-            }
+            changes.push(pct);
         }
+        bars.push((f.label.to_string(), changes));
         rows.push(row);
     }
     let scenario = |s: &Value| {
@@ -182,49 +182,55 @@ pub fn compare_page(runs: &[(String, Value)]) -> String {
                 scenario(s),
                 lookup(s, "seed").map_or("–".into(), |v| v.to_string()),
                 number(lookup(s, "horizon_s")).map_or("–".into(), duration_s),
-                lookup(s, "site")
-                    .and_then(|x| x.get("description"))
-                    .and_then(Value::as_str)
-                    .map(|d| d.split(". ").nth(0).unwrap_or(d).to_string())
+                lookup(s, "site.gpus_by_model")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{} {k}", v.as_u64().map_or("?".into(), count)))
+                            .collect::<Vec<_>>()
+                            .join(" + ")
+                    })
                     .unwrap_or_default(),
             ]
         })
         .collect();
     let mut figures = Vec::new();
-    if runs.len() > 1 && bars.iter().any(|b| !b.is_empty()) {
-        // One dot per figure and run: the change in percent (x) for each figure (y, top to bottom).
-        let lines = bars
-            .into_iter()
+    if runs.len() > 1 && bars.iter().any(|b| b.1.iter().any(Option::is_some)) {
+        let series: Vec<(String, &'static str)> = runs
+            .iter()
             .enumerate()
-            .map(|(i, pts)| {
-                Line::new(short(&runs[i + 1].0), PALETTE[(i + 1) % PALETTE.len()], pts)
-                    .styled(Style::Dots)
-            })
+            .skip(1)
+            .map(|(i, (l, _))| (short(l), PALETTE[(i - 1) % PALETTE.len()]))
             .collect();
-        let labels: Vec<String> = shown.iter().map(|f| f.label.to_string()).collect();
         figures.push(FigureData {
             title: Some(format!("Change against {}", short(base_label))),
-            svg: xy_chart(
-                &Chart {
-                    y_title: format!("figures, top to bottom: {}", labels.join(", ")),
-                    lines,
-                    height: 160.0,
-                    y_from_zero: false,
-                    ..Chart::default()
-                },
-                "change (%)",
-                true,
-                "change of each headline figure against the first run",
-            ),
-            caption: "Each dot is one headline figure of a run, placed by its change in percent against the \
-                      first run (the table above, row by row from the top)."
+            svg: change_bars(&bars, &series),
+            caption: "Each bar is the change of a headline figure against the first run, in percent of the \
+                      first run's value."
                 .into(),
         });
     }
+    // Cards: the figures a reader asks about first, as the change of the second run against the first.
+    let preferred = [
+        "facility energy",
+        "PUE",
+        "electricity cost (tariff currency)",
+        "operational carbon",
+        "TTFT p99",
+        "SLO attainment",
+        "jobs completed",
+        "IT energy",
+    ];
     let mut cards = Vec::new();
-    for f in shown.iter().take(4) {
-        if let (Some(b), Some((_, last))) = (number(lookup(base, f.path)), runs.get(1).map(|r| r)) {
-            let x = number(lookup(last, f.path));
+    if let Some((_, second)) = runs.get(1) {
+        for label in preferred {
+            let Some(f) = shown.iter().find(|f| f.label == label) else {
+                continue;
+            };
+            let (Some(b), true) = (number(lookup(base, f.path)), applies(base, f)) else {
+                continue;
+            };
+            let x = number(lookup(second, f.path));
             let (text, _) = change(x, Some(b));
             cards.push(Card::new(
                 f.label,
@@ -235,6 +241,9 @@ pub fn compare_page(runs: &[(String, Value)]) -> String {
                     x.map_or("–".into(), f.format)
                 )),
             ));
+            if cards.len() == 5 {
+                break;
+            }
         }
     }
     // Every key figure by its machine name.
@@ -272,7 +281,7 @@ pub fn compare_page(runs: &[(String, Value)]) -> String {
         headline: cards,
         sections: vec![
             SectionData {
-                heading: "Headline figures".into(),
+                heading: "Side by side".into(),
                 tables: vec![TableData {
                     caption: String::new(),
                     header,
@@ -286,7 +295,7 @@ pub fn compare_page(runs: &[(String, Value)]) -> String {
                 heading: "The runs".into(),
                 tables: vec![TableData {
                     caption: String::new(),
-                    header: ["run", "scenario", "seed", "simulated", "site"]
+                    header: ["run", "scenario", "seed", "simulated", "GPUs"]
                         .map(String::from)
                         .to_vec(),
                     rows: run_rows,

@@ -10,21 +10,7 @@ pub const REPORT_HTML: &str = "report.html";
 /// A table: caption, header cells, rows of cells.
 pub type Table = (String, Vec<String>, Vec<Vec<String>>);
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::template::escape;
 
 /// A section of a page after its tables: a heading (`<h2>`), paragraphs, then tables whose captions are
 /// `<h3>` headings.

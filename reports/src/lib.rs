@@ -26,6 +26,7 @@ pub mod monthly;
 pub mod outdir;
 pub mod pages;
 mod run_report;
+mod sections;
 pub mod size_chart;
 pub mod stats;
 pub mod svg;

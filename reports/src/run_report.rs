@@ -1250,10 +1250,10 @@ fn detail_sections(s: &Summary, ctx: &RunContext<'_>) -> Vec<SectionData> {
     }
     // Failures and storage (their own sections, as before).
     if let Some(f) = &s.failures {
-        out.push(section_data(&crate::pages::failures_section(s, f)));
+        out.push(section_data(&crate::sections::failures_section(s, f)));
     }
     if let Some(st) = &s.storage {
-        out.push(section_data(&crate::pages::storage_section(s, st)));
+        out.push(section_data(&crate::sections::storage_section(s, st)));
     }
     if let Some(n) = &s.network {
         let tiers = n

@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use crate::calendar::TimeAxis;
-use crate::html::escape;
 use crate::human;
+use crate::template::escape;
 
 /// Width of every figure (user units; the page scales it to the column).
 pub const WIDTH: f64 = 960.0;
@@ -542,6 +542,105 @@ pub fn log_seconds_chart(chart: &Chart, x_title: &str, aria: &str) -> String {
         k += 1.0;
     }
     render(&c, lo, hi, &ticks, x_title, aria)
+}
+
+/// Horizontal bars of changes in percent around zero: one group per row (its label on the left), one bar
+/// per series (`(label, colour)`, in the legend above) with its value printed at the bar's end. `None`
+/// values leave their bar out.
+pub fn change_bars(
+    rows: &[(String, Vec<Option<f64>>)],
+    series: &[(String, &'static str)],
+) -> String {
+    let label_w = 230.0;
+    let bar_h = 14.0;
+    let group_h = bar_h * series.len().max(1) as f64 + 10.0;
+    let top = 34.0;
+    let height = top + group_h * rows.len() as f64 + 34.0;
+    let max = rows
+        .iter()
+        .flat_map(|r| r.1.iter().flatten())
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(1.0);
+    let step = nice_step(max, 3.0);
+    let lim = (max / step).ceil() * step;
+    let (x0, x1) = (label_w + 40.0, WIDTH - 70.0);
+    let px = |v: f64| x0 + (v + lim) / (2.0 * lim) * (x1 - x0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" \
+         aria-label=\"changes against the first run\" font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\" \
+         font-size=\"12\">"
+    );
+    let mut lx = x0;
+    for (label, color) in series {
+        let _ = write!(
+            s,
+            "<rect x=\"{lx:.1}\" y=\"8\" width=\"14\" height=\"10\" fill=\"{color}\"/>\
+             <text x=\"{:.1}\" y=\"17\" fill=\"#333\">{}</text>",
+            lx + 20.0,
+            escape(label)
+        );
+        lx += 20.0 + 6.6 * label.chars().count() as f64 + 24.0;
+    }
+    let bottom = top + group_h * rows.len() as f64;
+    let mut k = -lim;
+    while k <= lim + 1e-9 {
+        let x = px(k);
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\" stroke=\"{}\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{}{} %</text>",
+            if k.abs() < 1e-9 { "#888" } else { "#eeeeee" },
+            bottom + 16.0,
+            if k > 0.0 { "+" } else { "" },
+            value_label(k, step)
+        );
+        k += step;
+    }
+    let _ = write!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#333\">change against the first run</text>",
+        (x0 + x1) / 2.0,
+        bottom + 32.0
+    );
+    for (i, (label, values)) in rows.iter().enumerate() {
+        let gy = top + i as f64 * group_h + 5.0;
+        let _ = write!(
+            s,
+            "<text x=\"{label_w}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#333\">{}</text>",
+            gy + group_h / 2.0 - 1.0,
+            escape(label)
+        );
+        for (j, v) in values.iter().enumerate() {
+            let Some(v) = v.filter(|v| v.is_finite()) else {
+                continue;
+            };
+            let y = gy + j as f64 * bar_h;
+            let (a, b) = (px(0.0), px(v.clamp(-lim, lim)));
+            let (l, w) = (a.min(b), (a - b).abs().max(1.0));
+            let color = series.get(j).map_or(PALETTE[0], |c| c.1);
+            let text = if v.abs() < 0.05 {
+                "±0 %".to_string()
+            } else {
+                format!("{}{:.1} %", if v > 0.0 { "+" } else { "−" }, v.abs())
+            };
+            let (tx, anchor) = if v >= 0.0 {
+                (l + w + 4.0, "start")
+            } else {
+                (l - 4.0, "end")
+            };
+            let _ = write!(
+                s,
+                "<rect x=\"{l:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{color}\"/>\
+                 <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" fill=\"#444\" font-size=\"11\">{text}</text>",
+                bar_h - 3.0,
+                y + bar_h - 5.0
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
 }
 
 /// A duration tick label: [`human::duration_s`] without trailing zeros (`10 ms`, `1 s`, `2.5 s`).

@@ -4,9 +4,23 @@
 //! bytes for the same data.
 
 use minijinja::Environment;
-
-use crate::html::escape;
 use serde::Serialize;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// The template text.
 const PAGE: &str = include_str!("../templates/page.html");
