@@ -127,7 +127,7 @@ impl Calendar {
     /// The calendar months overlapping `[t0, t1)`: `(label, start, end)` in run seconds, clipped to the run.
     pub fn months(&self, t0: f64, t1: f64) -> Vec<(String, f64, f64)> {
         let mut out = Vec::new();
-        if !(t1 > t0) {
+        if t1.partial_cmp(&t0) != Some(std::cmp::Ordering::Greater) {
             return out;
         }
         let d = self.at(t0);

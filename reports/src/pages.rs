@@ -4,7 +4,7 @@
 
 use crate::figures::show;
 use crate::html::{Table, page};
-pub use crate::run_report::{DEFAULT_CURRENCY, RunContext, run_page, run_page_with};
+pub use crate::run_report::{DEFAULT_CURRENCY, RackValue, RunContext, run_page, run_page_with};
 use crate::sweep::{PlotSpec, SweepRun, point_stats, sweep_figures};
 
 /// What the sweep page says about the sweep (the figures of its manifest).

@@ -33,6 +33,12 @@ pub const DEFAULT_CURRENCY: &str = "USD";
 /// At most this many points per line before a chart shows bucket means with a min–max envelope.
 const MAX_LINE_POINTS: usize = 1500;
 
+/// A per-rack figure for the site diagram: its name ("peak power") and how its SI value reads.
+pub type RackValue = (&'static str, fn(f64) -> String);
+
+/// One layer of the stacked facility power: its name and its power in a sample, W.
+type Layer = (&'static str, fn(&FacilitySample) -> f64);
+
 /// What a run's page needs beyond its outputs.
 pub struct RunContext<'a> {
     /// The tariff's currency (`facility.tariff.currency`).
@@ -43,7 +49,7 @@ pub struct RunContext<'a> {
     pub racks: Vec<RackCell>,
     /// What the racks' values are ("peak power"), formatted from SI by `rack_value_format`. The outputs
     /// carry no per-rack figure yet (the hook for `racks.csv`): `None` shades the racks by GPUs installed.
-    pub rack_value: Option<(&'static str, fn(f64) -> String)>,
+    pub rack_value: Option<RackValue>,
     /// The energy price per kWh at a run second (the tariff), for the monthly table's energy charge.
     pub energy_price: Option<Box<dyn Fn(f64) -> f64 + 'a>>,
 }
@@ -642,7 +648,7 @@ fn facility_figures(samples: &[Sample], axis: &TimeAxis) -> Vec<FigureData> {
         .fold(0.0, f64::max);
     let (div, unit) = power_unit(peak);
     // Cumulative layers, bottom first: IT, + power chain, + cooling, + misc.
-    let layers: [(&str, fn(&FacilitySample) -> f64); 4] = [
+    let layers: [Layer; 4] = [
         ("IT", |x| x.it_power_w),
         ("power-chain losses", |x| x.power_chain_loss_w),
         ("cooling", |x| x.cooling_power_w),
@@ -1327,7 +1333,7 @@ pub fn run_page_with(output: &RunOutput, ctx: &RunContext<'_>) -> io::Result<Str
             Some((a, b)) => Some((a.min(t), b.max(t))),
         })
         .unwrap_or((0.0, s.horizon_s.max(1.0)));
-    let axis = time_axis(cal, t0, t1.max(s.horizon_s.min(t1 + 1.0)));
+    let axis = time_axis(cal, t0, t1);
     let gpus: Vec<String> = s
         .site
         .gpus_by_model
@@ -1360,12 +1366,10 @@ pub fn run_page_with(output: &RunOutput, ctx: &RunContext<'_>) -> io::Result<Str
     let mut sections = Vec::new();
     // Long runs: the month-by-month table right under the headline figures.
     if let Some(mut m) = monthly_table(s, samples, ctx) {
-        let note = m.note.take();
         m.caption = String::new();
         sections.push(SectionData {
             heading: "Month by month".into(),
             tables: vec![m],
-            paragraphs: note.into_iter().collect(),
             ..SectionData::default()
         });
     }

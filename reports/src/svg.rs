@@ -657,10 +657,7 @@ fn tick_duration(s: f64) -> String {
 /// The series of `(t, v)` points to draw across `[t0, t1]`: as they are when there are few, else bucket means
 /// (`bucket_s` wide) with the bucket minimum and maximum as an envelope. Returns the line, the envelope and
 /// the bucket width used (0 when not bucketed).
-pub fn resample(
-    points: &[(f64, f64)],
-    max_points: usize,
-) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>, f64) {
+pub fn resample(points: &[(f64, f64)], max_points: usize) -> Resampled {
     let pts: Vec<(f64, f64)> = points
         .iter()
         .copied()
@@ -694,6 +691,9 @@ pub fn resample(
     }
     (line, band, bucket)
 }
+
+/// What [`resample`] returns: the line, its envelope `(x, low, high)` and the bucket width (0: not bucketed).
+pub type Resampled = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>, f64);
 
 /// What a bucket width is called in a caption ("daily", "hourly").
 pub fn bucket_name(bucket_s: f64) -> &'static str {

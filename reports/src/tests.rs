@@ -892,3 +892,54 @@ fn write_run_writes_the_failures_chart_only_with_failures() {
     );
     assert!(RUN_FILES.contains(&FAILURES_SVG));
 }
+
+#[test]
+fn run_page_with_a_calendar_has_months_dates_and_the_site() {
+    let mut summary = sample_summary();
+    summary.horizon_s = 70.0 * 86_400.0;
+    let out = RunOutput {
+        summary,
+        timeseries: facility_samples(70 * 144 + 1),
+    };
+    let ctx = pages::RunContext {
+        calendar: Some(crate::calendar::Calendar::typical_year(0.0)),
+        racks: (0..8)
+            .map(|i| crate::svg::RackCell {
+                hall: 0,
+                row: i / 4,
+                rack: i,
+                servers: 4,
+                gpus: 32,
+                value: None,
+            })
+            .collect(),
+        ..pages::RunContext::default()
+    };
+    let page = pages::run_page_with(&out, &ctx).unwrap();
+    for needle in [
+        "<h2>Month by month</h2>",
+        "<tr><td>Jan</td>",
+        "<tr><td>Mar</td>",
+        "<td>whole run</td>",
+        ">1 Jan</text>",
+        "<dd>1 Jan – 11 Mar · 70.0 days</dd>",
+        "Hall 1 · 2 rows · 8 racks",
+        "racks shaded by GPUs installed",
+        "<h3>Where the power goes</h3>",
+    ] {
+        assert!(page.contains(needle), "missing {needle:?}");
+    }
+    assert!(!page.contains("<tr><td>Apr</td>"));
+    assert_eq!(
+        page,
+        pages::run_page_with(&out, &ctx).unwrap(),
+        "deterministic"
+    );
+    // Without a calendar: 30-day periods, hours or days since the start.
+    let plain = pages::run_page(&out).unwrap();
+    assert!(plain.contains("<tr><td>days 1–30</td>") && plain.contains("days since the start"));
+    assert!(
+        !plain.contains("Hall 1"),
+        "no site diagram without the racks"
+    );
+}
