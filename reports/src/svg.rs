@@ -555,7 +555,7 @@ pub fn change_bars(
     let bar_h = 14.0;
     let group_h = bar_h * series.len().max(1) as f64 + 10.0;
     let top = 34.0;
-    let height = top + group_h * rows.len() as f64 + 34.0;
+    let height = top + group_h * rows.len() as f64 + 44.0;
     let max = rows
         .iter()
         .flat_map(|r| r.1.iter().flatten())
