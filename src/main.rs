@@ -173,7 +173,7 @@ enum Command {
         /// Run directories or summary.json files (at least two).
         #[arg(required = true, num_args = 2..)]
         runs: Vec<PathBuf>,
-        /// Also write compare.md and compare.csv into this directory.
+        /// Also write compare.md, compare.csv and compare.html into this directory.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Do not print the table.
@@ -303,7 +303,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
 
     let mut written = reports::write_run(staged.path(), &output)
         .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
-    let html = reports::pages::run_page(&output)
+    let html = reports::pages::run_page_with(&output, &study::report_context(&loaded))
         .map_err(|e| Failure::Internal(format!("rendering report.html: {e}")))?;
     let html_path = staged.path().join(reports::html::REPORT_HTML);
     reports::write_atomic(&html_path, html.as_bytes())

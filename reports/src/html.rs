@@ -1,7 +1,8 @@
 //! `report.html`: one self-contained page (no scripts, no network: styles inline, charts inlined as
-//! SVG) with the description, a table of figures and every chart of a run or a sweep.
+//! SVG). Here: the plain page of tables, sections and charts (a sweep's, a sizing study's), rendered with the
+//! page template ([`crate::template`]); a run's page is composed in [`crate::pages`].
 
-use std::fmt::Write as _;
+use crate::template::{FigureData, PageData, SectionData, TableData, render};
 
 /// File name of the HTML report.
 pub const REPORT_HTML: &str = "report.html";
@@ -9,21 +10,7 @@ pub const REPORT_HTML: &str = "report.html";
 /// A table: caption, header cells, rows of cells.
 pub type Table = (String, Vec<String>, Vec<Vec<String>>);
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::template::escape;
 
 /// A section of a page after its tables: a heading (`<h2>`), paragraphs, then tables whose captions are
 /// `<h3>` headings.
@@ -48,7 +35,28 @@ pub fn page(
     page_with_sections(title, intro, tables, &[], charts)
 }
 
-/// [`page`] with `sections` between the tables and the charts (none: the same page as [`page`]).
+/// A [`Table`] as the template's table.
+pub fn table_data((caption, header, rows): &Table) -> TableData {
+    TableData {
+        caption: caption.clone(),
+        header: header.clone(),
+        rows: rows.clone(),
+        ..TableData::default()
+    }
+}
+
+/// A [`Section`] as the template's section.
+pub fn section_data(s: &Section) -> SectionData {
+    SectionData {
+        heading: s.heading.clone(),
+        paragraphs: s.paragraphs.clone(),
+        tables: s.tables.iter().map(table_data).collect(),
+        ..SectionData::default()
+    }
+}
+
+/// [`page`] with `sections` between the tables and the charts (none: the same page as [`page`]). Rendered
+/// with the page template ([`crate::template`]).
 pub fn page_with_sections(
     title: &str,
     intro: &[String],
@@ -56,71 +64,21 @@ pub fn page_with_sections(
     sections: &[Section],
     charts: &[(String, String)],
 ) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>\n\
-         body {{ font-family: sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }}\n\
-         table {{ border-collapse: collapse; margin: 1em 0; }}\n\
-         th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; }}\n\
-         td {{ text-align: right; font-variant-numeric: tabular-nums; }}\n\
-         td:first-child, th {{ text-align: left; }}\n\
-         figure {{ margin: 1.5em 0; }} svg {{ max-width: 100%; height: auto; }}\n\
-         </style>\n</head>\n<body>\n<h1>{}</h1>\n",
-        escape(title),
-        escape(title)
-    );
-    for p in intro {
-        let _ = writeln!(h, "<p>{}</p>", escape(p));
-    }
-    for t in tables {
-        write_table(&mut h, "h2", t);
-    }
-    for s in sections {
-        let _ = writeln!(h, "<section>\n<h2>{}</h2>", escape(&s.heading));
-        for p in &s.paragraphs {
-            let _ = writeln!(h, "<p>{}</p>", escape(p));
-        }
-        for t in &s.tables {
-            write_table(&mut h, "h3", t);
-        }
-        h.push_str("</section>\n");
-    }
-    for (caption, svg) in charts {
-        let _ = writeln!(
-            h,
-            "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>",
-            svg.trim(),
-            escape(caption)
-        );
-    }
-    h.push_str("</body>\n</html>\n");
-    h
-}
-
-/// A table with its caption as a `heading` (`h2`, `h3`) element before it.
-fn write_table(h: &mut String, heading: &str, (caption, header, rows): &Table) {
-    let _ = writeln!(h, "<{heading}>{}</{heading}>\n<table>", escape(caption));
-    let _ = writeln!(
-        h,
-        "<tr>{}</tr>",
-        header
+    render(&PageData {
+        title: title.to_string(),
+        intro: intro.to_vec(),
+        tables: tables.iter().map(table_data).collect(),
+        sections: sections.iter().map(section_data).collect(),
+        charts: charts
             .iter()
-            .map(|c| format!("<th>{}</th>", escape(c)))
-            .collect::<String>()
-    );
-    for r in rows {
-        let _ = writeln!(
-            h,
-            "<tr>{}</tr>",
-            r.iter()
-                .map(|c| format!("<td>{}</td>", escape(c)))
-                .collect::<String>()
-        );
-    }
-    h.push_str("</table>\n");
+            .map(|(caption, svg)| FigureData {
+                title: None,
+                svg: svg.trim().to_string(),
+                caption: caption.clone(),
+            })
+            .collect(),
+        ..PageData::default()
+    })
 }
 
 #[cfg(test)]

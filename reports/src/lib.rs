@@ -16,18 +16,26 @@
 //! The file formats are documented in `docs/outputs.md`.
 #![warn(missing_docs)]
 
+pub mod calendar;
 mod chart;
 pub mod csvtext;
 pub mod entity_tables;
+pub mod compare_page;
 pub mod facility_chart;
 pub mod figures;
 pub mod html;
+pub mod human;
+pub mod monthly;
 pub mod outdir;
 pub mod pages;
+mod run_report;
+mod sections;
 pub mod size_chart;
 pub mod stats;
+pub mod svg;
 pub mod sweep;
 mod table;
+pub mod template;
 
 use std::fmt;
 use std::fs::{self, File};

@@ -795,27 +795,37 @@ fn run_page_has_a_failures_section_only_with_failures() {
     ] {
         assert!(page.contains(needle), "missing {needle:?}");
     }
-    // The sections' figures are not repeated in the key-figures table; the others are.
-    assert!(!page.contains("<td>failures.classes.0.failures</td>"));
-    assert!(!page.contains("<td>storage.write_gbs</td>"));
-    assert!(page.contains("<td>energy.it_j</td>"));
-    assert!(page.matches("<svg").count() == 3);
+    // Headline figures in human units first; every figure by its machine name only in the appendix.
+    assert!(page.contains("<h2>Headline figures</h2>"));
+    assert!(page.contains("<div class=\"label\">Hardware failures</div>"));
+    assert!(page.contains("<td>energy.it_j</td>") && page.contains("<details>"));
+    assert!(page.find("<td>energy.it_j</td>").unwrap() > page.find("<details>").unwrap());
     let at = |needle: &str| page.find(needle).unwrap();
-    assert!(at("<h2>Key figures</h2>") < at("<h2>Failures</h2>"));
+    assert!(at("<h2>Headline figures</h2>") < at("<h2>Timeline</h2>"));
+    assert!(at("<h2>Timeline</h2>") < at("<h2>Energy and power</h2>"));
+    assert!(at("<h2>Energy and power</h2>") < at("<h2>Failures</h2>"));
     assert!(at("<h2>Failures</h2>") < at("<h2>Storage</h2>"));
-    assert!(at("<h2>Storage</h2>") < at("<figure>"));
+    assert!(at("<h2>Storage</h2>") < at("<details>"));
     assert_eq!(page, pages::run_page(&out).unwrap(), "deterministic");
 
-    // Without failures or storage: no sections, no failures chart.
+    // Without failures or storage: no such sections, no failures chart.
     let plain = pages::run_page(&run_output(300)).unwrap();
-    for absent in ["<section>", "Failures", "Storage", "Hardware failures"] {
+    for absent in [
+        "<h2>Failures</h2>",
+        "<h2>Storage</h2>",
+        "Hardware failures",
+        "Failures over time",
+    ] {
         assert!(
             !plain.contains(absent),
             "{absent:?} on a page without failures"
         );
     }
-    assert_eq!(plain.matches("<svg").count(), 2);
-    assert!(plain.contains("<h2>Key figures</h2>"));
+    assert!(plain.contains("<h2>Headline figures</h2>"));
+    assert!(
+        plain.contains("<h2>Jobs</h2>"),
+        "a batch run has its jobs section"
+    );
 }
 
 #[test]
@@ -1053,4 +1063,55 @@ fn stdout_table_of_a_serving_run_speaks_of_requests_and_replicas() {
     for absent in ["jobs ", "job wait", "job"] {
         assert!(!t.contains(absent), "{absent:?} in\n{t}");
     }
+}
+
+#[test]
+fn run_page_with_a_calendar_has_months_dates_and_the_site() {
+    let mut summary = sample_summary();
+    summary.horizon_s = 70.0 * 86_400.0;
+    let out = RunOutput {
+        summary,
+        timeseries: facility_samples(70 * 144 + 1),
+    };
+    let ctx = pages::RunContext {
+        calendar: Some(crate::calendar::Calendar::typical_year(0.0)),
+        racks: (0..8)
+            .map(|i| crate::svg::RackCell {
+                hall: 0,
+                row: i / 4,
+                rack: i,
+                servers: 4,
+                gpus: 32,
+                value: None,
+            })
+            .collect(),
+        ..pages::RunContext::default()
+    };
+    let page = pages::run_page_with(&out, &ctx).unwrap();
+    for needle in [
+        "<h2>Month by month</h2>",
+        "<tr><td>Jan</td>",
+        "<tr><td>Mar</td>",
+        "<td>whole run</td>",
+        ">1 Jan</text>",
+        "<dd>1 Jan – 11 Mar · 70.0 days</dd>",
+        "Hall 1 · 2 rows · 8 racks",
+        "racks shaded by GPUs installed",
+        "<h3>Where the power goes</h3>",
+    ] {
+        assert!(page.contains(needle), "missing {needle:?}");
+    }
+    assert!(!page.contains("<tr><td>Apr</td>"));
+    assert_eq!(
+        page,
+        pages::run_page_with(&out, &ctx).unwrap(),
+        "deterministic"
+    );
+    // Without a calendar: 30-day periods, hours or days since the start.
+    let plain = pages::run_page(&out).unwrap();
+    assert!(plain.contains("<tr><td>days 1–30</td>") && plain.contains("days since the start"));
+    assert!(
+        !plain.contains("Hall 1"),
+        "no site diagram without the racks"
+    );
 }

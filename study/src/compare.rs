@@ -9,14 +9,15 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::summary::read_summary;
 
-/// The compare table: header and rows (display text), the same as a Markdown table, and the CSV
-/// (full precision).
+/// The compare table: header and rows (display text), the same as a Markdown table, the CSV
+/// (full precision), and the side-by-side page (`compare.html`: headline figures in human units).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
     pub markdown: String,
     pub csv: String,
+    pub html: String,
 }
 
 /// Lines up the key figures of `runs` (label, summary); differences and ratios are to the first.
@@ -71,11 +72,13 @@ pub fn compare_table(runs: &[(String, Value)]) -> Comparison {
     }
     let csv = csv.finish();
     let markdown = reports::sweep::markdown_table(&header, &rows);
+    let html = reports::compare_page::compare_page(runs);
     Comparison {
         header,
         rows,
         markdown,
         csv,
+        html,
     }
 }
 
@@ -95,9 +98,13 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, Error> {
 }
 
 /// File names `dctwin compare --out` writes.
-pub const COMPARE_FILES: &[&str] = &["compare.md", "compare.csv"];
+pub const COMPARE_FILES: &[&str] = &[
+    "compare.md",
+    "compare.csv",
+    reports::compare_page::COMPARE_HTML,
+];
 
-/// Writes `compare.md` and `compare.csv` into `out` as one set that replaces the directory (its other
+/// Writes `compare.md`, `compare.csv` and `compare.html` into `out` as one set that replaces the directory (its other
 /// entries carried over; created if missing), then calls `wrote` with each path. An unusable `out` is
 /// bad input, reported before anything is written.
 pub fn write_comparison(
@@ -108,7 +115,7 @@ pub fn write_comparison(
     let staged =
         reports::OutputDir::prepare(out, COMPARE_FILES).map_err(|e| Error::Input(e.to_string()))?;
     let write = |e: reports::ReportError| Error::Internal(e.to_string());
-    for (name, text) in COMPARE_FILES.iter().zip([&c.markdown, &c.csv]) {
+    for (name, text) in COMPARE_FILES.iter().zip([&c.markdown, &c.csv, &c.html]) {
         reports::write_atomic(&staged.path().join(name), text.as_bytes()).map_err(write)?;
     }
     staged.commit().map_err(write)?;

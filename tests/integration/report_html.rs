@@ -662,3 +662,203 @@ fn checker_flags_broken_and_blank_pages() {
         MIN_INK * 100.0
     );
 }
+
+/// `needle` in the page, or a failure naming what the page is.
+fn has(page: &Path, html: &str, needle: &str) {
+    assert!(
+        html.contains(needle),
+        "{needle:?} missing from {}",
+        page.display()
+    );
+}
+
+/// The text of a headline card: `<div class="label">LABEL</div><div class="value">VALUE</div>`.
+fn card(html: &str, label: &str) -> Option<String> {
+    let at = html.find(&format!(
+        "<div class=\"label\">{label}</div><div class=\"value\">"
+    ))?;
+    let rest = &html[at..];
+    let v = rest.find("<div class=\"value\">")? + "<div class=\"value\">".len();
+    let end = rest[v..].find("</div>")?;
+    Some(rest[v..v + end].to_string())
+}
+
+/// A year of the green site: the headline figures in human units (GWh, MW, m³, t CO2e, the tariff's
+/// currency, PUE, GPU utilisation, jobs), a month-by-month table of twelve calendar months, calendar month
+/// ticks on the time axes, the site diagram — and the page loads cleanly.
+#[test]
+fn year_report_has_headline_figures_in_human_units_and_months() {
+    let d = temp_dir("report-html-year");
+    let out = d.join("run");
+    let scenario = root().join("scenarios/green-site.ron");
+    ok(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "horizon_s=31536000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let page = out.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for (label, unit) in [
+        ("Facility energy", " GWh"),
+        ("Peak facility power", " MW"),
+        ("Water", " m³"),
+        ("Carbon (operational)", " t CO2e"),
+        ("Electricity cost", "USD "),
+        ("GPU utilisation", " %"),
+    ] {
+        let v =
+            card(&html, label).unwrap_or_else(|| panic!("no {label} card in {}", page.display()));
+        assert!(v.contains(unit), "{label}: {v:?} has no {unit:?}");
+        let c: Vec<char> = v.chars().collect();
+        let sci = c.windows(3).any(|w| {
+            w[0].is_ascii_digit() && w[1] == 'e' && (w[2].is_ascii_digit() || w[2] == '-')
+        });
+        assert!(!sci, "{label}: {v:?} in scientific notation");
+    }
+    let pue: f64 = card(&html, "PUE").unwrap().parse().unwrap();
+    assert!((1.0..2.0).contains(&pue), "PUE {pue}");
+    assert!(card(&html, "Jobs completed").is_some());
+    for needle in [
+        "<h2>Month by month</h2>",
+        "<tr><td>Jan</td>",
+        "<tr><td>Dec</td>",
+        "<td>whole run</td>",
+        ">Jul</text>",
+        "<dt>Simulated</dt><dd>1 Jan – 31 Dec · 365 days</dd>",
+        "<dt>Currency</dt><dd>USD</dd>",
+        "Hall 1 · 4 rows · 32 racks",
+    ] {
+        has(&page, &html, needle);
+    }
+    // No raw machine names before the appendix.
+    let appendix = html.find("<details>").unwrap();
+    assert!(
+        !html[..appendix].contains("energy.it_j") && !html[..appendix].contains("facility.water")
+    );
+    let Some(exe) = browser_or_skip("year_report_has_headline_figures_in_human_units_and_months")
+    else {
+        return;
+    };
+    let mut b = Browser::launch(&exe, "year");
+    let got = b.load(&page);
+    assert_clean_and_not_blank("year report.html", &page, &got, 6);
+}
+
+/// A day of LLM serving: requests served, TTFT and TPOT p99 in ms or s and SLO attainment as headline
+/// figures, the latency distribution, and no jobs rows (an inference run has no batch jobs).
+#[test]
+fn serving_report_has_latency_headlines_and_no_jobs() {
+    let d = temp_dir("report-html-serving");
+    let out = d.join("run");
+    let scenario = root().join("scenarios/inference-day.ron");
+    ok(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "horizon_s=7200",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let page = out.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for (label, unit) in [
+        ("IT energy", "Wh"),
+        ("Peak IT power", " kW"),
+        ("TTFT p99", "s"),
+        ("TPOT p99", " ms"),
+        ("SLO attainment", " %"),
+    ] {
+        let v =
+            card(&html, label).unwrap_or_else(|| panic!("no {label} card in {}", page.display()));
+        assert!(v.contains(unit), "{label}: {v:?} has no {unit:?}");
+    }
+    assert!(card(&html, "Requests served").is_some());
+    assert!(
+        card(&html, "Jobs completed").is_none(),
+        "jobs card on an inference run"
+    );
+    for needle in [
+        "<h3>Request latency distribution</h3>",
+        "TTFT target",
+        "<h2>Serving</h2>",
+        "<td>time to first token</td>",
+    ] {
+        has(&page, &html, needle);
+    }
+    assert!(
+        !html.contains("<h2>Jobs</h2>"),
+        "jobs section on an inference run"
+    );
+    let Some(exe) = browser_or_skip("serving_report_has_latency_headlines_and_no_jobs") else {
+        return;
+    };
+    let mut b = Browser::launch(&exe, "serving");
+    let got = b.load(&page);
+    assert_clean_and_not_blank("serving report.html", &page, &got, 3);
+}
+
+/// `dctwin compare --out` writes compare.html beside compare.md and compare.csv: the headline figures of
+/// both runs side by side with the change, built with the same template — and it loads cleanly. The
+/// tariff's currency (`facility.tariff.currency`) shows on each run's page.
+#[test]
+fn compare_writes_a_side_by_side_page() {
+    let d = temp_dir("report-html-compare");
+    let scenario = root().join("scenarios/green-site.ron");
+    let (a, b) = (d.join("usd"), d.join("eur"));
+    for (dir, currency) in [(&a, "USD"), (&b, "EUR")] {
+        ok(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--quiet",
+            "--set",
+            "horizon_s=86400",
+            "--set",
+            &format!("facility.tariff.currency={currency}"),
+            "--set",
+            if currency == "EUR" {
+                "facility.cooling.chws_c=12"
+            } else {
+                "facility.cooling.chws_c=18"
+            },
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+    }
+    let eur = std::fs::read_to_string(b.join("report.html")).unwrap();
+    assert!(card(&eur, "Electricity cost").unwrap().starts_with("EUR "));
+    let out = d.join("cmp");
+    ok(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    for f in ["compare.md", "compare.csv", "compare.html"] {
+        assert!(out.join(f).is_file(), "{f} not written");
+    }
+    let page = out.join("compare.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for needle in [
+        "<h2>Headline figures</h2>",
+        "<h2>Side by side</h2>",
+        "<td>PUE</td>",
+        "<td>facility energy</td>",
+        "change vs ",
+        " MWh</td>",
+    ] {
+        has(&page, &html, needle);
+    }
+    let Some(exe) = browser_or_skip("compare_writes_a_side_by_side_page") else {
+        return;
+    };
+    let mut br = Browser::launch(&exe, "compare");
+    let got = br.load(&page);
+    assert_clean_and_not_blank("compare.html", &page, &got, 1);
+}
