@@ -18,9 +18,9 @@
 
 pub mod calendar;
 mod chart;
+pub mod compare_page;
 pub mod csvtext;
 pub mod entity_tables;
-pub mod compare_page;
 pub mod facility_chart;
 pub mod figures;
 pub mod html;
