@@ -301,18 +301,7 @@ fn run(args: &ScenarioArgs, out: Option<&Path>, quiet: bool) -> Result<(), Failu
     progress.finish();
     let output = output.map_err(|e| run_refused(&args.input.scenario, &e))?;
 
-    let mut written = reports::write_run(staged.path(), &output)
-        .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
-    let html = reports::pages::run_page_with(&output, &study::report_context(&loaded))
-        .map_err(|e| Failure::Internal(format!("rendering report.html: {e}")))?;
-    let html_path = staged.path().join(reports::html::REPORT_HTML);
-    reports::write_atomic(&html_path, html.as_bytes())
-        .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
-    written.push(html_path);
-    let written: Vec<PathBuf> = written.iter().map(|p| staged.final_path(p)).collect();
-    staged
-        .commit()
-        .map_err(|e| Failure::Internal(format!("writing the report: {e}")))?;
+    let written = study::write_run_set(staged, &loaded, &output)?;
     if !quiet {
         match &loaded.scenario.facility {
             Some(f) => print!(

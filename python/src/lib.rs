@@ -259,16 +259,7 @@ fn run(
         };
         let output = twin::run_with(&loaded, &options, &mut |_| {})
             .map_err(|e| run_refused(&source.file(), &e))?;
-        let internal =
-            |e: &dyn std::fmt::Display| Failure::Internal(format!("writing the report: {e}"));
-        let mut written = reports::write_run(staged.path(), &output).map_err(|e| internal(&e))?;
-        let html = reports::pages::run_page(&output)
-            .map_err(|e| Failure::Internal(format!("rendering report.html: {e}")))?;
-        let html_path = staged.path().join(reports::html::REPORT_HTML);
-        reports::write_atomic(&html_path, html.as_bytes()).map_err(|e| internal(&e))?;
-        written.push(html_path);
-        let written: Vec<PathBuf> = written.iter().map(|p| staged.final_path(p)).collect();
-        staged.commit().map_err(|e| internal(&e))?;
+        let written = study::write_run_set(staged, &loaded, &output)?;
         Ok(written)
     })
 }

@@ -1379,10 +1379,33 @@ pub fn run_page_with(output: &RunOutput, ctx: &RunContext<'_>) -> io::Result<Str
         paragraphs: vec![s.site.description.clone()],
         ..SectionData::default()
     };
-    if !ctx.racks.is_empty() {
-        let (name, format) = ctx.rack_value.unwrap_or(("peak power", power_w));
-        let (svg, caption) = site_diagram(&ctx.racks, name, format);
-        let why = if ctx.rack_value.is_none() {
+    // Racks shaded by their peak IT power when the run measured it (`racks.csv`), unless the context says
+    // otherwise.
+    let measured: Vec<RackCell>;
+    let (racks, rack_value) = if ctx.rack_value.is_none() && !output.tables.racks.is_empty() {
+        let peak: std::collections::BTreeMap<(u32, u32, u32), f64> = output
+            .tables
+            .racks
+            .iter()
+            .map(|r| ((r.hall, r.row, r.rack), r.it_peak_w))
+            .collect();
+        measured = ctx
+            .racks
+            .iter()
+            .map(|c| RackCell {
+                value: peak.get(&(c.hall, c.row, c.rack)).copied(),
+                ..c.clone()
+            })
+            .collect();
+        let v: RackValue = ("peak IT power", power_w);
+        (&measured, Some(v))
+    } else {
+        (&ctx.racks, ctx.rack_value)
+    };
+    if !racks.is_empty() {
+        let (name, format) = rack_value.unwrap_or(("peak power", power_w));
+        let (svg, caption) = site_diagram(racks, name, format);
+        let why = if rack_value.is_none() {
             " Per-rack peak power and inlet temperature are not in this run's outputs, so racks are shaded by \
              the GPUs they hold; hover a rack for its servers and GPUs."
         } else {

@@ -1072,6 +1072,7 @@ fn run_page_with_a_calendar_has_months_dates_and_the_site() {
     let out = RunOutput {
         summary,
         timeseries: facility_samples(70 * 144 + 1),
+        tables: Default::default(),
     };
     let ctx = pages::RunContext {
         calendar: Some(crate::calendar::Calendar::typical_year(0.0)),

@@ -30,6 +30,7 @@ pub use check::{CheckOutcome, CheckReport, Tolerance, check};
 pub use compare::{Comparison, compare, write_comparison};
 pub use error::Error;
 pub use merge::{Merged, merge};
+pub use outputs::write_run_set;
 pub use record::{MANIFEST_JSON, Manifest, RUNS_JSONL};
 pub use report_context::report_context;
 pub use run::{NoProgress, Progress, SweepOptions, SweepOutcome, sweep};

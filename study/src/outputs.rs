@@ -119,3 +119,23 @@ fn write_sweep_html(
     reports::write_atomic(&path, html.as_bytes()).map_err(internal_write)?;
     Ok(path)
 }
+
+/// Writes a run's output set (`reports::RUN_FILES`: summary, time series, per-entity tables, charts and
+/// `report.html` with the page context of `loaded`) into the staging directory and swaps it in; returns
+/// the outputs' final paths. `dctwin run` and the Python API both end a run here.
+pub fn write_run_set(
+    staged: reports::OutputDir,
+    loaded: &scenario::LoadedScenario,
+    output: &output::RunOutput,
+) -> Result<Vec<PathBuf>, Error> {
+    let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("writing the report: {e}"));
+    let mut written = reports::write_run(staged.path(), output).map_err(|e| internal(&e))?;
+    let html = reports::pages::run_page_with(output, &crate::report_context(loaded))
+        .map_err(|e| Error::Internal(format!("rendering report.html: {e}")))?;
+    let html_path = staged.path().join(reports::html::REPORT_HTML);
+    reports::write_atomic(&html_path, html.as_bytes()).map_err(|e| internal(&e))?;
+    written.push(html_path);
+    let written: Vec<PathBuf> = written.iter().map(|p| staged.final_path(p)).collect();
+    staged.commit().map_err(|e| internal(&e))?;
+    Ok(written)
+}

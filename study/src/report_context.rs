@@ -14,10 +14,9 @@ use scenario::LoadedScenario;
 ///   facility.
 /// - Calendar: a weather series with an absolute start (NYC hourly) gives real dates; a typical year (TMY3,
 ///   EPW) starts on 1 January at its `start_hour`, year not shown; a CSV series or no weather gives none.
-/// - Racks: every rack of the site with its servers and GPUs. Per-rack figures (peak power, inlet
-///   temperature) are not in the run's outputs yet, so `rack_value` stays `None` and the diagram shades
-///   racks by GPUs installed; when the twin reports them (`racks.csv`), set each [`RackCell::value`] and
-///   `rack_value` here.
+/// - Racks: every rack of the site with its servers and GPUs. `rack_value` stays `None`: the page shades
+///   the racks by the peak IT power of the run's racks table (`racks.csv`), or by GPUs installed when the
+///   run kept no table (a context may set [`RackCell::value`] and `rack_value` to shade by another figure).
 pub fn report_context(loaded: &LoadedScenario) -> RunContext<'_> {
     let mut ctx = RunContext::default();
     if let Some(f) = &loaded.facility {
