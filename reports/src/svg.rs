@@ -756,6 +756,13 @@ pub fn site_diagram(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
+    // A spread below a millionth is rounding in the sums (racks that drew the same), not a difference to
+    // shade: one colour, and the legend says "in every rack".
+    let vmax = if vmin.is_finite() && vmax.is_finite() && vmax - vmin <= 1e-6 * vmax.abs() {
+        vmin
+    } else {
+        vmax
+    };
     let widest = halls
         .values()
         .flat_map(|rows| rows.values().map(Vec::len))
@@ -991,5 +998,25 @@ mod tests {
         let (svg, caption) = site_diagram(&valued, "peak power", human::power_w);
         assert_eq!(caption, "racks shaded by peak power");
         assert!(svg.contains("peak power 17.0 kW"));
+        // Racks that drew the same power up to rounding in the sums get one colour, not a full scale.
+        let same: Vec<RackCell> = racks
+            .iter()
+            .map(|r| RackCell {
+                value: Some(if r.rack % 2 == 0 {
+                    34_711.578_947_368_45
+                } else {
+                    34_711.578_947_368_434
+                }),
+                ..r.clone()
+            })
+            .collect();
+        let (svg, _) = site_diagram(&same, "peak power", human::power_w);
+        assert!(svg.contains("in every rack"), "{svg}");
+        let fills: std::collections::BTreeSet<&str> = svg
+            .split("<rect")
+            .filter(|r| r.contains("<title>"))
+            .filter_map(|r| r.split("fill=\"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(fills.len(), 1, "{fills:?}");
     }
 }
