@@ -689,6 +689,13 @@ fn man() -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so a closed stdout (`dctwin validate … | head -1`) would make `println!` panic;
+    // with the default action the process ends quietly, as other command-line tools do.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default before any thread starts has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli: Cli = message::parse();
     let result = std::panic::catch_unwind(|| match &cli.command {
         Command::Run { args, out, quiet } => run(args, out.as_deref(), *quiet),

@@ -219,3 +219,21 @@ fn progress_lines_away_from_a_terminal() {
     assert!(q.status.success());
     assert!(!String::from_utf8_lossy(&q.stderr).contains("dctwin: simulating"));
 }
+
+/// A reader that goes away (`dctwin man | head -1`) ends the process by SIGPIPE, as other tools do; no panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dctwin"))
+        .arg("man")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dctwin starts");
+    drop(child.stdout.take()); // the reader is gone before dctwin writes
+    let out = child.wait_with_output().expect("dctwin ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}
