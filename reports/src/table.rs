@@ -137,11 +137,17 @@ fn table(s: &Summary, currency: Option<&str>) -> String {
                 .iter()
                 .map(|j| {
                     format!(
-                        "{}: {} GPUs, step {:.2} s ({:.0} % exposed comm){}, MFU {:.3}, {:.0} tokens/s, node \
+                        "{}: {} GPUs, step {:.2} s ({}{:.0} % exposed comm){}, MFU {:.3}, {:.0} tokens/s, node \
                          {:.1}/{:.1} kW peak/mean, {}",
                         j.name,
                         j.gpus,
                         j.step_s,
+                        // The pipeline bubble is what a plain 1F1B layout costs (docs/models.md): shown when there is one.
+                        if j.bubble_s > 0.0 {
+                            format!("{:.0} % bubble, ", j.bubble_s / j.step_s * 100.0)
+                        } else {
+                            String::new()
+                        },
                         j.comm_share * 100.0,
                         match (j.run_step_s, j.run_comm_exposed_s) {
                             (Some(s), Some(c)) => format!("; as run {s:.2} s ({:.0} % comm)", c / s * 100.0),
