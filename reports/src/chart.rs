@@ -10,6 +10,8 @@ use std::ops::Range;
 
 use output::{FailureSample, FailuresSummary, Sample};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -28,6 +30,79 @@ const RED: RGBColor = RGBColor(214, 39, 40);
 
 const SECONDS_PER_HOUR: f64 = 3600.0;
 
+use crate::calendar::{Calendar, TimeAxis, time_axis};
+
+/// A linear coordinate in run seconds whose key points (ticks and grid lines) are the [`TimeAxis`]'s. Written
+/// here rather than plotters' `WithKeyPoints`, which leaves a float axis without the default label formatting
+/// that `configure_mesh` asks for (the labels come from [`TimeX::label`] anyway).
+pub(crate) struct TimeCoord {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for TimeCoord {
+    type ValueType = f64;
+    type FormatOption = DefaultFormatting;
+
+    fn range(&self) -> Range<f64> {
+        self.inner.range()
+    }
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        self.ticks.clone()
+    }
+}
+
+/// The time axis of a chart: run seconds across, with the ticks and title of [`time_axis`] — clock hours,
+/// dates or months when the run has a calendar (its weather's), hours or days since the start without one —
+/// as `report.html` draws them.
+pub(crate) struct TimeX {
+    /// From the first to the last finite sample time, s (an hour from the first when they coincide).
+    pub(crate) range: Range<f64>,
+    axis: TimeAxis,
+}
+
+impl TimeX {
+    /// The axis of `samples` under `cal`.
+    pub(crate) fn of(samples: &[Sample], cal: Option<&Calendar>) -> Self {
+        let (lo, hi) = bounds(samples.iter().map(|s| s.time_s).filter(|t| t.is_finite()))
+            .unwrap_or((0.0, SECONDS_PER_HOUR));
+        let mut axis = time_axis(cal, lo, hi);
+        let range = axis.t0..axis.t1;
+        axis.ticks
+            .retain(|(t, _)| *t >= range.start && *t <= range.end);
+        TimeX { range, axis }
+    }
+
+    /// The coordinate for plotters: the range with the axis's ticks as key points.
+    pub(crate) fn coord(&self) -> TimeCoord {
+        TimeCoord {
+            inner: self.range.clone().into(),
+            ticks: self.axis.ticks.iter().map(|(t, _)| *t).collect(),
+        }
+    }
+
+    /// The label of the tick at `t` (plotters asks for the key points only).
+    pub(crate) fn label(&self, t: &f64) -> String {
+        let eps = (self.range.end - self.range.start) * 1e-9;
+        self.axis
+            .ticks
+            .iter()
+            .find(|(at, _)| (at - t).abs() <= eps)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    }
+
+    /// The axis title ("date", "time of day (from 1 Jan)", "days since the start", …).
+    pub(crate) fn title(&self) -> &str {
+        &self.axis.title
+    }
+}
+
 /// One line on a panel.
 struct Series {
     label: &'static str,
@@ -37,33 +112,38 @@ struct Series {
     points: Vec<(f64, f64)>,
 }
 
-/// Renders `it_power.svg`: IT power in kW (`it_power_w / 1000`) against time in hours.
+/// Renders `it_power.svg`: IT power in kW (`it_power_w / 1000`) against time ([`TimeX`]: calendar axes under
+/// `cal`).
 ///
 /// Empty, single-sample and constant series render (as an empty or flat chart) without error;
 /// samples with non-finite values are skipped. Long series are thinned to at most ~4000 points per
 /// line, keeping every bucket's first, last, minimum and maximum, so peaks stay visible.
-pub fn it_power_svg(samples: &[Sample]) -> io::Result<String> {
+pub fn it_power_svg(samples: &[Sample], cal: Option<&Calendar>) -> io::Result<String> {
     let power = Series {
         label: "IT power",
         color: BLUE,
         dashed: false,
         points: points(samples, |s| s.it_power_w / 1000.0),
     };
-    let x = x_range(samples);
+    let x = TimeX::of(samples, cal);
     render(|root| {
         let root = root.titled("IT power", ("sans-serif", 24))?;
-        panel(&root, x, "IT power (kW)", &[power])?;
+        panel(&root, &x, "IT power (kW)", &[power])?;
         Ok(())
     })
 }
 
-/// Renders `utilization_queue.svg`: two stacked panels against time in hours — busy GPUs (top;
+/// Renders `utilization_queue.svg`: two stacked panels against time ([`TimeX`]) — busy GPUs (top;
 /// with a dashed line at `gpus_total`, the installed GPU count, when given) and queued jobs
 /// (bottom).
 ///
 /// Handles empty, constant and non-finite data like [`it_power_svg`].
-pub fn utilization_queue_svg(samples: &[Sample], gpus_total: Option<u64>) -> io::Result<String> {
-    let x = x_range(samples);
+pub fn utilization_queue_svg(
+    samples: &[Sample],
+    gpus_total: Option<u64>,
+    cal: Option<&Calendar>,
+) -> io::Result<String> {
+    let x = TimeX::of(samples, cal);
     let mut top = vec![Series {
         label: "busy GPUs",
         color: BLUE,
@@ -75,7 +155,7 @@ pub fn utilization_queue_svg(samples: &[Sample], gpus_total: Option<u64>) -> io:
             label: "GPUs installed",
             color: GREY,
             dashed: true,
-            points: vec![(x.start, total as f64), (x.end, total as f64)],
+            points: vec![(x.range.start, total as f64), (x.range.end, total as f64)],
         });
     }
     let bottom = [Series {
@@ -87,13 +167,13 @@ pub fn utilization_queue_svg(samples: &[Sample], gpus_total: Option<u64>) -> io:
     render(|root| {
         let root = root.titled("GPU utilization and job queue", ("sans-serif", 24))?;
         let halves = root.split_evenly((2, 1));
-        panel(&halves[0], x.clone(), "busy GPUs", &top)?;
-        panel(&halves[1], x, "queued jobs", &bottom)?;
+        panel(&halves[0], &x, "busy GPUs", &top)?;
+        panel(&halves[1], &x, "queued jobs", &bottom)?;
         Ok(())
     })
 }
 
-/// Renders `failures.svg`: two stacked panels against time in hours — servers down for failures (top) and
+/// Renders `failures.svg`: two stacked panels against time ([`TimeX`]) — servers down for failures (top) and
 /// failures so far (bottom), both as steps (each sample's value held until the next). With the run's
 /// `failures` summary and failures drawn from the classes' lifetimes (not replayed from a trace), the bottom
 /// panel also has a dashed line of the failures expected at the configured MTBFs (Σ units ÷ MTBF per hour
@@ -101,8 +181,12 @@ pub fn utilization_queue_svg(samples: &[Sample], gpus_total: Option<u64>) -> io:
 ///
 /// Samples without failure columns are skipped; with none at all the panels say "no samples". Handles empty,
 /// constant and non-finite data like [`it_power_svg`].
-pub fn failures_svg(samples: &[Sample], summary: Option<&FailuresSummary>) -> io::Result<String> {
-    let x = x_range(samples);
+pub fn failures_svg(
+    samples: &[Sample],
+    summary: Option<&FailuresSummary>,
+    cal: Option<&Calendar>,
+) -> io::Result<String> {
+    let x = TimeX::of(samples, cal);
     let with = |value: fn(&FailureSample) -> u64| {
         steps(points_of(samples, |s| {
             s.failures.as_ref().map(|f| value(f) as f64)
@@ -135,14 +219,16 @@ pub fn failures_svg(samples: &[Sample], summary: Option<&FailuresSummary>) -> io
             label: "expected at the configured MTBFs",
             color: GREY,
             dashed: true,
-            points: vec![(x.start, rate_per_h * x.start), (x.end, rate_per_h * x.end)],
+            points: [x.range.start, x.range.end]
+                .map(|t| (t, rate_per_h * t / SECONDS_PER_HOUR))
+                .to_vec(),
         });
     }
     render(|root| {
         let root = root.titled("Hardware failures", ("sans-serif", 24))?;
         let halves = root.split_evenly((2, 1));
-        panel(&halves[0], x.clone(), "servers down (failures)", &top)?;
-        panel(&halves[1], x, "failures so far", &bottom)?;
+        panel(&halves[0], &x, "servers down (failures)", &top)?;
+        panel(&halves[1], &x, "failures so far", &bottom)?;
         Ok(())
     })
 }
@@ -179,29 +265,28 @@ fn draw_error(e: DrawingAreaErrorKind<io::Error>) -> io::Error {
     io::Error::other(format!("drawing the chart: {e}"))
 }
 
-/// Draws one chart: axes and grid (time in hours across), `series`, and a legend when there is
+/// Draws one chart: axes and grid (time across, [`TimeX`]), `series`, and a legend when there is
 /// more than one line. With no data points at all, writes "no samples" in the plot area.
 fn panel(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
-    x: Range<f64>,
+    x: &TimeX,
     y_desc: &str,
     series: &[Series],
 ) -> DrawResult<()> {
     let y = y_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let mut chart = ChartBuilder::on(area)
         .margin(12)
-        .x_label_area_size(40)
+        .x_label_area_size(52)
         .y_label_area_size(80)
-        .build_cartesian_2d(x.clone(), y.clone())?;
+        .build_cartesian_2d(x.coord(), y.clone())?;
     chart
         .configure_mesh()
-        .x_desc("time (h)")
+        .x_desc(x.title())
         .y_desc(y_desc)
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 17))
-        .x_labels(12)
         .y_labels(8)
-        .x_label_formatter(&tick)
+        .x_label_formatter(&|t| x.label(t))
         .y_label_formatter(&tick)
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
@@ -235,7 +320,7 @@ fn panel(
     }
 
     if series.iter().all(|s| s.dashed || s.points.is_empty()) {
-        let centre = ((x.start + x.end) / 2.0, (y.start + y.end) / 2.0);
+        let centre = ((x.range.start + x.range.end) / 2.0, (y.start + y.end) / 2.0);
         let style = TextStyle::from(("sans-serif", 20).into_font())
             .color(&GREY)
             .pos(Pos::new(HPos::Center, VPos::Center));
@@ -261,7 +346,7 @@ pub(crate) fn tick(v: &f64) -> String {
     }
 }
 
-/// `(time in hours, value)` for every sample whose time and value are finite, thinned if long.
+/// `(time in s, value)` for every sample whose time and value are finite, thinned if long.
 fn points(samples: &[Sample], value: impl Fn(&Sample) -> f64) -> Vec<(f64, f64)> {
     points_of(samples, |s| Some(value(s)))
 }
@@ -270,7 +355,7 @@ fn points(samples: &[Sample], value: impl Fn(&Sample) -> f64) -> Vec<(f64, f64)>
 fn points_of(samples: &[Sample], value: impl Fn(&Sample) -> Option<f64>) -> Vec<(f64, f64)> {
     let all: Vec<(f64, f64)> = samples
         .iter()
-        .filter_map(|s| value(s).map(|v| (s.time_s / SECONDS_PER_HOUR, v)))
+        .filter_map(|s| value(s).map(|v| (s.time_s, v)))
         .filter(|(t, v)| t.is_finite() && v.is_finite())
         .collect();
     decimate(all)
@@ -307,18 +392,6 @@ fn decimate(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
         }
     }
     kept
-}
-
-/// The time axis in hours: from the first to the last finite sample time.
-pub(crate) fn x_range(samples: &[Sample]) -> Range<f64> {
-    let (lo, hi) = bounds(
-        samples
-            .iter()
-            .map(|s| s.time_s / SECONDS_PER_HOUR)
-            .filter(|t| t.is_finite()),
-    )
-    .unwrap_or((0.0, 1.0));
-    widen(lo, hi)
 }
 
 /// A value axis: always includes zero, with 5% headroom beyond the data.

@@ -9,7 +9,8 @@ use output::{FacilitySample, Sample};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::chart::{render, tick, widen, x_range, y_range};
+use crate::calendar::Calendar;
+use crate::chart::{TimeX, render, tick, widen, y_range};
 
 /// Above this many samples the stacked chart averages consecutive samples in [`BUCKETS`] buckets.
 const MAX_POINTS: usize = 4000;
@@ -47,7 +48,7 @@ fn facility_points(samples: &[Sample]) -> Vec<(f64, [f64; 8])> {
         .filter_map(|s| {
             s.facility
                 .as_ref()
-                .map(|f| (s.time_s / 3600.0, LAYERS.map(|(_, _, v)| v(f).max(0.0))))
+                .map(|f| (s.time_s, LAYERS.map(|(_, _, v)| v(f).max(0.0))))
         })
         .collect();
     if all.len() <= MAX_POINTS {
@@ -70,10 +71,11 @@ fn facility_points(samples: &[Sample]) -> Vec<(f64, [f64; 8])> {
 }
 
 /// Renders `facility_power.svg`: utility-feed power in kW stacked by component (IT, power-chain losses,
-/// each cooling component, misc) against time in hours. Without facility columns: an empty chart.
-pub fn facility_power_svg(samples: &[Sample]) -> io::Result<String> {
+/// each cooling component, misc) against time ([`TimeX`]: calendar axes under `cal`). Without facility
+/// columns: an empty chart.
+pub fn facility_power_svg(samples: &[Sample], cal: Option<&Calendar>) -> io::Result<String> {
     let pts = facility_points(samples);
-    let x = x_range(samples);
+    let x = TimeX::of(samples, cal);
     let tops = pts
         .iter()
         .map(|(_, v)| v.iter().sum::<f64>() / 1000.0)
@@ -83,18 +85,17 @@ pub fn facility_power_svg(samples: &[Sample]) -> io::Result<String> {
         let root = root.titled("Facility power by component (stacked)", ("sans-serif", 24))?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
-            .x_label_area_size(40)
+            .x_label_area_size(52)
             .y_label_area_size(80)
-            .build_cartesian_2d(x.clone(), y.clone())?;
+            .build_cartesian_2d(x.coord(), y.clone())?;
         chart
             .configure_mesh()
-            .x_desc("time (h)")
+            .x_desc(x.title())
             .y_desc("power (kW)")
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
-            .x_labels(12)
             .y_labels(8)
-            .x_label_formatter(&tick)
+            .x_label_formatter(&|t| x.label(t))
             .y_label_formatter(&tick)
             .light_line_style(RGBColor(235, 235, 235))
             .draw()?;
@@ -116,7 +117,7 @@ pub fn facility_power_svg(samples: &[Sample]) -> io::Result<String> {
                 });
         }
         if pts.is_empty() {
-            let centre = ((x.start + x.end) / 2.0, (y.start + y.end) / 2.0);
+            let centre = ((x.range.start + x.range.end) / 2.0, (y.start + y.end) / 2.0);
             let style = TextStyle::from(("sans-serif", 20).into_font())
                 .color(&RGBColor(110, 110, 110))
                 .pos(Pos::new(HPos::Center, VPos::Center));
@@ -228,7 +229,10 @@ pub fn pue_wet_bulb_svg(samples: &[Sample]) -> io::Result<String> {
 }
 
 /// The facility charts of a run as `(caption, svg)`, for `report.html`; empty without facility columns.
-pub fn facility_charts(samples: &[Sample]) -> io::Result<Vec<(String, String)>> {
+pub fn facility_charts(
+    samples: &[Sample],
+    cal: Option<&Calendar>,
+) -> io::Result<Vec<(String, String)>> {
     if !samples.iter().any(|s| s.facility.is_some()) {
         return Ok(Vec::new());
     }
@@ -237,7 +241,7 @@ pub fn facility_charts(samples: &[Sample]) -> io::Result<Vec<(String, String)>> 
             "Facility power by component: IT, power-chain losses, cooling (chillers, tower fans, pumps, CRAH \
              fans, dry coolers) and misc, stacked"
                 .to_string(),
-            facility_power_svg(samples)?,
+            facility_power_svg(samples, cal)?,
         ),
         (
             "Hourly PUE (exact energy ratio per clock hour) against the outdoor wet bulb at the start of the hour"

@@ -155,8 +155,18 @@ impl std::error::Error for ReportError {
 /// `facility_power.svg`, `pue_wet_bulb.svg`, then the tables the run has: `jobs.csv`, `requests.csv`,
 /// `racks.csv` ([`output::Tables`]). Each file is written with [`write_atomic`]; existing files are
 /// replaced. If a write fails, the files before it have already been replaced and the ones after
-/// it are untouched.
+/// it are untouched. The charts' time axes count hours or days from the start ([`write_run_with`] puts
+/// them on a calendar).
 pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, ReportError> {
+    write_run_with(out_dir, out, None)
+}
+
+/// [`write_run`] with the charts' time axes on `cal` (clock hours, dates or months, as `report.html`).
+pub fn write_run_with(
+    out_dir: &Path,
+    out: &RunOutput,
+    cal: Option<&calendar::Calendar>,
+) -> Result<Vec<PathBuf>, ReportError> {
     fs::create_dir_all(out_dir).map_err(|e| ReportError::new("creating directory", out_dir, e))?;
 
     let gpus_total = Some(out.summary.gpus.total).filter(|&n| n > 0);
@@ -170,21 +180,21 @@ pub fn write_run(out_dir: &Path, out: &RunOutput) -> Result<Vec<PathBuf>, Report
     };
     write(SUMMARY_JSON, Ok(summary_json(&out.summary)))?;
     write(TIMESERIES_CSV, Ok(timeseries_csv(&out.timeseries)))?;
-    write(IT_POWER_SVG, it_power_svg(&out.timeseries))?;
+    write(IT_POWER_SVG, it_power_svg(&out.timeseries, cal))?;
     write(
         UTILIZATION_QUEUE_SVG,
-        utilization_queue_svg(&out.timeseries, gpus_total),
+        utilization_queue_svg(&out.timeseries, gpus_total, cal),
     )?;
     if out.timeseries.iter().any(|s| s.failures.is_some()) {
         write(
             FAILURES_SVG,
-            failures_svg(&out.timeseries, out.summary.failures.as_ref()),
+            failures_svg(&out.timeseries, out.summary.failures.as_ref(), cal),
         )?;
     }
     if out.timeseries.iter().any(|s| s.facility.is_some()) {
         write(
             facility_chart::FACILITY_POWER_SVG,
-            facility_power_svg(&out.timeseries),
+            facility_power_svg(&out.timeseries, cal),
         )?;
         write(
             facility_chart::PUE_WET_BULB_SVG,

@@ -1440,7 +1440,7 @@ pub fn run_page_with(output: &RunOutput, ctx: &RunContext<'_>) -> io::Result<Str
         });
     }
     if output.timeseries.iter().any(|x| x.failures.is_some()) {
-        let failures = crate::chart::failures_svg(samples, s.failures.as_ref())?;
+        let failures = crate::chart::failures_svg(samples, s.failures.as_ref(), cal)?;
         sections.push(SectionData {
             heading: "Failures over time".into(),
             figures: vec![FigureData {

@@ -249,11 +249,68 @@ fn write_atomic_rejects_paths_without_a_file_name() {
     assert_eq!(err.io_error().kind(), io::ErrorKind::InvalidInput);
 }
 
+/// The standalone charts share the page's time axes: hours or days since the start without a calendar, dates
+/// and months on one (the weather's year).
+#[test]
+fn standalone_charts_have_calendar_time_axes() {
+    // A week of 10-minute samples.
+    let week: Vec<Sample> = samples(1009)
+        .into_iter()
+        .map(|s| Sample {
+            time_s: s.time_s * 10.0,
+            ..s
+        })
+        .collect();
+    // The texts of an SVG's <text> elements.
+    let texts = |svg: &str| -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>').map(|(_, r)| r))
+            .map(|r| r.split('<').next().unwrap_or("").trim().to_string())
+            .collect()
+    };
+    let has = |svg: &str, label: &str| texts(svg).iter().any(|t| t == label);
+    let plain = it_power_svg(&week, None).unwrap();
+    assert!(
+        has(&plain, "days since the start") && has(&plain, "day 3"),
+        "{:?}",
+        texts(&plain)
+    );
+    assert!(!has(&plain, "time (h)"));
+    let cal = crate::calendar::Calendar::typical_year(0.0);
+    let dated = utilization_queue_svg(&week, Some(8), Some(&cal)).unwrap();
+    assert!(
+        has(&dated, "date") && has(&dated, "3 Jan"),
+        "{:?}",
+        texts(&dated)
+    );
+    // A year: month starts.
+    let year: Vec<Sample> = (0..=365)
+        .map(|d| Sample {
+            time_s: d as f64 * 86_400.0,
+            ..Sample::default()
+        })
+        .collect();
+    let months = it_power_svg(&year, Some(&cal)).unwrap();
+    assert!(
+        has(&months, "month") && has(&months, "Jul"),
+        "{:?}",
+        texts(&months)
+    );
+    // A day without a calendar: hours.
+    let hours = it_power_svg(&samples(1441), None).unwrap();
+    assert!(
+        has(&hours, "hours since the start") && has(&hours, "6 h"),
+        "{:?}",
+        texts(&hours)
+    );
+}
+
 #[test]
 fn charts_render_for_normal_series_and_are_deterministic() {
     let s = samples(500);
-    let a = it_power_svg(&s).unwrap();
-    let b = it_power_svg(&s).unwrap();
+    let a = it_power_svg(&s, None).unwrap();
+    let b = it_power_svg(&s, None).unwrap();
     assert_eq!(a, b);
     assert!(a.starts_with("<svg"));
     assert!(a.trim_end().ends_with("</svg>"));
@@ -261,14 +318,14 @@ fn charts_render_for_normal_series_and_are_deterministic() {
     assert!(a.contains("IT power (kW)"));
     assert!(!a.contains("no samples"));
 
-    let u = utilization_queue_svg(&s, Some(256)).unwrap();
-    assert_eq!(u, utilization_queue_svg(&s, Some(256)).unwrap());
+    let u = utilization_queue_svg(&s, Some(256), None).unwrap();
+    assert_eq!(u, utilization_queue_svg(&s, Some(256), None).unwrap());
     assert!(u.contains("busy GPUs"));
     assert!(u.contains("queued jobs"));
     assert!(u.contains("GPUs installed"));
     assert!(u.matches("<polyline").count() >= 2);
     assert!(
-        !utilization_queue_svg(&s, None)
+        !utilization_queue_svg(&s, None, None)
             .unwrap()
             .contains("GPUs installed")
     );
@@ -307,25 +364,30 @@ fn charts_render_for_empty_constant_single_and_non_finite_series() {
     ];
     for (name, series) in &cases {
         for total in [None, Some(0), Some(8)] {
-            let u = utilization_queue_svg(series, total).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let u = utilization_queue_svg(series, total, None)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(u.trim_end().ends_with("</svg>"), "{name}");
-            assert_eq!(u, utilization_queue_svg(series, total).unwrap(), "{name}");
+            assert_eq!(
+                u,
+                utilization_queue_svg(series, total, None).unwrap(),
+                "{name}"
+            );
         }
-        let p = it_power_svg(series).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let p = it_power_svg(series, None).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(p.trim_end().ends_with("</svg>"), "{name}");
-        assert_eq!(p, it_power_svg(series).unwrap(), "{name}");
+        assert_eq!(p, it_power_svg(series, None).unwrap(), "{name}");
         assert!(
             !p.contains("NaN") && !p.contains("inf"),
             "{name}: no non-finite coordinates"
         );
     }
-    assert!(it_power_svg(&[]).unwrap().contains("no samples"));
+    assert!(it_power_svg(&[], None).unwrap().contains("no samples"));
 }
 
 #[test]
 fn long_series_charts_stay_small() {
     let s = samples(200_000);
-    let svg = it_power_svg(&s).unwrap();
+    let svg = it_power_svg(&s, None).unwrap();
     assert!(svg.len() < 200_000, "{} bytes", svg.len());
 }
 
@@ -358,11 +420,11 @@ fn write_run_writes_the_four_files_in_order() {
     );
     assert_eq!(
         fs::read_to_string(&paths[2]).unwrap(),
-        it_power_svg(&out.timeseries).unwrap()
+        it_power_svg(&out.timeseries, None).unwrap()
     );
     assert_eq!(
         fs::read_to_string(&paths[3]).unwrap(),
-        utilization_queue_svg(&out.timeseries, Some(256)).unwrap()
+        utilization_queue_svg(&out.timeseries, Some(256), None).unwrap()
     );
     let mut expected: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     expected.sort();
@@ -532,7 +594,7 @@ fn hourly_pue_is_the_exact_energy_ratio_per_hour() {
         let want = if h % 2 == 0 { 1.2 } else { 1.3 };
         assert!((pue - want).abs() < 1e-12, "hour {h}: {pue}");
     }
-    let fp = facility_power_svg(&s).unwrap();
+    let fp = facility_power_svg(&s, None).unwrap();
     assert!(fp.starts_with("<svg") && fp.contains("chillers") && fp.contains("IT"));
     assert!(
         !fp.contains("dry coolers"),
@@ -540,9 +602,9 @@ fn hourly_pue_is_the_exact_energy_ratio_per_hour() {
     );
     let sc = pue_wet_bulb_svg(&s).unwrap();
     assert_eq!(sc.matches("<circle").count(), 5);
-    assert_eq!(facility_charts(&s).unwrap().len(), 2);
-    assert!(facility_charts(&samples(3)).unwrap().is_empty());
-    assert_eq!(facility_power_svg(&s).unwrap(), fp, "deterministic");
+    assert_eq!(facility_charts(&s, None).unwrap().len(), 2);
+    assert!(facility_charts(&samples(3), None).unwrap().is_empty());
+    assert_eq!(facility_power_svg(&s, None).unwrap(), fp, "deterministic");
 }
 
 fn failures_summary() -> output::FailuresSummary {
@@ -832,8 +894,12 @@ fn run_page_has_a_failures_section_only_with_failures() {
 fn failures_chart_steps_servers_down_and_counts_failures() {
     let s = failure_samples(500);
     let f = failures_summary();
-    let svg = failures_svg(&s, Some(&f)).unwrap();
-    assert_eq!(svg, failures_svg(&s, Some(&f)).unwrap(), "deterministic");
+    let svg = failures_svg(&s, Some(&f), None).unwrap();
+    assert_eq!(
+        svg,
+        failures_svg(&s, Some(&f), None).unwrap(),
+        "deterministic"
+    );
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     for needle in [
         "Hardware failures",
@@ -848,21 +914,29 @@ fn failures_chart_steps_servers_down_and_counts_failures() {
     let mut trace = f.clone();
     trace.source = "trace".into();
     assert!(
-        !failures_svg(&s, Some(&trace))
+        !failures_svg(&s, Some(&trace), None)
             .unwrap()
             .contains("expected at")
     );
-    assert!(!failures_svg(&s, None).unwrap().contains("expected at"));
+    assert!(
+        !failures_svg(&s, None, None)
+            .unwrap()
+            .contains("expected at")
+    );
     // Samples without failure columns, empty, constant and non-finite series render.
     assert!(
-        failures_svg(&samples(10), Some(&f))
+        failures_svg(&samples(10), Some(&f), None)
             .unwrap()
             .contains("no samples")
     );
-    assert!(failures_svg(&[], None).unwrap().contains("no samples"));
+    assert!(
+        failures_svg(&[], None, None)
+            .unwrap()
+            .contains("no samples")
+    );
     let mut nan = failure_samples(3);
     nan[1].time_s = f64::NAN;
-    let n = failures_svg(&nan, Some(&f)).unwrap();
+    let n = failures_svg(&nan, Some(&f), None).unwrap();
     assert!(!n.contains("NaN") && !n.contains("inf"));
 }
 
@@ -891,7 +965,7 @@ fn write_run_writes_the_failures_chart_only_with_failures() {
     );
     assert_eq!(
         fs::read_to_string(&paths[4]).unwrap(),
-        failures_svg(&out.timeseries, out.summary.failures.as_ref()).unwrap()
+        failures_svg(&out.timeseries, out.summary.failures.as_ref(), None).unwrap()
     );
     assert!(RUN_FILES.contains(&FAILURES_SVG));
 }

@@ -129,8 +129,10 @@ pub fn write_run_set(
     output: &output::RunOutput,
 ) -> Result<Vec<PathBuf>, Error> {
     let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("writing the report: {e}"));
-    let mut written = reports::write_run(staged.path(), output).map_err(|e| internal(&e))?;
-    let html = reports::pages::run_page_with(output, &crate::report_context(loaded))
+    let ctx = crate::report_context(loaded);
+    let mut written = reports::write_run_with(staged.path(), output, ctx.calendar.as_ref())
+        .map_err(|e| internal(&e))?;
+    let html = reports::pages::run_page_with(output, &ctx)
         .map_err(|e| Error::Internal(format!("rendering report.html: {e}")))?;
     let html_path = staged.path().join(reports::html::REPORT_HTML);
     reports::write_atomic(&html_path, html.as_bytes()).map_err(|e| internal(&e))?;
