@@ -5,6 +5,7 @@ use models::network::{
     AllReduceAlgo, Fabric, FabricConfig, FabricServer, FlowNet, FlowSim, GpuRef, JobTraffic,
     TopologyConfig, TwoTierClos,
 };
+use models::training::comm::AlphaBeta;
 use rand::RngExt;
 use sim::RngStreams;
 
@@ -45,14 +46,17 @@ fn rel(a: f64, b: f64) -> f64 {
 }
 
 /// One ring all-reduce of S bytes on an idle fabric: `2(p−1)·α + 2(p−1)/p · S/B` within 1% for
-/// p = 8 (one NVLink server: B = 450 GB/s, α = 3.4 µs), 64 and 512 (whole servers in rank order:
-/// the inter-server hops bound the ring, B = 50 GB/s NIC, α = the longest route, 13 µs);
-/// bus bandwidth as nccl-tests defines it (`algbw · 2(p−1)/p`).
+/// p = 8 (one NVLink server: B = 450 GB/s × 0.822, α = 3.4 µs), 64 and 512 (whole servers in rank order:
+/// the inter-server hops bound the ring, B = 50 GB/s NIC × 0.94, α = the longest route, 13 µs) — the
+/// effective bandwidths (line rate × efficiency) of the alpha-beta model's defaults; bus bandwidth as
+/// nccl-tests defines it (`algbw · 2(p−1)/p`).
 #[test]
 fn ring_all_reduce_matches_alpha_beta_on_idle_fabric() {
     let fabric = Fabric::new(&clos(1.0, 16), &servers(16, 4)).unwrap();
     let bytes = 4.0 * (1u64 << 30) as f64;
-    for (p, alpha_s, bw) in [(8u32, 3.4e-6, 450e9), (64, 13e-6, 50e9), (512, 13e-6, 50e9)] {
+    let ab = AlphaBeta::default();
+    let (nvlink, nic) = (450e9 * ab.intra_efficiency, 50e9 * ab.inter_efficiency);
+    for (p, alpha_s, bw) in [(8u32, 3.4e-6, nvlink), (64, 13e-6, nic), (512, 13e-6, nic)] {
         let group = gpus_of_servers(0..p / 8);
         let t = fabric
             .collective(
@@ -220,7 +224,8 @@ fn oversubscribed_clos_slows_cross_rack_all_reduce_only() {
     let p = 32u32;
     let alpha = 13e-6;
     let lat = 2.0 * (p - 1) as f64 * alpha;
-    let bw_term = ring_formula(p, 0.0, bytes, 50e9);
+    // The NIC's goodput: line rate × the default network efficiency.
+    let bw_term = ring_formula(p, 0.0, bytes, 50e9 * 0.94);
     println!(
         "cross-rack ring all-reduce: 1:1 {:.4} s, 3:1 {:.4} s (×{:.3})",
         t1.time_s,
@@ -240,7 +245,7 @@ fn oversubscribed_clos_slows_cross_rack_all_reduce_only() {
         .collective(ar, bytes, &local, 3, Timing::Aggregated)
         .unwrap();
     assert_eq!(l1.time_s, l3.time_s);
-    assert!(rel(l1.time_s, ring_formula(4, 12e-6, bytes, 50e9)) < 1e-6);
+    assert!(rel(l1.time_s, ring_formula(4, 12e-6, bytes, 50e9 * 0.94)) < 1e-6);
 }
 
 /// Aggregated timing (one step per phase) gives the same completion times as simulating every
@@ -473,6 +478,8 @@ fn bad_fabric_input_names_the_field() {
     assert!(bad(r#"{"topology": {"FatTree": {"k": 4}}}"#).contains("k³/4"));
     assert!(bad(r#"{"scale_up": {"gpus_per_domain": 12}}"#).contains("gpus_per_domain"));
     assert!(bad(r#"{"latency": {"nic_s": -1.0}}"#).contains("latency.nic_s"));
+    assert!(bad(r#"{"efficiency": {"network": 1.5}}"#).contains("efficiency.network"));
+    assert!(bad(r#"{"efficiency": {"scale_up": 0.0}}"#).contains("efficiency.scale_up"));
     let fabric = Fabric::new(&FabricConfig::default(), &srv).unwrap();
     let err = fabric
         .collective(

@@ -387,7 +387,7 @@ pub const BACKGROUND_TAG: u64 = 1;
 /// Times a whole collective (its phases in sequence) on an otherwise idle fabric; returns the
 /// total time, s, and the events simulated.
 pub fn time_collective(topo: &Topology, phases: &[Phase], salt: u64, timing: Timing) -> (f64, u64) {
-    let mut sim = FlowSim::new(topo.cap_bytes_per_s.clone());
+    let mut sim = FlowSim::new(topo.goodput_bytes_per_s.clone());
     let mut done = Vec::new();
     let mut total = 0.0;
     let mut events = 0;

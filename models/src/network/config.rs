@@ -40,6 +40,43 @@ pub struct FabricConfig {
     /// Algorithm for all-reduce collectives. Default `Ring`.
     #[serde(default)]
     pub all_reduce: AllReduceAlgo,
+    /// Fraction of each link's line rate that collective payload gets (NCCL's protocol overhead): the same
+    /// measured figures as the alpha-beta model's, so that on an idle non-blocking fabric both price a
+    /// collective alike.
+    #[serde(default)]
+    pub efficiency: EfficiencyConfig,
+}
+
+/// Goodput fractions of the fabric's links by tier (0 < e ≤ 1). Flows are shared max-min over these
+/// effective capacities; link utilisation and switch ports stay at line rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EfficiencyConfig {
+    /// Scale-up (NVLink) links. Default 0.822 = 370/450: "NCCL can get an effective NVLink bandwidth of 370
+    /// GB/s" on H100 with a ring (S. Jeaugey, NVIDIA/nccl-tests#212) — the alpha-beta model's
+    /// `intra_efficiency`. \[src, calibrated]
+    #[serde(default = "default_scale_up_efficiency")]
+    pub scale_up: f64,
+    /// NIC and switch links. Default 0.94 = 47/50: "for NDR @ 400 Gbps you should see 46–48 GB/s per NIC"
+    /// (NVIDIA, NVIDIA/nccl-tests#290) — the alpha-beta model's `inter_efficiency`. \[src, calibrated]
+    #[serde(default = "default_network_efficiency")]
+    pub network: f64,
+}
+
+fn default_scale_up_efficiency() -> f64 {
+    0.822
+}
+fn default_network_efficiency() -> f64 {
+    0.94
+}
+
+impl Default for EfficiencyConfig {
+    fn default() -> Self {
+        EfficiencyConfig {
+            scale_up: default_scale_up_efficiency(),
+            network: default_network_efficiency(),
+        }
+    }
 }
 
 fn default_nic_gbs() -> f64 {
@@ -56,6 +93,7 @@ impl Default for FabricConfig {
             latency: LatencyConfig::default(),
             switch_power: SwitchPowerConfig::default(),
             all_reduce: AllReduceAlgo::default(),
+            efficiency: EfficiencyConfig::default(),
         }
     }
 }
@@ -371,6 +409,16 @@ impl FabricConfig {
             ));
         }
         positive(self.scale_up.bw_gbs, "scale_up.bw_gbs")?;
+        for (e, name) in [
+            (self.efficiency.scale_up, "efficiency.scale_up"),
+            (self.efficiency.network, "efficiency.network"),
+        ] {
+            if !(e > 0.0 && e <= 1.0) {
+                return Err(FieldError::whole(format!(
+                    "`{name}` is a fraction of the line rate, 0 < e ≤ 1, found {e}"
+                )));
+            }
+        }
         if let Some(g) = self.scale_up.gpus_per_domain {
             count(g, "scale_up.gpus_per_domain")?;
         }

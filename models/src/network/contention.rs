@@ -282,7 +282,7 @@ impl Fabric {
         let prepared = self.prepare(jobs)?;
         let background = backgrounds(topo, jobs, &prepared);
         let mut timer = Timer {
-            sim: FlowSim::new(topo.cap_bytes_per_s.clone()),
+            sim: FlowSim::new(topo.goodput_bytes_per_s.clone()),
             done: Vec::new(),
             events: 0,
         };

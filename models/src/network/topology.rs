@@ -60,8 +60,11 @@ pub struct FabricServer {
 /// The generated topology: link table and GPU attachments.
 #[derive(Debug, Clone)]
 pub struct Topology {
-    /// Capacity of each directed link, bytes/s.
+    /// Capacity of each directed link, bytes/s (line rate: utilisation and switch ports).
     pub cap_bytes_per_s: Vec<f64>,
+    /// What collective payload gets of each link, bytes/s: line rate × the tier's efficiency
+    /// (`FabricConfig::efficiency`). Flows are shared over these.
+    pub goodput_bytes_per_s: Vec<f64>,
     /// One-way latency of each link, s.
     pub latency_s: Vec<f64>,
     /// Tier of each link.
@@ -137,6 +140,7 @@ impl Topology {
         let n = n_links as usize;
         let mut t = Topology {
             cap_bytes_per_s: Vec::with_capacity(n),
+            goodput_bytes_per_s: Vec::new(),
             latency_s: Vec::with_capacity(n),
             tier: Vec::with_capacity(n),
             ports: Vec::with_capacity(n),
@@ -156,6 +160,16 @@ impl Topology {
         };
         t.push_links(cfg, g_total, nic, &tiers, pods);
         debug_assert_eq!(t.cap_bytes_per_s.len(), n);
+        let e = &cfg.efficiency;
+        t.goodput_bytes_per_s = t
+            .cap_bytes_per_s
+            .iter()
+            .zip(&t.tier)
+            .map(|(c, tier)| match tier {
+                Tier::ScaleUp => c * e.scale_up,
+                _ => c * e.network,
+            })
+            .collect();
         Ok(t)
     }
 
