@@ -145,7 +145,7 @@ pub fn catalog_listing(c: &CatalogFile, origin: &str) -> String {
                 format!("{idle:.0} / {max:.0}"),
                 format!("{:.2}", t.host.psu_efficiency),
                 format!("{full_kw:.2}"),
-                t.source.clone(),
+                source_title(&t.source),
             ]
         })
         .collect();
@@ -161,7 +161,25 @@ pub fn catalog_listing(c: &CatalogFile, origin: &str) -> String {
         ],
         &templates,
     );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Template sources in full");
+    for (name, t) in &c.server_templates {
+        let _ = writeln!(out, "  {name}: {}", t.source);
+    }
     out
+}
+
+/// The title of a template's `source` for the table: the text before its first parenthesis, colon or
+/// semicolon, at most 48 characters (the full text follows the table).
+fn source_title(source: &str) -> String {
+    let end = source.find(['(', ':', ';']).unwrap_or(source.len());
+    let title = source[..end].trim();
+    if title.chars().count() > 48 {
+        let cut: String = title.chars().take(47).collect();
+        format!("{}…", cut.trim_end())
+    } else {
+        title.to_string()
+    }
 }
 
 /// Appends a left-aligned table, two spaces between columns, the header underlined.

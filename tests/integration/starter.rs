@@ -87,9 +87,20 @@ fn catalog_lists_builtin_gpus_and_templates() {
         "8 × B200",
         "1500 / 4500",
         "DGX B200",
+        "Template sources in full",
+        "https://docs.nvidia.com/dgx/dgxb200-user-guide/",
     ] {
         assert!(t.contains(needle), "missing {needle:?} in\n{t}");
     }
+    // The table shows each source's title; the full text (URLs, figures) follows it.
+    let table_row = t
+        .lines()
+        .find(|l| l.trim_start().starts_with("hgx-b200 "))
+        .unwrap();
+    assert!(
+        table_row.ends_with("NVIDIA DGX B200 User Guide"),
+        "{table_row}"
+    );
     // A catalog file is listed instead of the built-in one.
     let shipped = crate::common::catalog();
     let t = stdout(&dctwin(&["catalog", &shipped]));
