@@ -195,9 +195,16 @@ impl EnergyMeter {
         self.last = now;
     }
 
-    /// Changes the power by `delta_w` at the meter's current time (advance first).
+    /// Changes the power by `delta_w` at the meter's current time (advance first). A sum that cancels to
+    /// within 1e-9 of the terms (every draw gone: rounding left of `+a + b − a − b`) is exactly zero, so a dark
+    /// site integrates no energy, negative or positive.
     pub fn add(&mut self, delta_w: f64) {
-        self.power_w += delta_w;
+        let sum = self.power_w + delta_w;
+        self.power_w = if sum.abs() <= 1e-9 * self.power_w.abs().max(delta_w.abs()) {
+            0.0
+        } else {
+            sum
+        };
         self.peak_w = self.peak_w.max(self.power_w);
         self.min_w = self.min_w.min(self.power_w);
     }
@@ -241,5 +248,30 @@ mod tests {
         assert_eq!(m.energy_j(), 100.0 * 3600.0 + 600.0 * 1800.0);
         assert_eq!(m.peak_w(), 600.0);
         assert_eq!(m.min_w(), 100.0);
+    }
+
+    /// Draws that all go away leave exactly zero, not the rounding of their sum (which would integrate a
+    /// tiny negative or positive energy on a dark site).
+    #[test]
+    fn meter_power_that_cancels_is_zero() {
+        let mut m = EnergyMeter::new(SimTime::ZERO, 0.0);
+        let draws = [5600.3, 0.1, 1234.567, 0.2, 987.654_321];
+        for d in draws {
+            m.add(d);
+        }
+        let mut raw = draws.iter().sum::<f64>();
+        for d in draws {
+            m.add(-d);
+            raw -= d;
+        }
+        assert_ne!(raw, 0.0, "the plain float sum leaves a residue here");
+        assert_eq!(m.power_w(), 0.0);
+        m.advance(SimTime::from_secs(3600));
+        assert_eq!(m.energy_j(), 0.0);
+        // A small real draw beside a large one is kept.
+        m.add(1e6);
+        m.add(0.5);
+        m.add(-1e6);
+        assert_eq!(m.power_w(), 0.5);
     }
 }
