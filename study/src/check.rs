@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use reports::figures::{flatten, is_integer, lookup, number_text};
+use scenario::echo::{bound_message, excerpt, quoted_escaped};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -76,17 +77,57 @@ pub struct CheckReport {
     pub compared: usize,
 }
 
+/// A field name of a summary as a report line shows it: at most [`scenario::echo::ECHO_CHARS`]
+/// characters (then `…` and its length), control characters escaped in backticks. The names come from
+/// the files compared, so they are input.
+fn field_name(name: &str) -> String {
+    if name.chars().any(char::is_control) {
+        quoted_escaped(name)
+    } else {
+        excerpt(name).into_owned()
+    }
+}
+
+/// A JSON value as a report line shows it: at most 60 characters, then `…`.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// A report line, bounded as every echo of input is ([`bound_message`]: long numbers in scientific
+/// notation, long words cut, at most a couple of thousand characters).
+fn bounded(line: String) -> String {
+    match bound_message(&line) {
+        std::borrow::Cow::Borrowed(_) => line,
+        std::borrow::Cow::Owned(b) => b,
+    }
+}
+
 /// Compares every leaf of `baseline` with `run` (ignoring [`IGNORED`]). A number fails when
 /// `|run − base| > rel · |base|` (with `base = 0`: when `|run| > rel`); a missing field or a number
-/// turned non-number fails; text differences and fields new in the run are notes.
+/// turned non-number fails; text differences and fields new in the run are notes. Field names and
+/// values are echoed bounded ([`field_name`], [`short`], [`bounded`]).
 pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> CheckReport {
+    let mut r = check_unbounded(run, baseline, rules);
+    for line in r.moved.iter_mut().chain(r.notes.iter_mut()) {
+        *line = bounded(std::mem::take(line));
+    }
+    r
+}
+
+fn check_unbounded(run: &Value, baseline: &Value, rules: &[Tolerance]) -> CheckReport {
     let mut r = CheckReport::default();
     let base_leaves = flatten(baseline, "");
-    for (name, b) in &base_leaves {
-        if IGNORED.contains(&name.as_str()) {
+    for (full_name, b) in &base_leaves {
+        if IGNORED.contains(&full_name.as_str()) {
             continue;
         }
-        let got = lookup(run, name);
+        let got = lookup(run, full_name);
+        let name = field_name(full_name);
         match (b, got) {
             (_, None) => r
                 .moved
@@ -94,11 +135,12 @@ pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> Check
             (Value::Number(_), Some(g)) => {
                 r.compared += 1;
                 let bv = b.as_f64().unwrap_or(f64::NAN);
-                let (rel, why) = tolerance_of(name, b, rules);
+                let (rel, why) = tolerance_of(full_name, b, rules);
                 let Some(gv) = g.as_f64() else {
                     r.moved.push(format!(
-                        "{name}: {} → {g} (not a number)",
-                        number_text(Some(b))
+                        "{name}: {} → {} (not a number)",
+                        number_text(Some(b)),
+                        short(g)
                     ));
                     continue;
                 };
@@ -127,17 +169,9 @@ pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> Check
                 }
             }
             (Value::Null, Some(g)) if !g.is_null() => {
-                r.moved.push(format!("{name}: null → {g}"));
+                r.moved.push(format!("{name}: null → {}", short(g)));
             }
             (_, Some(g)) if g != *b => {
-                let short = |v: &Value| {
-                    let s = v.to_string();
-                    if s.chars().count() > 60 {
-                        format!("{}…", s.chars().take(60).collect::<String>())
-                    } else {
-                        s
-                    }
-                };
                 r.notes
                     .push(format!("{name}: text changed: {} → {}", short(b), short(g)));
             }
@@ -146,8 +180,10 @@ pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> Check
     }
     for (name, _) in flatten(run, "") {
         if !IGNORED.contains(&name.as_str()) && lookup(baseline, &name).is_none() {
-            r.notes
-                .push(format!("{name}: new in the run (not in the baseline)"));
+            r.notes.push(format!(
+                "{}: new in the run (not in the baseline)",
+                field_name(&name)
+            ));
         }
     }
     r
