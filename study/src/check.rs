@@ -34,6 +34,11 @@ impl Tolerance {
         if !(rel.is_finite() && rel >= 0.0) {
             return Err(format!("`--tolerance {s}`: must be a finite number ≥ 0"));
         }
+        if f.trim().is_empty() {
+            return Err(format!(
+                "`--tolerance {s}`: no FIELD before `=`; expected FIELD=REL, e.g. `energy.it_j=0.01` (`*` for every field)"
+            ));
+        }
         Ok(Tolerance {
             field: f.trim().to_string(),
             rel,
@@ -186,6 +191,20 @@ fn check_unbounded(run: &Value, baseline: &Value, rules: &[Tolerance]) -> CheckR
             ));
         }
     }
+    // A rule that covers no figure of the baseline (a typo, or a field this baseline lacks) does nothing:
+    // said, so it is not mistaken for one that loosened the gate.
+    for t in rules {
+        if !base_leaves
+            .iter()
+            .any(|(name, _)| t.matches(name).is_some())
+        {
+            r.notes.push(format!(
+                "--tolerance {}={}: covers no field of the baseline",
+                field_name(&t.field),
+                t.rel
+            ));
+        }
+    }
     r
 }
 
@@ -267,6 +286,18 @@ mod tests {
         let missing = json!({"energy": {"it_j": 1000.0}, "name": "a", "zero": 0.0});
         assert_eq!(check_values(&missing, &base, &[]).moved.len(), 1);
         assert!(Tolerance::parse("x").is_err() && Tolerance::parse("x=-1").is_err());
+        assert!(Tolerance::parse(" =0.1").is_err());
+        // A rule that covers nothing is a note, and does not change the verdict.
+        let typo = [Tolerance::parse("enrgy=0.5").unwrap()];
+        let r = check_values(&e, &base, &typo);
+        assert_eq!(r.moved.len(), 1);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n == "--tolerance enrgy=0.5: covers no field of the baseline"),
+            "{:?}",
+            r.notes
+        );
         assert_eq!(
             Tolerance::parse("energy=0.1").unwrap().matches("energy_x"),
             None
