@@ -69,16 +69,30 @@ impl ScenarioInput {
 struct ScenarioArgs {
     #[command(flatten)]
     input: ScenarioInput,
+    #[command(flatten)]
+    budget: Budget,
+}
+
+/// The cost guard, `--max-events` (`run`, `validate`, `sweep`, `size`).
+#[derive(Args)]
+struct Budget {
     /// The most events a run may handle (default ten billion): a scenario whose estimate exceeds it is refused
-    /// before it runs, and a run that reaches it stops with exit code 2.
+    /// before it runs, and a run that reaches it stops with exit code 2. A sweep checks every point and a
+    /// size study both ends of its range before the first run.
     #[arg(long, value_name = "N")]
     max_events: Option<u64>,
+}
+
+impl Budget {
+    fn max_events(&self) -> u64 {
+        self.max_events.unwrap_or(twin::DEFAULT_MAX_EVENTS)
+    }
 }
 
 impl ScenarioArgs {
     fn run_options(&self) -> twin::RunOptions {
         twin::RunOptions {
-            max_events: self.max_events.unwrap_or(twin::DEFAULT_MAX_EVENTS),
+            max_events: self.budget.max_events(),
             ..twin::RunOptions::default()
         }
     }
@@ -123,6 +137,8 @@ enum Command {
         /// Number of shards for --shard-from-env (overrides SLURM_ARRAY_TASK_COUNT).
         #[arg(long, value_name = "N", requires = "shard_from_env")]
         shards: Option<u64>,
+        #[command(flatten)]
+        budget: Budget,
         /// No progress bar and no listing on stdout.
         #[arg(long, short)]
         quiet: bool,
@@ -154,6 +170,8 @@ enum Command {
         /// Seconds between looks for the other shards' evaluations.
         #[arg(long, value_name = "S", default_value_t = 5.0)]
         poll_s: f64,
+        #[command(flatten)]
+        budget: Budget,
         /// No progress bar and no result on stdout.
         #[arg(long, short)]
         quiet: bool,
@@ -368,6 +386,7 @@ impl study::Progress for SweepBar {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sweep_command(
     file: &Path,
     out: Option<PathBuf>,
@@ -375,6 +394,7 @@ fn sweep_command(
     shard: Option<&str>,
     shard_from_env: bool,
     shards: Option<u64>,
+    max_events: u64,
     quiet: bool,
 ) -> Result<(), Failure> {
     let shard = shard_of(shard, shard_from_env, shards)?;
@@ -382,6 +402,7 @@ fn sweep_command(
         out,
         threads,
         shard,
+        max_events,
     };
     let bar = SweepBar(progress::CountProgress::new(
         &format!("sweep {}", file.display()),
@@ -454,6 +475,7 @@ fn size_command(
     threads: Option<usize>,
     shard: Option<study::Shard>,
     poll_s: f64,
+    max_events: u64,
     quiet: bool,
 ) -> Result<(), Failure> {
     if !(poll_s.is_finite() && poll_s > 0.0 && poll_s <= 3600.0) {
@@ -466,6 +488,7 @@ fn size_command(
         threads,
         shard,
         poll: std::time::Duration::from_secs_f64(poll_s),
+        max_events,
     };
     let bar = SweepBar(progress::CountProgress::new(
         &format!("size {}", file.display()),
@@ -707,6 +730,7 @@ fn main() -> ExitCode {
             shard,
             shard_from_env,
             shards,
+            budget,
             quiet,
         } => sweep_command(
             sweep,
@@ -715,6 +739,7 @@ fn main() -> ExitCode {
             shard.as_deref(),
             *shard_from_env,
             *shards,
+            budget.max_events(),
             *quiet,
         ),
         Command::Size {
@@ -725,9 +750,19 @@ fn main() -> ExitCode {
             shard_from_env,
             shards,
             poll_s,
+            budget,
             quiet,
-        } => shard_of(shard.as_deref(), *shard_from_env, *shards)
-            .and_then(|sh| size_command(size, out.clone(), *threads, sh, *poll_s, *quiet)),
+        } => shard_of(shard.as_deref(), *shard_from_env, *shards).and_then(|sh| {
+            size_command(
+                size,
+                out.clone(),
+                *threads,
+                sh,
+                *poll_s,
+                budget.max_events(),
+                *quiet,
+            )
+        }),
         Command::Merge { dir, out, quiet } => merge(dir, out.as_deref(), *quiet),
         Command::Compare { runs, out, quiet } => compare(runs, out.as_deref(), *quiet),
         Command::Calibrate {

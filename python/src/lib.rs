@@ -337,6 +337,7 @@ fn sweep(
             out,
             threads,
             shard: None,
+            max_events: twin::DEFAULT_MAX_EVENTS,
         };
         match study::sweep(&path, &opts, &study::NoProgress)? {
             study::SweepOutcome::Complete { written, .. } => Ok(written),
@@ -360,6 +361,7 @@ fn size(
             threads,
             shard: None,
             poll: std::time::Duration::from_secs(5),
+            max_events: twin::DEFAULT_MAX_EVENTS,
         };
         Ok(study::size(&path, &opts, &study::NoProgress)?.written)
     })

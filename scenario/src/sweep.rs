@@ -443,20 +443,31 @@ impl Sweep {
     /// Loads every point once (with its first run's seed) so bad axis values fail before any run,
     /// reporting the first bad point (at [`Location::Point`] of the sweep file).
     pub fn check_points(&self) -> Result<(), InputError> {
+        self.check_points_with(&mut |_| Ok(()))
+    }
+
+    /// [`check_points`](Self::check_points), and `check` on every point's loaded scenario (e.g. the
+    /// cost guard, which needs the simulator): its error, placed at the point, fails the sweep before
+    /// any run.
+    pub fn check_points_with(
+        &self,
+        check: &mut dyn FnMut(&LoadedScenario) -> Result<(), InputError>,
+    ) -> Result<(), InputError> {
         for p in 0..self.points.len() {
             let k = p as u64 * self.replicates;
-            load_scenario(&self.scenario, &self.overrides(p), Some(self.seed_of(k))).map_err(
-                |e| {
-                    InputError::new(
-                        &self.file,
-                        Location::Point {
-                            index: p,
-                            values: self.describe_point(p),
-                        },
-                        e.to_string(),
-                    )
-                },
-            )?;
+            let at = |e: InputError| {
+                InputError::new(
+                    &self.file,
+                    Location::Point {
+                        index: p,
+                        values: self.describe_point(p),
+                    },
+                    e.to_string(),
+                )
+            };
+            let loaded = load_scenario(&self.scenario, &self.overrides(p), Some(self.seed_of(k)))
+                .map_err(at)?;
+            check(&loaded).map_err(at)?;
         }
         Ok(())
     }

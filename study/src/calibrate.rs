@@ -51,6 +51,12 @@ impl FitParam {
                 "the lower bound {lo} must be below the upper bound {hi}"
             )));
         }
+        // The fit works on the interval's width: one too wide for a double made every trial value NaN.
+        if !(hi - lo).is_finite() {
+            return Err(bad(&format!(
+                "the bounds {lo} and {hi} are too far apart (their difference is not a finite number)"
+            )));
+        }
         Ok(FitParam {
             path: path.to_string(),
             lo,

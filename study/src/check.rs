@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use reports::figures::{flatten, is_integer, lookup, number_text};
+use scenario::echo::{bound_message, excerpt, quoted_escaped};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -32,6 +33,11 @@ impl Tolerance {
         })?;
         if !(rel.is_finite() && rel >= 0.0) {
             return Err(format!("`--tolerance {s}`: must be a finite number ≥ 0"));
+        }
+        if f.trim().is_empty() {
+            return Err(format!(
+                "`--tolerance {s}`: no FIELD before `=`; expected FIELD=REL, e.g. `energy.it_j=0.01` (`*` for every field)"
+            ));
         }
         Ok(Tolerance {
             field: f.trim().to_string(),
@@ -76,17 +82,57 @@ pub struct CheckReport {
     pub compared: usize,
 }
 
+/// A field name of a summary as a report line shows it: at most [`scenario::echo::ECHO_CHARS`]
+/// characters (then `…` and its length), control characters escaped in backticks. The names come from
+/// the files compared, so they are input.
+fn field_name(name: &str) -> String {
+    if name.chars().any(char::is_control) {
+        quoted_escaped(name)
+    } else {
+        excerpt(name).into_owned()
+    }
+}
+
+/// A JSON value as a report line shows it: at most 60 characters, then `…`.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// A report line, bounded as every echo of input is ([`bound_message`]: long numbers in scientific
+/// notation, long words cut, at most a couple of thousand characters).
+fn bounded(line: String) -> String {
+    match bound_message(&line) {
+        std::borrow::Cow::Borrowed(_) => line,
+        std::borrow::Cow::Owned(b) => b,
+    }
+}
+
 /// Compares every leaf of `baseline` with `run` (ignoring [`IGNORED`]). A number fails when
 /// `|run − base| > rel · |base|` (with `base = 0`: when `|run| > rel`); a missing field or a number
-/// turned non-number fails; text differences and fields new in the run are notes.
+/// turned non-number fails; text differences and fields new in the run are notes. Field names and
+/// values are echoed bounded ([`field_name`], [`short`], [`bounded`]).
 pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> CheckReport {
+    let mut r = check_unbounded(run, baseline, rules);
+    for line in r.moved.iter_mut().chain(r.notes.iter_mut()) {
+        *line = bounded(std::mem::take(line));
+    }
+    r
+}
+
+fn check_unbounded(run: &Value, baseline: &Value, rules: &[Tolerance]) -> CheckReport {
     let mut r = CheckReport::default();
     let base_leaves = flatten(baseline, "");
-    for (name, b) in &base_leaves {
-        if IGNORED.contains(&name.as_str()) {
+    for (full_name, b) in &base_leaves {
+        if IGNORED.contains(&full_name.as_str()) {
             continue;
         }
-        let got = lookup(run, name);
+        let got = lookup(run, full_name);
+        let name = field_name(full_name);
         match (b, got) {
             (_, None) => r
                 .moved
@@ -94,11 +140,12 @@ pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> Check
             (Value::Number(_), Some(g)) => {
                 r.compared += 1;
                 let bv = b.as_f64().unwrap_or(f64::NAN);
-                let (rel, why) = tolerance_of(name, b, rules);
+                let (rel, why) = tolerance_of(full_name, b, rules);
                 let Some(gv) = g.as_f64() else {
                     r.moved.push(format!(
-                        "{name}: {} → {g} (not a number)",
-                        number_text(Some(b))
+                        "{name}: {} → {} (not a number)",
+                        number_text(Some(b)),
+                        short(g)
                     ));
                     continue;
                 };
@@ -127,17 +174,9 @@ pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> Check
                 }
             }
             (Value::Null, Some(g)) if !g.is_null() => {
-                r.moved.push(format!("{name}: null → {g}"));
+                r.moved.push(format!("{name}: null → {}", short(g)));
             }
             (_, Some(g)) if g != *b => {
-                let short = |v: &Value| {
-                    let s = v.to_string();
-                    if s.chars().count() > 60 {
-                        format!("{}…", s.chars().take(60).collect::<String>())
-                    } else {
-                        s
-                    }
-                };
                 r.notes
                     .push(format!("{name}: text changed: {} → {}", short(b), short(g)));
             }
@@ -146,8 +185,24 @@ pub fn check_values(run: &Value, baseline: &Value, rules: &[Tolerance]) -> Check
     }
     for (name, _) in flatten(run, "") {
         if !IGNORED.contains(&name.as_str()) && lookup(baseline, &name).is_none() {
-            r.notes
-                .push(format!("{name}: new in the run (not in the baseline)"));
+            r.notes.push(format!(
+                "{}: new in the run (not in the baseline)",
+                field_name(&name)
+            ));
+        }
+    }
+    // A rule that covers no figure of the baseline (a typo, or a field this baseline lacks) does nothing:
+    // said, so it is not mistaken for one that loosened the gate.
+    for t in rules {
+        if !base_leaves
+            .iter()
+            .any(|(name, _)| t.matches(name).is_some())
+        {
+            r.notes.push(format!(
+                "--tolerance {}={}: covers no field of the baseline",
+                field_name(&t.field),
+                t.rel
+            ));
         }
     }
     r
@@ -231,6 +286,18 @@ mod tests {
         let missing = json!({"energy": {"it_j": 1000.0}, "name": "a", "zero": 0.0});
         assert_eq!(check_values(&missing, &base, &[]).moved.len(), 1);
         assert!(Tolerance::parse("x").is_err() && Tolerance::parse("x=-1").is_err());
+        assert!(Tolerance::parse(" =0.1").is_err());
+        // A rule that covers nothing is a note, and does not change the verdict.
+        let typo = [Tolerance::parse("enrgy=0.5").unwrap()];
+        let r = check_values(&e, &base, &typo);
+        assert_eq!(r.moved.len(), 1);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n == "--tolerance enrgy=0.5: covers no field of the baseline"),
+            "{:?}",
+            r.notes
+        );
         assert_eq!(
             Tolerance::parse("energy=0.1").unwrap().matches("energy_x"),
             None

@@ -4,6 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use scenario::{InputError, Location};
+
 use crate::error::Error;
 use crate::outputs::{prepare_out, write_sweep_set};
 use crate::record::{MANIFEST_JSON, Manifest, check_record, parse_record};
@@ -25,24 +27,21 @@ pub struct Merged {
 pub fn merge(dir: &Path, out: Option<&Path>) -> Result<Merged, Error> {
     let manifest_path = dir.join(MANIFEST_JSON);
     let text = fs::read_to_string(&manifest_path).map_err(|e| {
-        Error::Input(format!(
-            "{}: cannot read the sweep manifest ({e}); run the shards with --out {}",
-            manifest_path.display(),
-            dir.display()
-        ))
+        InputError::file(
+            &manifest_path,
+            format!(
+                "cannot read the sweep manifest ({e}); run the shards with --out {}",
+                dir.display()
+            ),
+        )
     })?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-        Error::Input(format!(
-            "{}:{}:{}: {e}",
-            manifest_path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let manifest: Manifest =
+        serde_json::from_str(&text).map_err(|e| crate::summary::json_error(&manifest_path, &e))?;
+    check_manifest(&manifest).map_err(|(field, m)| InputError::field(&manifest_path, field, m))?;
     // Checked before the shard files are read; the outputs replace `out` as one set.
     let staged = prepare_out(out.unwrap_or(dir))?;
     let mut shard_files: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(|e| Error::Input(format!("{}: cannot list: {e}", dir.display())))?
+        .map_err(|e| InputError::file(dir, format!("cannot list: {e}")))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
@@ -52,30 +51,31 @@ pub fn merge(dir: &Path, out: Option<&Path>) -> Result<Merged, Error> {
         .collect();
     shard_files.sort();
     if shard_files.is_empty() {
-        return Err(Error::Input(format!(
-            "{}: no shard-I-of-N.jsonl files",
-            dir.display()
+        return Err(Error::At(InputError::file(
+            dir,
+            "no shard-I-of-N.jsonl files",
         )));
     }
     let mut slots: Vec<Option<(String, String)>> = vec![None; manifest.runs as usize];
     for path in &shard_files {
         let text = fs::read_to_string(path)
-            .map_err(|e| Error::Input(format!("{}: cannot read: {e}", path.display())))?;
+            .map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
         if !text.is_empty() && !text.ends_with('\n') {
-            return Err(Error::Input(format!(
-                "{}: the last line is partial (the shard was interrupted): run the shard again to finish it",
-                path.display()
+            return Err(Error::At(InputError::new(
+                path,
+                Location::Line(text.lines().count()),
+                "the last line is partial (the shard was interrupted): run the shard again to finish it",
             )));
         }
         for (i, line) in text.lines().enumerate() {
             let at = format!("{}:{}", path.display(), i + 1);
-            let rec = parse_record(line)
-                .map_err(|m| Error::Input(format!("{at}: not a sweep record ({m})")))?;
-            check_record(&rec, &manifest).map_err(|m| Error::Input(format!("{at}: {m}")))?;
+            let err = |m: String| Error::At(InputError::new(path, Location::Line(i + 1), m));
+            let rec = parse_record(line).map_err(|m| err(format!("not a sweep record ({m})")))?;
+            check_record(&rec, &manifest).map_err(err)?;
             let slot = &mut slots[rec.k as usize];
             if let Some((_, first)) = slot {
-                return Err(Error::Input(format!(
-                    "{at}: run k={} is also at {first}: each run must appear exactly once",
+                return Err(err(format!(
+                    "run k={} is also at {first}: each run must appear exactly once",
                     rec.k
                 )));
             }
@@ -87,13 +87,15 @@ pub fn merge(dir: &Path, out: Option<&Path>) -> Result<Merged, Error> {
         .collect();
     if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().take(20).map(u64::to_string).collect();
-        return Err(Error::Input(format!(
-            "{}: {} of {} runs are missing (k = {}{}): run the shards that hold them",
-            dir.display(),
-            missing.len(),
-            manifest.runs,
-            shown.join(", "),
-            if missing.len() > 20 { ", …" } else { "" }
+        return Err(Error::At(InputError::file(
+            dir,
+            format!(
+                "{} of {} runs are missing (k = {}{}): run the shards that hold them",
+                missing.len(),
+                manifest.runs,
+                shown.join(", "),
+                if missing.len() > 20 { ", …" } else { "" }
+            ),
         )));
     }
     let lines: Vec<String> = slots.into_iter().map(|s| s.expect("checked").0).collect();
@@ -105,4 +107,26 @@ pub fn merge(dir: &Path, out: Option<&Path>) -> Result<Merged, Error> {
         shard_files: shard_files.len(),
         written,
     })
+}
+
+/// A manifest's counts as a sweep writes them: 1 to [`scenario::sweep::MAX_RUNS`] runs, each point's
+/// replicates, so a hand-edited or foreign `sweep.json` is refused (by field) instead of sizing the merge.
+fn check_manifest(m: &Manifest) -> Result<(), (&'static str, String)> {
+    let max = scenario::sweep::MAX_RUNS;
+    if m.runs == 0 || m.runs > max {
+        return Err(("runs", format!("{}: expected 1 to {max} runs", m.runs)));
+    }
+    if m.replicates == 0 {
+        return Err(("replicates", "must be at least 1".into()));
+    }
+    if m.points.checked_mul(m.replicates) != Some(m.runs) {
+        return Err((
+            "runs",
+            format!(
+                "{} runs is not {} point(s) × {} replicate(s)",
+                m.runs, m.points, m.replicates
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -38,7 +38,7 @@ impl Progress for NoProgress {
 }
 
 /// How to execute a sweep.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SweepOptions {
     /// Output directory (default: `out/<sweep name>/`).
     pub out: Option<PathBuf>,
@@ -46,6 +46,20 @@ pub struct SweepOptions {
     pub threads: Option<usize>,
     /// Run only this shard, appending to its file.
     pub shard: Option<Shard>,
+    /// The event budget of every run (`--max-events`): a point whose estimate exceeds it refuses the
+    /// whole sweep before any run, and a run that reaches it fails the sweep.
+    pub max_events: u64,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        SweepOptions {
+            out: None,
+            threads: None,
+            shard: None,
+            max_events: twin::DEFAULT_MAX_EVENTS,
+        }
+    }
 }
 
 /// What a sweep did.
@@ -72,9 +86,10 @@ pub enum SweepOutcome {
     },
 }
 
-/// `dctwin sweep`: loads the sweep file, checks the output directory and every point before any run,
-/// then runs every run and writes the outputs with `sweep.json` as one set (or writes `sweep.json` and
-/// runs the shard's missing runs, appending each to its file).
+/// `dctwin sweep`: loads the sweep file, checks the output directory and every point (that the scenario
+/// takes it, and its estimated events against `opts.max_events`) before any run, then runs every run and
+/// writes the outputs with `sweep.json` as one set (or writes `sweep.json` and runs the shard's missing
+/// runs, appending each to its file).
 pub fn sweep(
     file: &Path,
     opts: &SweepOptions,
@@ -97,7 +112,7 @@ pub fn sweep(
             Mode::Shard(shard)
         }
     };
-    sweep.check_points()?;
+    sweep.check_points_with(&mut |loaded| within_budget(loaded, opts.max_events))?;
     let pool = pool(opts.threads)?;
     let started = Instant::now();
     let runner = Runner {
@@ -105,6 +120,7 @@ pub fn sweep(
         manifest: &manifest,
         pool: &pool,
         progress,
+        max_events: opts.max_events,
     };
     match mode {
         Mode::Complete(staged) => {
@@ -140,9 +156,36 @@ enum Mode {
     Shard(Shard),
 }
 
+/// The cost guard of a run that has not started: `loaded`'s estimated events against `max_events`
+/// ([`twin::RunError::Budget`], reported against the scenario file).
+pub(crate) fn within_budget(
+    loaded: &scenario::LoadedScenario,
+    max_events: u64,
+) -> Result<(), scenario::InputError> {
+    let estimate = twin::estimate(loaded);
+    if estimate.total() > max_events as f64 {
+        let e = twin::RunError::Budget {
+            limit: max_events,
+            estimate: Some(estimate),
+            reached_s: None,
+        };
+        return Err(scenario::InputError::file(&loaded.file, e.to_string()));
+    }
+    Ok(())
+}
+
+/// Most worker threads `--threads` may ask for: more than any machine's cores, fewer than would exhaust
+/// the process's threads before the first run.
+pub const MAX_THREADS: usize = 4096;
+
 pub(crate) fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
     let n = match threads {
         Some(0) => return Err(Error::Input("--threads must be at least 1".into())),
+        Some(n) if n > MAX_THREADS => {
+            return Err(Error::Input(format!(
+                "--threads {n}: at most {MAX_THREADS} (outputs do not depend on it)"
+            )));
+        }
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
@@ -159,6 +202,7 @@ struct Runner<'a> {
     manifest: &'a Manifest,
     pool: &'a rayon::ThreadPool,
     progress: &'a dyn Progress,
+    max_events: u64,
 }
 
 impl Runner<'_> {
@@ -166,8 +210,22 @@ impl Runner<'_> {
     /// kept: the time series is dropped as soon as the run ends.
     fn run_one(&self, k: u64) -> Result<String, Error> {
         let loaded = self.sweep.load_run(k)?;
-        let output = twin::run(&loaded, &mut |_| {})
-            .map_err(|e| Error::Input(format!("run {k}: {}: {e}", loaded.file.display())))?;
+        let options = twin::RunOptions {
+            max_events: self.max_events,
+            ..twin::RunOptions::default()
+        };
+        let output = twin::run_with(&loaded, &options, &mut |_| {}).map_err(|e| {
+            // Reported at the run's point of the sweep file (`--message-format json` names the file).
+            let p = self.sweep.point_of(k);
+            Error::At(scenario::InputError::new(
+                self.sweep.file(),
+                scenario::Location::Point {
+                    index: p,
+                    values: self.sweep.describe_point(p),
+                },
+                format!("run {k}: {}: {e}", loaded.file.display()),
+            ))
+        })?;
         let summary = serde_json::to_value(&output.summary)
             .map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
         drop(output);

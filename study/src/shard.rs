@@ -6,6 +6,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Read as _;
 use std::path::Path;
 
+use scenario::{InputError, Location};
+
 use crate::error::Error;
 use crate::record::{Manifest, check_record, parse_record};
 
@@ -91,16 +93,11 @@ pub(crate) fn resume(path: &Path, manifest: &Manifest) -> Result<BTreeMap<u64, u
     let mut done = BTreeMap::new();
     let text = match File::open(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(done),
-        Err(e) => {
-            return Err(Error::Input(format!(
-                "{}: cannot read: {e}",
-                path.display()
-            )));
-        }
+        Err(e) => return Err(InputError::file(path, format!("cannot read: {e}")).into()),
         Ok(mut f) => {
             let mut bytes = Vec::new();
             f.read_to_end(&mut bytes)
-                .map_err(|e| Error::Input(format!("{}: cannot read: {e}", path.display())))?;
+                .map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
             String::from_utf8_lossy(&bytes).into_owned()
         }
     };
@@ -114,25 +111,20 @@ pub(crate) fn resume(path: &Path, manifest: &Manifest) -> Result<BTreeMap<u64, u
             None => (&text[pos..], text.len(), false),
         };
         let is_last = next >= text.len();
+        let err = |m: String| Error::At(InputError::new(path, Location::Line(line_no), m));
         match parse_record(line) {
             Ok(rec) if complete => {
-                check_record(&rec, manifest)
-                    .map_err(|m| Error::Input(format!("{}:{line_no}: {m}", path.display())))?;
+                check_record(&rec, manifest).map_err(err)?;
                 if done.insert(rec.k, line_no).is_some() {
-                    return Err(Error::Input(format!(
-                        "{}:{line_no}: run k={} appears twice",
-                        path.display(),
-                        rec.k
-                    )));
+                    return Err(err(format!("run k={} appears twice", rec.k)));
                 }
                 good_end = next;
             }
             _ if is_last => break,
             Ok(_) => unreachable!("only the last line can lack its newline"),
             Err(m) => {
-                return Err(Error::Input(format!(
-                    "{}:{line_no}: not a sweep record ({m}); only a partial last line is repaired",
-                    path.display()
+                return Err(err(format!(
+                    "not a sweep record ({m}); only a partial last line is repaired"
                 )));
             }
         }

@@ -365,17 +365,19 @@ struct Settings {
     bin: PathBuf,
     seed: u64,
     timeout: Duration,
-    /// `--max-events N` when the binary accepts it (the lead's cost guard), else nothing.
+    /// `--max-events N` when the binary's `run` accepts it (the lead's cost guard), else nothing.
     max_events: Vec<OsString>,
+    /// The same for `sweep` (which took the flag later).
+    sweep_max_events: Vec<OsString>,
     work: PathBuf,
     failures: PathBuf,
 }
 
-/// The cost-guard hook: whether `run` takes `--max-events` (detected from its help text).
-fn max_events_args(bin: &Path) -> Vec<OsString> {
+/// The cost-guard hook: whether `command` takes `--max-events` (detected from its help text).
+fn max_events_args(bin: &Path, command: &str) -> Vec<OsString> {
     let help = bounded::run(
         bin,
-        &["run".into(), "--help".into()],
+        &[command.into(), "--help".into()],
         &root(),
         Duration::from_secs(30),
     );
@@ -501,6 +503,7 @@ fn run_case(s: &Settings, t: &Target, i: u64, dir: &Path) -> (Vec<Step>, Vec<Str
         Use::Sweep => {
             let mut a = vec!["sweep".into(), file, "--out".into(), out.clone()];
             a.extend(os(&["--threads", "1", "--quiet"]));
+            a.extend(s.sweep_max_events.iter().cloned());
             return (vec![Step::run(s, a, dir)], done, input);
         }
         Use::Merge { .. } | Use::Summary { .. } => {
@@ -647,7 +650,8 @@ fn mutated_inputs_never_panic_hang_or_fail_internally() {
         .ok()
         .map(|v| v.parse::<u64>().expect("a case index"));
     let s = Settings {
-        max_events: max_events_args(&bin),
+        max_events: max_events_args(&bin, "run"),
+        sweep_max_events: max_events_args(&bin, "sweep"),
         seed,
         timeout: Duration::from_secs(env_u64("DCTWIN_FUZZ_TIMEOUT_S", 10)),
         work: root()

@@ -157,3 +157,43 @@ fn compare_lines_up_runs_with_differences_and_ratios() {
         Some(2)
     );
 }
+
+/// Field names and values `check` echoes come from the files compared: they are bounded like every
+/// other echo of input (a 4 MiB name is cut to 80 characters with its length, a newline in a name is
+/// escaped, a long text value is cut), so stdout stays short; the verdict is unchanged (exit 1).
+#[test]
+fn check_bounds_the_field_names_it_echoes() {
+    let dir = temp_dir("check-bounded");
+    let huge = "n".repeat(4 << 20);
+    let value = "v".repeat(1 << 20);
+    let base =
+        serde_json::json!({ "jobs": { "completed": 1 }, huge.clone(): 2, "a\nb": 3, "t": "x" });
+    let run = serde_json::json!({ "jobs": { "completed": 1 }, format!("new{huge}"): 4, "a\nb": value, "t": value });
+    let (b, r) = (dir.join("base.json"), dir.join("run.json"));
+    std::fs::write(&b, base.to_string()).unwrap();
+    std::fs::write(&r, run.to_string()).unwrap();
+    let o = dctwin(&[
+        "check",
+        r.to_str().unwrap(),
+        "--baseline",
+        b.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.len() < 4096, "{} bytes on stdout", out.len());
+    assert!(out.contains("FAIL: 2 figure(s)"), "{out}");
+    // The missing baseline field, the new run field, and the name with a newline, each on its line.
+    let cut = format!(
+        "{}… ({} chars): in the baseline, missing from the run",
+        "n".repeat(80),
+        4 << 20
+    );
+    assert!(out.contains(&cut), "{out}");
+    assert!(
+        out.contains(&format!("({} chars): new in the run", (4 << 20) + 3)),
+        "{out}"
+    );
+    assert!(out.contains("`a\\nb`: 3 → "), "{out}");
+    assert!(out.lines().all(|l| l.chars().count() < 400), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

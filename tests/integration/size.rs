@@ -392,13 +392,13 @@ fn every_shipped_size_file_loads_and_runs_briefly() {
         let p = e.unwrap().path();
         let mut spec =
             study::size::SizeSpec::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        spec.check_ends()
+        spec.check_ends(twin::DEFAULT_MAX_EVENTS)
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         spec.set.push(scenario::Override {
             path: "horizon_s".into(),
             value: "3600".into(),
         });
-        let ev = study::size::run::evaluate(&spec, spec.plan.lo, 0)
+        let ev = study::size::run::evaluate(&spec, spec.plan.lo, 0, twin::DEFAULT_MAX_EVENTS)
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert_eq!(ev.figures.len(), spec.figures.len(), "{}", p.display());
         n += 1;

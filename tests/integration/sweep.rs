@@ -328,3 +328,120 @@ fn student_t_interval_covers_the_mean_of_an_exponential() {
         "an interval that always covers is too wide: {covered}"
     );
 }
+
+/// The cost guard of a sweep is checked for every point before the first run: a point over
+/// `--max-events` refuses the sweep (exit 2, naming the sweep file, the point and the flag) and no
+/// earlier point has run — a shard has appended no record, a complete sweep wrote no outputs. `size`
+/// refuses an end of its range the same way.
+#[test]
+fn the_cost_guard_refuses_a_sweep_before_its_first_run() {
+    let dir = temp_dir("sweep-budget");
+    let file = root().join("tests/corpus/sweep/budget.ron");
+    for extra in [&[][..], &["--shard", "0/1"][..]] {
+        let out = dir.join(if extra.is_empty() { "all" } else { "shard" });
+        let mut args = vec![
+            "sweep",
+            file.to_str().unwrap(),
+            "--quiet",
+            "--max-events",
+            "1000",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = dctwin(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains("budget.ron: point 1 (") && err.contains("--max-events"),
+            "{extra:?}: {err}"
+        );
+        assert!(
+            !out.join("shard-0-of-1.jsonl").exists(),
+            "{extra:?}: a run ran"
+        );
+        assert!(
+            !out.join("runs.jsonl").exists(),
+            "{extra:?}: outputs written"
+        );
+    }
+    // The default budget (ten billion events) takes both points; a budget above point 1's estimate too.
+    let out = dir.join("ok");
+    sweep(&file, &out, &["--max-events", "100000"]);
+    assert_eq!(lines(&out.join("runs.jsonl")).len(), 2);
+
+    let size = root().join("tests/corpus/size/budget.ron");
+    let out = dir.join("size");
+    let o = dctwin(&[
+        "size",
+        size.to_str().unwrap(),
+        "--quiet",
+        "--max-events",
+        "1000",
+        "--out",
+        out.to_str().unwrap(),
+        "--message-format",
+        "json",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let v: serde_json::Value = serde_json::from_str(err.trim()).expect("one JSON line");
+    assert!(
+        v["file"].as_str().unwrap().ends_with("size/budget.ron"),
+        "{v}"
+    );
+    assert_eq!(v["field"], "range.0", "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("--max-events"),
+        "{v}"
+    );
+    assert!(!out.join("evaluations.jsonl").exists(), "a run ran");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A bad line in a file the output directory holds — a shard's records, a size study's evaluations —
+/// is reported at that file and line, in the JSON form too (`file`, `line`), not as a bare message.
+#[test]
+fn bad_lines_in_resumed_files_name_their_file_and_line() {
+    let dir = temp_dir("resume-json");
+    let cases = [
+        (
+            "sweep",
+            "tests/corpus/sweep/ok.ron",
+            "shard-0-of-1.jsonl",
+            &["--shard", "0/1"][..],
+        ),
+        (
+            "size",
+            "tests/corpus/size/ok.ron",
+            "evaluations.jsonl",
+            &[][..],
+        ),
+    ];
+    for (command, file, name, extra) in cases {
+        let out = dir.join(command);
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join(name), "not a record\n{}\n").unwrap();
+        let file = root().join(file);
+        let mut args = vec![
+            command,
+            file.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            "--message-format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let o = dctwin(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{command}: {err}");
+        let v: serde_json::Value = serde_json::from_str(err.trim()).expect("one JSON line");
+        assert!(
+            v["file"].as_str().unwrap().ends_with(name),
+            "{command}: {v}"
+        );
+        assert_eq!(v["line"], 1, "{command}: {v}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -21,6 +21,9 @@ use search::{Goal, Kind, Plan};
 pub const MAX_SEEDS: u64 = 1000;
 /// Most interior points a round may have.
 pub const MAX_PER_ROUND: usize = 64;
+/// The finest `tolerance` of a Real field, relative to the larger end of its range: doubles resolve about
+/// 1e-16 of a value, and the search takes at most some forty rounds from the whole range down to it.
+pub const MIN_RELATIVE_TOLERANCE: f64 = 1e-12;
 
 /// A size file.
 #[derive(Debug, Deserialize)]
@@ -272,7 +275,18 @@ impl SizeSpec {
                 format!("({lo}, {hi}): an Integer field needs whole-number ends"),
             ));
         }
+        // Below this the bisection would ask for numbers that doubles cannot hold between two neighbours.
+        let finest = lo.abs().max(hi.abs()) * MIN_RELATIVE_TOLERANCE;
         let tolerance = match (kind, spec.tolerance) {
+            (Kind::Real, Some(t)) if t.is_finite() && t > 0.0 && t < finest => {
+                return Err(field(
+                    "tolerance",
+                    format!(
+                        "{t}: finer than the range can be split (at least {finest:e}: \
+                         {MIN_RELATIVE_TOLERANCE:e} of its largest end)"
+                    ),
+                ));
+            }
             (Kind::Real, Some(t)) if t > 0.0 && t.is_finite() => t,
             (Kind::Real, Some(t)) => {
                 return Err(field(
@@ -320,13 +334,17 @@ impl SizeSpec {
         Ok(s)
     }
 
-    /// Loads the scenario at both ends of the range (with the first seed), so a bad field path or a value
-    /// the scenario rejects fails before any run, by `range.0` or `range.1`.
-    pub fn check_ends(&self) -> Result<(), InputError> {
+    /// Loads the scenario at both ends of the range (with the first seed), so a bad field path, a value
+    /// the scenario rejects or an end whose estimated events exceed `max_events` (the cost guard,
+    /// `--max-events`) fails before any run, by `range.0` or `range.1`.
+    pub fn check_ends(&self, max_events: u64) -> Result<(), InputError> {
         for (end, v) in [("range.0", self.plan.lo), ("range.1", self.plan.hi)] {
-            load_scenario(&self.scenario, &self.overrides(v), Some(self.seed_of(0))).map_err(
-                |e| InputError::field(&self.file, end, format!("at {}: {e}", self.value_text(v))),
-            )?;
+            let at = |e: InputError| {
+                InputError::field(&self.file, end, format!("at {}: {e}", self.value_text(v)))
+            };
+            let loaded = load_scenario(&self.scenario, &self.overrides(v), Some(self.seed_of(0)))
+                .map_err(at)?;
+            crate::run::within_budget(&loaded, max_events).map_err(at)?;
         }
         Ok(())
     }

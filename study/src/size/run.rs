@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use scenario::{InputError, load_scenario};
+use scenario::{InputError, Location, load_scenario};
 
 use super::SizeSpec;
 use super::evaluation::{Cache, Evaluation, passes};
@@ -43,6 +43,9 @@ pub struct SizeOptions {
     pub shard: Option<Shard>,
     /// How often a shard looks for the other shards' evaluations.
     pub poll: Duration,
+    /// The event budget of every run (`--max-events`): an end of the range whose estimate exceeds it
+    /// refuses the study before any run, and a run that reaches it fails the study.
+    pub max_events: u64,
 }
 
 impl Default for SizeOptions {
@@ -52,6 +55,7 @@ impl Default for SizeOptions {
             threads: None,
             shard: None,
             poll: Duration::from_secs(5),
+            max_events: twin::DEFAULT_MAX_EVENTS,
         }
     }
 }
@@ -94,7 +98,7 @@ pub fn size(
         Some(_) => None,
     };
     // The output location is checked before the scenario is loaded at the ends and any run starts.
-    spec.check_ends()?;
+    spec.check_ends(opts.max_events)?;
     let mine = out.join(match opts.shard {
         None => EVALUATIONS_JSONL.to_string(),
         Some(s) => shard_file_name(s),
@@ -128,7 +132,7 @@ pub fn size(
             cache = read_cache(&out, &spec, &mine)?;
             continue;
         }
-        for e in evaluate_all(&spec, &todo, &mine, &pool, progress)? {
+        for e in evaluate_all(&spec, &todo, &mine, &pool, progress, opts.max_events)? {
             cache.insert((e.value.clone(), e.seed_index), e);
         }
         ran += todo.len();
@@ -173,6 +177,7 @@ fn evaluate_all(
     path: &Path,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
+    max_events: u64,
 ) -> Result<Vec<Evaluation>, Error> {
     let file = OpenOptions::new()
         .create(true)
@@ -188,8 +193,8 @@ fn evaluate_all(
                 if failed.load(Ordering::Relaxed) {
                     return Ok(None);
                 }
-                let e =
-                    evaluate(spec, v, i).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+                let e = evaluate(spec, v, i, max_events)
+                    .inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
                 let line = serde_json::to_string(&e)
                     .map_err(|e| Error::Internal(format!("serialising an evaluation: {e}")))?;
                 // One write per line: a kill leaves at worst a partial last line, cut off on resume.
@@ -218,8 +223,9 @@ fn evaluate_all(
     Ok(out)
 }
 
-/// Runs the scenario at value `v` with seed index `i` and keeps the constraint figures.
-pub fn evaluate(spec: &SizeSpec, v: f64, i: u64) -> Result<Evaluation, Error> {
+/// Runs the scenario at value `v` with seed index `i` (within `max_events` events) and keeps the
+/// constraint figures.
+pub fn evaluate(spec: &SizeSpec, v: f64, i: u64, max_events: u64) -> Result<Evaluation, Error> {
     let text = spec.value_text(v);
     let seed = spec.seed_of(i);
     let at = |m: String| {
@@ -231,7 +237,11 @@ pub fn evaluate(spec: &SizeSpec, v: f64, i: u64) -> Result<Evaluation, Error> {
     };
     let loaded = load_scenario(&spec.scenario, &spec.overrides(v), Some(seed))
         .map_err(|e| at(e.to_string()))?;
-    let output = twin::run(&loaded, &mut |_| {}).map_err(|e| at(e.to_string()))?;
+    let options = twin::RunOptions {
+        max_events,
+        ..twin::RunOptions::default()
+    };
+    let output = twin::run_with(&loaded, &options, &mut |_| {}).map_err(|e| at(e.to_string()))?;
     let summary = serde_json::to_value(&output.summary)
         .map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
     drop(output);
@@ -273,11 +283,10 @@ pub fn evaluate(spec: &SizeSpec, v: f64, i: u64) -> Result<Evaluation, Error> {
 /// other bad line, or an evaluation of another study, is an input error.
 pub fn read_cache(out: &Path, spec: &SizeSpec, mine: &Path) -> Result<Cache, Error> {
     let mut files: Vec<PathBuf> = Vec::new();
-    let entries = fs::read_dir(out)
-        .map_err(|e| Error::Input(format!("{}: cannot list: {e}", out.display())))?;
+    let entries =
+        fs::read_dir(out).map_err(|e| InputError::file(out, format!("cannot list: {e}")))?;
     for entry in entries {
-        let entry =
-            entry.map_err(|e| Error::Input(format!("{}: cannot list: {e}", out.display())))?;
+        let entry = entry.map_err(|e| InputError::file(out, format!("cannot list: {e}")))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name == EVALUATIONS_JSONL
             || (name.starts_with("size-shard-") && name.ends_with(".jsonl"))
@@ -288,34 +297,29 @@ pub fn read_cache(out: &Path, spec: &SizeSpec, mine: &Path) -> Result<Cache, Err
     files.sort();
     let mut cache = Cache::new();
     for path in files {
-        let bytes = fs::read(&path)
-            .map_err(|e| Error::Input(format!("{}: cannot read: {e}", path.display())))?;
+        let bytes =
+            fs::read(&path).map_err(|e| InputError::file(&path, format!("cannot read: {e}")))?;
         let text = String::from_utf8_lossy(&bytes);
         let mut good_end = 0usize;
         let mut pos = 0usize;
         for (n, line) in text.split_inclusive('\n').enumerate() {
             let complete = line.ends_with('\n');
+            let err = |m: String| Error::At(InputError::new(&path, Location::Line(n + 1), m));
             match serde_json::from_str::<Evaluation>(line.trim_end_matches('\n')) {
                 Ok(e) if complete => {
                     if e.size_hash != spec.size_hash {
-                        return Err(Error::Input(format!(
-                            "{}:{}: an evaluation of another size study (size hash {}, this one {}): \
+                        return Err(err(format!(
+                            "an evaluation of another size study (size hash {}, this one {}): \
                              the size file or its scenario changed; use another --out or remove the file",
-                            path.display(),
-                            n + 1,
-                            e.size_hash,
-                            spec.size_hash
+                            e.size_hash, spec.size_hash
                         )));
                     }
                     let key = (e.value.clone(), e.seed_index);
                     match cache.get(&key) {
                         Some(old) if *old != e => {
-                            return Err(Error::Input(format!(
-                                "{}:{}: value {} seed {} was evaluated before with other figures",
-                                path.display(),
-                                n + 1,
-                                e.value,
-                                e.seed_index
+                            return Err(err(format!(
+                                "value {} seed {} was evaluated before with other figures",
+                                e.value, e.seed_index
                             )));
                         }
                         Some(_) => {}
@@ -328,10 +332,8 @@ pub fn read_cache(out: &Path, spec: &SizeSpec, mine: &Path) -> Result<Cache, Err
                 _ if !complete => break,
                 Ok(_) => unreachable!("a line without its newline is the last"),
                 Err(m) => {
-                    return Err(Error::Input(format!(
-                        "{}:{}: not a size evaluation ({m}); only a partial last line is repaired",
-                        path.display(),
-                        n + 1
+                    return Err(err(format!(
+                        "not a size evaluation ({m}); only a partial last line is repaired"
                     )));
                 }
             }

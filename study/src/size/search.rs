@@ -135,6 +135,11 @@ impl Plan {
         let (mut fail, mut pass) = (hard, easy);
         while !self.closed(fail, pass) {
             let round = self.interior(fail, pass);
+            if round.is_empty() {
+                // No number lies between them (a tolerance below the resolution of doubles, which the
+                // size file's check refuses): the bracket cannot narrow, so it is as closed as it gets.
+                break;
+            }
             let mut verdicts = Vec::with_capacity(round.len());
             for &v in &round {
                 match verdict(v) {
@@ -252,6 +257,30 @@ mod tests {
             tolerance: 0.01,
             per_round,
         }
+    }
+
+    /// A tolerance finer than doubles can split the range (refused by the size file's check) still ends
+    /// the search, on two neighbouring doubles, instead of asking for empty rounds for ever.
+    #[test]
+    fn a_tolerance_below_the_resolution_of_doubles_ends_the_search() {
+        let mut p = plan(Kind::Real, Goal::Smallest, 1000.0, 3600.0, 1);
+        p.tolerance = 1e-300;
+        let threshold = 2000.0 + 1.0 / 3.0;
+        let mut rounds = 0;
+        let d = p.run(&mut |r| {
+            rounds += 1;
+            assert!(rounds < 200, "the search does not end");
+            r.iter().map(|&v| v >= threshold).collect()
+        });
+        let Outcome::Found { answer, failing } = d.outcome else {
+            panic!("{:?}", d.outcome)
+        };
+        assert!(answer >= threshold && failing < threshold);
+        assert_eq!(
+            answer.to_bits() - failing.to_bits(),
+            1,
+            "{failing} .. {answer}"
+        );
     }
 
     /// Every integer threshold of a monotone figure is found exactly, at any number of points a round,
