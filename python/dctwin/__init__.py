@@ -247,23 +247,42 @@ def _finish(df: pd.DataFrame, out: Path, files: List[Path], tmp: Optional[tempfi
     return df
 
 
-def sweep(path: PathLike, out: Optional[PathLike] = None, threads: Optional[int] = None) -> pd.DataFrame:
+def sweep(
+    path: PathLike,
+    out: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+    max_events: Optional[int] = None,
+) -> pd.DataFrame:
     """Runs a sweep file (``dctwin sweep``, docs/sweeps.md) and returns results.csv: one row per run (its
     point, replicate, seed, axis values and summary figures). ``df.attrs`` holds ``out`` (the output
     directory, or None when ``out`` was not given: the outputs then go to a temporary directory, removed
-    once read) and ``files``. ``threads`` defaults to every core; results do not depend on it."""
+    once read) and ``files``. ``threads`` defaults to every core; results do not depend on it.
+    ``max_events`` is every run's event budget (``--max-events``): a point estimated above it refuses the
+    sweep before any run."""
     out_dir, tmp = _out_dir(out, "sweep")
-    files = [Path(p) for p in _dctwin.sweep(os.fspath(path), out=os.fspath(out_dir), threads=threads)]
+    files = [
+        Path(p)
+        for p in _dctwin.sweep(os.fspath(path), out=os.fspath(out_dir), threads=threads, max_events=max_events)
+    ]
     df = _read_csv(out_dir / "results.csv")
     return _finish(df, out_dir, files, tmp)
 
 
-def size(path: PathLike, out: Optional[PathLike] = None, threads: Optional[int] = None) -> pd.DataFrame:
+def size(
+    path: PathLike,
+    out: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+    max_events: Optional[int] = None,
+) -> pd.DataFrame:
     """Runs a size file (``dctwin size``, docs/sizing.md) and returns size.csv: every evaluation (value,
     seed, pass or fail, the constrained figures). ``df.attrs`` holds ``result`` (size.json as a dict: the
-    answer, its statement and confidence), ``out`` and ``files`` (as for ``sweep``)."""
+    answer, its statement and confidence), ``out`` and ``files`` (as for ``sweep``); ``max_events`` as for
+    ``sweep``."""
     out_dir, tmp = _out_dir(out, "size")
-    files = [Path(p) for p in _dctwin.size(os.fspath(path), out=os.fspath(out_dir), threads=threads)]
+    files = [
+        Path(p)
+        for p in _dctwin.size(os.fspath(path), out=os.fspath(out_dir), threads=threads, max_events=max_events)
+    ]
     df = _read_csv(out_dir / "size.csv")
     result = out_dir / "size.json"
     if result.exists():

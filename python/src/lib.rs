@@ -323,21 +323,23 @@ fn scenario_json(
     })
 }
 
-/// Runs a sweep file (`dctwin sweep`) into `out`; returns the files written.
+/// Runs a sweep file (`dctwin sweep`) into `out` under the event budget `max_events` per run
+/// (`--max-events`); returns the files written.
 #[pyfunction]
-#[pyo3(signature = (path, out=None, threads=None))]
+#[pyo3(signature = (path, out=None, threads=None, max_events=None))]
 fn sweep(
     py: Python<'_>,
     path: PathBuf,
     out: Option<PathBuf>,
     threads: Option<usize>,
+    max_events: Option<u64>,
 ) -> PyResult<Vec<PathBuf>> {
     detached(py, move || {
         let opts = study::SweepOptions {
             out,
             threads,
             shard: None,
-            max_events: twin::DEFAULT_MAX_EVENTS,
+            max_events: max_events.unwrap_or(twin::DEFAULT_MAX_EVENTS),
         };
         match study::sweep(&path, &opts, &study::NoProgress)? {
             study::SweepOutcome::Complete { written, .. } => Ok(written),
@@ -346,14 +348,16 @@ fn sweep(
     })
 }
 
-/// Runs a size file (`dctwin size`) into `out`; returns the files written.
+/// Runs a size file (`dctwin size`) into `out` under the event budget `max_events` per run
+/// (`--max-events`); returns the files written.
 #[pyfunction]
-#[pyo3(signature = (path, out=None, threads=None))]
+#[pyo3(signature = (path, out=None, threads=None, max_events=None))]
 fn size(
     py: Python<'_>,
     path: PathBuf,
     out: Option<PathBuf>,
     threads: Option<usize>,
+    max_events: Option<u64>,
 ) -> PyResult<Vec<PathBuf>> {
     detached(py, move || {
         let opts = study::SizeOptions {
@@ -361,7 +365,7 @@ fn size(
             threads,
             shard: None,
             poll: std::time::Duration::from_secs(5),
-            max_events: twin::DEFAULT_MAX_EVENTS,
+            max_events: max_events.unwrap_or(twin::DEFAULT_MAX_EVENTS),
         };
         Ok(study::size(&path, &opts, &study::NoProgress)?.written)
     })

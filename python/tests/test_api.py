@@ -141,6 +141,17 @@ def test_sweep_returns_results():
         assert Path(kept.attrs["out"], "results.csv").exists()
 
 
+def test_sweep_cost_guard_refuses_before_any_run():
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            dctwin.sweep(REPO / "examples" / "sweeps" / "quickstart-seeds.ron", out=Path(tmp) / "s", max_events=10)
+        except dctwin.ScenarioError as e:
+            assert "max-events" in str(e), e
+        else:
+            raise AssertionError("a 10-event budget must refuse the sweep")
+        assert not (Path(tmp) / "s" / "results.csv").exists()
+
+
 def test_size_returns_evaluations():
     df = dctwin.size(REPO / "examples" / "sizing" / "quickstart-servers.ron", threads=2)
     assert len(df) > 0
