@@ -1083,6 +1083,12 @@ impl FreeIndex {
         best
     }
 
+    /// The first server ≥ `from` (with GPUs or not) that is up with `cpu_milli` host CPU and `memory_mib`
+    /// host memory free.
+    pub fn first_host(&self, cpu_milli: u64, memory_mib: u64, from: u32) -> Option<u32> {
+        self.host.first_fit(from, cpu_milli, memory_mib)
+    }
+
     /// The first server ≥ `from` of a model in `mask` with a GPU that has `milli` thousandths free.
     pub fn first_share(&self, mask: u64, milli: u16, from: u32) -> Option<u32> {
         let mut best: Option<u32> = None;
@@ -1101,7 +1107,7 @@ impl FreeIndex {
     /// [`plan_first_fit`] accepts; exactly them unless the view patches a server).
     fn first_for(&self, req: &JobReq, from: u32) -> Option<u32> {
         if req.gpus == 0 {
-            self.host.first_fit(from, req.cpu_milli, req.memory_mib)
+            self.first_host(req.cpu_milli, req.memory_mib, from)
         } else if req.multi_server {
             self.first_whole(req.model_mask, 1, MAX_GPUS_PER_SERVER, from)
         } else if req.gpu_milli >= WHOLE_GPU_MILLI {
@@ -1217,8 +1223,8 @@ pub fn plan<V: LoadView + ?Sized>(
             }
         }
         PlacementPolicy::BestFit => match view.index() {
-            Some(ix) if view.patched().is_none() => plan_multi_fewest_indexed(req, view, ix, out),
-            _ => plan_multi_ranked(req, view, topo, 0, n, true, out),
+            Some(ix) => plan_multi_fewest_indexed(req, view, topo, ix, out),
+            None => plan_multi_ranked(req, view, topo, 0, n, true, out),
         },
         PlacementPolicy::TopologyAware => match view.index() {
             Some(ix) if view.patched().is_none() && ix.groups_cover(req.model_mask) => {
@@ -1448,20 +1454,36 @@ fn plan_best_fit_whole_indexed<V: LoadView + ?Sized>(
     false
 }
 
-/// [`plan_multi_ranked`] over the whole site, fewest free GPUs first, through the index (no patched server):
-/// the histogram from the index's counts, then only the servers that give GPUs, in site order.
+/// [`plan_multi_ranked`] over the whole site, fewest free GPUs first, through the index: the histogram from
+/// the index's counts, then only the servers that give GPUs, in site order. A patched server counts, and is
+/// visited, with its free GPUs in the view instead of those the index files it under.
 fn plan_multi_fewest_indexed<V: LoadView + ?Sized>(
     req: &JobReq,
     view: &V,
+    topo: &Topology,
     ix: &FreeIndex,
     out: &mut Vec<Grant>,
 ) -> bool {
     out.clear();
     let mask = req.model_mask;
+    // The patched server, with (free GPUs filed, free GPUs in the view) when the job may use its model.
+    let patch = view.patched().map(|p| {
+        let eligible = topo.eligible(p as usize, mask);
+        let filed = if eligible {
+            ix.filed(p).free_whole as u32
+        } else {
+            0
+        };
+        (p, filed, free_for(view, topo, p, mask))
+    });
     let mut need = req.gpus;
     let mut cut = 0u32;
     for k in 1..=MAX_GPUS_PER_SERVER {
-        let avail = ix.count_exact(mask, k) * k;
+        let mut count = ix.count_exact(mask, k);
+        if let Some((_, filed, now)) = patch {
+            count = count + (now == k) as u32 - (filed == k) as u32;
+        }
+        let avail = count * k;
         if avail >= need {
             cut = k;
             break;
@@ -1475,18 +1497,26 @@ fn plan_multi_fewest_indexed<V: LoadView + ?Sized>(
     let mut left = req.gpus;
     let mut from = 0;
     loop {
-        let s = if at_cut > 0 {
-            ix.first_whole(mask, 1, cut, from)
-        } else if cut > 1 {
-            ix.first_whole(mask, 1, cut - 1, from)
-        } else {
-            None
-        };
-        let Some(s) = s else {
+        // Servers with 1..=hi free GPUs give some.
+        let hi = if at_cut > 0 { cut } else { cut - 1 };
+        if hi == 0 {
+            break;
+        }
+        let mut s = ix.first_whole(mask, 1, hi, from);
+        let mut f = s.map(|s| ix.filed(s).free_whole as u32);
+        if let Some((p, _, now)) = patch {
+            if s == Some(p) {
+                s = ix.first_whole(mask, 1, hi, p + 1);
+                f = s.map(|s| ix.filed(s).free_whole as u32);
+            }
+            if p >= from && (1..=hi).contains(&now) && s.is_none_or(|s| p < s) {
+                (s, f) = (Some(p), Some(now));
+            }
+        }
+        let (Some(s), Some(f)) = (s, f) else {
             break;
         };
         from = s + 1;
-        let f = ix.filed(s).free_whole as u32;
         let take = if f < cut {
             f
         } else {
