@@ -531,7 +531,12 @@ impl Jobs {
                 ))
             }
         } else {
-            match by_tree.then(|| earliest_by_tree(index, &r, now)).flatten() {
+            let fast = if r.gpus == 0 && !reference_mode() {
+                earliest_host(index, &r, now)
+            } else {
+                by_tree.then(|| earliest_by_tree(index, &r, now)).flatten()
+            };
+            match fast {
                 Some((shadow, s)) => Some(reserve_on(world, index, &r, now, shadow, s)),
                 None => reserve_single(world, index, &r, now),
             }
@@ -830,6 +835,28 @@ fn earliest_by_tree(index: &SiteIndex, r: &JobReq, now: SimTime) -> Option<(SimT
     let target = earliest.max(now.as_nanos());
     let s = trees().filter_map(|t| t.first_at_most(target)).min()?;
     Some((SimTime::from_nanos(target), s))
+}
+
+/// [`reserve_single`]'s choice for a CPU-only head, from the free-capacity index's host tree and the host
+/// free-time tree. A server up with the capacity has time `now` when the head's CPU and memory are free on it
+/// now or its `host_free_at` is ≤ now, else its `host_free_at`; the scan takes the lowest id at the earliest
+/// time. So: the first server that fits now or is free by now (time `now`), else the earliest `host_free_at`
+/// over the servers with the capacity and the first server with it. None: no server up has the capacity
+/// (the scan then decides).
+fn earliest_host(index: &SiteIndex, r: &JobReq, now: SimTime) -> Option<(SimTime, usize)> {
+    let tree = index.host_free.as_ref()?;
+    let (cpu, mem) = (r.cpu_milli, r.memory_mib);
+    let fits_now = index.fidx.first_host(cpu, mem, 0).map(|s| s as usize);
+    let free_by_now = tree.first_at_most(cpu, mem, now.as_nanos());
+    if let Some(s) = [fits_now, free_by_now].into_iter().flatten().min() {
+        return Some((now, s));
+    }
+    let t = tree.earliest(cpu, mem);
+    if t == NEVER {
+        return None;
+    }
+    let s = tree.first_at_most(cpu, mem, t)?;
+    Some((SimTime::from_nanos(t), s))
 }
 
 /// The reservation of a single-server head on server `s` at `shadow`.
