@@ -1102,13 +1102,31 @@ impl FreeIndex {
         best
     }
 
-    /// The first server ≥ `from` that could host (its part of) request `req`: by its summary for a GPU job,
-    /// by its free host resources for a CPU-only job (a superset, in site order, of the servers
-    /// [`plan_first_fit`] accepts; exactly them unless the view patches a server).
+    /// The first server ≥ `from` that could host (its part of) request `req`: by its summary for a GPU job, by
+    /// its free host resources for a CPU-only job, by both for a single-server GPU job with host resources (a
+    /// superset, in site order, of the servers [`plan_first_fit`] accepts).
     fn first_for(&self, req: &JobReq, from: u32) -> Option<u32> {
         if req.gpus == 0 {
-            self.first_host(req.cpu_milli, req.memory_mib, from)
-        } else if req.multi_server {
+            return self.first_host(req.cpu_milli, req.memory_mib, from);
+        }
+        if req.multi_server || (req.cpu_milli == 0 && req.memory_mib == 0) {
+            return self.first_gpus(req, from);
+        }
+        // Both GPUs and host resources: leapfrog the two until they agree on a server.
+        let mut from = from;
+        loop {
+            let gpu = self.first_gpus(req, from)?;
+            let host = self.first_host(req.cpu_milli, req.memory_mib, gpu)?;
+            if host == gpu {
+                return Some(gpu);
+            }
+            from = host;
+        }
+    }
+
+    /// The first server ≥ `from` whose summary could host the GPUs of GPU request `req`.
+    fn first_gpus(&self, req: &JobReq, from: u32) -> Option<u32> {
+        if req.multi_server {
             self.first_whole(req.model_mask, 1, MAX_GPUS_PER_SERVER, from)
         } else if req.gpu_milli >= WHOLE_GPU_MILLI {
             if req.gpus > MAX_GPUS_PER_SERVER {
@@ -1400,8 +1418,8 @@ fn take_free<V: LoadView + ?Sized>(
 }
 
 /// [`plan_best_fit_single`] of a whole-GPU job through the index: for `k` = the job's GPUs upwards, the first
-/// server with exactly `k` free whole GPUs whose host resources suffice (the patched server, if any, judged
-/// on its own summary). Same choice as the scan: fewest free whole GPUs left, ties lowest id.
+/// server with exactly `k` free whole GPUs whose host resources suffice, leapfrogging with the host tree (the
+/// patched server, if any, judged on its own summary). Same choice as the scan: fewest free whole GPUs left, ties lowest id.
 fn plan_best_fit_whole_indexed<V: LoadView + ?Sized>(
     req: &JobReq,
     view: &V,
@@ -1438,6 +1456,11 @@ fn plan_best_fit_whole_indexed<V: LoadView + ?Sized>(
             if host_fits(view.load(s), req) {
                 found = Some(s);
                 break;
+            }
+            // Skip to the next server with the host resources free.
+            match ix.first_host(req.cpu_milli, req.memory_mib, from) {
+                Some(h) => from = h,
+                None => break,
             }
         }
         let Some(si) = found.or(p_here) else {
