@@ -8,13 +8,16 @@
 //! 0. Placement alone (`models::placement::plan`, first fit, best fit and topology-aware) at 10,000, 100,000 and
 //!    1,000,000 GPUs: the loads held at ~80% by releasing a random running job and placing one from the same
 //!    mix (16- and 32-GPU jobs span servers; racks hold 40 GPUs), timed per placement, through the
-//!    free-capacity index and through the scan it replaces (same choices), one run.
+//!    free-capacity index and through the scan it replaces (same choices), one run. With `SCHED_PLACE_MIX=cpu`
+//!    (or `both`), also CPU-only jobs (1 to 16 cores, 4 GiB per core, on 64-core 1 TiB servers; every policy
+//!    places them first fit, so first fit only): the servers' CPU held at ~80% the same way.
 //! 2. EASY backfilling and shortest-job-first against FIFO at 1.5× offered load on a 100,000-GPU site for
 //!    `MONTH_DAYS` days.
 //!
 //! Env: `SCHED_HOURS` (default 12), `SCHED_SIZES` (halls, comma-separated; default `5,50,500`),
 //! `SCHED_PLACEMENT` (default `FirstFit`), `SCHED_MONTH_DAYS` (default 30; 0 skips part 2),
-//! `SCHED_SKIP_PLACEMENT` (set: skip part 1).
+//! `SCHED_SKIP_PLACEMENT` (set: skip part 1), `SCHED_PLACE_STEPS` (placements timed in part 0, default 20,000;
+//! 0 skips part 0), `SCHED_PLACE_MIX` (`gpu`, the default; `cpu`; `both`).
 //!
 //!     cargo bench --bench sched_scale
 
@@ -120,12 +123,14 @@ impl models::placement::LoadView for Loads {
     }
 }
 
-/// ns per placement (release one random running job, place one new job) at `servers` 8-GPU servers.
+/// ns per placement (release one random running job, place one new job) at `servers` 8-GPU servers; GPU jobs
+/// held at ~80% of the GPUs, or (`cpu_only`) CPU-only jobs held at ~80% of the host CPU.
 fn placement_ns(
     servers: usize,
     policy: models::placement::PlacementPolicy,
     indexed: bool,
     steps: usize,
+    cpu_only: bool,
 ) -> f64 {
     use models::placement::{self as pl, FreeSummary, JobReq};
     let spec = models::site::ServerSpec {
@@ -168,14 +173,21 @@ fn placement_ns(
     let mix = [
         1u32, 1, 1, 1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8, 8, 8, 16, 16, 32,
     ];
+    // CPU-only jobs: cores (×1000 milli, ×4 GiB).
+    let cpu_mix = [1u64, 1, 1, 2, 2, 2, 4, 4, 8, 16];
     let mut running: Vec<(JobReq, Vec<pl::Grant>)> = Vec::new();
+    // GPUs held, or CPU milli held (`cpu_only`).
     let mut held = 0u64;
-    let target = (servers as u64 * 8) * 8 / 10;
+    let target = if cpu_only {
+        servers as u64 * spec.cpu_milli * 8 / 10
+    } else {
+        (servers as u64 * 8) * 8 / 10
+    };
     let mut grants = Vec::new();
     let apply = |view: &mut Loads, req: &JobReq, grants: &[pl::Grant], on: bool| {
         for (i, g) in grants.iter().enumerate() {
             let s = g.server as usize;
-            pl::apply_grant(&mut view.loads[s], g, req, on, false);
+            pl::apply_grant(&mut view.loads[s], g, req, on, i == 0 && !req.multi_server);
             // As the allocator: a server's summary and index entry follow once, after its last grant (grants
             // come grouped by server).
             if grants.get(i + 1).is_none_or(|next| next.server != g.server) {
@@ -191,21 +203,42 @@ fn placement_ns(
             if *held > target && !running.is_empty() {
                 let (req, g) = running.swap_remove(next() as usize % running.len());
                 apply(view, &req, &g, false);
-                *held -= req.gpus as u64;
+                *held -= if cpu_only {
+                    req.cpu_milli
+                } else {
+                    req.gpus as u64
+                };
             }
-            let gpus = mix[next() as usize % mix.len()];
-            let req = JobReq {
-                gpus,
-                gpu_milli: 1000,
-                cpu_milli: 0,
-                memory_mib: 0,
-                model_mask: pl::ANY_MODEL,
-                multi_server: gpus > 8,
-                activity_milli: 0,
+            let req = if cpu_only {
+                let cores = cpu_mix[next() as usize % cpu_mix.len()];
+                JobReq {
+                    gpus: 0,
+                    gpu_milli: 0,
+                    cpu_milli: cores * 1000,
+                    memory_mib: cores * 4096,
+                    model_mask: pl::ANY_MODEL,
+                    multi_server: false,
+                    activity_milli: 0,
+                }
+            } else {
+                let gpus = mix[next() as usize % mix.len()];
+                JobReq {
+                    gpus,
+                    gpu_milli: 1000,
+                    cpu_milli: 0,
+                    memory_mib: 0,
+                    model_mask: pl::ANY_MODEL,
+                    multi_server: gpus > 8,
+                    activity_milli: 0,
+                }
             };
             if pl::plan(policy, &req, &*view, &topo, &mut grants) {
                 apply(view, &req, &grants, true);
-                *held += gpus as u64;
+                *held += if cpu_only {
+                    req.cpu_milli
+                } else {
+                    req.gpus as u64
+                };
                 running.push((req, grants.clone()));
             }
         };
@@ -222,20 +255,32 @@ fn placement_ns(
 
 fn main() {
     let steps = env_u64("SCHED_PLACE_STEPS", 20_000) as usize;
+    let place_mix = std::env::var("SCHED_PLACE_MIX").unwrap_or_else(|_| "gpu".into());
     if steps > 0 {
         use models::placement::PlacementPolicy;
-        for policy in [
+        let gpu = [
             PlacementPolicy::FirstFit,
             PlacementPolicy::BestFit,
             PlacementPolicy::TopologyAware,
-        ] {
+        ]
+        .map(|p| (p, false));
+        let cases: Vec<(PlacementPolicy, bool)> = match place_mix.as_str() {
+            "cpu" => vec![(PlacementPolicy::FirstFit, true)],
+            "both" => gpu
+                .into_iter()
+                .chain([(PlacementPolicy::FirstFit, true)])
+                .collect(),
+            _ => gpu.to_vec(),
+        };
+        for (policy, cpu_only) in cases {
             let mut first: Option<f64> = None;
             for servers in [1_250usize, 12_500, 125_000] {
-                let fast = placement_ns(servers, policy, true, steps);
-                let scan = placement_ns(servers, policy, false, steps);
+                let fast = placement_ns(servers, policy, true, steps, cpu_only);
+                let scan = placement_ns(servers, policy, false, steps, cpu_only);
                 let ratio = fast / *first.get_or_insert(fast);
+                let jobs = if cpu_only { "cpu" } else { "gpu" };
                 println!(
-                    "sched_scale placement_only policy={policy:?} gpus={} indexed_ns={fast:.0} scan_ns={scan:.0} indexed_ratio_vs_10k={ratio:.2}",
+                    "sched_scale placement_only policy={policy:?} jobs={jobs} gpus={} indexed_ns={fast:.0} scan_ns={scan:.0} indexed_ratio_vs_10k={ratio:.2}",
                     servers * 8
                 );
             }

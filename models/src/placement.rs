@@ -589,6 +589,82 @@ impl<T: Copy + Ord + Default> MaxTree<T> {
     }
 }
 
+/// Free host resources of every server (GPU or not) in site order, as a max-tree over pairs: a leaf holds
+/// (free CPU milli + 1, free memory MiB + 1) of a server up and (0, 0) of a server down, every inner node the
+/// maximum of each component over its leaves. Invariant: each node's pair is the componentwise maximum of its
+/// children's. Answers "the first server at or after `i` with `c` CPU milli and `m` MiB free" by a pruned
+/// descent: subtrees whose maxima fall short are skipped, and a node whose maxima suffice but no leaf does
+/// costs a detour (none when the two resources are held in proportion, as CPU-only jobs mostly ask).
+#[derive(Debug, Clone, Default)]
+struct HostTree {
+    /// `[cpu, memory]` per node; leaves at `size..2·size` (padding leaves stay (0, 0)).
+    tree: Vec<[u64; 2]>,
+    size: usize,
+}
+
+impl HostTree {
+    /// A tree over `n` servers, every one down.
+    fn new(n: usize) -> Self {
+        let size = n.next_power_of_two().max(1);
+        HostTree {
+            tree: vec![[0; 2]; 2 * size],
+            size,
+        }
+    }
+
+    /// Server `i` now offers `load`'s host resources (None: down, nothing).
+    fn set(&mut self, i: u32, load: Option<&ServerLoad>) {
+        let v = load.map_or([0; 2], |l| {
+            [
+                l.free_cpu_milli.saturating_add(1),
+                l.free_memory_mib.saturating_add(1),
+            ]
+        });
+        let mut k = i as usize + self.size;
+        if self.tree[k] == v {
+            return;
+        }
+        self.tree[k] = v;
+        while k > 1 {
+            k >>= 1;
+            let (a, b) = (self.tree[2 * k], self.tree[2 * k + 1]);
+            let m = [a[0].max(b[0]), a[1].max(b[1])];
+            if self.tree[k] == m {
+                break;
+            }
+            self.tree[k] = m;
+        }
+    }
+
+    /// The first server ≥ `i` that is up with `cpu_milli` and `memory_mib` free.
+    fn first_fit(&self, i: u32, cpu_milli: u64, memory_mib: u64) -> Option<u32> {
+        let need = [cpu_milli.saturating_add(1), memory_mib.saturating_add(1)];
+        let ok = |k: usize| self.tree[k][0] >= need[0] && self.tree[k][1] >= need[1];
+        if (i as usize) >= self.size || !ok(1) {
+            return None;
+        }
+        // Visit the subtrees covering `i..` left to right: descend into one whose maxima suffice (left child
+        // first), else step to the next subtree on the right.
+        let mut k = i as usize + self.size;
+        loop {
+            if ok(k) {
+                if k >= self.size {
+                    return Some((k - self.size) as u32);
+                }
+                k *= 2;
+                continue;
+            }
+            while k & 1 == 1 {
+                k >>= 1;
+            }
+            if k == 0 {
+                return None;
+            }
+            k += 1;
+        }
+    }
+}
+
 /// Most servers in a group for which a [`GroupLevel`] keeps its fit sets (levels with larger groups enumerate
 /// the groups with enough free GPUs instead).
 const FIT_MAX_SERVERS: usize = 16;
@@ -798,11 +874,12 @@ impl GroupLevel {
 
 /// Servers by free capacity, per GPU model, kept in step with their loads: for each model, the servers up
 /// with exactly `k` free whole GPUs (`k` = 1..=16, a [`FirstSet`] each), a max-tree of the largest free share
-/// on one GPU, and the ordered set of (free share of a GPU, server) over the GPUs with something free.
-/// Placement asks it for the first server in site order with `k` or more free GPUs (or a share of `m`
-/// thousandths) of a model in a mask: O(models · 16 · log₆₄ n) for whole GPUs, O(models · log n) for shares,
-/// instead of a scan over the servers; and best fit of a share for the GPUs with the least share that fits, in
-/// that order. Under topology-aware placement it also keeps, per rack, row, hall and the site, the group's
+/// on one GPU, and the ordered set of (free share of a GPU, server) over the GPUs with something free; and over
+/// every server (with GPUs or not) its free host CPU and memory ([`HostTree`]). Placement asks it for the first
+/// server in site order with `k` or more free GPUs (or a share of `m` thousandths) of a model in a mask:
+/// O(models · 16 · log₆₄ n) for whole GPUs, O(models · log n) for shares, instead of a scan over the servers;
+/// for the first server up with a CPU-only job's CPU and memory free, O(log n) when free CPU and memory go
+/// together; and best fit of a share for the GPUs with the least share that fits, in that order. Under topology-aware placement it also keeps, per rack, row, hall and the site, the group's
 /// servers by free whole GPUs ([`GroupLevel`]), from which a multi-server job's group is chosen without a scan
 /// (docs/models.md §Placement and queue).
 #[derive(Debug, Clone, Default)]
@@ -818,6 +895,8 @@ pub struct FreeIndex {
     filed_shares: Vec<Vec<u16>>,
     /// Rack, row, hall and site groups by free whole GPUs; empty unless the policy is `TopologyAware`.
     levels: Vec<GroupLevel>,
+    /// Free host CPU and memory of every server up, for CPU-only jobs.
+    host: HostTree,
     /// The summary each server is filed under, its model, and whether it has GPUs.
     filed: Vec<FreeSummary>,
     model: Vec<u8>,
@@ -858,6 +937,7 @@ impl FreeIndex {
             track_shares: shares,
             filed_shares: vec![Vec::new(); n],
             levels: Vec::new(),
+            host: HostTree::new(n),
             filed: vec![FreeSummary::DOWN; n],
             model: topo.model.clone(),
             has_gpus: topo.gpus.iter().map(|&g| g > 0).collect(),
@@ -899,6 +979,7 @@ impl FreeIndex {
     /// Server `s` now has load `load` (None: it is down and offers nothing).
     pub fn update(&mut self, s: u32, load: Option<&ServerLoad>) {
         let i = s as usize;
+        self.host.set(s, load);
         if !self.has_gpus[i] {
             return;
         }
@@ -1002,6 +1083,12 @@ impl FreeIndex {
         best
     }
 
+    /// The first server ≥ `from` (with GPUs or not) that is up with `cpu_milli` host CPU and `memory_mib`
+    /// host memory free.
+    pub fn first_host(&self, cpu_milli: u64, memory_mib: u64, from: u32) -> Option<u32> {
+        self.host.first_fit(from, cpu_milli, memory_mib)
+    }
+
     /// The first server ≥ `from` of a model in `mask` with a GPU that has `milli` thousandths free.
     pub fn first_share(&self, mask: u64, milli: u16, from: u32) -> Option<u32> {
         let mut best: Option<u32> = None;
@@ -1015,9 +1102,30 @@ impl FreeIndex {
         best
     }
 
-    /// The first server ≥ `from` that could host (its part of) GPU request `req` by its summary (a superset,
-    /// in site order, of the servers [`plan_first_fit`] accepts).
+    /// The first server ≥ `from` that could host (its part of) request `req`: by its summary for a GPU job, by
+    /// its free host resources for a CPU-only job, by both for a single-server GPU job with host resources (a
+    /// superset, in site order, of the servers [`plan_first_fit`] accepts).
     fn first_for(&self, req: &JobReq, from: u32) -> Option<u32> {
+        if req.gpus == 0 {
+            return self.first_host(req.cpu_milli, req.memory_mib, from);
+        }
+        if req.multi_server || (req.cpu_milli == 0 && req.memory_mib == 0) {
+            return self.first_gpus(req, from);
+        }
+        // Both GPUs and host resources: leapfrog the two until they agree on a server.
+        let mut from = from;
+        loop {
+            let gpu = self.first_gpus(req, from)?;
+            let host = self.first_host(req.cpu_milli, req.memory_mib, gpu)?;
+            if host == gpu {
+                return Some(gpu);
+            }
+            from = host;
+        }
+    }
+
+    /// The first server ≥ `from` whose summary could host the GPUs of GPU request `req`.
+    fn first_gpus(&self, req: &JobReq, from: u32) -> Option<u32> {
         if req.multi_server {
             self.first_whole(req.model_mask, 1, MAX_GPUS_PER_SERVER, from)
         } else if req.gpu_milli >= WHOLE_GPU_MILLI {
@@ -1089,7 +1197,7 @@ pub fn plan<V: LoadView + ?Sized>(
 ) -> bool {
     let n = view.servers() as u32;
     let first_fit = |out: &mut Vec<Grant>| match view.summaries() {
-        _ if req.gpus > 0 && view.index().is_some() => {
+        _ if view.index().is_some() => {
             let ix = view.index().expect("checked");
             // Candidates from the index: every server the scan below would accept, in site order.
             let mut from = 0u32;
@@ -1133,8 +1241,8 @@ pub fn plan<V: LoadView + ?Sized>(
             }
         }
         PlacementPolicy::BestFit => match view.index() {
-            Some(ix) if view.patched().is_none() => plan_multi_fewest_indexed(req, view, ix, out),
-            _ => plan_multi_ranked(req, view, topo, 0, n, true, out),
+            Some(ix) => plan_multi_fewest_indexed(req, view, topo, ix, out),
+            None => plan_multi_ranked(req, view, topo, 0, n, true, out),
         },
         PlacementPolicy::TopologyAware => match view.index() {
             Some(ix) if view.patched().is_none() && ix.groups_cover(req.model_mask) => {
@@ -1310,8 +1418,8 @@ fn take_free<V: LoadView + ?Sized>(
 }
 
 /// [`plan_best_fit_single`] of a whole-GPU job through the index: for `k` = the job's GPUs upwards, the first
-/// server with exactly `k` free whole GPUs whose host resources suffice (the patched server, if any, judged
-/// on its own summary). Same choice as the scan: fewest free whole GPUs left, ties lowest id.
+/// server with exactly `k` free whole GPUs whose host resources suffice, leapfrogging with the host tree (the
+/// patched server, if any, judged on its own summary). Same choice as the scan: fewest free whole GPUs left, ties lowest id.
 fn plan_best_fit_whole_indexed<V: LoadView + ?Sized>(
     req: &JobReq,
     view: &V,
@@ -1349,6 +1457,11 @@ fn plan_best_fit_whole_indexed<V: LoadView + ?Sized>(
                 found = Some(s);
                 break;
             }
+            // Skip to the next server with the host resources free.
+            match ix.first_host(req.cpu_milli, req.memory_mib, from) {
+                Some(h) => from = h,
+                None => break,
+            }
         }
         let Some(si) = found.or(p_here) else {
             continue;
@@ -1364,20 +1477,36 @@ fn plan_best_fit_whole_indexed<V: LoadView + ?Sized>(
     false
 }
 
-/// [`plan_multi_ranked`] over the whole site, fewest free GPUs first, through the index (no patched server):
-/// the histogram from the index's counts, then only the servers that give GPUs, in site order.
+/// [`plan_multi_ranked`] over the whole site, fewest free GPUs first, through the index: the histogram from
+/// the index's counts, then only the servers that give GPUs, in site order. A patched server counts, and is
+/// visited, with its free GPUs in the view instead of those the index files it under.
 fn plan_multi_fewest_indexed<V: LoadView + ?Sized>(
     req: &JobReq,
     view: &V,
+    topo: &Topology,
     ix: &FreeIndex,
     out: &mut Vec<Grant>,
 ) -> bool {
     out.clear();
     let mask = req.model_mask;
+    // The patched server, with (free GPUs filed, free GPUs in the view) when the job may use its model.
+    let patch = view.patched().map(|p| {
+        let eligible = topo.eligible(p as usize, mask);
+        let filed = if eligible {
+            ix.filed(p).free_whole as u32
+        } else {
+            0
+        };
+        (p, filed, free_for(view, topo, p, mask))
+    });
     let mut need = req.gpus;
     let mut cut = 0u32;
     for k in 1..=MAX_GPUS_PER_SERVER {
-        let avail = ix.count_exact(mask, k) * k;
+        let mut count = ix.count_exact(mask, k);
+        if let Some((_, filed, now)) = patch {
+            count = count + (now == k) as u32 - (filed == k) as u32;
+        }
+        let avail = count * k;
         if avail >= need {
             cut = k;
             break;
@@ -1391,18 +1520,26 @@ fn plan_multi_fewest_indexed<V: LoadView + ?Sized>(
     let mut left = req.gpus;
     let mut from = 0;
     loop {
-        let s = if at_cut > 0 {
-            ix.first_whole(mask, 1, cut, from)
-        } else if cut > 1 {
-            ix.first_whole(mask, 1, cut - 1, from)
-        } else {
-            None
-        };
-        let Some(s) = s else {
+        // Servers with 1..=hi free GPUs give some.
+        let hi = if at_cut > 0 { cut } else { cut - 1 };
+        if hi == 0 {
+            break;
+        }
+        let mut s = ix.first_whole(mask, 1, hi, from);
+        let mut f = s.map(|s| ix.filed(s).free_whole as u32);
+        if let Some((p, _, now)) = patch {
+            if s == Some(p) {
+                s = ix.first_whole(mask, 1, hi, p + 1);
+                f = s.map(|s| ix.filed(s).free_whole as u32);
+            }
+            if p >= from && (1..=hi).contains(&now) && s.is_none_or(|s| p < s) {
+                (s, f) = (Some(p), Some(now));
+            }
+        }
+        let (Some(s), Some(f)) = (s, f) else {
             break;
         };
         from = s + 1;
-        let f = ix.filed(s).free_whole as u32;
         let take = if f < cut {
             f
         } else {
@@ -1858,7 +1995,9 @@ mod tests {
         /// and without a constrained (patched) server, placement through the index chooses exactly what the
         /// scan chooses. Sites have one to three GPU models and racks, rows and halls of random sizes (some
         /// with more servers than the topology groups' fit sets cover), so topology-aware multi-server jobs go
-        /// through both kinds of group level, and through the scan when their mask leaves a model out.
+        /// through both kinds of group level, and through the scan when their mask leaves a model out. Servers
+        /// (some without GPUs) hold unrelated amounts of CPU and memory, and CPU-only jobs of either or both
+        /// go through the index's host tree.
         #[test]
         fn index_chooses_as_the_scan(
             n_models in 1usize..=3,
@@ -1870,6 +2009,7 @@ mod tests {
             for &(gpus, model, step, cpu) in &shape {
                 match step { 1..=3 => rack += 1, 4 | 5 => { row += 1; rack += 1 } 6 => { hall += 1; row += 1; rack += 1 } _ => {} }
                 let mut s = server(gpus, cpu, model % n_models);
+                s.memory_mib = 256 + cpu * 37 % 1024;
                 s.hall = hall;
                 s.row = row;
                 s.rack = rack;
@@ -1888,13 +2028,16 @@ mod tests {
             for (op, x, y, z) in ops {
                 match op {
                     0..=5 => {
-                        let gpus = [0u32, 1, 1, 2, 3, 4, 8, 5, 12, 16, 24, 40][x as usize % 12];
+                        let gpus = [0u32, 0, 0, 1, 1, 2, 3, 4, 8, 5, 12, 16, 24, 40][x as usize % 14];
                         let milli = if gpus == 1 { [1000u16, 250, 500, 700, 1000][y as usize % 5] } else { 1000 };
                         let mask = [ANY_MODEL, 1, 2, 0b101][z as usize % 4];
                         let mut job = JobSpec::whole_gpus(sim::SimTime::ZERO, sim::SimDuration::ZERO, gpus);
                         job.gpu_milli = milli as u32;
                         let mut r = cap.request(&job, mask);
-                        if !r.multi_server {
+                        if gpus == 0 {
+                            r.cpu_milli = [0u64, 0, 500, 1000, 2500, 4000][y as usize % 6];
+                            r.memory_mib = [0u64, 0, 100, 256, 500, 900][z as usize % 6];
+                        } else if !r.multi_server {
                             r.cpu_milli = [0u64, 0, 1000, 3000][y as usize % 4];
                             r.memory_mib = [0u64, 0, 256, 700][z as usize % 4];
                         }

@@ -46,6 +46,116 @@ pub(crate) struct SiteIndex {
     /// EASY only: per GPU model and GPU count `g` (built when a head first asks), a min-tree over servers of
     /// the `g`-th earliest `slot_free_at` of each server up of that model with ≥ `g` GPUs (others: never).
     pub(crate) free_at_trees: Vec<[Option<MinTree>; SLOTS]>,
+    /// EASY only: every server's host capacity and `host_free_at` (never while down), for the reservations of
+    /// CPU-only heads.
+    pub(crate) host_free: Option<HostFreeTree>,
+}
+
+/// Every server's schedulable host CPU and memory (fixed) and the time its host resources are all free (ns:
+/// its `host_free_at`; [`NEVER`] while it is down), as a tree: per node `[largest CPU, largest memory,
+/// smallest CPU, smallest memory, earliest time]` over its servers. Invariant: an inner node holds the
+/// maxima, minima and earliest time of its two children (padding leaves: no CPU, no memory, never). Answers
+/// the earliest time among servers with at least some CPU and memory, and the first such server free by a
+/// time, without a scan when the servers that have the capacity form few runs (one shape: O(log n)).
+pub(crate) struct HostFreeTree {
+    /// Leaves at `size..2·size`.
+    tree: Vec<[u64; 5]>,
+    size: usize,
+}
+
+impl HostFreeTree {
+    /// The tree of `topo`'s servers, all up with their host resources free since time 0.
+    fn new(topo: &Topology) -> Self {
+        let n = topo.cpu_milli.len();
+        let size = n.next_power_of_two().max(1);
+        let mut tree = vec![[0, 0, 0, 0, NEVER]; 2 * size];
+        for (s, (&cpu, &mem)) in topo.cpu_milli.iter().zip(&topo.memory_mib).enumerate() {
+            tree[size + s] = [cpu, mem, cpu, mem, 0];
+        }
+        for k in (1..size).rev() {
+            tree[k] = Self::join(&tree[2 * k], &tree[2 * k + 1]);
+        }
+        HostFreeTree { tree, size }
+    }
+
+    fn join(a: &[u64; 5], b: &[u64; 5]) -> [u64; 5] {
+        [
+            a[0].max(b[0]),
+            a[1].max(b[1]),
+            a[2].min(b[2]),
+            a[3].min(b[3]),
+            a[4].min(b[4]),
+        ]
+    }
+
+    /// Server `i`'s host resources are all free from `t` (ns; [`NEVER`]: it is down).
+    fn set_time(&mut self, i: usize, t: u64) {
+        let mut k = i + self.size;
+        if self.tree[k][4] == t {
+            return;
+        }
+        self.tree[k][4] = t;
+        while k > 1 {
+            k >>= 1;
+            let m = Self::join(&self.tree[2 * k], &self.tree[2 * k + 1]);
+            if self.tree[k] == m {
+                break;
+            }
+            self.tree[k] = m;
+        }
+    }
+
+    /// The first server with `cpu_milli` CPU and `memory_mib` memory whose time is ≤ `t`: the subtrees that
+    /// may hold one, left to right, descending into each (left child first).
+    pub(crate) fn first_at_most(&self, cpu_milli: u64, memory_mib: u64, t: u64) -> Option<usize> {
+        let ok = |k: usize| {
+            let n = &self.tree[k];
+            n[0] >= cpu_milli && n[1] >= memory_mib && n[4] <= t
+        };
+        if !ok(1) {
+            return None;
+        }
+        let mut k = 1;
+        loop {
+            if ok(k) {
+                if k >= self.size {
+                    return Some(k - self.size);
+                }
+                k *= 2;
+                continue;
+            }
+            while k & 1 == 1 {
+                k >>= 1;
+            }
+            if k == 0 {
+                return None;
+            }
+            k += 1;
+        }
+    }
+
+    /// The earliest time of the servers with `cpu_milli` CPU and `memory_mib` memory ([`NEVER`]: none up):
+    /// subtrees whose servers all have them give their earliest time; those where none has them, or none is
+    /// earlier than the best so far, are skipped.
+    pub(crate) fn earliest(&self, cpu_milli: u64, memory_mib: u64) -> u64 {
+        let mut best = NEVER;
+        self.earliest_in(1, cpu_milli, memory_mib, &mut best);
+        best
+    }
+
+    fn earliest_in(&self, k: usize, cpu_milli: u64, memory_mib: u64, best: &mut u64) {
+        let n = &self.tree[k];
+        if n[0] < cpu_milli || n[1] < memory_mib || n[4] >= *best {
+            return;
+        }
+        if n[2] >= cpu_milli && n[3] >= memory_mib {
+            *best = n[4];
+            return;
+        }
+        // Not a leaf: a leaf's largest and smallest are the same.
+        self.earliest_in(2 * k, cpu_milli, memory_mib, best);
+        self.earliest_in(2 * k + 1, cpu_milli, memory_mib, best);
+    }
 }
 
 /// A min-tree over one time (ns) per server: the smallest, and the first server at most a bound.
@@ -134,7 +244,6 @@ impl SiteIndex {
             access,
             fidx: FreeIndex::new(&topo, loads.iter().map(Some), placement),
             free,
-            topo,
             placement,
             models,
             by_free,
@@ -146,6 +255,8 @@ impl SiteIndex {
             free_at_trees: (0..if easy { MAX_GPU_MODELS } else { 0 })
                 .map(|_| [const { None }; SLOTS])
                 .collect(),
+            host_free: easy.then(|| HostFreeTree::new(&topo)),
+            topo,
         }
     }
 
@@ -177,6 +288,14 @@ impl SiteIndex {
 
     /// Server `s`'s free times or state changed: its leaves follow (EASY).
     fn refresh_free_at(&mut self, s: usize) {
+        if let Some(tree) = self.host_free.as_mut() {
+            let t = if self.down[s] {
+                NEVER
+            } else {
+                self.host_free_at[s].as_nanos()
+            };
+            tree.set_time(s, t);
+        }
         if self.free_at_trees.is_empty() || self.topo.gpus[s] == 0 {
             return;
         }

@@ -484,7 +484,14 @@ impl Jobs {
             && r.gpu_milli >= WHOLE_GPU_MILLI
             && r.cpu_milli == 0
             && r.memory_mib == 0;
-        if by_tree || (r.multi_server && !reference_mode()) {
+        // A shared-GPU head without host resources: from the free-capacity index and the one-GPU trees.
+        let share_by_tree = !reference_mode()
+            && !r.multi_server
+            && r.gpus == 1
+            && r.gpu_milli < WHOLE_GPU_MILLI
+            && r.cpu_milli == 0
+            && r.memory_mib == 0;
+        if by_tree || share_by_tree || (r.multi_server && !reference_mode()) {
             let g = if r.multi_server { 1 } else { r.gpus as usize };
             let mut bits = r.model_mask & self.index.models;
             while bits != 0 {
@@ -531,8 +538,25 @@ impl Jobs {
                 ))
             }
         } else {
-            match by_tree.then(|| earliest_by_tree(index, &r, now)).flatten() {
-                Some((shadow, s)) => Some(reserve_on(world, index, &r, now, shadow, s)),
+            let fast = if r.gpus == 0 && !reference_mode() {
+                earliest_host(index, &r, now)
+            } else if share_by_tree {
+                earliest_share(index, &r, now)
+            } else {
+                by_tree.then(|| earliest_by_tree(index, &r, now)).flatten()
+            };
+            match fast {
+                Some((shadow, s)) => {
+                    let fast = reserve_on(world, index, &r, now, shadow, s);
+                    // Test builds check every reservation from the trees against the scan's.
+                    #[cfg(test)]
+                    assert_eq!(
+                        Some(fast),
+                        reserve_single(world, index, &r, now),
+                        "reservation of {r:?} at {now:?}"
+                    );
+                    Some(fast)
+                }
                 None => reserve_single(world, index, &r, now),
             }
         };
@@ -830,6 +854,55 @@ fn earliest_by_tree(index: &SiteIndex, r: &JobReq, now: SimTime) -> Option<(SimT
     let target = earliest.max(now.as_nanos());
     let s = trees().filter_map(|t| t.first_at_most(target)).min()?;
     Some((SimTime::from_nanos(target), s))
+}
+
+/// [`reserve_single`]'s choice for a CPU-only head, from the free-capacity index's host tree and the host
+/// free-time tree. A server up with the capacity has time `now` when the head's CPU and memory are free on it
+/// now or its `host_free_at` is ≤ now, else its `host_free_at`; the scan takes the lowest id at the earliest
+/// time. So: the first server that fits now or is free by now (time `now`), else the earliest `host_free_at`
+/// over the servers with the capacity and the first server with it. None: no server up has the capacity
+/// (the scan then decides).
+fn earliest_host(index: &SiteIndex, r: &JobReq, now: SimTime) -> Option<(SimTime, usize)> {
+    let tree = index.host_free.as_ref()?;
+    let (cpu, mem) = (r.cpu_milli, r.memory_mib);
+    let fits_now = index.fidx.first_host(cpu, mem, 0).map(|s| s as usize);
+    let free_by_now = tree.first_at_most(cpu, mem, now.as_nanos());
+    if let Some(s) = [fits_now, free_by_now].into_iter().flatten().min() {
+        return Some((now, s));
+    }
+    let t = tree.earliest(cpu, mem);
+    if t == NEVER {
+        return None;
+    }
+    let s = tree.first_at_most(cpu, mem, t)?;
+    Some((SimTime::from_nanos(t), s))
+}
+
+/// [`reserve_single`]'s choice for a shared-GPU head without host resources. A server up of an allowed model
+/// has time `now` when the share fits on one of its GPUs now or one of its GPUs is wholly free by now (its
+/// leaf in the one-GPU free-time tree is ≤ now), else its earliest `slot_free_at`; the scan takes the lowest id
+/// at the earliest time. So: the first server where the share fits now (the free-capacity index) or with a
+/// leaf ≤ now, else [`earliest_by_tree`] for one GPU.
+fn earliest_share(index: &SiteIndex, r: &JobReq, now: SimTime) -> Option<(SimTime, usize)> {
+    let fits_now = index.fidx.first_share(r.model_mask, r.gpu_milli, 0);
+    let mut bits = r.model_mask & index.models;
+    let mut free_by_now: Option<usize> = None;
+    while bits != 0 {
+        let m = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        let tree = index.free_at_trees[m][0].as_ref().expect("built");
+        if let Some(s) = tree.first_at_most(now.as_nanos()) {
+            free_by_now = Some(free_by_now.map_or(s, |b| b.min(s)));
+        }
+    }
+    let first = [fits_now.map(|s| s as usize), free_by_now]
+        .into_iter()
+        .flatten()
+        .min();
+    match first {
+        Some(s) => Some((now, s)),
+        None => earliest_by_tree(index, r, now),
+    }
 }
 
 /// The reservation of a single-server head on server `s` at `shadow`.

@@ -25,7 +25,7 @@ pub(crate) struct Reservation {
     pub(crate) kind: Reserved,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reserved {
     /// A multi-server head: at the shadow time `extra` whole GPUs of its models are free beyond its need.
     Site { mask: u64, extra: u32 },
