@@ -388,6 +388,7 @@ impl Jobs {
             QueuePolicy::EasyBackfill => {
                 self.start_heads(ctx, &mut grants, true);
                 if let Some((head, _)) = self.queue.first() {
+                    let backfilled = self.sched.backfilled;
                     self.ensure_reservation(ctx.world, now);
                     let mut from = head + 1;
                     let mut bounds = self.index.bounds(None);
@@ -402,6 +403,15 @@ impl Jobs {
                             late = self.late_filter(ctx.world, now);
                         }
                         from = k + 1;
+                    }
+                    // A backfill changes where later placements land, and under a site reservation a job
+                    // refused earlier in this pass (its GPUs counted against the head's spare ones) can fit
+                    // beside it: the pass's refusals hold for the state they were tried in, not the one it
+                    // leaves. The next arrival then takes a full pass, as the reference run does.
+                    if self.sched.backfilled != backfilled {
+                        self.sched.grants = grants;
+                        self.sched.clean = false;
+                        return;
                     }
                 }
             }
@@ -431,6 +441,8 @@ impl Jobs {
                     self.queue.remove(key);
                     self.sched.backfilled += 1;
                     self.start_job(ctx, q, &grants);
+                    // As after a pass that backfills: the queue's earlier refusals no longer hold.
+                    self.sched.clean = false;
                 }
                 self.sched.grants = grants;
             }
