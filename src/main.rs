@@ -352,7 +352,7 @@ fn validate(args: &ScenarioArgs) -> Result<(), Failure> {
     let loaded = load(args)?;
     let estimate = twin::estimate(&loaded);
     let limit = args.run_options().max_events;
-    if estimate.total() > limit as f64 {
+    if estimate.exceeds(limit) {
         let e = twin::RunError::Budget {
             limit,
             estimate: Some(estimate),

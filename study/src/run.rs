@@ -163,7 +163,7 @@ pub(crate) fn within_budget(
     max_events: u64,
 ) -> Result<(), scenario::InputError> {
     let estimate = twin::estimate(loaded);
-    if estimate.total() > max_events as f64 {
+    if estimate.exceeds(max_events) {
         let e = twin::RunError::Budget {
             limit: max_events,
             estimate: Some(estimate),

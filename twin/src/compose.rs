@@ -216,7 +216,7 @@ pub(crate) fn run_parts(
     let wall = Instant::now();
     let sc = &loaded.scenario;
     let estimate = crate::estimate::estimate(loaded);
-    if estimate.total() > options.max_events as f64 {
+    if estimate.exceeds(options.max_events) {
         return Err(RunError::Budget {
             limit: options.max_events,
             estimate: Some(estimate),

@@ -42,6 +42,12 @@ impl Estimate {
             + 6.0 * self.failures
             + 3.0 * self.checkpoints
     }
+
+    /// Whether the run would exceed `max_events`: the total above it, or not a number (an estimate that cannot
+    /// be told is refused like one too large; the run's own limit would stop it anyway).
+    pub fn exceeds(&self, max_events: u64) -> bool {
+        !(self.total() <= max_events as f64)
+    }
 }
 
 impl fmt::Display for Estimate {
@@ -200,4 +206,23 @@ fn shortest_iteration_s(loaded: &LoadedScenario, w: &InferenceWorkload) -> f64 {
     let mut shape = BatchShape::default();
     shape.add_decode(1);
     perf.iteration(&shape).total_s.max(1e-9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Estimate;
+
+    #[test]
+    fn an_estimate_that_is_not_a_number_exceeds_every_budget() {
+        let small = Estimate {
+            jobs: 10.0,
+            ..Estimate::default()
+        };
+        assert!(!small.exceeds(30) && small.exceeds(29));
+        let nan = Estimate {
+            requests: f64::NAN,
+            ..Estimate::default()
+        };
+        assert!(nan.exceeds(u64::MAX));
+    }
 }
