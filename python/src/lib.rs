@@ -282,7 +282,7 @@ fn validate(
         let loaded = source.load()?;
         let estimate = twin::estimate(&loaded);
         let limit = max_events.unwrap_or(twin::DEFAULT_MAX_EVENTS);
-        if estimate.total() > limit as f64 {
+        if estimate.exceeds(limit) {
             let e = twin::RunError::Budget {
                 limit,
                 estimate: Some(estimate),

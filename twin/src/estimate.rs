@@ -46,7 +46,10 @@ impl Estimate {
     /// Whether the run would exceed `max_events`: the total above it, or not a number (an estimate that cannot
     /// be told is refused like one too large; the run's own limit would stop it anyway).
     pub fn exceeds(&self, max_events: u64) -> bool {
-        !(self.total() <= max_events as f64)
+        matches!(
+            self.total().partial_cmp(&(max_events as f64)),
+            Some(std::cmp::Ordering::Greater) | None
+        )
     }
 }
 
