@@ -639,29 +639,38 @@ impl HostTree {
     /// The first server ≥ `i` that is up with `cpu_milli` and `memory_mib` free.
     fn first_fit(&self, i: u32, cpu_milli: u64, memory_mib: u64) -> Option<u32> {
         let need = [cpu_milli.saturating_add(1), memory_mib.saturating_add(1)];
-        let ok = |k: usize| self.tree[k][0] >= need[0] && self.tree[k][1] >= need[1];
-        if (i as usize) >= self.size || !ok(1) {
+        first_leaf(self.size, i as usize, |k| {
+            self.tree[k][0] >= need[0] && self.tree[k][1] >= need[1]
+        })
+        .map(|s| s as u32)
+    }
+}
+
+/// The first leaf at or after `from` of an implicit binary tree (root 1, leaves at `size..2·size`) for which `ok`
+/// holds, by a pruned walk: the subtrees covering `from..` are visited left to right, descending (left child
+/// first) into one where `ok` holds and stepping right past one where it does not. `ok` must hold at a node
+/// whenever it holds at one of its leaves (a max-tree's "the maxima suffice"); a node where it holds but at no
+/// leaf costs a detour. Shared by the host trees of placement and of EASY's reservations.
+pub fn first_leaf(size: usize, from: usize, ok: impl Fn(usize) -> bool) -> Option<usize> {
+    if from >= size || !ok(1) {
+        return None;
+    }
+    let mut k = from + size;
+    loop {
+        if ok(k) {
+            if k >= size {
+                return Some(k - size);
+            }
+            k *= 2;
+            continue;
+        }
+        while k & 1 == 1 {
+            k >>= 1;
+        }
+        if k == 0 {
             return None;
         }
-        // Visit the subtrees covering `i..` left to right: descend into one whose maxima suffice (left child
-        // first), else step to the next subtree on the right.
-        let mut k = i as usize + self.size;
-        loop {
-            if ok(k) {
-                if k >= self.size {
-                    return Some((k - self.size) as u32);
-                }
-                k *= 2;
-                continue;
-            }
-            while k & 1 == 1 {
-                k >>= 1;
-            }
-            if k == 0 {
-                return None;
-            }
-            k += 1;
-        }
+        k += 1;
     }
 }
 

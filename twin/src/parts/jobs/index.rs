@@ -108,30 +108,10 @@ impl HostFreeTree {
     /// The first server with `cpu_milli` CPU and `memory_mib` memory whose time is ≤ `t`: the subtrees that
     /// may hold one, left to right, descending into each (left child first).
     pub(crate) fn first_at_most(&self, cpu_milli: u64, memory_mib: u64, t: u64) -> Option<usize> {
-        let ok = |k: usize| {
+        placement::first_leaf(self.size, 0, |k| {
             let n = &self.tree[k];
             n[0] >= cpu_milli && n[1] >= memory_mib && n[4] <= t
-        };
-        if !ok(1) {
-            return None;
-        }
-        let mut k = 1;
-        loop {
-            if ok(k) {
-                if k >= self.size {
-                    return Some(k - self.size);
-                }
-                k *= 2;
-                continue;
-            }
-            while k & 1 == 1 {
-                k >>= 1;
-            }
-            if k == 0 {
-                return None;
-            }
-            k += 1;
-        }
+        })
     }
 
     /// The earliest time of the servers with `cpu_milli` CPU and `memory_mib` memory ([`NEVER`]: none up):
